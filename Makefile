@@ -1,0 +1,107 @@
+# wattlet - one entry point: build, run, test, bench.
+#   make            build the agent (build/wattlet) and the simulated RAPL meter (build/raplsim)
+#   make run        run the agent on this host (simulated RAPL where there is none)
+#   make test       unit tests, sanitizer build of them, integration tests
+#   make bench      overhead benchmarks
+#   make clean
+# Every target installs missing Debian packages first (hack/deps.sh).
+
+CC       ?= gcc
+BUILD    ?= build
+VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+GIT_REV  := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -Wno-format-nonliteral
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 -D_GNU_SOURCE $(WARN) -MMD -MP -I. -I$(BUILD) \
+            -DWATTLET_VERSION='"$(VERSION)"' -DWATTLET_GIT_REV='"$(GIT_REV)"'
+LDLIBS   := -lyaml -lwebsockets -lcurl -ljansson -lbpf -lelf -lz -lm
+SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+AGENT_MAIN := agent/cli/main.c
+LIB_SRCS   := $(filter-out $(AGENT_MAIN),$(sort $(wildcard agent/*/*.c)))
+TEST_SRCS  := $(sort $(wildcard test/unit/test_*.c))
+TEST_NAMES := $(patsubst test/unit/%.c,%,$(TEST_SRCS))
+
+# Generated headers (e.g. BPF skeletons) every agent object may include.
+GENERATED_HEADERS :=
+-include bpf/bpf.mk
+
+DEPS_STAMP := $(BUILD)/.deps-ok
+
+.PHONY: all run test unit-test asan-test integration-test bench clean deps help
+all: $(BUILD)/wattlet $(BUILD)/raplsim
+
+help:
+	@sed -n '1,8p' Makefile
+
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP): hack/deps.sh
+	@mkdir -p $(@D)
+	bash hack/deps.sh
+	@touch $@
+
+# --- agent ------------------------------------------------------------------
+LIB_OBJS      := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
+LIB_OBJS_ASAN := $(patsubst %.c,$(BUILD)/asan/%.o,$(LIB_SRCS))
+
+$(BUILD)/obj/%.o: %.c | $(DEPS_STAMP) $(GENERATED_HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/asan/%.o: %.c | $(DEPS_STAMP) $(GENERATED_HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -O1 $(SAN) -c $< -o $@
+
+$(BUILD)/libwattlet.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libwattlet-asan.a: $(LIB_OBJS_ASAN)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/wattlet: $(BUILD)/obj/$(AGENT_MAIN:.c=.o) $(BUILD)/libwattlet.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# --- simulated RAPL ---------------------------------------------------------
+$(BUILD)/raplsim: sim/raplsim.c $(BUILD)/libwattlet.a | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $^ -lm
+
+# --- tests ------------------------------------------------------------------
+$(BUILD)/test/%: test/unit/%.c $(BUILD)/libwattlet.a | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+$(BUILD)/test-asan/%: test/unit/%.c $(BUILD)/libwattlet-asan.a | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -O1 $(SAN) -o $@ $^ $(LDLIBS) -lcmocka
+
+UNIT_BINS := $(addprefix $(BUILD)/test/,$(TEST_NAMES))
+ASAN_BINS := $(addprefix $(BUILD)/test-asan/,$(TEST_NAMES))
+
+unit-test: $(UNIT_BINS)
+	@bash hack/run-unit.sh $(BUILD)/test $(TEST_NAMES)
+
+asan-test: $(ASAN_BINS)
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		bash hack/run-unit.sh $(BUILD)/test-asan $(TEST_NAMES)
+
+integration-test: all
+	@bash test/integration/run.sh $(BUILD)
+
+test: all $(UNIT_BINS) $(ASAN_BINS)
+	@bash hack/test-all.sh $(BUILD) $(TEST_NAMES)
+
+# --- run, bench -------------------------------------------------------------
+run: all
+	@bash hack/run.sh $(BUILD) $(ARGS)
+
+bench: all
+	@bash bench/bench.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,200 @@
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+int err_set(struct wl_err *e, int err_code, const char *fmt, ...)
+{
+	if (e) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+		va_end(ap);
+	}
+	return -err_code;
+}
+
+int read_file(const char *path, char *buf, size_t cap, size_t *len)
+{
+	int fd, err = 0;
+	size_t got = 0;
+
+	if (!buf || cap == 0)
+		return -EINVAL;
+	buf[0] = '\0';
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		ssize_t n;
+		if (got == cap - 1) {
+			char extra;
+			n = read(fd, &extra, 1);
+			if (n > 0)
+				err = -EFBIG;
+			else if (n < 0 && errno != EINTR)
+				err = -errno;
+			break;
+		}
+		n = read(fd, buf + got, cap - 1 - got);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			err = -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	buf[got] = '\0';
+	if (len)
+		*len = got;
+	return err;
+}
+
+int read_str_file(const char *path, char *buf, size_t cap)
+{
+	size_t len;
+	int err = read_file(path, buf, cap, &len);
+	if (err)
+		return err;
+	while (len > 0 && isspace((unsigned char)buf[len - 1]))
+		buf[--len] = '\0';
+	return len ? 0 : -EINVAL;
+}
+
+static const char *skip_ws(const char *s)
+{
+	while (*s && isspace((unsigned char)*s))
+		s++;
+	return s;
+}
+
+int parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!s)
+		return -EINVAL;
+	s = skip_ws(s);
+	if (!isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno == ERANGE)
+		return -ERANGE;
+	if (*skip_ws(end) != '\0')
+		return -EINVAL;
+	*out = (uint64_t)v;
+	return 0;
+}
+
+int parse_i64(const char *s, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (!s)
+		return -EINVAL;
+	s = skip_ws(s);
+	if (!isdigit((unsigned char)*s) && !((*s == '-' || *s == '+') && isdigit((unsigned char)s[1])))
+		return -EINVAL;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno == ERANGE)
+		return -ERANGE;
+	if (*skip_ws(end) != '\0')
+		return -EINVAL;
+	*out = (int64_t)v;
+	return 0;
+}
+
+int parse_double(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	if (!s)
+		return -EINVAL;
+	s = skip_ws(s);
+	if (*s == '\0')
+		return -EINVAL;
+	errno = 0;
+	v = strtod(s, &end);
+	if (end == s || *skip_ws(end) != '\0')
+		return -EINVAL;
+	if (errno == ERANGE || !isfinite(v))
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+int read_u64_file(const char *path, uint64_t *out)
+{
+	char buf[64];
+	int err = read_file(path, buf, sizeof(buf), NULL);
+	if (err)
+		return err;
+	return parse_u64(buf, out);
+}
+
+int fmt_path(char *out, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(out, cap, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= cap)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+int path_join(char *out, size_t cap, const char *a, const char *b)
+{
+	size_t la = strlen(a);
+	while (la > 1 && a[la - 1] == '/')
+		la--;
+	while (*b == '/')
+		b++;
+	if (*b == '\0')
+		return fmt_path(out, cap, "%.*s", (int)la, a);
+	return fmt_path(out, cap, "%.*s/%s", (int)la, a, b);
+}
+
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t mono_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
+}
+
+uint64_t real_ns(void)
+{
+	return clock_ns(CLOCK_REALTIME);
+}
+
+bool path_exists(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0;
+}

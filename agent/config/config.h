@@ -1,0 +1,93 @@
+/* config.h - the agent's configuration: defaults, YAML file (libyaml), validation.
+ *
+ * Every field has a documented default (config_defaults(), README "Configuration").
+ * config_load_file() applies a YAML file on top of what is in *c: unknown keys, wrong
+ * types and out-of-range values are errors naming "file:line:column: message".
+ * Command-line flags are applied by main after the file, with config_set() using the
+ * same dotted key names as the file ("meter.order", "tick", ...), so a flag and a file
+ * key are validated by one code path; its errors name the flag ("--set tick: ...").
+ *
+ * Ownership: struct config holds only fixed-size arrays; nothing to free.
+ * Return convention: 0 or negative errno (-EINVAL for bad input) with err filled.
+ */
+#ifndef WATTLET_CONFIG_H
+#define WATTLET_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../cgroup/cgroup.h"
+#include "../common/util.h"
+#include "../common/zone.h"
+#include "../meter/meter.h"
+#include "../usage/usage.h"
+
+enum idle_policy { IDLE_NONE, IDLE_EVEN, IDLE_USAGE, IDLE_REQUEST };
+enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
+
+struct config {
+	uint64_t tick_ms;              /* "tick": 1s; 100ms..60s */
+	char listen[128];              /* "listen": "0.0.0.0:9102"; "" disables HTTP */
+
+	/* meter.* */
+	enum meter_kind meter_order[METER_KIND_COUNT]; /* meter.order */
+	int meter_n_order;             /* default powercap, perf, msr, hwmon, acpi */
+	char sysfs_root[PATH_MAX];     /* meter.sysfs_root: /sys */
+	char powercap_root[PATH_MAX];  /* meter.powercap_root: "" = <sysfs_root>/class/powercap */
+	char dev_root[PATH_MAX];       /* meter.dev_root: /dev */
+	double meter_max_watts;        /* meter.max_watts: 2000; reset-vs-wrap threshold */
+
+	/* cgroup.* */
+	char cgroup_root[PATH_MAX];    /* cgroup.root: /sys/fs/cgroup */
+	enum cg_pref cgroup_hierarchy; /* cgroup.hierarchy: auto | v1 | v2 */
+	bool containers_only;          /* cgroup.containers_only: false; true folds
+					  non-container cgroups into "system" */
+	unsigned max_cgroups;          /* cgroup.max_cgroups: 16384 */
+
+	/* usage.* */
+	enum usage_source usage_source; /* usage.source: auto | ebpf | cgroup */
+	char proc_root[PATH_MAX];       /* usage.proc_root: /proc */
+
+	/* model.* */
+	double idle_watts[ZONE_COUNT];  /* model.idle_watts.<zone>: unset (<0) = learn */
+	uint64_t idle_window_ms;        /* model.idle_window: 30m; 1m..24h */
+	double idle_percentile;         /* model.idle_percentile: 5; 0..50 */
+	double idle_low_util;           /* model.idle_low_utilization: 0.10; 0..1 */
+	enum feature zone_feature[ZONE_COUNT]; /* model.features.<zone>: cpu_time */
+
+	/* attribution.* */
+	enum idle_policy idle_policy;   /* attribution.idle_policy: even */
+
+	/* ledger.* */
+	char checkpoint_path[PATH_MAX]; /* ledger.checkpoint: /var/lib/wattlet/ledger.ckpt;
+					   "" disables */
+	uint64_t checkpoint_interval_ms; /* ledger.checkpoint_interval: 10s */
+	uint64_t retention_ms;          /* ledger.retention: 10m; terminated workloads kept */
+
+	/* metrics.* */
+	bool kepler_compat;             /* metrics.kepler_compat: false */
+	bool per_cgroup_metrics;        /* metrics.workloads: true */
+
+	/* log.* */
+	enum log_level log_level;       /* log.level: info */
+};
+
+void config_defaults(struct config *c);
+int config_load_file(struct config *c, const char *path, struct wl_err *err);
+/* key is a dotted path as in the YAML file, value its scalar text; a list value
+ * (meter.order) is comma-separated. */
+int config_set(struct config *c, const char *key, const char *value, struct wl_err *err);
+/* Cross-field checks after everything is applied. */
+int config_validate(const struct config *c, struct wl_err *err);
+/* Writes the effective configuration as YAML (for `wattlet config` / docs). */
+int config_dump(const struct config *c, char *buf, size_t cap);
+
+const char *idle_policy_name(enum idle_policy p);
+int idle_policy_from_name(const char *name);
+const char *log_level_name(enum log_level l);
+
+/* "1s", "500ms", "10m", "2h", "1500" (ms) -> ms. -EINVAL on garbage or overflow. */
+int parse_duration_ms(const char *s, uint64_t *ms);
+
+#endif

@@ -1,0 +1,49 @@
+/* export.h - renders the ledger for the outside world: Prometheus text and JSON.
+ *
+ * Exporters only read: every number comes from the ledger and the agent status;
+ * nothing is recomputed here (DESIGN.md). Output goes into a capped strbuf.
+ *
+ * Return convention: 0 or negative errno (-E2BIG when the output cap was hit).
+ */
+#ifndef WATTLET_EXPORT_H
+#define WATTLET_EXPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../common/strbuf.h"
+#include "../common/zone.h"
+#include "../ledger/ledger.h"
+
+/* What the daemon knows about itself; filled by the daemon each tick. */
+struct agent_status {
+	const char *version;
+	const char *node_name;        /* hostname, or the Kubernetes node name */
+	const char *meter;            /* meter kind in use, or "none" */
+	const char *meter_detail;     /* domains in use */
+	const char *usage_source;     /* "ebpf" or "cgroup" */
+	const char *cgroup_mode;      /* "v1", "v2", "hybrid" */
+	bool ready;                   /* at least one full tick done */
+	uint64_t start_time_s;        /* unix seconds the agent started */
+	double tick_interval_s;
+	double idle_watts[ZONE_COUNT];        /* idle power in use per zone */
+	const char *idle_source[ZONE_COUNT];  /* "configured", "learned", "fallback" */
+	uint64_t ticks;
+	double last_tick_seconds;     /* CPU-independent wall time of the last tick's work */
+	double tick_seconds_sum;
+	uint64_t meter_errors;        /* zone reads that failed */
+	uint64_t meter_resets;        /* counter resets detected */
+	uint64_t usage_dropped;       /* cgroups not tracked because of the bound */
+	uint64_t usage_vanished;      /* cgroups that vanished mid-read */
+	uint64_t checkpoint_errors;
+	uint64_t checkpoint_writes;
+	double self_cpu_seconds;      /* the agent's own CPU time */
+	uint64_t self_rss_bytes;
+};
+
+int export_metrics(const struct ledger *l, const struct agent_status *s, bool kepler_compat,
+		   struct strbuf *out);
+int export_json_workloads(const struct ledger *l, const struct agent_status *s,
+			  struct strbuf *out);
+
+#endif

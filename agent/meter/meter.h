@@ -1,0 +1,94 @@
+/* meter.h - the node's energy meters behind one interface.
+ *
+ * A meter turns raw hardware counters into energy deltas per zone. Counter wrap,
+ * counter resets and power-only sources (integrated over time) are handled here:
+ * nothing above this module sees a raw counter.
+ *
+ * Sources (enum meter_kind), tried in the configured order, first usable wins:
+ *   powercap  RAPL via /sys/class/powercap/intel-rapl:N[:M] (every socket and zone,
+ *             psys included; wrap via max_energy_range_uj). The powercap root can be
+ *             overridden (used by the simulated meter; no special code path).
+ *   perf      RAPL via the perf "power" PMU (/sys/bus/event_source/devices/power;
+ *             event, scale and unit read from sysfs).
+ *   msr       RAPL via /dev/cpu/N/msr (energy units from MSR_RAPL_POWER_UNIT),
+ *             one CPU per package (from topology/physical_package_id).
+ *   hwmon     /sys/class/hwmon/hwmonN energyX_input (uJ) or powerX_input (uW,
+ *             integrated); zone "platform" unless the label says otherwise.
+ *   acpi      ACPI power meter (power1_average in uW, hwmon name "power_meter"),
+ *             integrated, zone "platform".
+ *
+ * Ownership: meter_open() returns a meter the caller frees with meter_close()
+ * (NULL-safe). The probe array is filled for every kind in opts->order, usable or
+ * not, with a one-line reason. Strings in it are owned by the caller's array.
+ *
+ * Return convention: 0 or negative errno. Nothing here logs.
+ */
+#ifndef WATTLET_METER_H
+#define WATTLET_METER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../common/util.h"
+#include "../common/zone.h"
+
+enum meter_kind {
+	METER_POWERCAP,
+	METER_PERF,
+	METER_MSR,
+	METER_HWMON,
+	METER_ACPI,
+	METER_KIND_COUNT
+};
+
+struct meter_opts {
+	enum meter_kind order[METER_KIND_COUNT]; /* preference order */
+	int n_order;                             /* entries used in order[] */
+	const char *sysfs_root;    /* default "/sys" when NULL */
+	const char *powercap_root; /* default "<sysfs_root>/class/powercap" when NULL */
+	const char *dev_root;      /* default "/dev" when NULL */
+	/* A wrapped delta above max_watts * dt is treated as a counter reset, not a
+	 * wrap. 0 selects the default (2000 W per zone). */
+	double max_watts;
+};
+
+struct meter_probe {
+	enum meter_kind kind;
+	bool tried;       /* kind was in opts->order */
+	bool usable;      /* it opened and can be read */
+	bool chosen;      /* this is the meter in use */
+	char reason[160]; /* why not usable, or a summary of what it found */
+};
+
+struct meter_delta {
+	uint64_t t_ns;                  /* CLOCK_MONOTONIC at the read */
+	uint64_t dt_ns;                 /* since the previous read (0 on the first) */
+	uint64_t uj[ZONE_COUNT];        /* energy in the interval, microjoules */
+	uint32_t zone_mask;             /* bit z set: zone z is measured */
+	uint32_t reset_mask;            /* bit z set: a counter reset was detected */
+	uint32_t error_mask;            /* bit z set: a read failed or was garbage; uj[z]=0 */
+};
+
+/* Tries each kind in opts->order; returns the first usable meter, or NULL (with
+ * every probe entry saying why) when none is. probe must have METER_KIND_COUNT
+ * entries and may be NULL. */
+struct meter *meter_open(const struct meter_opts *opts, struct meter_probe *probe);
+void meter_close(struct meter *m);
+
+enum meter_kind meter_get_kind(const struct meter *m);
+uint32_t meter_zone_mask(const struct meter *m);
+const char *meter_kind_name(enum meter_kind k);
+int meter_kind_from_name(const char *name); /* kind or -EINVAL */
+
+/* Human-readable list of the domains in use, e.g.
+ * "package-0 (intel-rapl:0), core (intel-rapl:0:0), dram (intel-rapl:0:1)". */
+int meter_describe(const struct meter *m, char *buf, size_t cap);
+
+/* Reads every domain once and returns the energy since the previous call. The first
+ * call establishes the baseline and returns uj[] all zero with dt_ns 0. A domain that
+ * fails to read sets its error bit, contributes 0, and keeps its previous baseline so
+ * no energy is lost once it reads again (the next good read covers the gap).
+ * Returns 0, or a negative errno when no domain could be read at all. */
+int meter_read(struct meter *m, struct meter_delta *out);
+
+#endif

@@ -1,0 +1,78 @@
+/* usage.h - per-cgroup resource usage deltas, one sample per tick.
+ *
+ * Two sources behind one face:
+ *   ebpf    sched_switch programs accumulate on-CPU time (and PMU counters where
+ *           the CPU has them) per cgroup id; see bpf/ and usage_bpf.c.
+ *   cgroup  the fallback: CPU time from v2 cpu.stat / v1 cpuacct.usage.
+ * usage_open() with USAGE_AUTO tries eBPF and falls back with a reason (probe).
+ *
+ * Entries are *exclusive*: a cgroup's own usage, not its descendants' (the cgroup
+ * source subtracts the children's totals from the hierarchical counter). The root
+ * cgroup ("/") is reported like any other entry; callers decide that it is "system".
+ * node_delta[FEAT_CPU_TIME] is the node's busy CPU time from /proc/stat over the same
+ * interval (user+nice+system+irq+softirq+steal), read back to back with the cgroups.
+ *
+ * Ownership: the sample's entries and their path strings are owned by the usage
+ * object and valid until the next usage_read() or usage_close().
+ * Return convention: 0 or negative errno; nothing logs.
+ */
+#ifndef WATTLET_USAGE_H
+#define WATTLET_USAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../cgroup/cgroup.h"
+#include "../common/util.h"
+#include "../common/zone.h"
+
+enum usage_source { USAGE_AUTO, USAGE_EBPF, USAGE_CGROUP };
+
+struct usage_opts {
+	const struct cg_layout *layout; /* borrowed; must outlive the usage object */
+	enum usage_source source;
+	unsigned max_cgroups;  /* bound on tracked cgroups; 0 selects 16384 */
+	unsigned max_depth;    /* cgroup walk depth; 0 selects 16 */
+	const char *proc_root; /* default "/proc" */
+};
+
+struct usage_probe {
+	enum usage_source in_use;  /* USAGE_EBPF or USAGE_CGROUP */
+	bool ebpf_ok;
+	char ebpf_reason[200]; /* why eBPF is not used, or what was attached */
+	bool pmu_ok;
+	char pmu_reason[200];  /* why there are no hardware counters, or which */
+};
+
+struct usage_entry {
+	uint64_t id;                /* cgroup id (directory inode) */
+	const char *path;           /* relative to the hierarchy root, starts with '/' */
+	uint64_t delta[FEAT_COUNT]; /* exclusive usage in this interval (ns, counts) */
+};
+
+struct usage_sample {
+	uint64_t t_ns;  /* CLOCK_MONOTONIC at the read */
+	uint64_t dt_ns; /* since the previous read; 0 on the first */
+	const struct usage_entry *entries;
+	size_t n;
+	uint64_t node_delta[FEAT_COUNT];
+	uint32_t feature_mask; /* bit f: feature f is measured */
+	uint64_t dropped;      /* cumulative cgroups not tracked because of max_cgroups */
+	uint64_t vanished;     /* cumulative cgroups that disappeared mid-read */
+};
+
+struct usage *usage_open(const struct usage_opts *opts, struct usage_probe *probe,
+			 struct wl_err *err);
+void usage_close(struct usage *u);
+
+/* First call is the baseline (entries with zero deltas, dt_ns 0). */
+int usage_read(struct usage *u, struct usage_sample *out);
+
+const char *usage_source_name(enum usage_source s);
+int usage_source_from_name(const char *name);
+
+/* Node busy CPU nanoseconds since boot from <proc_root>/stat. */
+int usage_read_proc_stat_busy_ns(const char *proc_root, uint64_t *busy_ns);
+
+#endif

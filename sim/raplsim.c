@@ -1,0 +1,2 @@
+/* raplsim.c - placeholder */
+int main(void) { return 0; }
