@@ -20,6 +20,8 @@ SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 
 AGENT_MAIN := agent/cli/main.c
 LIB_SRCS   := $(filter-out $(AGENT_MAIN),$(sort $(wildcard agent/*/*.c)))
+SIM_SRCS   := sim/raplsim_model.c
+LIB_SRCS   += $(SIM_SRCS)
 TEST_SRCS  := $(sort $(wildcard test/unit/test_*.c))
 TEST_NAMES := $(patsubst test/unit/%.c,%,$(TEST_SRCS))
 

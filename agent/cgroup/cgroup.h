@@ -50,4 +50,32 @@ int cg_walk(const struct cg_layout *l, const char *hier_root, unsigned max_depth
  * x 1000, v1 cpuacct.usage. -ENOENT if it vanished, -EINVAL on garbage. */
 int cg_read_cpu_ns(const struct cg_layout *l, const char *relpath, uint64_t *ns);
 
+/* --- additions (cgroup engineer) ------------------------------------------------ */
+
+/* Walks deeper than this are clamped to it. */
+#define CG_WALK_MAX_DEPTH 64
+
+/* Like cg_visit_fn, and also hands the cgroup's open directory fd (valid only during
+ * the call; do not close it) and its depth (0 for hier_root itself), so a visitor
+ * can read files with openat() instead of building paths. */
+typedef int (*cg_visit_at_fn)(int dirfd, const char *relpath, uint64_t id, unsigned depth,
+			      void *ctx);
+
+/* cg_walk with directory fds. Pre-order (a parent before its children). A directory
+ * listed but gone before it could be opened is skipped and, if vanished is not NULL,
+ * counted there. Depth: hier_root is level 0; directories down to level max_depth
+ * (clamped to CG_WALK_MAX_DEPTH - 1) are visited. hier_root NULL means l->cpu_root.
+ * -ENOENT if hier_root itself cannot be opened. */
+int cg_walk_at(const struct cg_layout *l, const char *hier_root, unsigned max_depth,
+	       cg_visit_at_fn fn, void *ctx, uint64_t *vanished);
+
+/* cg_read_cpu_ns for an open cgroup directory fd. -ENOENT if it vanished (ENOENT or
+ * ENODEV from the kernel), -EINVAL on garbage or a missing usage_usec key, -ERANGE on
+ * overflow. */
+int cg_read_cpu_ns_at(const struct cg_layout *l, int dirfd, uint64_t *ns);
+
+/* Parses the text of a v2 cpu.stat (usage_usec, any line order) or of a v1
+ * cpuacct.usage into nanoseconds; same errors as above. */
+int cg_parse_cpu_ns(bool v2, const char *text, uint64_t *ns);
+
 #endif

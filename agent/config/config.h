@@ -80,12 +80,15 @@ int config_load_file(struct config *c, const char *path, struct wl_err *err);
 int config_set(struct config *c, const char *key, const char *value, struct wl_err *err);
 /* Cross-field checks after everything is applied. */
 int config_validate(const struct config *c, struct wl_err *err);
-/* Writes the effective configuration as YAML (for `wattlet config` / docs). */
+/* Writes the effective configuration as YAML (for `wattlet config` / docs).
+ * config_load_file() reads it back to the same struct. -ENOSPC if cap is too small
+ * (buf then holds a truncated, NUL-terminated prefix). */
 int config_dump(const struct config *c, char *buf, size_t cap);
 
 const char *idle_policy_name(enum idle_policy p);
 int idle_policy_from_name(const char *name);
 const char *log_level_name(enum log_level l);
+int log_level_from_name(const char *name); /* level or -EINVAL */
 
 /* "1s", "500ms", "10m", "2h", "1500" (ms) -> ms. -EINVAL on garbage or overflow. */
 int parse_duration_ms(const char *s, uint64_t *ms);

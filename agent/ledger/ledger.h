@@ -52,6 +52,8 @@ struct ledger_node {
 	uint32_t zone_mask;                   /* zones the meter measures */
 	uint64_t ticks;
 	uint64_t last_tick_ns;
+	double learned_idle_w[ZONE_COUNT];    /* model's learned idle (< 0: none); checkpointed
+						 so a restart does not relearn from scratch */
 };
 
 struct ledger *ledger_new(uint64_t retention_ns);

@@ -50,6 +50,7 @@ struct meter_opts {
 	/* A wrapped delta above max_watts * dt is treated as a counter reset, not a
 	 * wrap. 0 selects the default (2000 W per zone). */
 	double max_watts;
+	const char *proc_root;     /* default "/proc" when NULL (msr: CPU vendor/model) */
 };
 
 struct meter_probe {
@@ -90,5 +91,10 @@ int meter_describe(const struct meter *m, char *buf, size_t cap);
  * no energy is lost once it reads again (the next good read covers the gap).
  * Returns 0, or a negative errno when no domain could be read at all. */
 int meter_read(struct meter *m, struct meter_delta *out);
+
+/* meter_read() with the caller's CLOCK_MONOTONIC timestamp t_ns instead of reading
+ * the clock (for a caller that timestamps several sources back to back, and for
+ * tests). t_ns must not go backwards between calls (-EINVAL if it does). */
+int meter_read_at(struct meter *m, uint64_t t_ns, struct meter_delta *out);
 
 #endif

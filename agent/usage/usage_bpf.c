@@ -1,7 +1,703 @@
-/* usage_bpf.c - placeholder until the eBPF usage source lands: no eBPF ops, so
- * usage.c uses the cgroup source and probe says eBPF is not built. */
+/* usage_bpf.c - the eBPF usage source (bpf/cpuusage.bpf.c).
+ *
+ * open:  PMU counters (if any) -> skeleton open -> rodata (cgroup id flavour, PMU) ->
+ *        load with tp_btf programs, or raw_tp ones if that fails -> perf fds into the
+ *        perf event arrays -> attach.
+ * read:  batch-read cg_stats and sum the per-CPU values; add the slice each CPU's
+ *        current task has run so far (cpu_state), so a task that never leaves the CPU
+ *        is still counted; map ids to paths from a cg_walk() of cpu_root, re-walked
+ *        when the kernel reports a cgroup mkdir/rmdir, or an unknown id shows up
+ *        (then at most every WALK_UNKNOWN_NS); cgroups gone from the walk get their last delta
+ *        reported and leave the map. Exited processes leave tgid_stats in the kernel
+ *        (leader exit) and by a periodic sweep here.
+ *
+ * Totals per id are kept monotonic (a torn read of cpu_state cannot make a delta
+ * negative). libbpf's messages are captured, not printed (WATTLET_BPF_DEBUG=1 prints).
+ */
 #include "usage_impl.h"
 
-#include <stddef.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-const struct usage_src_ops *const usage_bpf_ops = NULL;
+#include "bpf/cpuusage.h"
+#include "bpf/cpuusage.skel.h"
+#include "pmu.h"
+
+#define WALK_UNKNOWN_NS 2000000000ULL   /* walks for unknown ids: at most every 2 s */
+#define TGID_SWEEP_NS 10000000000ULL    /* sweep exited tgids every 10 s */
+#define BATCH_KEYS 256u                 /* keys per bpf_map_lookup_batch call */
+#define TGID_SWEEP_MAX 4096u            /* deletions per sweep */
+
+_Static_assert(CU_NVAL == FEAT_COUNT, "cu_val slots follow enum feature");
+
+struct tot {
+	uint64_t id;
+	uint64_t v[FEAT_COUNT];
+};
+
+struct known {
+	uint64_t id;
+	char *path;
+};
+
+struct bpf_src {
+	struct cpuusage_bpf *skel;
+	const struct cg_layout *layout;
+	struct pmu *pmu;
+	unsigned max_cgroups, max_depth;
+	int ncpu;
+	bool have_pmu;
+	bool batch_ok;
+	bool first;
+
+	uint64_t *keys;       /* [BATCH_KEYS] */
+	struct cu_val *vals;  /* [BATCH_KEYS * ncpu] */
+	struct cu_cpu *cpus;  /* [ncpu] */
+
+	struct tot *cur, *prev; /* sorted by id */
+	size_t ncur, nprev, cap_tot;
+
+	struct known *known; /* sorted by id, from the last walk */
+	size_t nknown;
+	char **stale;        /* paths of vanished cgroups reported this read */
+	size_t nstale;
+
+	struct usage_entry *out;
+	size_t cap_out;
+
+	uint64_t last_walk_ns, walk_events, last_sweep_ns;
+	uint64_t walk_overflow, vanished;
+};
+
+/* libbpf's print callback has no context argument; the last warning is kept per
+ * thread so open() can name the cause. */
+static _Thread_local char libbpf_last[200];
+
+static int libbpf_capture(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	static const char *dbg_env = "WATTLET_BPF_DEBUG";
+	va_list cp;
+
+	if (getenv(dbg_env)) {
+		va_copy(cp, ap);
+		vfprintf(stderr, fmt, cp);
+		va_end(cp);
+	}
+	if (level == LIBBPF_WARN) {
+		int n = vsnprintf(libbpf_last, sizeof(libbpf_last), fmt, ap);
+
+		if (n > 0) {
+			size_t l = strlen(libbpf_last);
+
+			while (l && (libbpf_last[l - 1] == '\n' || libbpf_last[l - 1] == ' '))
+				libbpf_last[--l] = '\0';
+		}
+	}
+	return 0;
+}
+
+/* Copies src into dst, truncated to fit (reasons are one line for humans). */
+static void copy_trunc(char *dst, size_t cap, const char *src)
+{
+	size_t l = strlen(src);
+
+	if (l >= cap)
+		l = cap - 1;
+	memcpy(dst, src, l);
+	dst[l] = '\0';
+}
+
+static int cmp_tot(const void *a, const void *b)
+{
+	uint64_t x = ((const struct tot *)a)->id, y = ((const struct tot *)b)->id;
+
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_known(const void *a, const void *b)
+{
+	uint64_t x = ((const struct known *)a)->id, y = ((const struct known *)b)->id;
+
+	return x < y ? -1 : x > y;
+}
+
+static struct tot *find_tot(struct tot *t, size_t n, uint64_t id)
+{
+	struct tot key = { .id = id };
+
+	return n ? bsearch(&key, t, n, sizeof(*t), cmp_tot) : NULL;
+}
+
+static struct known *find_known(struct known *k, size_t n, uint64_t id)
+{
+	struct known key = { .id = id };
+
+	return n ? bsearch(&key, k, n, sizeof(*k), cmp_known) : NULL;
+}
+
+static void free_known(struct known *k, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(k[i].path);
+	free(k);
+}
+
+static void free_stale(struct bpf_src *s)
+{
+	for (size_t i = 0; i < s->nstale; i++)
+		free(s->stale[i]);
+	s->nstale = 0;
+}
+
+static void bpf_close(void *state)
+{
+	struct bpf_src *s = state;
+
+	if (!s)
+		return;
+	cpuusage_bpf__destroy(s->skel);
+	pmu_close(s->pmu);
+	free(s->keys);
+	free(s->vals);
+	free(s->cpus);
+	free(s->cur);
+	free(s->prev);
+	free_known(s->known, s->nknown);
+	free_stale(s);
+	free(s->stale);
+	free(s->out);
+	free(s);
+}
+
+static int load_err(struct wl_err *err, int rc, const char *what)
+{
+	char lock[128] = "";
+	int e = rc < 0 ? -rc : rc;
+
+	if (e == EPERM || e == EACCES) {
+		if (read_file("/sys/kernel/security/lockdown", lock, sizeof(lock), NULL) == 0 &&
+		    strstr(lock, "[confidentiality]"))
+			return err_set(err, e, "eBPF: kernel is locked down (lockdown=confidentiality)");
+		return err_set(err, e, "eBPF: permission denied (need root or CAP_BPF+CAP_PERFMON)");
+	}
+	if (!path_exists("/sys/kernel/btf/vmlinux"))
+		return err_set(err, e, "eBPF: no kernel BTF (/sys/kernel/btf/vmlinux): %s failed: %s",
+			       what, strerror(e));
+	return err_set(err, e, "eBPF: %s failed: %s%s%s", what, strerror(e),
+		       libbpf_last[0] ? "; libbpf: " : "", libbpf_last);
+}
+
+/* One attempt with the tp_btf (btf=true) or raw_tp programs. */
+static int try_load(struct bpf_src *s, bool btf, struct wl_err *err)
+{
+	struct cpuusage_bpf *sk;
+	struct bpf_program *btf_progs[4], *raw_progs[4];
+	int rc;
+
+	sk = cpuusage_bpf__open();
+	if (!sk)
+		return load_err(err, -errno, "open");
+	btf_progs[0] = sk->progs.btf_switch;
+	btf_progs[1] = sk->progs.btf_exit;
+	btf_progs[2] = sk->progs.btf_cg_mkdir;
+	btf_progs[3] = sk->progs.btf_cg_rmdir;
+	raw_progs[0] = sk->progs.raw_switch;
+	raw_progs[1] = sk->progs.raw_exit;
+	raw_progs[2] = sk->progs.raw_cg_mkdir;
+	raw_progs[3] = sk->progs.raw_cg_rmdir;
+	for (int i = 0; i < 4; i++) {
+		bpf_program__set_autoload(btf_progs[i], btf);
+		bpf_program__set_autoload(raw_progs[i], !btf);
+	}
+	sk->rodata->use_v1 = !s->layout->cpu_is_v2;
+	sk->rodata->have_pmu = s->have_pmu;
+	rc = bpf_map__set_max_entries(sk->maps.cg_stats, s->max_cgroups);
+	if (rc == 0 && s->ncpu > 0) {
+		rc = bpf_map__set_max_entries(sk->maps.pmu_instr, (unsigned)s->ncpu);
+		rc = rc ? rc : bpf_map__set_max_entries(sk->maps.pmu_cycles, (unsigned)s->ncpu);
+		rc = rc ? rc : bpf_map__set_max_entries(sk->maps.pmu_cmiss, (unsigned)s->ncpu);
+	}
+	if (rc) {
+		rc = load_err(err, rc, "map sizing");
+		goto cleanup;
+	}
+	rc = cpuusage_bpf__load(sk);
+	if (rc) {
+		rc = load_err(err, rc, btf ? "load (tp_btf)" : "load (raw_tp)");
+		goto cleanup;
+	}
+	if (s->have_pmu) {
+		int maps[PMU_NCOUNTERS] = { bpf_map__fd(sk->maps.pmu_instr),
+					    bpf_map__fd(sk->maps.pmu_cycles),
+					    bpf_map__fd(sk->maps.pmu_cmiss) };
+
+		for (int c = 0; c < PMU_NCOUNTERS; c++)
+			for (int cpu = 0; cpu < s->ncpu; cpu++) {
+				int fd = pmu_fd(s->pmu, c, cpu);
+
+				if (fd >= 0 && bpf_map_update_elem(maps[c], &cpu, &fd, BPF_ANY)) {
+					rc = load_err(err, -errno, "PMU map update");
+					goto cleanup;
+				}
+			}
+	}
+	rc = cpuusage_bpf__attach(sk);
+	if (rc) {
+		rc = load_err(err, rc, btf ? "attach (tp_btf)" : "attach (raw_tp)");
+		goto cleanup;
+	}
+	s->skel = sk;
+	return 0;
+cleanup:
+	cpuusage_bpf__destroy(sk);
+	return rc;
+}
+
+static void *bpf_open(const struct usage_opts *opts, struct usage_probe *probe,
+		      struct wl_err *err)
+{
+	struct bpf_src *s = NULL;
+	struct wl_err pmu_err = { "" };
+	int rc;
+
+	if (!opts || !opts->layout) {
+		err_set(err, EINVAL, "eBPF: no cgroup layout given");
+		goto cleanup;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		err_set(err, ENOMEM, "eBPF: out of memory");
+		goto cleanup;
+	}
+	s->layout = opts->layout;
+	s->max_cgroups = opts->max_cgroups ? opts->max_cgroups : CU_DEF_MAX_CGROUPS;
+	s->max_depth = opts->max_depth ? opts->max_depth : 16;
+	s->first = true;
+	s->batch_ok = true;
+	s->ncpu = libbpf_num_possible_cpus();
+	if (s->ncpu <= 0) {
+		err_set(err, -s->ncpu, "eBPF: cannot count possible CPUs");
+		goto cleanup;
+	}
+	s->cap_tot = (size_t)s->max_cgroups + (size_t)s->ncpu;
+	s->keys = calloc(BATCH_KEYS, sizeof(*s->keys));
+	s->vals = calloc((size_t)BATCH_KEYS * (size_t)s->ncpu, sizeof(*s->vals));
+	s->cpus = calloc((size_t)s->ncpu, sizeof(*s->cpus));
+	s->cur = calloc(s->cap_tot, sizeof(*s->cur));
+	s->prev = calloc(s->cap_tot, sizeof(*s->prev));
+	if (!s->keys || !s->vals || !s->cpus || !s->cur || !s->prev) {
+		err_set(err, ENOMEM, "eBPF: out of memory");
+		goto cleanup;
+	}
+
+	libbpf_set_print(libbpf_capture);
+	libbpf_last[0] = '\0';
+
+	s->pmu = pmu_open(s->ncpu, &pmu_err);
+	s->have_pmu = s->pmu != NULL;
+
+	rc = try_load(s, true, err);
+	if (rc < 0) {
+		struct wl_err err2;
+
+		/* permission problems will not go away with raw_tp */
+		if (rc != -EPERM && rc != -EACCES && try_load(s, false, &err2) == 0)
+			rc = 0;
+	}
+	if (rc < 0 && s->have_pmu) {
+		/* a PMU-specific failure must not cost CPU time accounting */
+		struct wl_err err3;
+
+		pmu_close(s->pmu);
+		s->pmu = NULL;
+		s->have_pmu = false;
+		snprintf(pmu_err.msg, sizeof(pmu_err.msg), "PMU: disabled, eBPF load with counters failed");
+		if (try_load(s, true, &err3) == 0 || try_load(s, false, &err3) == 0)
+			rc = 0;
+	}
+	if (rc < 0)
+		goto cleanup;
+
+	if (probe) {
+		probe->ebpf_ok = true;
+		snprintf(probe->ebpf_reason, sizeof(probe->ebpf_reason),
+			 "eBPF: %s/sched_switch attached, cgroup ids from %s",
+			 bpf_program__autoload(s->skel->progs.btf_switch) ? "tp_btf" : "raw_tp",
+			 s->layout->cpu_is_v2 ? "cgroup v2" : "v1 cpuacct");
+		probe->pmu_ok = s->have_pmu;
+		if (s->have_pmu)
+			snprintf(probe->pmu_reason, sizeof(probe->pmu_reason),
+				 "PMU: %s, %s, %s on %d CPUs", pmu_event_name(PMU_INSTRUCTIONS),
+				 pmu_event_name(PMU_CYCLES), pmu_event_name(PMU_CACHE_MISSES),
+				 s->ncpu);
+		else
+			copy_trunc(probe->pmu_reason, sizeof(probe->pmu_reason), pmu_err.msg);
+	}
+	return s;
+cleanup:
+	if (probe) {
+		probe->ebpf_ok = false;
+		copy_trunc(probe->ebpf_reason, sizeof(probe->ebpf_reason),
+			   err ? err->msg : "eBPF: failed");
+	}
+	bpf_close(s);
+	return NULL;
+}
+
+/* Adds a key's per-CPU values to cur (keys are unique within one map pass, but a
+ * hash map iterated while it changes may repeat one: merged later by sort). */
+static void add_cur(struct bpf_src *s, uint64_t id, const struct cu_val *pcpu)
+{
+	struct tot *t;
+
+	if (id == 0 || s->ncur >= s->cap_tot)
+		return;
+	t = &s->cur[s->ncur++];
+	memset(t, 0, sizeof(*t));
+	t->id = id;
+	for (int c = 0; c < s->ncpu; c++)
+		for (int f = 0; f < FEAT_COUNT; f++)
+			t->v[f] += pcpu[c].v[f];
+}
+
+static int read_map_iter(struct bpf_src *s, int fd)
+{
+	uint64_t key, next;
+	uint64_t *kp = NULL;
+	unsigned guard = 0;
+
+	while (bpf_map_get_next_key(fd, kp, &next) == 0) {
+		key = next;
+		kp = &key;
+		if (++guard > s->max_cgroups * 2u)
+			break; /* a map churning under us: stop, the next read catches up */
+		if (bpf_map_lookup_elem(fd, &key, s->vals) == 0)
+			add_cur(s, key, s->vals);
+	}
+	return 0;
+}
+
+static int read_cg_map(struct bpf_src *s)
+{
+	int fd = bpf_map__fd(s->skel->maps.cg_stats);
+	uint64_t token = 0;
+	bool started = false;
+	DECLARE_LIBBPF_OPTS(bpf_map_batch_opts, opts);
+
+	s->ncur = 0;
+	if (!s->batch_ok)
+		return read_map_iter(s, fd);
+	for (;;) {
+		__u32 count = BATCH_KEYS;
+		int rc = bpf_map_lookup_batch(fd, started ? &token : NULL, &token, s->keys,
+					      s->vals, &count, &opts);
+		int e = rc < 0 ? errno : 0;
+
+		if (rc < 0 && e != ENOENT) {
+			if (!started && (e == EINVAL || e == ENOTSUP || e == EOPNOTSUPP)) {
+				s->batch_ok = false;
+				return read_map_iter(s, fd);
+			}
+			if (e == ENOSPC) { /* a bucket larger than BATCH_KEYS */
+				s->ncur = 0;
+				return read_map_iter(s, fd);
+			}
+			return -e;
+		}
+		for (__u32 i = 0; i < count; i++)
+			add_cur(s, s->keys[i], &s->vals[(size_t)i * (size_t)s->ncpu]);
+		if (rc < 0) /* ENOENT: that was the last batch */
+			return 0;
+		started = true;
+	}
+}
+
+/* Sort cur, merge duplicate ids, add the running slices, then keep totals monotonic. */
+static int finish_cur(struct bpf_src *s, uint64_t now)
+{
+	__u32 zero = 0;
+	size_t w = 0;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.cpu_state), &zero, s->cpus) == 0) {
+		for (int c = 0; c < s->ncpu; c++) {
+			const struct cu_cpu *cc = &s->cpus[c];
+
+			if (cc->pid == 0 || cc->cgid == 0 || cc->ts == 0 || cc->ts >= now)
+				continue;
+			if (s->ncur >= s->cap_tot)
+				break;
+			memset(&s->cur[s->ncur], 0, sizeof(s->cur[0]));
+			s->cur[s->ncur].id = cc->cgid;
+			s->cur[s->ncur].v[FEAT_CPU_TIME] = now - cc->ts;
+			s->ncur++;
+		}
+	}
+	qsort(s->cur, s->ncur, sizeof(*s->cur), cmp_tot);
+	for (size_t i = 0; i < s->ncur; i++) {
+		if (w && s->cur[w - 1].id == s->cur[i].id) {
+			for (int f = 0; f < FEAT_COUNT; f++)
+				s->cur[w - 1].v[f] += s->cur[i].v[f];
+			continue;
+		}
+		s->cur[w++] = s->cur[i];
+	}
+	s->ncur = w;
+	for (size_t i = 0; i < s->ncur; i++) {
+		struct tot *p = find_tot(s->prev, s->nprev, s->cur[i].id);
+
+		for (int f = 0; p && f < FEAT_COUNT; f++)
+			if (s->cur[i].v[f] < p->v[f])
+				s->cur[i].v[f] = p->v[f];
+	}
+	return 0;
+}
+
+struct walk_ctx {
+	struct known *k;
+	size_t n, cap;
+	uint64_t overflow;
+	int err;
+};
+
+static int walk_visit(const char *relpath, uint64_t id, void *ctx)
+{
+	struct walk_ctx *w = ctx;
+	char *p;
+
+	if (w->n >= w->cap) {
+		w->overflow++;
+		return 0;
+	}
+	p = strdup(relpath);
+	if (!p) {
+		w->err = -ENOMEM;
+		return -ENOMEM;
+	}
+	w->k[w->n].id = id;
+	w->k[w->n].path = p;
+	w->n++;
+	return 0;
+}
+
+/* Adds an output entry; grows out up to the bound. */
+static int emit(struct bpf_src *s, size_t *n, uint64_t id, const char *path,
+		const struct tot *now, const struct tot *before)
+{
+	struct usage_entry *e;
+
+	if (*n >= s->cap_out) {
+		size_t cap = s->cap_out ? s->cap_out * 2 : 64;
+		size_t bound = (size_t)s->max_cgroups * 2u + 64u;
+		struct usage_entry *ne;
+
+		if (cap > bound)
+			cap = bound;
+		if (*n >= cap)
+			return -ENOSPC;
+		ne = realloc(s->out, cap * sizeof(*ne));
+		if (!ne)
+			return -ENOMEM;
+		s->out = ne;
+		s->cap_out = cap;
+	}
+	e = &s->out[(*n)++];
+	memset(e, 0, sizeof(*e));
+	e->id = id;
+	e->path = path;
+	for (int f = 0; now && f < FEAT_COUNT; f++)
+		e->delta[f] = now->v[f] - (before ? before->v[f] : 0);
+	return 0;
+}
+
+/* Re-walks cpu_root. Known cgroups missing from the new walk are reported one last
+ * time (their paths move to stale) and their map entries are deleted; ids in the
+ * map that the walk does not know are deleted too. */
+static int rewalk(struct bpf_src *s, uint64_t now, uint64_t events, size_t *nout)
+{
+	struct walk_ctx w = { 0 };
+	int fd = bpf_map__fd(s->skel->maps.cg_stats);
+	int rc;
+
+	w.cap = s->max_cgroups;
+	w.k = calloc(w.cap ? w.cap : 1, sizeof(*w.k));
+	if (!w.k)
+		return -ENOMEM;
+	rc = cg_walk(s->layout, s->layout->cpu_root, s->max_depth, walk_visit, &w);
+	if (rc < 0 || w.err < 0) {
+		free_known(w.k, w.n);
+		return w.err < 0 ? w.err : rc;
+	}
+	qsort(w.k, w.n, sizeof(*w.k), cmp_known);
+	s->last_walk_ns = now;
+	s->walk_events = events;
+	s->walk_overflow = w.overflow;
+
+	free_stale(s);
+	free(s->stale);
+	s->stale = calloc(s->nknown ? s->nknown : 1, sizeof(*s->stale));
+	if (!s->stale) {
+		free_known(w.k, w.n);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < s->nknown; i++) {
+		struct known *k = &s->known[i];
+
+		if (find_known(w.k, w.n, k->id))
+			continue;
+		/* vanished: last delta, then out of the map */
+		const struct tot *c = find_tot(s->cur, s->ncur, k->id);
+		const struct tot *p = find_tot(s->prev, s->nprev, k->id);
+
+		if (c && !s->first)
+			(void)emit(s, nout, k->id, k->path, c, p);
+		s->stale[s->nstale++] = k->path;
+		k->path = NULL;
+		s->vanished++;
+	}
+	free_known(s->known, s->nknown);
+	s->known = w.k;
+	s->nknown = w.n;
+	for (size_t i = 0; i < s->ncur; i++)
+		if (!find_known(s->known, s->nknown, s->cur[i].id))
+			bpf_map_delete_elem(fd, &s->cur[i].id);
+	return 0;
+}
+
+static void sweep_tgids(struct bpf_src *s)
+{
+	int fd = bpf_map__fd(s->skel->maps.tgid_stats);
+	uint32_t key, next, *kp = NULL;
+	uint32_t *dead = calloc(TGID_SWEEP_MAX, sizeof(*dead));
+	size_t nd = 0;
+	unsigned guard = 0;
+
+	if (!dead)
+		return;
+	while (nd < TGID_SWEEP_MAX && bpf_map_get_next_key(fd, kp, &next) == 0) {
+		key = next;
+		kp = &key;
+		if (++guard > 4u * CU_DEF_MAX_TGIDS)
+			break;
+		if (key == 0 || (kill((pid_t)key, 0) < 0 && errno == ESRCH))
+			dead[nd++] = key;
+	}
+	for (size_t i = 0; i < nd; i++)
+		bpf_map_delete_elem(fd, &dead[i]);
+	free(dead);
+}
+
+static uint64_t sum_drops(struct bpf_src *s)
+{
+	int fd = bpf_map__fd(s->skel->maps.drops);
+	uint64_t *v = calloc((size_t)s->ncpu, sizeof(*v));
+	uint64_t total = 0;
+	__u32 k = CU_DROP_CG;
+
+	if (!v)
+		return 0;
+	if (bpf_map_lookup_elem(fd, &k, v) == 0)
+		for (int c = 0; c < s->ncpu; c++)
+			total += v[c];
+	free(v);
+	return total;
+}
+
+static int bpf_read(void *state, const struct usage_entry **entries, size_t *n,
+		    uint32_t *feature_mask, uint64_t *dropped, uint64_t *vanished)
+{
+	struct bpf_src *s = state;
+	uint64_t now, events;
+	size_t nout = 0;
+	bool need_walk;
+	int rc;
+
+	if (!s || !entries || !n)
+		return -EINVAL;
+	rc = read_cg_map(s);
+	if (rc < 0)
+		return rc;
+	now = mono_ns();
+	rc = finish_cur(s, now);
+	if (rc < 0)
+		return rc;
+
+	events = __atomic_load_n(&s->skel->bss->cg_events, __ATOMIC_RELAXED);
+	/* mkdir/rmdir seen: walk now (at most once per read); an id without a path
+	 * (deeper than max_depth, or racing a mkdir): walk, rate limited */
+	need_walk = s->first || events != s->walk_events;
+	for (size_t i = 0; !need_walk && i < s->ncur; i++)
+		if (!find_known(s->known, s->nknown, s->cur[i].id) &&
+		    now - s->last_walk_ns >= WALK_UNKNOWN_NS)
+			need_walk = true;
+	if (!s->first)
+		free_stale(s);
+	if (need_walk) {
+		rc = rewalk(s, now, events, &nout);
+		if (rc < 0 && s->first)
+			return rc;
+	}
+
+	/* Every known cgroup, with its delta; ids with no path yet keep their old
+	 * baseline so their usage is reported once they are known. */
+	for (size_t i = 0; i < s->nknown; i++) {
+		const struct known *k = &s->known[i];
+		const struct tot *c = find_tot(s->cur, s->ncur, k->id);
+		const struct tot *p = find_tot(s->prev, s->nprev, k->id);
+
+		rc = emit(s, &nout, k->id, k->path, s->first ? NULL : c, p);
+		if (rc < 0)
+			break;
+	}
+	/* new baseline: cur for reported ids, the old baseline for unknown ones */
+	{
+		size_t w = 0;
+
+		for (size_t i = 0; i < s->ncur; i++) {
+			const struct tot *keep = &s->cur[i];
+
+			if (!s->first && !find_known(s->known, s->nknown, keep->id)) {
+				keep = find_tot(s->prev, s->nprev, keep->id);
+				if (!keep)
+					continue;
+			}
+			s->prev[w] = *keep;
+			s->prev[w].id = s->cur[i].id;
+			w++;
+		}
+		/* prev stays sorted: cur was sorted and w only skips */
+		s->nprev = w;
+	}
+
+	if (now - s->last_sweep_ns >= TGID_SWEEP_NS) {
+		sweep_tgids(s);
+		s->last_sweep_ns = now;
+	}
+	s->first = false;
+	*entries = s->out;
+	*n = nout;
+	if (feature_mask)
+		*feature_mask = (1u << FEAT_CPU_TIME) |
+				(s->have_pmu ? (1u << FEAT_INSTRUCTIONS) | (1u << FEAT_CYCLES) |
+						       (1u << FEAT_CACHE_MISSES)
+					     : 0u);
+	if (dropped)
+		*dropped = sum_drops(s) + s->walk_overflow;
+	if (vanished)
+		*vanished = s->vanished;
+	return 0;
+}
+
+static const struct usage_src_ops bpf_usage_ops = {
+	.name = "ebpf",
+	.open = bpf_open,
+	.close = bpf_close,
+	.read = bpf_read,
+};
+
+const struct usage_src_ops *const usage_bpf_ops = &bpf_usage_ops;

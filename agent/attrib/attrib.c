@@ -1,0 +1,177 @@
+#include "attrib.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../cgroup/ident.h"
+
+struct attrib {
+	struct attrib_share *shares;
+	size_t alloc;
+};
+
+struct attrib *attrib_new(void)
+{
+	return calloc(1, sizeof(struct attrib));
+}
+
+void attrib_free(struct attrib *a)
+{
+	if (!a)
+		return;
+	free(a->shares);
+	free(a);
+}
+
+bool attrib_is_workload(const struct attrib_input *in, const struct usage_entry *e)
+{
+	struct cg_ident id;
+
+	if (!e->path || strcmp(e->path, "/") == 0)
+		return false;
+	if (!in->containers_only)
+		return true;
+	return cg_ident_parse(e->path, &id) == 0;
+}
+
+/* floor(total * part / whole) without overflow; whole > 0, part <= whole */
+static uint64_t share_of(uint64_t total, uint64_t part, uint64_t whole)
+{
+	return (uint64_t)(((unsigned __int128)total * part) / whole);
+}
+
+static uint64_t idle_uj_for(const struct attrib_input *in, enum zone z, uint64_t measured)
+{
+	double w = in->idle_w[z];
+	double uj;
+
+	if (!(w > 0) || !isfinite(w))
+		return 0;
+	uj = w * (double)in->energy->dt_ns / 1e3; /* W * ns / 1e3 = uJ */
+	if (uj >= (double)measured)
+		return measured;
+	return (uint64_t)uj;
+}
+
+/* Spreads `total` over the workloads by weight[i] (weights scaled to integers);
+ * returns what was handed out. */
+static uint64_t spread(struct attrib_share *sh, size_t n, const uint64_t *weight, uint64_t whole,
+		       uint64_t total, enum zone z, enum mode m)
+{
+	uint64_t given = 0;
+
+	if (whole == 0 || total == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t part = weight[i] > whole ? whole : weight[i];
+		uint64_t s = share_of(total, part, whole);
+		sh[i].uj[z][m] = s;
+		given += s;
+	}
+	return given;
+}
+
+int attrib_compute(struct attrib *a, const struct attrib_input *in, struct attrib_result *out)
+{
+	const struct usage_sample *u = in->usage;
+	size_t nw = 0;
+	uint64_t *weight = NULL;
+	int rc = 0;
+
+	if (!a || !in || !in->energy || !u || !out)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+
+	for (size_t i = 0; i < u->n; i++)
+		nw += attrib_is_workload(in, &u->entries[i]);
+	if (nw > a->alloc) {
+		struct attrib_share *ns = realloc(a->shares, nw * sizeof(*ns));
+		if (!ns)
+			return -ENOMEM;
+		a->shares = ns;
+		a->alloc = nw;
+	}
+	weight = calloc(nw ? nw : 1, sizeof(*weight));
+	if (!weight)
+		return -ENOMEM;
+
+	nw = 0;
+	for (size_t i = 0; i < u->n; i++)
+		if (attrib_is_workload(in, &u->entries[i])) {
+			memset(&a->shares[nw], 0, sizeof(a->shares[nw]));
+			a->shares[nw++].entry = i;
+		}
+
+	for (int zi = 0; zi < ZONE_COUNT; zi++) {
+		enum zone z = (enum zone)zi;
+		enum feature f = in->zone_feature[z];
+		uint64_t e_uj, idle, dyn, whole = 0, all = 0, given;
+
+		if (!(in->energy->zone_mask & (1u << z)))
+			continue;
+		if ((unsigned)f >= FEAT_COUNT || !(u->feature_mask & (1u << f)))
+			f = FEAT_CPU_TIME;
+		out->used_feature[z] = f;
+
+		e_uj = in->energy->uj[z];
+		idle = idle_uj_for(in, z, e_uj);
+		dyn = e_uj - idle;
+		out->node_uj[z][MODE_DYNAMIC] = dyn;
+		out->node_uj[z][MODE_IDLE] = idle;
+
+		/* dynamic: by usage share of the node total */
+		for (size_t i = 0; i < nw; i++) {
+			weight[i] = u->entries[a->shares[i].entry].delta[f];
+			whole += weight[i];
+		}
+		for (size_t i = 0; i < u->n; i++)
+			all += u->entries[i].delta[f];
+		if (f == FEAT_CPU_TIME && u->node_delta[f] > all)
+			all = u->node_delta[f];
+		if (all < whole)
+			all = whole;
+		given = spread(a->shares, nw, weight, all, dyn, z, MODE_DYNAMIC);
+		out->system_uj[z][MODE_DYNAMIC] = dyn - given;
+
+		/* idle: by policy */
+		given = 0;
+		switch (in->idle_policy) {
+		case IDLE_NONE:
+			break;
+		case IDLE_USAGE:
+			given = spread(a->shares, nw, weight, all, idle, z, MODE_IDLE);
+			break;
+		case IDLE_REQUEST:
+			if (in->cpu_request) {
+				uint64_t sum = 0;
+				for (size_t i = 0; i < nw; i++) {
+					double r = in->cpu_request[a->shares[i].entry];
+					weight[i] = (isfinite(r) && r > 0) ? (uint64_t)(r * 1e6) : 0;
+					sum += weight[i];
+				}
+				if (sum) {
+					given = spread(a->shares, nw, weight, sum, idle, z, MODE_IDLE);
+					break;
+				}
+			}
+			/* no requests known: share evenly */
+			__attribute__((fallthrough));
+		case IDLE_EVEN: {
+			uint64_t active = 0;
+			for (size_t i = 0; i < nw; i++) {
+				weight[i] = u->entries[a->shares[i].entry].delta[FEAT_CPU_TIME] > 0;
+				active += weight[i];
+			}
+			given = spread(a->shares, nw, weight, active, idle, z, MODE_IDLE);
+			break;
+		}
+		}
+		out->system_uj[z][MODE_IDLE] = idle - given;
+	}
+	out->shares = a->shares;
+	out->n = nw;
+	free(weight);
+	return rc;
+}

@@ -1,0 +1,68 @@
+/* attrib.h - shares one tick's measured energy among workloads, exactly.
+ *
+ * Per zone z with energy E (microjoules) over the tick:
+ *   idle    I = min(idle_w[z] * dt, E)           (never more than was measured)
+ *   dynamic D = E - I
+ * Dynamic energy is shared by each workload's share of the zone's usage feature
+ * (zone_feature[z], CPU time when that feature is not measured). The denominator is
+ * the node's total of that feature - for CPU time max(/proc/stat busy time, sum of all
+ * cgroups) - so usage outside every workload (root cgroup, kernel threads, interrupts)
+ * stays with "system" instead of being spread over workloads.
+ * Idle energy follows the idle policy: none (all to system), even (equally among the
+ * workloads active in the tick), usage (by the same share as dynamic), request (by
+ * CPU request; without requests it behaves as even).
+ *
+ * Conservation is exact: shares are computed in integer microjoules rounded down, and
+ * system receives the remainder, so for every zone and mode
+ *   sum(workload uj) + system uj == node uj.
+ *
+ * Which usage entries are workloads: every entry except the root cgroup "/"; with
+ * containers_only, only entries whose path is a container or pod cgroup - the rest
+ * go to system.
+ *
+ * Ownership: the attrib object owns the result arrays, valid until the next compute.
+ * Return convention: 0 or negative errno. No logging.
+ */
+#ifndef WATTLET_ATTRIB_H
+#define WATTLET_ATTRIB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/zone.h"
+#include "../config/config.h"
+#include "../meter/meter.h"
+#include "../usage/usage.h"
+
+struct attrib_input {
+	const struct meter_delta *energy;
+	const struct usage_sample *usage;
+	double idle_w[ZONE_COUNT];
+	enum feature zone_feature[ZONE_COUNT];
+	enum idle_policy idle_policy;
+	bool containers_only;
+	const double *cpu_request; /* per usage entry (cores), or NULL */
+};
+
+struct attrib_share {
+	size_t entry; /* index into usage->entries */
+	uint64_t uj[ZONE_COUNT][MODE_COUNT];
+};
+
+struct attrib_result {
+	const struct attrib_share *shares; /* one per workload entry, in entry order */
+	size_t n;
+	uint64_t system_uj[ZONE_COUNT][MODE_COUNT];
+	uint64_t node_uj[ZONE_COUNT][MODE_COUNT];
+	enum feature used_feature[ZONE_COUNT];
+};
+
+struct attrib *attrib_new(void);
+void attrib_free(struct attrib *a);
+int attrib_compute(struct attrib *a, const struct attrib_input *in, struct attrib_result *out);
+
+/* true when usage entry e is a workload under this input's rules */
+bool attrib_is_workload(const struct attrib_input *in, const struct usage_entry *e);
+
+#endif

@@ -1,0 +1,487 @@
+/* daemon.c - see daemon.h. */
+#include "daemon.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../attrib/attrib.h"
+#include "../cgroup/cgroup.h"
+#include "../common/strbuf.h"
+#include "../export/export.h"
+#include "../export/http.h"
+#include "../ledger/ledger.h"
+#include "../meter/meter.h"
+#include "../model/idle.h"
+#include "../usage/usage.h"
+#include "log.h"
+
+#define IDLE_UPDATE_EVERY 10 /* ticks between idle re-estimates */
+
+/* Set by the signal handler; the daemon's only process-wide mutable state. */
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+struct agent {
+	const struct config *cfg;
+	struct cg_layout layout;
+	struct meter *meter;
+	struct usage *usage;
+	struct attrib *attrib;
+	struct ledger *ledger;
+	struct idle_est *idle[ZONE_COUNT];
+	struct http_server *http;
+	struct agent_status st;
+	char hostname[256];
+	char meter_detail[1024];
+	long ncpu;
+	uint64_t last_ckpt_ns;
+	bool ckpt_failing;
+	struct strbuf scratch;
+};
+
+static void self_usage(struct agent_status *st)
+{
+	struct rusage ru;
+	long pages = 0, rss = 0;
+	FILE *f;
+
+	if (getrusage(RUSAGE_SELF, &ru) == 0)
+		st->self_cpu_seconds = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+				       (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+	f = fopen("/proc/self/statm", "re");
+	if (f) {
+		if (fscanf(f, "%ld %ld", &pages, &rss) == 2)
+			st->self_rss_bytes = (uint64_t)rss * (uint64_t)sysconf(_SC_PAGESIZE);
+		fclose(f);
+	}
+}
+
+static int http_handler(void *ctx, const char *path, struct strbuf *body, const char **ctype)
+{
+	struct agent *a = ctx;
+	int rc;
+
+	if (strcmp(path, "/metrics") == 0) {
+		self_usage(&a->st);
+		rc = export_metrics(a->ledger, &a->st, a->cfg->kepler_compat, body);
+		*ctype = "text/plain; version=0.0.4; charset=utf-8";
+		return rc ? 500 : 200;
+	}
+	if (strcmp(path, "/api/v1/workloads") == 0) {
+		self_usage(&a->st);
+		rc = export_json_workloads(a->ledger, &a->st, body);
+		*ctype = "application/json";
+		return rc ? 500 : 200;
+	}
+	if (strcmp(path, "/healthz") == 0) {
+		strbuf_adds(body, "ok\n");
+		return 200;
+	}
+	if (strcmp(path, "/readyz") == 0) {
+		strbuf_adds(body, a->st.ready ? "ready\n" : "not ready: no full tick yet\n");
+		return a->st.ready ? 200 : 503;
+	}
+	if (strcmp(path, "/") == 0) {
+		strbuf_adds(body, "wattlet " WATTLET_VERSION "\n/metrics\n/healthz\n/readyz\n"
+				  "/api/v1/workloads\n");
+		return 200;
+	}
+	strbuf_addf(body, "not found: %s\n", path);
+	return 404;
+}
+
+static void checkpoint(struct agent *a, uint64_t now)
+{
+	struct wl_err err = { "" };
+	const struct config *c = a->cfg;
+
+	if (!c->checkpoint_path[0])
+		return;
+	for (int z = 0; z < ZONE_COUNT; z++) {
+		double w;
+		enum idle_source src;
+		if (a->idle[z] && idle_est_get(a->idle[z], &w, &src) == 0 &&
+		    (src == IDLE_SRC_FIT || src == IDLE_SRC_LOW || src == IDLE_SRC_SEED))
+			ledger_node(a->ledger)->learned_idle_w[z] = w;
+	}
+	a->last_ckpt_ns = now;
+	if (ledger_save(a->ledger, c->checkpoint_path, &err) != 0) {
+		a->st.checkpoint_errors++;
+		/* log the first failure and the recovery, not every tick */
+		if (!a->ckpt_failing)
+			log_error("%s; totals are kept in memory and the write is retried", err.msg);
+		a->ckpt_failing = true;
+		return;
+	}
+	a->st.checkpoint_writes++;
+	if (a->ckpt_failing)
+		log_info("checkpoint %s written again", c->checkpoint_path);
+	a->ckpt_failing = false;
+}
+
+/* Idle watts per zone for this tick: configured, else learned. */
+static void idle_for_tick(struct agent *a, const struct meter_delta *md, double util,
+			  double idle_w[ZONE_COUNT])
+{
+	const struct config *c = a->cfg;
+	double dt = md->dt_ns / 1e9;
+
+	for (int z = 0; z < ZONE_COUNT; z++) {
+		double w = 0;
+		enum idle_source src = IDLE_SRC_NONE;
+
+		idle_w[z] = 0;
+		if (!(md->zone_mask & (1u << z)))
+			continue;
+		if (c->idle_watts[z] >= 0) {
+			idle_w[z] = c->idle_watts[z];
+			a->st.idle_watts[z] = idle_w[z];
+			a->st.idle_source[z] = "configured";
+			continue;
+		}
+		if (!a->idle[z])
+			continue;
+		if (dt > 0 && !(md->error_mask & (1u << z)) && !(md->reset_mask & (1u << z)))
+			idle_est_add(a->idle[z], md->uj[z] / 1e6 / dt, util);
+		if (a->st.ticks % IDLE_UPDATE_EVERY == 0 || idle_est_count(a->idle[z]) < 30)
+			idle_est_update(a->idle[z]);
+		if (idle_est_get(a->idle[z], &w, &src) == 0)
+			idle_w[z] = w;
+		a->st.idle_watts[z] = idle_w[z];
+		a->st.idle_source[z] = idle_source_name(src);
+	}
+}
+
+static void add_uj(uint64_t dst[ZONE_COUNT][MODE_COUNT], const uint64_t src[ZONE_COUNT][MODE_COUNT])
+{
+	for (int z = 0; z < ZONE_COUNT; z++)
+		for (int m = 0; m < MODE_COUNT; m++)
+			dst[z][m] += src[z][m];
+}
+
+static void set_watts(double w[ZONE_COUNT][MODE_COUNT], const uint64_t uj[ZONE_COUNT][MODE_COUNT],
+		      double dt)
+{
+	for (int z = 0; z < ZONE_COUNT; z++)
+		for (int m = 0; m < MODE_COUNT; m++)
+			w[z][m] = dt > 0 ? uj[z][m] / 1e6 / dt : 0;
+}
+
+static int tick(struct agent *a)
+{
+	const struct config *c = a->cfg;
+	struct meter_delta md = { 0 };
+	struct usage_sample us = { 0 };
+	struct attrib_input in = { 0 };
+	struct attrib_result res;
+	double idle_w[ZONE_COUNT], dt, util = 0;
+	uint64_t t0 = mono_ns(), system_cpu;
+	int rc;
+
+	/* energy and usage back to back, so both cover the same interval */
+	if (a->meter) {
+		rc = meter_read(a->meter, &md);
+		if (rc) {
+			log_warn("meter read failed: %s", strerror(-rc));
+			md.zone_mask = 0;
+		}
+		for (int z = 0; z < ZONE_COUNT; z++) {
+			if (md.error_mask & (1u << z))
+				a->st.meter_errors++;
+			if (md.reset_mask & (1u << z)) {
+				a->st.meter_resets++;
+				log_warn("meter: counter reset detected in zone %s", zone_name(z));
+			}
+		}
+	}
+	rc = usage_read(a->usage, &us);
+	if (rc) {
+		log_warn("usage read failed: %s; tick skipped", strerror(-rc));
+		return rc;
+	}
+	if (!a->meter)
+		md.dt_ns = us.dt_ns;
+	dt = md.dt_ns / 1e9;
+	if (us.dt_ns == 0 || md.dt_ns == 0)
+		return 0; /* baseline tick */
+	if (a->ncpu > 0)
+		util = (double)us.node_delta[FEAT_CPU_TIME] / ((double)us.dt_ns * (double)a->ncpu);
+
+	idle_for_tick(a, &md, util, idle_w);
+	memcpy(in.idle_w, idle_w, sizeof(idle_w));
+	memcpy(in.zone_feature, c->zone_feature, sizeof(in.zone_feature));
+	in.energy = &md;
+	in.usage = &us;
+	in.idle_policy = c->idle_policy;
+	in.containers_only = c->containers_only;
+	rc = attrib_compute(a->attrib, &in, &res);
+	if (rc) {
+		log_error("attribution failed: %s; tick skipped", strerror(-rc));
+		return rc;
+	}
+
+	ledger_begin_tick(a->ledger);
+	system_cpu = us.node_delta[FEAT_CPU_TIME];
+	for (size_t i = 0; i < res.n; i++) {
+		const struct usage_entry *e = &us.entries[res.shares[i].entry];
+		struct ledger_row *r = ledger_row_get(a->ledger, e->path);
+		if (!r) {
+			log_error("ledger: out of memory adding %s", e->path);
+			continue;
+		}
+		r->cgroup_id = e->id;
+		add_uj(r->uj, res.shares[i].uj);
+		set_watts(r->watts, res.shares[i].uj, dt);
+		r->cpu_ns += e->delta[FEAT_CPU_TIME];
+		r->cpu_cores = e->delta[FEAT_CPU_TIME] / (double)us.dt_ns;
+		system_cpu = system_cpu > e->delta[FEAT_CPU_TIME] ? system_cpu - e->delta[FEAT_CPU_TIME] : 0;
+	}
+	struct ledger_row *sys = ledger_row_get(a->ledger, LEDGER_SYSTEM_KEY);
+	if (sys) {
+		add_uj(sys->uj, res.system_uj);
+		set_watts(sys->watts, res.system_uj, dt);
+		sys->cpu_ns += system_cpu;
+		sys->cpu_cores = system_cpu / (double)us.dt_ns;
+	}
+	struct ledger_node *node = ledger_node(a->ledger);
+	add_uj(node->uj, res.node_uj);
+	set_watts(node->watts, res.node_uj, dt);
+	node->zone_mask = md.zone_mask;
+	ledger_commit_tick(a->ledger, us.t_ns);
+	ledger_expire(a->ledger, us.t_ns);
+
+	a->st.ticks++;
+	a->st.ready = true;
+	a->st.usage_dropped = us.dropped;
+	a->st.usage_vanished = us.vanished;
+	a->st.last_tick_seconds = (mono_ns() - t0) / 1e9;
+	a->st.tick_seconds_sum += a->st.last_tick_seconds;
+	if (log_enabled(LOG_DEBUG))
+		log_debug("tick %" PRIu64 ": %zu workloads, package %.2f W (idle %.2f W), %.3f ms",
+			  a->st.ticks, res.n, node->watts[ZONE_PACKAGE][MODE_DYNAMIC] +
+			  node->watts[ZONE_PACKAGE][MODE_IDLE], idle_w[ZONE_PACKAGE],
+			  a->st.last_tick_seconds * 1e3);
+	if (c->checkpoint_interval_ms &&
+	    us.t_ns - a->last_ckpt_ns >= c->checkpoint_interval_ms * 1000000ull)
+		checkpoint(a, us.t_ns);
+	return 0;
+}
+
+static void meter_opts_from(const struct config *c, struct meter_opts *mo)
+{
+	memset(mo, 0, sizeof(*mo));
+	memcpy(mo->order, c->meter_order, sizeof(mo->order));
+	mo->n_order = c->meter_n_order;
+	mo->sysfs_root = c->sysfs_root;
+	mo->powercap_root = c->powercap_root[0] ? c->powercap_root : NULL;
+	mo->dev_root = c->dev_root;
+	mo->max_watts = c->meter_max_watts;
+}
+
+static int agent_start(struct agent *a, const struct config *c, const struct daemon_opts *o)
+{
+	struct wl_err err = { "" };
+	struct meter_probe probe[METER_KIND_COUNT];
+	struct meter_opts mo;
+	struct usage_opts uo = { 0 };
+	struct usage_probe up = { 0 };
+	size_t window;
+
+	a->cfg = c;
+	a->ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	strbuf_init(&a->scratch, 1 << 20);
+	if (o && o->node_name)
+		snprintf(a->hostname, sizeof(a->hostname), "%s", o->node_name);
+	else if (gethostname(a->hostname, sizeof(a->hostname) - 1) != 0)
+		snprintf(a->hostname, sizeof(a->hostname), "unknown");
+
+	if (cg_layout_detect(c->cgroup_root, c->cgroup_hierarchy, &a->layout, &err)) {
+		log_error("cgroups: %s", err.msg);
+		return -1;
+	}
+	log_info("cgroups: %s layout, CPU time from %s", cg_mode_name(a->layout.mode),
+		 a->layout.cpu_root);
+
+	meter_opts_from(c, &mo);
+	memset(probe, 0, sizeof(probe));
+	a->meter = meter_open(&mo, probe);
+	for (int k = 0; k < METER_KIND_COUNT; k++)
+		if (probe[k].tried && !probe[k].chosen)
+			log_info("meter %s: not used: %s", meter_kind_name(probe[k].kind), probe[k].reason);
+	if (a->meter) {
+		meter_describe(a->meter, a->meter_detail, sizeof(a->meter_detail));
+		log_info("meter: %s: %s", meter_kind_name(meter_get_kind(a->meter)), a->meter_detail);
+	} else {
+		log_warn("no energy meter found: exporting usage only, energy is reported as absent. "
+			 "Run `wattlet probe` for the reasons; on a simulated host start raplsim and set "
+			 "meter.powercap_root");
+	}
+
+	uo.layout = &a->layout;
+	uo.source = c->usage_source;
+	uo.max_cgroups = c->max_cgroups;
+	uo.proc_root = c->proc_root;
+	a->usage = usage_open(&uo, &up, &err);
+	if (!a->usage) {
+		log_error("usage: %s", err.msg);
+		return -1;
+	}
+	if (up.in_use != USAGE_EBPF)
+		log_info("usage: eBPF not used: %s", up.ebpf_reason);
+	log_info("usage: %s source; hardware counters: %s", usage_source_name(up.in_use),
+		 up.pmu_reason);
+
+	a->attrib = attrib_new();
+	a->ledger = ledger_new(c->retention_ms * 1000000ull);
+	if (!a->attrib || !a->ledger) {
+		log_error("out of memory");
+		return -1;
+	}
+	if (c->checkpoint_path[0]) {
+		int rc = ledger_load(a->ledger, c->checkpoint_path, &err);
+		if (rc == 0)
+			log_info("ledger: totals restored from %s (%zu workloads)", c->checkpoint_path,
+				 ledger_count(a->ledger));
+		else if (rc == -ENOENT)
+			log_info("ledger: no checkpoint at %s yet, starting from zero", c->checkpoint_path);
+		else
+			log_error("ledger: %s; starting from zero and keeping the bad file as %s.bad",
+				  err.msg, c->checkpoint_path);
+		if (rc && rc != -ENOENT) {
+			char bad[PATH_MAX + 8];
+			if (fmt_path(bad, sizeof(bad), "%s.bad", c->checkpoint_path) == 0)
+				rename(c->checkpoint_path, bad);
+		}
+	}
+
+	window = (size_t)(c->idle_window_ms / (c->tick_ms ? c->tick_ms : 1000));
+	if (window < 2)
+		window = 2;
+	for (int z = 0; z < ZONE_COUNT; z++) {
+		a->st.idle_source[z] = "none";
+		if (c->idle_watts[z] >= 0)
+			continue;
+		a->idle[z] = idle_est_new(window, c->idle_percentile, c->idle_low_util);
+		if (!a->idle[z]) {
+			log_error("out of memory for the idle model");
+			return -1;
+		}
+		double seed = ledger_node_c(a->ledger)->learned_idle_w[z];
+		if (seed >= 0)
+			idle_est_seed(a->idle[z], seed);
+	}
+
+	if (c->listen[0]) {
+		a->http = http_server_new(c->listen, http_handler, a, &err);
+		if (!a->http) {
+			log_error("http: %s", err.msg);
+			return -1;
+		}
+		log_info("http: serving /metrics, /healthz, /readyz, /api/v1/workloads on %s (port %d)",
+			 c->listen, http_server_port(a->http));
+	}
+
+	a->st.version = WATTLET_VERSION;
+	a->st.node_name = a->hostname;
+	a->st.meter = a->meter ? meter_kind_name(meter_get_kind(a->meter)) : "none";
+	a->st.meter_detail = a->meter ? a->meter_detail : "";
+	a->st.usage_source = usage_source_name(up.in_use);
+	a->st.cgroup_mode = cg_mode_name(a->layout.mode);
+	a->st.start_time_s = real_ns() / 1000000000ull;
+	a->st.tick_interval_s = c->tick_ms / 1e3;
+	a->last_ckpt_ns = mono_ns();
+	return 0;
+}
+
+static void agent_stop(struct agent *a)
+{
+	http_server_free(a->http);
+	for (int z = 0; z < ZONE_COUNT; z++)
+		idle_est_free(a->idle[z]);
+	ledger_free(a->ledger);
+	attrib_free(a->attrib);
+	usage_close(a->usage);
+	meter_close(a->meter);
+	strbuf_release(&a->scratch);
+}
+
+/* Serves HTTP (or sleeps) until the monotonic time `until` or a stop request. */
+static void wait_until(struct agent *a, uint64_t until)
+{
+	for (;;) {
+		uint64_t now = mono_ns();
+		if (stop_requested || now >= until)
+			return;
+		int ms = (int)((until - now + 999999) / 1000000);
+		if (a->http) {
+			if (http_server_service(a->http, ms) != 0)
+				log_warn("http: event loop error");
+		} else {
+			struct timespec ts = { (time_t)((until - now) / 1000000000ull),
+					       (long)((until - now) % 1000000000ull) };
+			nanosleep(&ts, NULL);
+		}
+	}
+}
+
+int daemon_run(const struct config *c, const struct daemon_opts *o)
+{
+	struct agent a = { 0 };
+	struct sigaction sa = { 0 };
+	uint64_t period = c->tick_ms * 1000000ull, next, deadline = 0;
+	int rc = 0;
+
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (agent_start(&a, c, o) != 0) {
+		agent_stop(&a);
+		return 1;
+	}
+	log_info("wattlet %s running: tick %" PRIu64 " ms, idle policy %s, checkpoint %s", WATTLET_VERSION,
+		 c->tick_ms, idle_policy_name(c->idle_policy),
+		 c->checkpoint_path[0] ? c->checkpoint_path : "(disabled)");
+
+	next = mono_ns();
+	if (o && o->duration_ms)
+		deadline = next + o->duration_ms * 1000000ull;
+	tick(&a); /* baseline */
+	while (!stop_requested) {
+		next += period;
+		if (deadline && next > deadline)
+			next = deadline;
+		wait_until(&a, next);
+		if (stop_requested)
+			break;
+		tick(&a);
+		if (deadline && mono_ns() >= deadline)
+			break;
+		/* fell behind (suspend, long stall): resynchronise instead of bursting */
+		if (mono_ns() > next + period)
+			next = mono_ns();
+	}
+	self_usage(&a.st);
+	log_info("stopping after %" PRIu64 " ticks (mean tick %.3f ms, agent CPU %.2f s, RSS %.1f MiB)",
+		 a.st.ticks, a.st.ticks ? a.st.tick_seconds_sum / a.st.ticks * 1e3 : 0.0,
+		 a.st.self_cpu_seconds, a.st.self_rss_bytes / 1048576.0);
+	checkpoint(&a, mono_ns());
+	if (a.ckpt_failing)
+		rc = 1;
+	agent_stop(&a);
+	return rc;
+}

@@ -1,0 +1,370 @@
+/* top.c - `wattlet top` (see top.h). CLI code: it prints. */
+#include "top.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../common/strbuf.h"
+#include "../common/util.h"
+
+#define TOP_BODY_CAP (64u << 20)
+#define TOP_URL_MAX 2048
+#define TOP_DEFAULT_URL "http://127.0.0.1:9102"
+
+struct top_opts {
+	char url[TOP_URL_MAX];
+	double interval_s;
+	long rows;
+	bool once;
+};
+
+static void top_usage(FILE *f)
+{
+	fputs("usage: wattlet top [--url URL] [--interval DURATION] [-n ROWS] [--once]\n"
+	      "  --url URL          agent address (default " TOP_DEFAULT_URL ")\n"
+	      "  --interval D       refresh period: 2s, 500ms, 1m (default 2s)\n"
+	      "  -n ROWS            workloads to show (default: fit the terminal)\n"
+	      "  --once             print one frame and exit\n",
+	      f);
+}
+
+/* "2s", "500ms", "1m", "1.5" (seconds) -> seconds; -EINVAL if not in (0, 3600]. */
+static int parse_interval(const char *s, double *out)
+{
+	char num[32];
+	size_t n = strspn(s, "0123456789.");
+	const char *unit = s + n;
+	double v, mult;
+
+	if (n == 0 || n >= sizeof(num))
+		return -EINVAL;
+	memcpy(num, s, n);
+	num[n] = '\0';
+	if (parse_double(num, &v))
+		return -EINVAL;
+	if (*unit == '\0' || strcmp(unit, "s") == 0)
+		mult = 1;
+	else if (strcmp(unit, "ms") == 0)
+		mult = 0.001;
+	else if (strcmp(unit, "m") == 0)
+		mult = 60;
+	else
+		return -EINVAL;
+	v *= mult;
+	if (!(v > 0) || v > 3600)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct top_opts *o)
+{
+	static const struct option longopts[] = {
+		{"url", required_argument, NULL, 'u'},
+		{"interval", required_argument, NULL, 'i'},
+		{"rows", required_argument, NULL, 'n'},
+		{"once", no_argument, NULL, '1'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+
+	snprintf(o->url, sizeof(o->url), "%s", TOP_DEFAULT_URL);
+	o->interval_s = 2;
+	o->rows = 0;
+	o->once = false;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "u:i:n:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'u':
+			if (strlen(optarg) >= sizeof(o->url) - 32 ||
+			    (strncmp(optarg, "http://", 7) && strncmp(optarg, "https://", 8))) {
+				fprintf(stderr, "wattlet top: --url wants http://HOST:PORT, got '%s'\n",
+					optarg);
+				return 2;
+			}
+			snprintf(o->url, sizeof(o->url), "%s", optarg);
+			break;
+		case 'i':
+			if (parse_interval(optarg, &o->interval_s)) {
+				fprintf(stderr,
+					"wattlet top: bad --interval '%s' (want e.g. 2s, 500ms)\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'n': {
+			uint64_t v;
+			if (parse_u64(optarg, &v) || v == 0 || v > 100000) {
+				fprintf(stderr, "wattlet top: bad -n '%s' (want 1..100000)\n", optarg);
+				return 2;
+			}
+			o->rows = (long)v;
+			break;
+		}
+		case '1':
+			o->once = true;
+			break;
+		case 'h':
+			top_usage(stdout);
+			return 1;
+		default:
+			top_usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "wattlet top: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	return 0;
+}
+
+static size_t on_data(char *p, size_t sz, size_t n, void *ud)
+{
+	struct strbuf *sb = ud;
+
+	if (n && sz > SIZE_MAX / n)
+		return 0;
+	return strbuf_add(sb, p, sz * n) ? 0 : sz * n;
+}
+
+/* GETs url into body. 0, or -1 with a message in err. */
+static int fetch(CURL *c, const char *url, double interval_s, struct strbuf *body,
+		 char *err, size_t errcap)
+{
+	char curlerr[CURL_ERROR_SIZE] = "";
+	long status = 0, timeout_ms;
+	CURLcode rc;
+
+	strbuf_reset(body);
+	timeout_ms = (long)(interval_s * 1000);
+	if (timeout_ms < 3000)
+		timeout_ms = 3000;
+	if (timeout_ms > 30000)
+		timeout_ms = 30000;
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, curlerr);
+	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)TOP_BODY_CAP);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	rc = curl_easy_perform(c);
+	if (rc != CURLE_OK) {
+		if (rc == CURLE_WRITE_ERROR && body->overflow)
+			snprintf(err, errcap, "reply from %s is larger than %u MiB", url,
+				 TOP_BODY_CAP >> 20);
+		else
+			snprintf(err, errcap,
+				 "cannot reach wattlet at %s: %s - is `wattlet run` running?", url,
+				 curlerr[0] ? curlerr : curl_easy_strerror(rc));
+		return -1;
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	if (status != 200) {
+		snprintf(err, errcap, "wattlet at %s answered HTTP %ld", url, status);
+		return -1;
+	}
+	return 0;
+}
+
+static double num(const json_t *o, const char *k)
+{
+	const json_t *v = json_object_get(o, k);
+	double d = json_is_number(v) ? json_number_value(v) : 0;
+	return isfinite(d) ? d : 0;
+}
+
+static const char *str(const json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+	return s ? s : "";
+}
+
+static int term_rows(void)
+{
+	struct winsize ws;
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0)
+		return ws.ws_row;
+	return 0;
+}
+
+static int term_cols(void)
+{
+	struct winsize ws;
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col;
+	return 160;
+}
+
+/* Energy with a unit that keeps 4 significant-ish digits. */
+static void fmt_joules(double j, char *out, size_t cap)
+{
+	if (j >= 1e9)
+		snprintf(out, cap, "%.2fGJ", j / 1e9);
+	else if (j >= 1e6)
+		snprintf(out, cap, "%.2fMJ", j / 1e6);
+	else if (j >= 1e4)
+		snprintf(out, cap, "%.2fkJ", j / 1e3);
+	else
+		snprintf(out, cap, "%.2fJ", j);
+}
+
+/* Renders one frame from the parsed document. -1 if it is not a wattlet reply. */
+static int render(const json_t *doc, const struct top_opts *o, bool clear, char *err,
+		  size_t errcap)
+{
+	const json_t *node = json_object_get(doc, "node");
+	const json_t *agent = json_object_get(doc, "agent");
+	const json_t *wls = json_object_get(doc, "workloads");
+	const json_t *zones, *zv;
+	const char *zk;
+	long rows = o->rows;
+	int cols = term_cols(), namew;
+	size_t i, nw;
+	char tbuf[32], jbuf[32];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (!json_is_object(node) || !json_is_object(agent) || !json_is_array(wls)) {
+		snprintf(err, errcap, "reply from %s is not a wattlet workloads document", o->url);
+		return -1;
+	}
+	if (rows <= 0) {
+		int tr = term_rows();
+		rows = tr > 8 ? tr - 6 : 20;
+	}
+	localtime_r(&now, &tm);
+	strftime(tbuf, sizeof(tbuf), "%H:%M:%S", &tm);
+
+	if (clear)
+		fputs("\033[H\033[2J", stdout);
+	printf("wattlet top - node %s  meter %s  usage %s  ticks %.0f  workloads %.0f live / "
+	       "%.0f  %s%s\n",
+	       str(node, "name")[0] ? str(node, "name") : "?", str(agent, "meter"),
+	       str(agent, "usage_source"), num(agent, "ticks"), num(agent, "workloads_live"),
+	       num(agent, "workloads_total"), tbuf,
+	       json_is_true(json_object_get(agent, "ready")) ? "" : "  (not ready)");
+	printf("node %.2f W (dynamic %.2f + idle %.2f):", num(node, "watts"),
+	       num(node, "watts_dynamic"), num(node, "watts_idle"));
+	zones = json_object_get(node, "zones");
+	json_object_foreach((json_t *)zones, zk, zv)
+	{
+		const json_t *d = json_object_get(zv, "dynamic"), *id = json_object_get(zv, "idle");
+		printf("  %s %.2f W", zk, num(d, "watts") + num(id, "watts"));
+	}
+	printf("\n\n");
+
+	namew = cols - 62;
+	if (namew < 20)
+		namew = 20;
+	printf("%9s %9s %9s %11s %7s %-9s %s\n", "WATTS", "DYN W", "IDLE W", "ENERGY", "CPU",
+	       "KIND", "WORKLOAD");
+	nw = json_array_size(wls);
+	for (i = 0; i < nw && (long)i < rows; i++) {
+		const json_t *w = json_array_get(wls, i);
+		const char *name = str(w, "workload");
+		size_t len = strlen(name);
+		bool term = json_is_true(json_object_get(w, "terminated"));
+
+		fmt_joules(num(w, "joules"), jbuf, sizeof(jbuf));
+		printf("%9.2f %9.2f %9.2f %11s %7.2f %-9s ", num(w, "watts"),
+		       num(w, "watts_dynamic"), num(w, "watts_idle"), jbuf, num(w, "cpu_cores"),
+		       str(w, "kind"));
+		/* long cgroup paths: keep the tail, which names the workload */
+		if ((int)len > namew)
+			printf("...%s", name + len - (size_t)(namew - 3));
+		else
+			fputs(name, stdout);
+		puts(term ? " (terminated)" : "");
+	}
+	if (nw > i)
+		printf("... %zu more\n", nw - i);
+	fflush(stdout);
+	return 0;
+}
+
+static void sleep_s(double s)
+{
+	struct timespec ts = {.tv_sec = (time_t)s,
+			      .tv_nsec = (long)((s - (double)(time_t)s) * 1e9)};
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+int top_main(int argc, char **argv)
+{
+	struct top_opts o;
+	struct strbuf body;
+	char url[TOP_URL_MAX + 32], err[TOP_URL_MAX + 512];
+	size_t ulen;
+	CURL *c = NULL;
+	int rc, frames = 0, ret = 1;
+
+	rc = parse_args(argc, argv, &o);
+	if (rc)
+		return rc == 1 ? 0 : rc;
+	ulen = strlen(o.url);
+	while (ulen > 0 && o.url[ulen - 1] == '/')
+		o.url[--ulen] = '\0';
+	snprintf(url, sizeof(url), "%s/api/v1/workloads", o.url);
+
+	strbuf_init(&body, TOP_BODY_CAP);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		fprintf(stderr, "wattlet top: cannot initialise libcurl\n");
+		return 1;
+	}
+	c = curl_easy_init();
+	if (!c) {
+		fprintf(stderr, "wattlet top: cannot initialise libcurl\n");
+		goto cleanup;
+	}
+	for (;;) {
+		json_t *doc = NULL;
+		json_error_t jerr;
+
+		rc = fetch(c, url, o.interval_s, &body, err, sizeof(err));
+		if (rc == 0) {
+			doc = json_loadb(body.buf ? body.buf : "", body.len, 0, &jerr);
+			if (!doc) {
+				snprintf(err, sizeof(err), "reply from %s is not JSON: %s (line %d)",
+					 url, jerr.text, jerr.line);
+				rc = -1;
+			} else {
+				rc = render(doc, &o, !o.once, err, sizeof(err));
+				json_decref(doc);
+			}
+		}
+		if (rc) {
+			/* first frame: fail clearly; later: keep trying (agent restarts) */
+			fprintf(stderr, "wattlet top: %s\n", err);
+			if (o.once || frames == 0)
+				goto cleanup;
+		} else {
+			frames++;
+		}
+		if (o.once)
+			break;
+		sleep_s(o.interval_s);
+	}
+	ret = 0;
+
+cleanup:
+	curl_easy_cleanup(c);
+	curl_global_cleanup();
+	strbuf_release(&body);
+	return ret;
+}

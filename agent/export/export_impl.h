@@ -1,0 +1,46 @@
+/* export_impl.h - internals shared by the exporters (metrics.c, json.c); not a public face.
+ *
+ * struct out_buf wraps the caller's strbuf with a sticky error: after the first failed
+ * append (cap hit or out of memory) every later append is a no-op and ob.err keeps
+ * the first error, so a render either completes or reports why, never half-silently.
+ * Number writers never use printf: they are on the hot path (1000 workloads x
+ * many series per scrape) and must print exact values.
+ */
+#ifndef WATTLET_EXPORT_IMPL_H
+#define WATTLET_EXPORT_IMPL_H
+
+#include <stdint.h>
+
+#include "../common/strbuf.h"
+#include "../common/zone.h"
+#include "../ledger/ledger.h"
+
+struct out_buf {
+	struct strbuf *sb;
+	int err;
+};
+
+void ob_add(struct out_buf *o, const char *s, size_t n);
+void ob_adds(struct out_buf *o, const char *s);
+void ob_label(struct out_buf *o, const char *s); /* Prometheus label-escaped */
+void ob_json_str(struct out_buf *o, const char *s); /* quoted, JSON-escaped */
+void ob_u64(struct out_buf *o, uint64_t v);
+/* v / 10^digits with exactly `digits` fractional digits: 1234567, 6 -> "1.234567" */
+void ob_fixed(struct out_buf *o, uint64_t v, unsigned digits);
+/* A finite, non-negative double with 6 decimals; NaN, Inf and negatives print 0. */
+void ob_double6(struct out_buf *o, double v);
+
+/* Workload kind: "system", "container", "pod" or "cgroup". */
+const char *export_row_kind(const struct ledger_row *r);
+/* Runtime name, "" for none. */
+const char *export_row_runtime(const struct ledger_row *r);
+/* Zones to show: measured by the meter, or holding energy. */
+uint32_t export_zones_present(const struct ledger_node *n);
+/* "Whole" power of a row or the node, without double counting nested RAPL domains:
+ * platform (psys) + gpu when platform is present, else package + dram + gpu. */
+double export_total_watts(const double w[ZONE_COUNT][MODE_COUNT], uint32_t zones);
+/* The same sum for one mode only. */
+double export_mode_watts(const double w[ZONE_COUNT][MODE_COUNT], uint32_t zones, enum mode m);
+uint64_t export_total_uj(const uint64_t uj[ZONE_COUNT][MODE_COUNT], uint32_t zones);
+
+#endif

@@ -1,0 +1,504 @@
+/* metrics.c - Prometheus text exposition (format 0.0.4) of the ledger and agent status.
+ *
+ * Every family is written whole (HELP, TYPE, then all its samples) as the format
+ * requires. Per-row label sets are escaped once per render into a scratch buffer and
+ * copied for each series; numbers are printed by hand from integers (joules from
+ * microjoules, exact). Sample names and label sets are unique: workload series are
+ * keyed by the ledger key; Kepler-compatible container and pod series are summed per
+ * container id / pod uid (a CRI-O conmon cgroup shares its container's id).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "export.h"
+#include "export_impl.h"
+
+#define LABEL_SCRATCH_CAP (64u << 20)
+
+struct render {
+	struct out_buf o;
+	const struct ledger *l;
+	const struct agent_status *s;
+	uint32_t zones;
+	size_t n;
+	struct strbuf lbl;   /* escaped label sets of all rows, back to back */
+	size_t *lbl_off;     /* n + 1 offsets into lbl */
+	char zm[ZONE_COUNT][MODE_COUNT][48]; /* ",zone=\"z\",mode=\"m\"} " */
+};
+
+static const char *str_or(const char *s, const char *dflt)
+{
+	return s && *s ? s : dflt;
+}
+
+static void family(struct out_buf *o, const char *name, const char *type, const char *help)
+{
+	ob_adds(o, "# HELP ");
+	ob_adds(o, name);
+	ob_add(o, " ", 1);
+	ob_adds(o, help);
+	ob_adds(o, "\n# TYPE ");
+	ob_adds(o, name);
+	ob_add(o, " ", 1);
+	ob_adds(o, type);
+	ob_add(o, "\n", 1);
+}
+
+/* name{k1="v1"} (a single label) */
+static void open1(struct out_buf *o, const char *name, const char *k, const char *v)
+{
+	ob_adds(o, name);
+	ob_add(o, "{", 1);
+	ob_adds(o, k);
+	ob_add(o, "=\"", 2);
+	ob_label(o, v);
+	ob_add(o, "\"", 1);
+}
+
+/* ---- node ------------------------------------------------------------------ */
+
+static void node_metrics(struct render *r)
+{
+	const struct ledger_node *n = ledger_node_c(r->l);
+	struct out_buf *o = &r->o;
+
+	family(o, "wattlet_node_joules_total", "counter",
+	       "Energy measured on the node since the agent's ledger began, by zone and mode.");
+	for (int z = 0; z < ZONE_COUNT; z++) {
+		if (!(r->zones & (1u << z)))
+			continue;
+		for (int m = 0; m < MODE_COUNT; m++) {
+			ob_adds(o, "wattlet_node_joules_total{");
+			ob_adds(o, r->zm[z][m] + 1);
+			ob_fixed(o, n->uj[z][m], 6);
+			ob_add(o, "\n", 1);
+		}
+	}
+	family(o, "wattlet_node_watts", "gauge",
+	       "Average node power over the last tick, by zone and mode.");
+	for (int z = 0; z < ZONE_COUNT; z++) {
+		if (!(r->zones & (1u << z)))
+			continue;
+		for (int m = 0; m < MODE_COUNT; m++) {
+			ob_adds(o, "wattlet_node_watts{");
+			ob_adds(o, r->zm[z][m] + 1);
+			ob_double6(o, n->watts[z][m]);
+			ob_add(o, "\n", 1);
+		}
+	}
+	family(o, "wattlet_node_idle_watts", "gauge",
+	       "Idle (baseline) power in use per zone, and where it came from.");
+	for (int z = 0; z < ZONE_COUNT; z++) {
+		if (!(r->zones & (1u << z)))
+			continue;
+		open1(o, "wattlet_node_idle_watts", "zone", zone_name((enum zone)z));
+		ob_adds(o, ",source=\"");
+		ob_label(o, str_or(r->s->idle_source[z], "unknown"));
+		ob_adds(o, "\"} ");
+		ob_double6(o, r->s->idle_watts[z]);
+		ob_add(o, "\n", 1);
+	}
+}
+
+/* ---- workloads --------------------------------------------------------------- */
+
+static int build_row_labels(struct render *r)
+{
+	struct out_buf lo = {.sb = &r->lbl, .err = 0};
+
+	r->lbl_off = malloc((r->n + 1) * sizeof(*r->lbl_off));
+	if (!r->lbl_off)
+		return -ENOMEM;
+	for (size_t i = 0; i < r->n; i++) {
+		const struct ledger_row *row = ledger_row_at(r->l, i);
+		r->lbl_off[i] = r->lbl.len;
+		ob_adds(&lo, "workload=\"");
+		ob_label(&lo, row->key);
+		ob_adds(&lo, "\",kind=\"");
+		ob_adds(&lo, export_row_kind(row));
+		ob_adds(&lo, "\",container_id=\"");
+		ob_label(&lo, row->ident.container_id);
+		ob_adds(&lo, "\",runtime=\"");
+		ob_adds(&lo, export_row_runtime(row));
+		ob_adds(&lo, "\",pod_uid=\"");
+		ob_label(&lo, row->ident.pod_uid);
+		ob_add(&lo, "\"", 1);
+	}
+	r->lbl_off[r->n] = r->lbl.len;
+	return lo.err;
+}
+
+static void row_open(struct render *r, const char *name, size_t i)
+{
+	ob_adds(&r->o, name);
+	ob_add(&r->o, "{", 1);
+	ob_add(&r->o, r->lbl.buf + r->lbl_off[i], r->lbl_off[i + 1] - r->lbl_off[i]);
+}
+
+static void workload_metrics(struct render *r)
+{
+	struct out_buf *o = &r->o;
+	size_t live = 0;
+
+	family(o, "wattlet_workload_joules_total", "counter",
+	       "Energy attributed to a workload (cgroup, container, pod or system), by zone "
+	       "and mode.");
+	for (size_t i = 0; i < r->n; i++) {
+		const struct ledger_row *row = ledger_row_at(r->l, i);
+		for (int z = 0; z < ZONE_COUNT; z++) {
+			if (!(r->zones & (1u << z)))
+				continue;
+			for (int m = 0; m < MODE_COUNT; m++) {
+				row_open(r, "wattlet_workload_joules_total", i);
+				ob_adds(o, r->zm[z][m]);
+				ob_fixed(o, row->uj[z][m], 6);
+				ob_add(o, "\n", 1);
+			}
+		}
+	}
+	family(o, "wattlet_workload_watts", "gauge",
+	       "Average power attributed to a workload over the last tick (0 once terminated).");
+	for (size_t i = 0; i < r->n; i++) {
+		const struct ledger_row *row = ledger_row_at(r->l, i);
+		for (int z = 0; z < ZONE_COUNT; z++) {
+			if (!(r->zones & (1u << z)))
+				continue;
+			for (int m = 0; m < MODE_COUNT; m++) {
+				row_open(r, "wattlet_workload_watts", i);
+				ob_adds(o, r->zm[z][m]);
+				ob_double6(o, row->terminated ? 0 : row->watts[z][m]);
+				ob_add(o, "\n", 1);
+			}
+		}
+	}
+	family(o, "wattlet_workload_cpu_seconds_total", "counter",
+	       "CPU time the attribution counted for a workload.");
+	for (size_t i = 0; i < r->n; i++) {
+		const struct ledger_row *row = ledger_row_at(r->l, i);
+		row_open(r, "wattlet_workload_cpu_seconds_total", i);
+		ob_adds(o, "} ");
+		ob_fixed(o, row->cpu_ns, 9);
+		ob_add(o, "\n", 1);
+		if (!row->terminated && !row->is_system)
+			live++;
+	}
+	family(o, "wattlet_agent_workloads", "gauge",
+	       "Workloads seen in the last tick (live ledger rows, system excluded).");
+	ob_adds(o, "wattlet_agent_workloads ");
+	ob_u64(o, live);
+	ob_add(o, "\n", 1);
+}
+
+/* ---- agent ------------------------------------------------------------------- */
+
+static void scalar_u64(struct out_buf *o, const char *name, const char *type,
+		       const char *help, uint64_t v)
+{
+	family(o, name, type, help);
+	ob_adds(o, name);
+	ob_add(o, " ", 1);
+	ob_u64(o, v);
+	ob_add(o, "\n", 1);
+}
+
+static void scalar_dbl(struct out_buf *o, const char *name, const char *type,
+		       const char *help, double v)
+{
+	family(o, name, type, help);
+	ob_adds(o, name);
+	ob_add(o, " ", 1);
+	ob_double6(o, v);
+	ob_add(o, "\n", 1);
+}
+
+static void agent_metrics(struct render *r)
+{
+	const struct agent_status *s = r->s;
+	struct out_buf *o = &r->o;
+
+	family(o, "wattlet_agent_info", "gauge",
+	       "Constant 1, labelled with the agent's version, node and data sources.");
+	open1(o, "wattlet_agent_info", "version", str_or(s->version, "unknown"));
+	ob_adds(o, ",node=\"");
+	ob_label(o, str_or(s->node_name, ""));
+	ob_adds(o, "\",meter=\"");
+	ob_label(o, str_or(s->meter, "none"));
+	ob_adds(o, "\",usage_source=\"");
+	ob_label(o, str_or(s->usage_source, "unknown"));
+	ob_adds(o, "\",cgroup_mode=\"");
+	ob_label(o, str_or(s->cgroup_mode, "unknown"));
+	ob_adds(o, "\"} 1\n");
+
+	scalar_u64(o, "wattlet_agent_start_time_seconds", "gauge",
+		   "Unix time the agent started.", s->start_time_s);
+	scalar_u64(o, "wattlet_agent_ready", "gauge",
+		   "1 once the agent has completed a full measurement tick.", s->ready ? 1 : 0);
+	scalar_dbl(o, "wattlet_agent_tick_interval_seconds", "gauge",
+		   "Configured time between measurement ticks.", s->tick_interval_s);
+	scalar_u64(o, "wattlet_agent_ticks_total", "counter", "Measurement ticks completed.",
+		   s->ticks);
+	family(o, "wattlet_agent_tick_duration_seconds", "summary",
+	       "Wall time spent doing a tick's work (reading meters and usage, attributing).");
+	ob_adds(o, "wattlet_agent_tick_duration_seconds_sum ");
+	ob_double6(o, s->tick_seconds_sum);
+	ob_adds(o, "\nwattlet_agent_tick_duration_seconds_count ");
+	ob_u64(o, s->ticks);
+	ob_add(o, "\n", 1);
+	scalar_u64(o, "wattlet_agent_meter_errors_total", "counter",
+		   "Energy zone reads that failed.", s->meter_errors);
+	scalar_u64(o, "wattlet_agent_meter_resets_total", "counter",
+		   "Energy counter resets detected (not wraps).", s->meter_resets);
+	scalar_u64(o, "wattlet_agent_usage_dropped_cgroups_total", "counter",
+		   "Cgroups not tracked because the tracking bound was reached.",
+		   s->usage_dropped);
+	scalar_u64(o, "wattlet_agent_usage_vanished_cgroups_total", "counter",
+		   "Cgroups that vanished while their usage was being read.", s->usage_vanished);
+	scalar_u64(o, "wattlet_agent_checkpoint_writes_total", "counter",
+		   "Ledger checkpoints written.", s->checkpoint_writes);
+	scalar_u64(o, "wattlet_agent_checkpoint_errors_total", "counter",
+		   "Ledger checkpoints that failed.", s->checkpoint_errors);
+	scalar_dbl(o, "wattlet_agent_cpu_seconds_total", "counter",
+		   "CPU time used by the agent itself.", s->self_cpu_seconds);
+	scalar_u64(o, "wattlet_agent_resident_memory_bytes", "gauge",
+		   "Resident memory of the agent.", s->self_rss_bytes);
+}
+
+/* ---- Kepler compatibility ------------------------------------------------------ */
+
+/* Kepler names RAPL zones after the powercap domain names; it has no GPU zone in its
+ * cpu metrics. */
+static const char *kepler_zone(int z)
+{
+	switch (z) {
+	case ZONE_PACKAGE:
+		return "package";
+	case ZONE_CORE:
+		return "core";
+	case ZONE_UNCORE:
+		return "uncore";
+	case ZONE_DRAM:
+		return "dram";
+	case ZONE_PLATFORM:
+		return "psys";
+	default:
+		return NULL;
+	}
+}
+
+static void kepler_node(struct render *r)
+{
+	static const struct {
+		const char *name, *type, *help;
+		int what; /* 0 total, 1 dynamic, 2 idle */
+		bool watts;
+	} fam[] = {
+		{"kepler_node_cpu_joules_total", "counter",
+		 "Kepler-compatible: node energy by zone (active + idle).", 0, false},
+		{"kepler_node_cpu_watts", "gauge", "Kepler-compatible: node power by zone.", 0,
+		 true},
+		{"kepler_node_cpu_active_joules_total", "counter",
+		 "Kepler-compatible: node active (dynamic) energy by zone.", 1, false},
+		{"kepler_node_cpu_active_watts", "gauge",
+		 "Kepler-compatible: node active (dynamic) power by zone.", 1, true},
+		{"kepler_node_cpu_idle_joules_total", "counter",
+		 "Kepler-compatible: node idle energy by zone.", 2, false},
+		{"kepler_node_cpu_idle_watts", "gauge",
+		 "Kepler-compatible: node idle power by zone.", 2, true},
+	};
+	const struct ledger_node *n = ledger_node_c(r->l);
+	struct out_buf *o = &r->o;
+	const char *node = str_or(r->s->node_name, "");
+
+	for (size_t f = 0; f < sizeof(fam) / sizeof(fam[0]); f++) {
+		family(o, fam[f].name, fam[f].type, fam[f].help);
+		for (int z = 0; z < ZONE_COUNT; z++) {
+			uint64_t uj;
+			double w;
+			if (!(r->zones & (1u << z)) || !kepler_zone(z))
+				continue;
+			if (fam[f].what == 0) {
+				uj = n->uj[z][MODE_DYNAMIC] + n->uj[z][MODE_IDLE];
+				w = n->watts[z][MODE_DYNAMIC] + n->watts[z][MODE_IDLE];
+			} else {
+				int m = fam[f].what == 1 ? MODE_DYNAMIC : MODE_IDLE;
+				uj = n->uj[z][m];
+				w = n->watts[z][m];
+			}
+			open1(o, fam[f].name, "node_name", node);
+			ob_adds(o, ",zone=\"");
+			ob_adds(o, kepler_zone(z));
+			ob_adds(o, "\"} ");
+			if (fam[f].watts)
+				ob_double6(o, w);
+			else
+				ob_fixed(o, uj, 6);
+			ob_add(o, "\n", 1);
+		}
+	}
+}
+
+static int cmp_container(const void *a, const void *b)
+{
+	const struct ledger_row *x = *(const struct ledger_row *const *)a;
+	const struct ledger_row *y = *(const struct ledger_row *const *)b;
+	return strcmp(x->ident.container_id, y->ident.container_id);
+}
+
+static int cmp_pod(const void *a, const void *b)
+{
+	const struct ledger_row *x = *(const struct ledger_row *const *)a;
+	const struct ledger_row *y = *(const struct ledger_row *const *)b;
+	return strcmp(x->ident.pod_uid, y->ident.pod_uid);
+}
+
+struct group {
+	const struct ledger_row *first;
+	uint64_t uj[ZONE_COUNT];
+	double watts[ZONE_COUNT];
+	bool running;
+};
+
+/* Sums dynamic energy/power of rows[i..] sharing the key; returns the next index. */
+static size_t group_next(const struct ledger_row **rows, size_t n, size_t i, bool by_pod,
+			 struct group *g)
+{
+	size_t j = i;
+
+	memset(g, 0, sizeof(*g));
+	g->first = rows[i];
+	for (; j < n; j++) {
+		const struct ledger_row *row = rows[j];
+		if (strcmp(by_pod ? row->ident.pod_uid : row->ident.container_id,
+			   by_pod ? g->first->ident.pod_uid : g->first->ident.container_id))
+			break;
+		for (int z = 0; z < ZONE_COUNT; z++) {
+			g->uj[z] += row->uj[z][MODE_DYNAMIC];
+			if (!row->terminated)
+				g->watts[z] += row->watts[z][MODE_DYNAMIC];
+		}
+		g->running |= !row->terminated;
+	}
+	return j;
+}
+
+static void kepler_group_labels(struct render *r, const char *name, const struct group *g,
+				bool by_pod, int z)
+{
+	struct out_buf *o = &r->o;
+	const struct cg_ident *id = &g->first->ident;
+
+	ob_adds(o, name);
+	if (by_pod) {
+		ob_adds(o, "{node_name=\"");
+		ob_label(o, str_or(r->s->node_name, ""));
+		ob_adds(o, "\",pod_id=\"");
+		ob_label(o, id->pod_uid);
+		ob_adds(o, "\",pod_name=\"\",pod_namespace=\"\",state=\"");
+	} else {
+		ob_adds(o, "{container_id=\"");
+		ob_label(o, id->container_id);
+		ob_adds(o, "\",container_name=\"\",node_name=\"");
+		ob_label(o, str_or(r->s->node_name, ""));
+		ob_adds(o, "\",pod_id=\"");
+		ob_label(o, id->pod_uid);
+		ob_adds(o, "\",runtime=\"");
+		ob_adds(o, export_row_runtime(g->first));
+		ob_adds(o, "\",state=\"");
+	}
+	ob_adds(o, g->running ? "running" : "terminated");
+	ob_adds(o, "\",zone=\"");
+	ob_adds(o, kepler_zone(z));
+	ob_adds(o, "\"} ");
+}
+
+static int kepler_workloads(struct render *r, bool by_pod)
+{
+	const char *jname = by_pod ? "kepler_pod_cpu_joules_total"
+				   : "kepler_container_cpu_joules_total";
+	const char *wname = by_pod ? "kepler_pod_cpu_watts" : "kepler_container_cpu_watts";
+	const struct ledger_row **rows;
+	size_t k = 0;
+	struct group g;
+
+	rows = malloc((r->n ? r->n : 1) * sizeof(*rows));
+	if (!rows)
+		return -ENOMEM;
+	for (size_t i = 0; i < r->n; i++) {
+		const struct ledger_row *row = ledger_row_at(r->l, i);
+		if (by_pod ? row->ident.pod_uid[0] != '\0' : row->ident.container_id[0] != '\0')
+			rows[k++] = row;
+	}
+	qsort(rows, k, sizeof(*rows), by_pod ? cmp_pod : cmp_container);
+
+	for (int pass = 0; pass < 2; pass++) {
+		family(&r->o, pass ? wname : jname, pass ? "gauge" : "counter",
+		       pass ? (by_pod ? "Kepler-compatible: pod active (dynamic) power by zone."
+				      : "Kepler-compatible: container active (dynamic) power by "
+					"zone.")
+			    : (by_pod ? "Kepler-compatible: pod active (dynamic) energy by zone."
+				      : "Kepler-compatible: container active (dynamic) energy "
+					"by zone."));
+		for (size_t i = 0; i < k;) {
+			i = group_next(rows, k, i, by_pod, &g);
+			for (int z = 0; z < ZONE_COUNT; z++) {
+				if (!(r->zones & (1u << z)) || !kepler_zone(z))
+					continue;
+				kepler_group_labels(r, pass ? wname : jname, &g, by_pod, z);
+				if (pass)
+					ob_double6(&r->o, g.watts[z]);
+				else
+					ob_fixed(&r->o, g.uj[z], 6);
+				ob_add(&r->o, "\n", 1);
+			}
+		}
+	}
+	free(rows);
+	return 0;
+}
+
+int export_metrics(const struct ledger *l, const struct agent_status *s, bool kepler_compat,
+		   struct strbuf *out)
+{
+	struct render *r;
+	int err;
+
+	if (!l || !s || !out)
+		return -EINVAL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->o.sb = out;
+	r->l = l;
+	r->s = s;
+	r->n = ledger_count(l);
+	r->zones = export_zones_present(ledger_node_c(l));
+	strbuf_init(&r->lbl, LABEL_SCRATCH_CAP);
+	for (int z = 0; z < ZONE_COUNT; z++)
+		for (int m = 0; m < MODE_COUNT; m++)
+			snprintf(r->zm[z][m], sizeof(r->zm[z][m]), ",zone=\"%s\",mode=\"%s\"} ",
+				 zone_name((enum zone)z), mode_name((enum mode)m));
+
+	err = build_row_labels(r);
+	if (err)
+		goto cleanup;
+	node_metrics(r);
+	workload_metrics(r);
+	agent_metrics(r);
+	if (kepler_compat) {
+		kepler_node(r);
+		err = kepler_workloads(r, false);
+		if (!err)
+			err = kepler_workloads(r, true);
+		if (err)
+			goto cleanup;
+	}
+	err = r->o.err;
+
+cleanup:
+	strbuf_release(&r->lbl);
+	free(r->lbl_off);
+	free(r);
+	return err;
+}

@@ -1,0 +1,272 @@
+/* usage.c - source dispatch (eBPF first, cgroup fallback), node busy time from
+ * /proc/stat, and the sample's timestamps. */
+#include "usage_impl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct usage {
+	const struct usage_src_ops *ops;
+	void *state;
+	char proc_root[PATH_MAX];
+	uint64_t ns_per_tick;
+	bool have_prev;
+	uint64_t prev_t_ns, prev_busy_ns;
+};
+
+static const char *const source_names[] = {
+	[USAGE_AUTO] = "auto",
+	[USAGE_EBPF] = "ebpf",
+	[USAGE_CGROUP] = "cgroup",
+};
+
+const char *usage_source_name(enum usage_source s)
+{
+	if ((unsigned)s < sizeof(source_names) / sizeof(source_names[0]))
+		return source_names[s];
+	return "unknown";
+}
+
+int usage_source_from_name(const char *name)
+{
+	if (!name)
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(source_names) / sizeof(source_names[0]); i++)
+		if (strcmp(name, source_names[i]) == 0)
+			return (int)i;
+	return -EINVAL;
+}
+
+/* Parses the aggregate "cpu " line of /proc/stat into busy clock ticks:
+ * user+nice+system+irq+softirq+steal (guest and guest_nice are already inside user
+ * and nice; idle and iowait are not busy). */
+static int parse_cpu_line(const char *line, uint64_t *ticks)
+{
+	uint64_t f[8] = { 0 };
+	const char *p = line;
+	size_t nf = 0;
+
+	if (strncmp(p, "cpu ", 4) != 0)
+		return -EINVAL;
+	p += 4;
+	while (nf < 8) {
+		uint64_t v = 0;
+		const char *st;
+		while (*p == ' ')
+			p++;
+		if (*p == '\n' || *p == '\0')
+			break;
+		st = p;
+		while (*p >= '0' && *p <= '9') {
+			unsigned d = (unsigned)(*p - '0');
+			if (v > (UINT64_MAX - d) / 10)
+				return -ERANGE;
+			v = v * 10 + d;
+			p++;
+		}
+		if (p == st || (*p != ' ' && *p != '\n' && *p != '\0'))
+			return -EINVAL;
+		f[nf++] = v;
+	}
+	if (nf < 7) /* user nice system idle iowait irq softirq [steal] */
+		return -EINVAL;
+	*ticks = f[0] + f[1] + f[2] + f[5] + f[6] + f[7];
+	return 0;
+}
+
+static int busy_ticks(const char *proc_root, uint64_t *ticks)
+{
+	char path[PATH_MAX], buf[1024];
+	size_t got = 0;
+	int fd, r;
+
+	r = path_join(path, sizeof(path), proc_root, "stat");
+	if (r)
+		return r;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	/* only the first line is needed; /proc/stat can be large */
+	while (got < sizeof(buf) - 1) {
+		ssize_t n = read(fd, buf + got, sizeof(buf) - 1 - got);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			close(fd);
+			return r;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+		buf[got] = '\0';
+		if (memchr(buf, '\n', got))
+			break;
+	}
+	close(fd);
+	buf[got] = '\0';
+	if (!memchr(buf, '\n', got) && got == sizeof(buf) - 1)
+		return -EINVAL;
+	return parse_cpu_line(buf, ticks);
+}
+
+static uint64_t tick_ns(void)
+{
+	long hz = sysconf(_SC_CLK_TCK);
+	if (hz <= 0 || hz > 1000000000L)
+		hz = 100;
+	return 1000000000ull / (uint64_t)hz;
+}
+
+int usage_read_proc_stat_busy_ns(const char *proc_root, uint64_t *busy_ns)
+{
+	uint64_t t, per = tick_ns();
+	int r;
+
+	if (!busy_ns)
+		return -EINVAL;
+	r = busy_ticks(proc_root ? proc_root : "/proc", &t);
+	if (r)
+		return r;
+	if (t > UINT64_MAX / per)
+		return -ERANGE;
+	*busy_ns = t * per;
+	return 0;
+}
+
+static void set_reason(char *dst, size_t cap, const char *msg)
+{
+	snprintf(dst, cap, "%s", msg);
+}
+
+struct usage *usage_open(const struct usage_opts *opts, struct usage_probe *probe,
+			 struct wl_err *err)
+{
+	struct usage_probe local;
+	struct usage *u = NULL;
+	struct wl_err e2 = { { 0 } };
+	uint64_t busy;
+	int r;
+
+	if (!probe)
+		probe = &local;
+	memset(probe, 0, sizeof(*probe));
+	if (!opts) {
+		err_set(err, EINVAL, "usage: no options given");
+		return NULL;
+	}
+	if (opts->source != USAGE_AUTO && opts->source != USAGE_EBPF &&
+	    opts->source != USAGE_CGROUP) {
+		err_set(err, EINVAL, "usage: unknown source %d", (int)opts->source);
+		return NULL;
+	}
+	u = calloc(1, sizeof(*u));
+	if (!u) {
+		err_set(err, ENOMEM, "usage: out of memory");
+		return NULL;
+	}
+	if (fmt_path(u->proc_root, sizeof(u->proc_root), "%s",
+		     opts->proc_root ? opts->proc_root : "/proc")) {
+		err_set(err, ENAMETOOLONG, "usage: proc_root path too long");
+		goto fail;
+	}
+	r = usage_read_proc_stat_busy_ns(u->proc_root, &busy);
+	if (r) {
+		err_set(err, -r, "usage: cannot read node CPU time from %s/stat: %s", u->proc_root,
+			r == -EINVAL ? "no valid aggregate \"cpu\" line" : strerror(-r));
+		goto fail;
+	}
+	u->ns_per_tick = tick_ns();
+
+	if (opts->source == USAGE_EBPF || opts->source == USAGE_AUTO) {
+		if (!usage_bpf_ops) {
+			set_reason(probe->ebpf_reason, sizeof(probe->ebpf_reason),
+				   "eBPF source not built into this agent");
+		} else {
+			e2.msg[0] = '\0';
+			u->state = usage_bpf_ops->open(opts, probe, &e2);
+			if (u->state) {
+				u->ops = usage_bpf_ops;
+				probe->in_use = USAGE_EBPF;
+				probe->ebpf_ok = true;
+				return u;
+			}
+			probe->ebpf_ok = false;
+			set_reason(probe->ebpf_reason, sizeof(probe->ebpf_reason),
+				   e2.msg[0] ? e2.msg : "eBPF source failed to open");
+		}
+		if (opts->source == USAGE_EBPF) {
+			err_set(err, ENOTSUP, "usage: eBPF source requested but unavailable: %s",
+				probe->ebpf_reason);
+			goto fail;
+		}
+	} else {
+		set_reason(probe->ebpf_reason, sizeof(probe->ebpf_reason),
+			   "cgroup source selected by configuration");
+	}
+
+	u->state = usage_cgroup_ops.open(opts, probe, err);
+	if (!u->state)
+		goto fail;
+	u->ops = &usage_cgroup_ops;
+	probe->in_use = USAGE_CGROUP;
+	probe->ebpf_ok = false;
+	return u;
+fail:
+	free(u);
+	return NULL;
+}
+
+void usage_close(struct usage *u)
+{
+	if (!u)
+		return;
+	if (u->ops && u->state)
+		u->ops->close(u->state);
+	free(u);
+}
+
+int usage_read(struct usage *u, struct usage_sample *out)
+{
+	const struct usage_entry *entries = NULL;
+	uint64_t busy_t, busy_ns, t, dropped = 0, vanished = 0;
+	uint32_t mask = 0;
+	size_t n = 0;
+	int r;
+
+	if (!u || !out)
+		return -EINVAL;
+	/* cgroups and node totals back to back; the timestamp is taken after both */
+	r = u->ops->read(u->state, &entries, &n, &mask, &dropped, &vanished);
+	if (r)
+		return r;
+	r = busy_ticks(u->proc_root, &busy_t);
+	t = mono_ns();
+	if (r)
+		return r;
+	busy_ns = busy_t * u->ns_per_tick;
+
+	memset(out, 0, sizeof(*out));
+	out->t_ns = t;
+	out->entries = entries;
+	out->n = n;
+	out->feature_mask = mask | (1u << FEAT_CPU_TIME);
+	out->dropped = dropped;
+	out->vanished = vanished;
+	if (u->have_prev) {
+		out->dt_ns = t - u->prev_t_ns;
+		/* /proc/stat sums possible CPUs, so it should not go back; if it does,
+		 * report nothing rather than a wrapped number */
+		out->node_delta[FEAT_CPU_TIME] =
+			busy_ns >= u->prev_busy_ns ? busy_ns - u->prev_busy_ns : 0;
+	}
+	u->have_prev = true;
+	u->prev_t_ns = t;
+	u->prev_busy_ns = busy_ns;
+	return 0;
+}

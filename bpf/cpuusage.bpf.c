@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: GPL-2.0
+/* cpuusage.bpf.c - on-CPU time (and PMU counters where present) per cgroup and
+ * per tgid, accumulated at sched_switch. Per-CPU state only, no locks.
+ *
+ * At each switch the outgoing task is charged the time since it was switched in
+ * on this CPU; the idle task (pid 0) is not charged. The cgroup id is the v2
+ * (default hierarchy) cgroup's kernfs id, or - when userspace sets use_v1 - the
+ * kernfs id of the task's cpuacct v1 cgroup. Either equals the cgroup
+ * directory's inode number. Each program exists as tp_btf and raw_tp; userspace
+ * picks one set with bpf_program__set_autoload.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "bpf/cpuusage.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+const volatile bool use_v1 = false;   /* cgroup id from the cpuacct v1 css */
+const volatile bool have_pmu = false; /* pmu_* arrays hold opened counters */
+
+/* Bumped on cgroup mkdir/rmdir in any hierarchy; userspace re-walks on change. */
+__u64 cg_events = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, CU_DEF_MAX_CGROUPS);
+	__type(key, __u64);
+	__type(value, struct cu_val);
+} cg_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, CU_DEF_MAX_TGIDS);
+	__type(key, __u32);
+	__type(value, struct cu_val);
+} tgid_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cu_cpu);
+} cpu_state SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CU_NDROP);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+/* max_entries 0: libbpf sizes these to the number of possible CPUs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+	__uint(key_size, sizeof(int));
+	__uint(value_size, sizeof(int));
+} pmu_instr SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+	__uint(key_size, sizeof(int));
+	__uint(value_size, sizeof(int));
+} pmu_cycles SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+	__uint(key_size, sizeof(int));
+	__uint(value_size, sizeof(int));
+} pmu_cmiss SEC(".maps");
+
+static __always_inline __u64 task_cgid(struct task_struct *t)
+{
+	struct css_set *cs = BPF_CORE_READ(t, cgroups);
+
+	if (use_v1 && bpf_core_enum_value_exists(enum cgroup_subsys_id, cpuacct_cgrp_id)) {
+		int sid = bpf_core_enum_value(enum cgroup_subsys_id, cpuacct_cgrp_id);
+		struct cgroup_subsys_state *css = NULL;
+
+		if (sid < 0 || sid >= CGROUP_SUBSYS_COUNT)
+			return 0;
+		bpf_core_read(&css, sizeof(css), &cs->subsys[sid]);
+		return BPF_CORE_READ(css, cgroup, kn, id);
+	}
+	return BPF_CORE_READ(cs, dfl_cgrp, kn, id);
+}
+
+static __always_inline void count_drop(__u32 which)
+{
+	__u64 *d = bpf_map_lookup_elem(&drops, &which);
+
+	if (d)
+		*d += 1;
+}
+
+static __always_inline void add_val(struct cu_val *v, const struct cu_val *d)
+{
+	v->v[CU_CPU_NS] += d->v[CU_CPU_NS];
+	if (have_pmu) {
+		v->v[CU_INSTR] += d->v[CU_INSTR];
+		v->v[CU_CYCLES] += d->v[CU_CYCLES];
+		v->v[CU_CMISS] += d->v[CU_CMISS];
+	}
+}
+
+/* Adds d to map[key] on this CPU, inserting the key if new. */
+static __always_inline void charge(void *map, const void *key, const struct cu_val *d,
+				   __u32 drop_slot)
+{
+	struct cu_val *v = bpf_map_lookup_elem(map, key);
+	long rc;
+
+	if (v) {
+		add_val(v, d);
+		return;
+	}
+	rc = bpf_map_update_elem(map, key, d, BPF_NOEXIST);
+	if (rc == 0)
+		return;
+	/* another CPU inserted it meanwhile */
+	v = bpf_map_lookup_elem(map, key);
+	if (v)
+		add_val(v, d);
+	else
+		count_drop(drop_slot);
+}
+
+static __always_inline __u64 pmu_read(void *map)
+{
+	struct bpf_perf_event_value pv = {};
+
+	if (bpf_perf_event_read_value(map, BPF_F_CURRENT_CPU, &pv, sizeof(pv)))
+		return 0;
+	return pv.counter;
+}
+
+static __always_inline int on_switch(struct task_struct *prev, struct task_struct *next)
+{
+	__u32 zero = 0;
+	struct cu_cpu *c = bpf_map_lookup_elem(&cpu_state, &zero);
+	__u64 now = bpf_ktime_get_ns();
+	__u64 pmu_now[CU_NPMU] = {};
+	struct cu_val d = {};
+	__u32 ppid, npid;
+
+	if (!c)
+		return 0;
+	if (have_pmu) {
+		pmu_now[0] = pmu_read(&pmu_instr);
+		pmu_now[1] = pmu_read(&pmu_cycles);
+		pmu_now[2] = pmu_read(&pmu_cmiss);
+	}
+	ppid = BPF_CORE_READ(prev, pid);
+	if (c->ts && ppid != 0 && now > c->ts) {
+		__u64 cgid;
+		__u32 tgid;
+
+		d.v[CU_CPU_NS] = now - c->ts;
+		if (have_pmu) {
+			d.v[CU_INSTR] = pmu_now[0] - c->pmu[0];
+			d.v[CU_CYCLES] = pmu_now[1] - c->pmu[1];
+			d.v[CU_CMISS] = pmu_now[2] - c->pmu[2];
+		}
+		if (c->pid == ppid) {
+			cgid = c->cgid;
+			tgid = c->tgid;
+		} else {
+			cgid = task_cgid(prev);
+			tgid = BPF_CORE_READ(prev, tgid);
+		}
+		charge(&cg_stats, &cgid, &d, CU_DROP_CG);
+		charge(&tgid_stats, &tgid, &d, CU_DROP_TGID);
+	}
+	npid = BPF_CORE_READ(next, pid);
+	c->pid = npid;
+	if (npid) {
+		c->tgid = BPF_CORE_READ(next, tgid);
+		c->cgid = task_cgid(next);
+	} else {
+		c->tgid = 0;
+		c->cgid = 0;
+	}
+	if (have_pmu) {
+		c->pmu[0] = pmu_now[0];
+		c->pmu[1] = pmu_now[1];
+		c->pmu[2] = pmu_now[2];
+	}
+	c->ts = now;
+	return 0;
+}
+
+static __always_inline int on_exit(struct task_struct *p)
+{
+	__u32 pid = BPF_CORE_READ(p, pid);
+	__u32 tgid = BPF_CORE_READ(p, tgid);
+
+	/* the leader's exit ends the process; stray threads are swept by userspace */
+	if (pid == tgid)
+		bpf_map_delete_elem(&tgid_stats, &tgid);
+	return 0;
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(btf_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	return on_switch(prev, next);
+}
+
+SEC("raw_tp/sched_switch")
+int BPF_PROG(raw_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	return on_switch(prev, next);
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(btf_exit, struct task_struct *p)
+{
+	return on_exit(p);
+}
+
+SEC("raw_tp/sched_process_exit")
+int BPF_PROG(raw_exit, struct task_struct *p)
+{
+	return on_exit(p);
+}
+
+SEC("tp_btf/cgroup_mkdir")
+int btf_cg_mkdir(void *ctx)
+{
+	__sync_fetch_and_add(&cg_events, 1);
+	return 0;
+}
+
+SEC("tp_btf/cgroup_rmdir")
+int btf_cg_rmdir(void *ctx)
+{
+	__sync_fetch_and_add(&cg_events, 1);
+	return 0;
+}
+
+SEC("raw_tp/cgroup_mkdir")
+int raw_cg_mkdir(void *ctx)
+{
+	__sync_fetch_and_add(&cg_events, 1);
+	return 0;
+}
+
+SEC("raw_tp/cgroup_rmdir")
+int raw_cg_rmdir(void *ctx)
+{
+	__sync_fetch_and_add(&cg_events, 1);
+	return 0;
+}

@@ -1,0 +1,211 @@
+/* test_attrib.c - attribution: exact conservation, shares, idle policies. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "agent/attrib/attrib.h"
+
+#define CID "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+static struct usage_entry entries[4];
+static struct usage_sample sample;
+static struct meter_delta energy;
+
+static void setup_tick(uint64_t node_cpu)
+{
+	memset(entries, 0, sizeof(entries));
+	entries[0] = (struct usage_entry){ .id = 1, .path = "/" };
+	entries[1] = (struct usage_entry){ .id = 2, .path = "/a" };
+	entries[2] = (struct usage_entry){ .id = 3, .path = "/b" };
+	entries[3] = (struct usage_entry){
+		.id = 4, .path = "/kubepods.slice/kubepods-besteffort.slice/"
+				 "kubepods-besteffort-pod1b4e8d4e_8c5a_4b0a_9f54_6f3c1f0f5a10.slice/"
+				 "cri-containerd-" CID ".scope" };
+	entries[0].delta[FEAT_CPU_TIME] = 100000000;  /* 0.1 s root */
+	entries[1].delta[FEAT_CPU_TIME] = 250000000;  /* 0.25 s */
+	entries[2].delta[FEAT_CPU_TIME] = 500000000;  /* 0.5 s */
+	entries[3].delta[FEAT_CPU_TIME] = 0;          /* idle container */
+	memset(&sample, 0, sizeof(sample));
+	sample.entries = entries;
+	sample.n = 4;
+	sample.feature_mask = 1u << FEAT_CPU_TIME;
+	sample.node_delta[FEAT_CPU_TIME] = node_cpu;
+	memset(&energy, 0, sizeof(energy));
+	energy.dt_ns = 1000000000;
+	energy.zone_mask = (1u << ZONE_PACKAGE) | (1u << ZONE_DRAM);
+	energy.uj[ZONE_PACKAGE] = 40000000; /* 40 J in 1 s */
+	energy.uj[ZONE_DRAM] = 5000001;
+}
+
+static struct attrib_input input(enum idle_policy p)
+{
+	struct attrib_input in = { .energy = &energy, .usage = &sample, .idle_policy = p };
+	in.idle_w[ZONE_PACKAGE] = 10;
+	in.idle_w[ZONE_DRAM] = 2;
+	return in;
+}
+
+static void assert_conserved(const struct attrib_result *r)
+{
+	for (int z = 0; z < ZONE_COUNT; z++)
+		for (int m = 0; m < MODE_COUNT; m++) {
+			uint64_t sum = r->system_uj[z][m];
+			for (size_t i = 0; i < r->n; i++)
+				sum += r->shares[i].uj[z][m];
+			assert_int_equal(sum, r->node_uj[z][m]);
+		}
+	for (int z = 0; z < ZONE_COUNT; z++)
+		assert_int_equal(r->node_uj[z][MODE_DYNAMIC] + r->node_uj[z][MODE_IDLE],
+				 (energy.zone_mask & (1u << z)) ? energy.uj[z] : 0);
+}
+
+static void test_dynamic_by_cpu_share(void **state)
+{
+	(void)state;
+	struct attrib *a = attrib_new();
+	struct attrib_result r;
+	setup_tick(1000000000); /* node busy 1 s: 0.15 s outside every cgroup */
+	struct attrib_input in = input(IDLE_NONE);
+	assert_int_equal(attrib_compute(a, &in, &r), 0);
+	assert_int_equal(r.n, 3); /* root is not a workload */
+	assert_int_equal(r.node_uj[ZONE_PACKAGE][MODE_IDLE], 10000000);
+	assert_int_equal(r.node_uj[ZONE_PACKAGE][MODE_DYNAMIC], 30000000);
+	/* /a: 0.25 of node busy time, /b: 0.5 */
+	assert_int_equal(r.shares[0].uj[ZONE_PACKAGE][MODE_DYNAMIC], 7500000);
+	assert_int_equal(r.shares[1].uj[ZONE_PACKAGE][MODE_DYNAMIC], 15000000);
+	assert_int_equal(r.shares[2].uj[ZONE_PACKAGE][MODE_DYNAMIC], 0);
+	/* root 0.1 + unaccounted 0.15 -> system */
+	assert_int_equal(r.system_uj[ZONE_PACKAGE][MODE_DYNAMIC], 7500000);
+	assert_int_equal(r.system_uj[ZONE_PACKAGE][MODE_IDLE], 10000000);
+	assert_conserved(&r);
+	attrib_free(a);
+}
+
+static void test_node_total_below_cgroup_sum(void **state)
+{
+	(void)state;
+	struct attrib *a = attrib_new();
+	struct attrib_result r;
+	setup_tick(10); /* /proc/stat lagging: the cgroup sum is the denominator */
+	struct attrib_input in = input(IDLE_NONE);
+	assert_int_equal(attrib_compute(a, &in, &r), 0);
+	assert_int_equal(r.shares[1].uj[ZONE_PACKAGE][MODE_DYNAMIC], 30000000ull * 5 / 8.5);
+	assert_conserved(&r);
+	attrib_free(a);
+}
+
+static void test_idle_policies(void **state)
+{
+	(void)state;
+	struct attrib *a = attrib_new();
+	struct attrib_result r;
+	struct attrib_input in;
+
+	setup_tick(1000000000);
+	in = input(IDLE_EVEN); /* two active workloads: /a, /b */
+	assert_int_equal(attrib_compute(a, &in, &r), 0);
+	assert_int_equal(r.shares[0].uj[ZONE_PACKAGE][MODE_IDLE], 5000000);
+	assert_int_equal(r.shares[1].uj[ZONE_PACKAGE][MODE_IDLE], 5000000);
+	assert_int_equal(r.shares[2].uj[ZONE_PACKAGE][MODE_IDLE], 0);
+	assert_conserved(&r);
+
+	in = input(IDLE_USAGE);
+	assert_int_equal(attrib_compute(a, &in, &r), 0);
+	assert_int_equal(r.shares[0].uj[ZONE_PACKAGE][MODE_IDLE], 2500000);
+	assert_int_equal(r.shares[1].uj[ZONE_PACKAGE][MODE_IDLE], 5000000);
+	assert_conserved(&r);
+
+	double req[4] = { 0, 1.0, 3.0, 0 };
+	in = input(IDLE_REQUEST);
+	in.cpu_request = req;
+	assert_int_equal(attrib_compute(a, &in, &r), 0);
+	assert_int_equal(r.shares[0].uj[ZONE_PACKAGE][MODE_IDLE], 2500000);
+	assert_int_equal(r.shares[1].uj[ZONE_PACKAGE][MODE_IDLE], 7500000);
+	assert_conserved(&r);
+
+	in.cpu_request = NULL; /* no requests known: even */
+	assert_int_equal(attrib_compute(a, &in, &r), 0);
+	assert_int_equal(r.shares[0].uj[ZONE_PACKAGE][MODE_IDLE], 5000000);
+	attrib_free(a);
+}
+
+static void test_idle_clamped_to_measured(void **state)
+{
+	(void)state;
+	struct attrib *a = attrib_new();
+	struct attrib_result r;
+	setup_tick(1000000000);
+	energy.uj[ZONE_PACKAGE] = 4000000; /* 4 W measured, idle configured 10 W */
+	struct attrib_input in = input(IDLE_EVEN);
+	assert_int_equal(attrib_compute(a, &in, &r), 0);
+	assert_int_equal(r.node_uj[ZONE_PACKAGE][MODE_IDLE], 4000000);
+	assert_int_equal(r.node_uj[ZONE_PACKAGE][MODE_DYNAMIC], 0);
+	assert_conserved(&r);
+	attrib_free(a);
+}
+
+static void test_containers_only(void **state)
+{
+	(void)state;
+	struct attrib *a = attrib_new();
+	struct attrib_result r;
+	setup_tick(1000000000);
+	struct attrib_input in = input(IDLE_NONE);
+	in.containers_only = true;
+	assert_int_equal(attrib_compute(a, &in, &r), 0);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.shares[0].entry, 3);
+	assert_int_equal(r.system_uj[ZONE_PACKAGE][MODE_DYNAMIC], 30000000);
+	assert_conserved(&r);
+	attrib_free(a);
+}
+
+/* Property: random ticks, any policy - conservation is exact every time. */
+static void test_conservation_random(void **state)
+{
+	(void)state;
+	struct attrib *a = attrib_new();
+	struct attrib_result r;
+	srand(42);
+	for (int iter = 0; iter < 2000; iter++) {
+		setup_tick((uint64_t)rand() * 1000);
+		for (int i = 0; i < 4; i++)
+			entries[i].delta[FEAT_CPU_TIME] = (uint64_t)rand() * (uint64_t)(rand() % 7);
+		energy.uj[ZONE_PACKAGE] = (uint64_t)rand() * (uint64_t)(rand() % 1000);
+		energy.uj[ZONE_DRAM] = (uint64_t)rand();
+		energy.dt_ns = (uint64_t)(rand() % 3000) * 1000000;
+		struct attrib_input in = input((enum idle_policy)(iter % 4));
+		in.idle_w[ZONE_PACKAGE] = (rand() % 100) / 3.0;
+		assert_int_equal(attrib_compute(a, &in, &r), 0);
+		assert_conserved(&r);
+	}
+	attrib_free(a);
+}
+
+static void test_bad_args(void **state)
+{
+	(void)state;
+	struct attrib_result r;
+	assert_int_equal(attrib_compute(NULL, NULL, &r), -EINVAL);
+	attrib_free(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_dynamic_by_cpu_share),
+		cmocka_unit_test(test_node_total_below_cgroup_sum),
+		cmocka_unit_test(test_idle_policies),
+		cmocka_unit_test(test_idle_clamped_to_measured),
+		cmocka_unit_test(test_containers_only),
+		cmocka_unit_test(test_conservation_random),
+		cmocka_unit_test(test_bad_args),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,143 @@
+/* test_idle.c - idle power learning: recovers a known idle, never collapses under load. */
+#include <errno.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include <cmocka.h>
+
+#include "agent/model/idle.h"
+
+#define IDLE_W 10.0
+#define W_PER_UTIL 30.0 /* 2 cores x 15 W per busy core */
+
+static double noise(void)
+{
+	return ((rand() % 2001) - 1000) / 1000.0 * 0.3; /* +-0.3 W */
+}
+
+static void test_fit_recovers_idle_without_idle_periods(void **state)
+{
+	(void)state;
+	struct idle_est *e = idle_est_new(1800, 5, 0.10);
+	double w;
+	enum idle_source src;
+	srand(1);
+	/* the node is never below 30 % busy, so idle must come from extrapolation */
+	for (int i = 0; i < 1800; i++) {
+		double u = 0.3 + 0.6 * (rand() % 1000) / 1000.0;
+		idle_est_add(e, IDLE_W + W_PER_UTIL * u + noise(), u);
+	}
+	assert_int_equal(idle_est_update(e), 0);
+	assert_int_equal(idle_est_get(e, &w, &src), 0);
+	assert_int_equal(src, IDLE_SRC_FIT);
+	assert_true(fabs(w - IDLE_W) < 0.5);
+	idle_est_free(e);
+}
+
+static void test_sustained_load_does_not_collapse(void **state)
+{
+	(void)state;
+	struct idle_est *e = idle_est_new(600, 5, 0.10);
+	double w;
+	enum idle_source src;
+	srand(2);
+	/* learn with a mix of loads */
+	for (int i = 0; i < 600; i++) {
+		double u = (rand() % 1000) / 1000.0;
+		idle_est_add(e, IDLE_W + W_PER_UTIL * u + noise(), u);
+	}
+	assert_int_equal(idle_est_update(e), 0);
+	assert_int_equal(idle_est_get(e, &w, &src), 0);
+	assert_true(fabs(w - IDLE_W) < 0.5);
+	/* then hours of flat full load: the window holds only u ~= 1 */
+	for (int i = 0; i < 3000; i++) {
+		idle_est_add(e, IDLE_W + W_PER_UTIL + noise(), 0.98 + 0.02 * (rand() % 2));
+		if (i % 10 == 0)
+			assert_int_equal(idle_est_update(e), 0);
+	}
+	assert_int_equal(idle_est_get(e, &w, &src), 0);
+	/* kept the last learned value, neither zero nor the loaded power */
+	assert_true(fabs(w - IDLE_W) < 0.5);
+	idle_est_free(e);
+}
+
+static void test_low_util_percentile(void **state)
+{
+	(void)state;
+	struct idle_est *e = idle_est_new(100, 5, 0.10);
+	double w;
+	enum idle_source src;
+	for (int i = 0; i < 50; i++)
+		idle_est_add(e, 12.0 + (i % 5) * 0.1, 0.02);
+	assert_int_equal(idle_est_update(e), 0);
+	assert_int_equal(idle_est_get(e, &w, &src), 0);
+	assert_int_equal(src, IDLE_SRC_LOW);
+	assert_true(w >= 12.0 && w < 12.1);
+	idle_est_free(e);
+}
+
+static void test_fallback_is_labelled(void **state)
+{
+	(void)state;
+	struct idle_est *e = idle_est_new(100, 5, 0.10);
+	double w;
+	enum idle_source src;
+	assert_int_equal(idle_est_get(e, &w, &src), -EAGAIN);
+	assert_int_equal(idle_est_update(e), -EAGAIN);
+	for (int i = 0; i < 50; i++)
+		idle_est_add(e, 40.0, 1.0); /* only ever fully loaded */
+	assert_int_equal(idle_est_update(e), 0);
+	assert_int_equal(idle_est_get(e, &w, &src), 0);
+	assert_int_equal(src, IDLE_SRC_FALLBACK);
+	assert_true(w > 39.0); /* overestimates rather than collapsing to zero */
+	idle_est_free(e);
+}
+
+static void test_seed_then_learn(void **state)
+{
+	(void)state;
+	struct idle_est *e = idle_est_new(100, 5, 0.10);
+	double w;
+	enum idle_source src;
+	idle_est_seed(e, 9.5);
+	assert_int_equal(idle_est_get(e, &w, &src), 0);
+	assert_int_equal(src, IDLE_SRC_SEED);
+	assert_true(w == 9.5);
+	for (int i = 0; i < 20; i++)
+		idle_est_add(e, 40.0, 1.0);
+	assert_int_equal(idle_est_update(e), 0);
+	assert_int_equal(idle_est_get(e, &w, &src), 0);
+	assert_int_equal(src, IDLE_SRC_SEED); /* loaded-only samples do not override */
+	idle_est_free(e);
+}
+
+static void test_bad_input_ignored(void **state)
+{
+	(void)state;
+	struct idle_est *e = idle_est_new(10, 5, 0.10);
+	idle_est_add(e, NAN, 0.5);
+	idle_est_add(e, -3, 0.5);
+	idle_est_add(e, INFINITY, 0.5);
+	assert_int_equal(idle_est_count(e), 0);
+	assert_null(idle_est_new(1, 5, 0.1));
+	assert_null(idle_est_new(10, 500, 0.1));
+	idle_est_free(e);
+	idle_est_free(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fit_recovers_idle_without_idle_periods),
+		cmocka_unit_test(test_sustained_load_does_not_collapse),
+		cmocka_unit_test(test_low_util_percentile),
+		cmocka_unit_test(test_fallback_is_labelled),
+		cmocka_unit_test(test_seed_then_learn),
+		cmocka_unit_test(test_bad_input_ignored),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
