@@ -25,11 +25,12 @@ LIB_SRCS   += $(SIM_SRCS)
 TEST_SRCS  := $(sort $(wildcard test/unit/test_*.c))
 TEST_NAMES := $(patsubst test/unit/%.c,%,$(TEST_SRCS))
 
+DEPS_STAMP := $(BUILD)/.deps-ok
+
 # Generated headers (e.g. BPF skeletons) every agent object may include.
 GENERATED_HEADERS :=
 -include bpf/bpf.mk
-
-DEPS_STAMP := $(BUILD)/.deps-ok
+-include bench/bench.mk
 
 .PHONY: all run test unit-test asan-test integration-test bench clean deps help
 all: $(BUILD)/wattlet $(BUILD)/raplsim
@@ -100,7 +101,7 @@ test: all $(UNIT_BINS) $(ASAN_BINS)
 run: all
 	@bash hack/run.sh $(BUILD) $(ARGS)
 
-bench: all
+bench: all $(BUILD)/bench/metrics_bench
 	@bash bench/bench.sh $(BUILD)
 
 clean:

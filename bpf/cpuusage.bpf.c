@@ -2,8 +2,10 @@
 /* cpuusage.bpf.c - on-CPU time (and PMU counters where present) per cgroup and
  * per tgid, accumulated at sched_switch. Per-CPU state only, no locks.
  *
- * At each switch the outgoing task is charged the time since it was switched in
- * on this CPU; the idle task (pid 0) is not charged. The cgroup id is the v2
+ * At each switch the outgoing task is charged the on-CPU time the scheduler
+ * accounted it since it was switched in on this CPU (se.sum_exec_runtime, the
+ * number cpuacct.usage and cpu.stat usage_usec are made of); the idle task
+ * (pid 0) is not charged. A task's first slice after load is not charged. The cgroup id is the v2
  * (default hierarchy) cgroup's kernfs id, or - when userspace sets use_v1 - the
  * kernfs id of the task's cpuacct v1 cgroup. Either equals the cgroup
  * directory's inode number. Each program exists as tp_btf and raw_tp; userspace
@@ -71,10 +73,8 @@ struct {
 	__uint(value_size, sizeof(int));
 } pmu_cmiss SEC(".maps");
 
-static __always_inline __u64 task_cgid(struct task_struct *t)
+static __always_inline __u64 css_set_cgid(struct css_set *cs)
 {
-	struct css_set *cs = BPF_CORE_READ(t, cgroups);
-
 	if (use_v1 && bpf_core_enum_value_exists(enum cgroup_subsys_id, cpuacct_cgrp_id)) {
 		int sid = bpf_core_enum_value(enum cgroup_subsys_id, cpuacct_cgrp_id);
 		struct cgroup_subsys_state *css = NULL;
@@ -153,34 +153,45 @@ static __always_inline int on_switch(struct task_struct *prev, struct task_struc
 		pmu_now[2] = pmu_read(&pmu_cmiss);
 	}
 	ppid = BPF_CORE_READ(prev, pid);
-	if (c->ts && ppid != 0 && now > c->ts) {
-		__u64 cgid;
-		__u32 tgid;
+	/* Charge prev the runtime the scheduler itself accounted it since switch-in
+	 * (se.sum_exec_runtime, what cpuacct and cpu.stat are made of). */
+	if (c->ts && ppid != 0 && c->pid == ppid) {
+		__u64 rt = BPF_CORE_READ(prev, se.sum_exec_runtime);
+		struct css_set *cs = BPF_CORE_READ(prev, cgroups);
+		__u64 cgid = c->cgid;
+		__u32 tgid = c->tgid;
 
-		d.v[CU_CPU_NS] = now - c->ts;
-		if (have_pmu) {
-			d.v[CU_INSTR] = pmu_now[0] - c->pmu[0];
-			d.v[CU_CYCLES] = pmu_now[1] - c->pmu[1];
-			d.v[CU_CMISS] = pmu_now[2] - c->pmu[2];
+		/* moved to another cgroup while running: charge where it is now,
+		 * as the kernel charges the time since its last update */
+		if ((__u64)cs != c->cs)
+			cgid = css_set_cgid(cs);
+		if (rt >= c->rt) {
+			d.v[CU_CPU_NS] = rt - c->rt;
+			if (have_pmu) {
+				d.v[CU_INSTR] = pmu_now[0] - c->pmu[0];
+				d.v[CU_CYCLES] = pmu_now[1] - c->pmu[1];
+				d.v[CU_CMISS] = pmu_now[2] - c->pmu[2];
+			}
+			charge(&cg_stats, &cgid, &d, CU_DROP_CG);
+			charge(&tgid_stats, &tgid, &d, CU_DROP_TGID);
 		}
-		if (c->pid == ppid) {
-			cgid = c->cgid;
-			tgid = c->tgid;
-		} else {
-			cgid = task_cgid(prev);
-			tgid = BPF_CORE_READ(prev, tgid);
-		}
-		charge(&cg_stats, &cgid, &d, CU_DROP_CG);
-		charge(&tgid_stats, &tgid, &d, CU_DROP_TGID);
+	} else if (ppid != 0) {
+		count_drop(CU_UNSEEN);
 	}
 	npid = BPF_CORE_READ(next, pid);
 	c->pid = npid;
 	if (npid) {
+		struct css_set *ncs = BPF_CORE_READ(next, cgroups);
+
 		c->tgid = BPF_CORE_READ(next, tgid);
-		c->cgid = task_cgid(next);
+		c->cs = (__u64)ncs;
+		c->cgid = css_set_cgid(ncs);
+		c->rt = BPF_CORE_READ(next, se.sum_exec_runtime);
 	} else {
+		c->rt = 0;
 		c->tgid = 0;
 		c->cgid = 0;
+		c->cs = 0;
 	}
 	if (have_pmu) {
 		c->pmu[0] = pmu_now[0];

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define HW_MAX_DEVS 256
 #define HW_MAX_CH 64
@@ -102,13 +103,13 @@ static int channel_zone(const char *dev, const char *label)
 		return ZONE_PLATFORM;
 	if (strncasecmp(label, "pout", 4) == 0)
 		return -1;
+	if (contains_ci(label, "socket") || contains_ci(label, "package") ||
+	    contains_ci(label, "pkg") || strcasecmp(label, "cpu") == 0)
+		return ZONE_PACKAGE; /* before "soc": amd_energy's "Esocket0" */
 	if (contains_ci(label, "uncore") || contains_ci(label, "soc") || contains_ci(label, "gfx"))
 		return ZONE_UNCORE;
 	if (contains_ci(label, "core"))
 		return ZONE_CORE;
-	if (contains_ci(label, "socket") || contains_ci(label, "package") ||
-	    contains_ci(label, "pkg") || strcasecmp(label, "cpu") == 0)
-		return ZONE_PACKAGE;
 	if (contains_ci(label, "dram") || contains_ci(label, "mem"))
 		return ZONE_DRAM;
 	if (contains_ci(label, "gpu"))

@@ -139,9 +139,12 @@ int usage_read_proc_stat_busy_ns(const char *proc_root, uint64_t *busy_ns)
 	return 0;
 }
 
+/* Copies msg into dst, truncating to fit (reasons are informational). */
 static void set_reason(char *dst, size_t cap, const char *msg)
 {
-	snprintf(dst, cap, "%s", msg);
+	size_t n = strnlen(msg, cap - 1);
+	memcpy(dst, msg, n);
+	dst[n] = '\0';
 }
 
 struct usage *usage_open(const struct usage_opts *opts, struct usage_probe *probe,

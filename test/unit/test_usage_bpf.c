@@ -264,11 +264,11 @@ static void run_accuracy(struct fx *f)
 	assert_true(s0.mask & (1u << FEAT_CPU_TIME));
 	if (!f->probe.pmu_ok)
 		assert_int_equal(s0.mask, 1u << FEAT_CPU_TIME);
-	ca0 = cg_cpu(f, rel_a);
+	ca0 = cg_cpu(f, rel_a); fprintf(stderr, "DBG a=%llu ca0 %.3f\n", (unsigned long long)id_a, ca0/1e6);
 	cb0 = cg_cpu(f, rel_b);
 	nanosleep(&win, NULL); /* the measurement window itself */
 	do_read(f, &s1);
-	ca1 = cg_cpu(f, rel_a);
+	ca1 = cg_cpu(f, rel_a); fprintf(stderr, "DBG ca1 %.3f\n", ca1/1e6);
 	cb1 = cg_cpu(f, rel_b);
 
 	ea = find_entry(&s1, id_a);

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# `make bench`: the agent's overhead, measured on this machine.
+#   agent CPU per tick (ms and % of one core at a 1 s tick) and RSS with 10, 100 and
+#   1000 cgroups, for each usage source; /metrics render time and size at 1000 workloads.
+# Targets (2-core machine, 1000 cgroups): CPU <= 1 % of one core, RSS <= 20 MiB,
+# /metrics <= 10 ms. Needs root (cgroups, eBPF); the simulated meter stands in for RAPL.
+set -u
+BUILD=${1:-build}
+cd "$(dirname "$0")/.."
+WATTLET=$BUILD/wattlet
+MEASURE_S=${BENCH_SECONDS:-20}
+[ "$(id -u)" -eq 0 ] || { echo "bench: needs root (cgroups, eBPF)"; exit 1; }
+TMP=$(mktemp -d /tmp/wattlet-bench.XXXXXX)
+sim_pid=""; agent_pid=""; sleepers=()
+root=$("$WATTLET" probe --listen "" 2>/dev/null | sed -n 's/^  cpu time: \([^ ]*\) .*/\1/p')
+base="$root/wattlet-bench-$$"
+cleanup() {
+	[ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null
+	[ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null
+	for p in "${sleepers[@]}"; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	[ -d "$base" ] && find "$base" -depth -type d -exec rmdir {} \; 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+"$BUILD/raplsim" --dir "$TMP/powercap" > /dev/null 2>&1 & sim_pid=$!
+for _ in $(seq 100); do [ -s "$TMP/powercap/intel-rapl:0/energy_uj" ] && break; sleep 0.05; done
+
+clk=$(getconf CLK_TCK)
+proc_cpu_s() { awk -v c="$clk" '{print ($14 + $15) / c}' "/proc/$1/stat"; }
+rss_kib() { awk '/^VmRSS/{print $2}' "/proc/$1/status"; }
+ticks() { curl -sf "http://127.0.0.1:$port/metrics" | awk '/^wattlet_agent_ticks_total/{print $2}'; }
+
+make_cgroups() { # make_cgroups N : N cgroups, each with one sleeping process
+	mkdir -p "$base"
+	local have; have=$(find "$base" -mindepth 1 -maxdepth 1 -type d | wc -l)
+	for i in $(seq $((have + 1)) "$1"); do
+		mkdir -p "$base/w$i"
+		bash -c 'echo $$ > "$0/cgroup.procs"; exec sleep 3600' "$base/w$i" &
+		sleepers+=($!)
+	done
+}
+
+printf '\n%-8s %-7s %12s %12s %10s %14s %12s\n' source cgroups "ms CPU/tick" "% of 1 core" "RSS MiB" "/metrics ms" "/metrics KiB"
+results=()
+for n in 10 100 1000; do
+	make_cgroups "$n"
+	for src in ebpf cgroup; do
+		port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+		"$WATTLET" run --listen "127.0.0.1:$port" --powercap-root "$TMP/powercap" --tick 1s \
+			--usage-source "$src" --checkpoint "$TMP/ckpt" --set ledger.checkpoint_interval=10s \
+			> "$TMP/agent.log" 2>&1 & agent_pid=$!
+		for _ in $(seq 200); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
+		if ! curl -sf "http://127.0.0.1:$port/readyz" >/dev/null; then
+			printf '%-8s %-7s  agent did not start: %s\n' "$src" "$n" "$(tail -1 "$TMP/agent.log")"
+			kill "$agent_pid" 2>/dev/null; wait "$agent_pid" 2>/dev/null; agent_pid=""; continue
+		fi
+		t0=$(ticks); c0=$(proc_cpu_s "$agent_pid")
+		while [ "$(ticks)" -lt $((t0 + MEASURE_S)) ]; do sleep 0.5; done
+		t1=$(ticks); c1=$(proc_cpu_s "$agent_pid"); rss=$(rss_kib "$agent_pid")
+		# /metrics: 20 scrapes, mean time; scrapes happen after the CPU window
+		mt=$(for _ in $(seq 20); do curl -s -o /dev/null -w '%{time_total}\n' "http://127.0.0.1:$port/metrics"; done |
+			awk '{s+=$1} END {printf "%.2f", s/NR*1000}')
+		msz=$(curl -s "http://127.0.0.1:$port/metrics" | wc -c)
+		kill "$agent_pid"; wait "$agent_pid" 2>/dev/null; agent_pid=""
+		read -r ms pct < <(awk -v a="$c0" -v b="$c1" -v t=$((t1 - t0)) 'BEGIN {m=(b-a)/t*1000; printf "%.3f %.3f", m, m/10}')
+		printf '%-8s %-7s %12s %12s %10.1f %14s %12.1f\n' "$src" "$n" "$ms" "$pct" "$(awk -v r="$rss" 'BEGIN{print r/1024}')" "$mt" "$(awk -v r="$msz" 'BEGIN{print r/1024}')"
+		results+=("$src $n $pct $rss $mt")
+	done
+done
+echo
+echo "CPU is the agent process's utime+stime over ${MEASURE_S} ticks (1 s each), from /proc/PID/stat"
+echo "(clock-tick resolution: 10 ms over ${MEASURE_S} s = $(awk -v s="$MEASURE_S" 'BEGIN{printf "%.2f", 1/s}') % of a core)."
+for r in "${results[@]}"; do
+	set -- $r
+	[ "$2" = 1000 ] || continue
+	awk -v s="$1" -v p="$3" -v r="$4" -v m="$5" 'BEGIN {
+		printf "target check (%s, 1000 cgroups): CPU %.3f%% / 1%% = %.2fx, RSS %.1f MiB / 20 MiB = %.2fx, /metrics %.2f ms / 10 ms = %.2fx\n",
+			s, p, p/1, r/1024, r/1024/20, m, m/10 }'
+done
+[ -x "$BUILD/bench/metrics_bench" ] && { echo; "$BUILD/bench/metrics_bench"; }
+[ -f bench/bpf_bench.sh ] && { echo; bash bench/bpf_bench.sh "$BUILD"; }
+exit 0

@@ -1,0 +1,563 @@
+/* test_export.c - Prometheus and JSON renderings of a ledger built here, checked line
+ * by line, by promtool, and by jansson; `wattlet top --once` against a real server. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent/cli/top.h"
+#include "agent/export/export.h"
+#include "agent/export/http.h"
+
+#define POD_UID "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+#define POD_UID_SD "0f1e2d3c_4b5a_6978_8796_a5b4c3d2e1f0"
+#define CID "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define CID2 "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define CID3 "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
+
+#define CONTAINER_KEY                                                                    \
+	"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" POD_UID_SD      \
+	".slice/cri-containerd-" CID ".scope"
+#define POD_KEY "/kubepods/besteffort/pod" POD_UID
+#define CRIO_KEY "/kubepods.slice/kubepods-pod" POD_UID_SD ".slice/crio-" CID2 ".scope"
+#define CONMON_KEY "/kubepods.slice/kubepods-pod" POD_UID_SD ".slice/crio-conmon-" CID2 ".scope"
+#define DOCKER_KEY "/system.slice/docker-" CID3 ".scope"
+#define WEIRD_KEY "/system.slice/we\"ird\\na\nme.service"
+#define WEIRD_ESC "/system.slice/we\\\"ird\\\\na\\nme.service"
+
+struct fixture {
+	struct ledger *l;
+	struct agent_status st;
+	struct strbuf out;
+};
+
+static void set_row(struct ledger_row *r, uint64_t pkg_dyn, uint64_t pkg_idle, uint64_t dram_dyn,
+		    double w_pkg_dyn, double w_pkg_idle, uint64_t cpu_ns, double cores)
+{
+	r->uj[ZONE_PACKAGE][MODE_DYNAMIC] = pkg_dyn;
+	r->uj[ZONE_PACKAGE][MODE_IDLE] = pkg_idle;
+	r->uj[ZONE_DRAM][MODE_DYNAMIC] = dram_dyn;
+	r->watts[ZONE_PACKAGE][MODE_DYNAMIC] = w_pkg_dyn;
+	r->watts[ZONE_PACKAGE][MODE_IDLE] = w_pkg_idle;
+	r->cpu_ns = cpu_ns;
+	r->cpu_cores = cores;
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct ledger_node *n;
+	struct ledger_row *r;
+
+	assert_non_null(f);
+	f->l = ledger_new(3600ull * 1000000000ull);
+	assert_non_null(f->l);
+	n = ledger_node(f->l);
+	n->zone_mask = (1u << ZONE_PACKAGE) | (1u << ZONE_DRAM);
+
+	/* tick 1: everything is live */
+	ledger_begin_tick(f->l);
+	set_row(ledger_row_get(f->l, LEDGER_SYSTEM_KEY), 1000001, 500000, 7, 2.5, 1.25,
+		3000000001ull, 0.5);
+	set_row(ledger_row_get(f->l, CONTAINER_KEY), 18446744073000000123ull, 0, 0, 10.0, 0.75,
+		1, 1.5);
+	set_row(ledger_row_get(f->l, POD_KEY), 2000000, 1, 0, 0.000001, 0, 0, 0);
+	set_row(ledger_row_get(f->l, CRIO_KEY), 3000000, 0, 0, 4.0, 0, 0, 0.25);
+	set_row(ledger_row_get(f->l, CONMON_KEY), 500000, 0, 0, 0.5, 0, 0, 0.01);
+	set_row(ledger_row_get(f->l, DOCKER_KEY), 42000000, 0, 0, 6.0, 0, 0, 1);
+	set_row(ledger_row_get(f->l, WEIRD_KEY), 1, 0, 18446744073709551615ull, NAN, INFINITY, 0, NAN);
+	ledger_commit_tick(f->l, 1000000000ull);
+
+	/* tick 2: the docker container is gone */
+	ledger_begin_tick(f->l);
+	static const char *const live[] = {LEDGER_SYSTEM_KEY, CONTAINER_KEY, POD_KEY, CRIO_KEY,
+					   CONMON_KEY, WEIRD_KEY};
+	for (size_t i = 0; i < sizeof(live) / sizeof(live[0]); i++)
+		assert_non_null(ledger_row_get(f->l, live[i]));
+	ledger_commit_tick(f->l, 2000000000ull);
+	r = (struct ledger_row *)ledger_find(f->l, DOCKER_KEY);
+	assert_non_null(r);
+	assert_true(r->terminated);
+
+	n->uj[ZONE_PACKAGE][MODE_DYNAMIC] = 12000001;
+	n->uj[ZONE_PACKAGE][MODE_IDLE] = 3000000;
+	n->uj[ZONE_DRAM][MODE_DYNAMIC] = 999;
+	n->watts[ZONE_PACKAGE][MODE_DYNAMIC] = 23.5;
+	n->watts[ZONE_PACKAGE][MODE_IDLE] = 2.0;
+	n->watts[ZONE_DRAM][MODE_IDLE] = 1.0;
+
+	f->st.version = "0.1.0";
+	f->st.node_name = "node-1";
+	f->st.meter = "powercap";
+	f->st.usage_source = "ebpf";
+	f->st.cgroup_mode = "hybrid";
+	f->st.ready = true;
+	f->st.start_time_s = 1700000000;
+	f->st.tick_interval_s = 1;
+	f->st.idle_watts[ZONE_PACKAGE] = 2.0;
+	f->st.idle_source[ZONE_PACKAGE] = "learned";
+	f->st.idle_watts[ZONE_DRAM] = 1.0;
+	f->st.ticks = 2;
+	f->st.tick_seconds_sum = 0.004;
+	f->st.meter_errors = 3;
+	f->st.self_rss_bytes = 12345678;
+	f->st.self_cpu_seconds = 1.5;
+	strbuf_init(&f->out, 16u << 20);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	strbuf_release(&f->out);
+	ledger_free(f->l);
+	free(f);
+	return 0;
+}
+
+static void assert_line(const char *text, const char *line)
+{
+	const char *p = text;
+	size_t n = strlen(line);
+
+	while ((p = strstr(p, line)) != NULL) {
+		if ((p == text || p[-1] == '\n') && (p[n] == '\n'))
+			return;
+		p++;
+	}
+	fail_msg("missing line: %s", line);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every sample's name+labels is unique; every family has HELP and TYPE once. */
+static void assert_no_duplicates(const char *text)
+{
+	char *copy = strdup(text), *save = NULL, *line;
+	char **series = NULL;
+	size_t n = 0, cap = 0;
+
+	assert_non_null(copy);
+	for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *sp;
+		if (line[0] == '#')
+			continue;
+		sp = strrchr(line, ' ');
+		assert_non_null(sp);
+		*sp = '\0';
+		if (n == cap) {
+			cap = cap ? cap * 2 : 256;
+			series = realloc(series, cap * sizeof(*series));
+			assert_non_null(series);
+		}
+		series[n++] = line;
+	}
+	qsort(series, n, sizeof(*series), cmp_str);
+	for (size_t i = 1; i < n; i++)
+		if (strcmp(series[i - 1], series[i]) == 0)
+			fail_msg("duplicate series %s", series[i]);
+	free(series);
+	free(copy);
+}
+
+static void test_metrics_lines(void **state)
+{
+	struct fixture *f = *state;
+	const char *t;
+
+	assert_int_equal(export_metrics(f->l, &f->st, false, &f->out), 0);
+	t = f->out.buf;
+
+	assert_line(t, "# TYPE wattlet_node_joules_total counter");
+	assert_line(t, "wattlet_node_joules_total{zone=\"package\",mode=\"dynamic\"} 12.000001");
+	assert_line(t, "wattlet_node_joules_total{zone=\"package\",mode=\"idle\"} 3.000000");
+	assert_line(t, "wattlet_node_joules_total{zone=\"dram\",mode=\"dynamic\"} 0.000999");
+	assert_line(t, "wattlet_node_watts{zone=\"package\",mode=\"dynamic\"} 23.500000");
+	assert_line(t, "wattlet_node_idle_watts{zone=\"package\",source=\"learned\"} 2.000000");
+	assert_line(t, "wattlet_node_idle_watts{zone=\"dram\",source=\"unknown\"} 1.000000");
+	/* zones the meter does not measure and that hold no energy are absent */
+	assert_null(strstr(t, "zone=\"core\""));
+	assert_null(strstr(t, "zone=\"gpu\""));
+
+	assert_line(t, "# TYPE wattlet_workload_joules_total counter");
+	assert_line(t, "wattlet_workload_joules_total{workload=\"system\",kind=\"system\","
+		       "container_id=\"\",runtime=\"\",pod_uid=\"\",zone=\"package\","
+		       "mode=\"dynamic\"} 1.000001");
+	assert_line(t, "wattlet_workload_joules_total{workload=\"" CONTAINER_KEY
+		       "\",kind=\"container\",container_id=\"" CID
+		       "\",runtime=\"containerd\",pod_uid=\"" POD_UID
+		       "\",zone=\"package\",mode=\"dynamic\"} 18446744073000.000123");
+	assert_line(t, "wattlet_workload_joules_total{workload=\"" WEIRD_ESC
+		       "\",kind=\"cgroup\",container_id=\"\",runtime=\"\",pod_uid=\"\","
+		       "zone=\"dram\",mode=\"dynamic\"} 18446744073709.551615");
+	assert_line(t, "wattlet_workload_watts{workload=\"" CONTAINER_KEY
+		       "\",kind=\"container\",container_id=\"" CID
+		       "\",runtime=\"containerd\",pod_uid=\"" POD_UID
+		       "\",zone=\"package\",mode=\"idle\"} 0.750000");
+	assert_line(t, "wattlet_workload_joules_total{workload=\"" POD_KEY
+		       "\",kind=\"pod\",container_id=\"\",runtime=\"\",pod_uid=\"" POD_UID
+		       "\",zone=\"package\",mode=\"idle\"} 0.000001");
+	assert_line(t, "wattlet_workload_watts{workload=\"" POD_KEY
+		       "\",kind=\"pod\",container_id=\"\",runtime=\"\",pod_uid=\"" POD_UID
+		       "\",zone=\"package\",mode=\"dynamic\"} 0.000001");
+	/* terminated: counters stay, watts drop to 0 */
+	assert_line(t, "wattlet_workload_joules_total{workload=\"" DOCKER_KEY
+		       "\",kind=\"container\",container_id=\"" CID3
+		       "\",runtime=\"docker\",pod_uid=\"\",zone=\"package\",mode=\"dynamic\"} "
+		       "42.000000");
+	assert_line(t, "wattlet_workload_watts{workload=\"" DOCKER_KEY
+		       "\",kind=\"container\",container_id=\"" CID3
+		       "\",runtime=\"docker\",pod_uid=\"\",zone=\"package\",mode=\"dynamic\"} 0");
+	/* escaping; NaN and Inf watts print 0 */
+	assert_line(t, "wattlet_workload_watts{workload=\"" WEIRD_ESC
+		       "\",kind=\"cgroup\",container_id=\"\",runtime=\"\",pod_uid=\"\","
+		       "zone=\"package\",mode=\"dynamic\"} 0");
+	assert_line(t, "wattlet_workload_watts{workload=\"" WEIRD_ESC
+		       "\",kind=\"cgroup\",container_id=\"\",runtime=\"\",pod_uid=\"\","
+		       "zone=\"package\",mode=\"idle\"} 0");
+	assert_line(t, "wattlet_workload_cpu_seconds_total{workload=\"system\",kind=\"system\","
+		       "container_id=\"\",runtime=\"\",pod_uid=\"\"} 3.000000001");
+
+	assert_line(t, "wattlet_agent_info{version=\"0.1.0\",node=\"node-1\",meter=\"powercap\","
+		       "usage_source=\"ebpf\",cgroup_mode=\"hybrid\"} 1");
+	assert_line(t, "wattlet_agent_start_time_seconds 1700000000");
+	assert_line(t, "wattlet_agent_ready 1");
+	assert_line(t, "wattlet_agent_ticks_total 2");
+	assert_line(t, "# TYPE wattlet_agent_tick_duration_seconds summary");
+	assert_line(t, "wattlet_agent_tick_duration_seconds_sum 0.004000");
+	assert_line(t, "wattlet_agent_tick_duration_seconds_count 2");
+	assert_line(t, "wattlet_agent_meter_errors_total 3");
+	assert_line(t, "wattlet_agent_resident_memory_bytes 12345678");
+	assert_line(t, "wattlet_agent_cpu_seconds_total 1.500000");
+	assert_line(t, "wattlet_agent_workloads 5"); /* 7 rows - system - terminated */
+	assert_null(strstr(t, "kepler_"));
+	assert_no_duplicates(t);
+}
+
+static void test_metrics_kepler(void **state)
+{
+	struct fixture *f = *state;
+	const char *t;
+
+	assert_int_equal(export_metrics(f->l, &f->st, true, &f->out), 0);
+	t = f->out.buf;
+	assert_line(t, "kepler_node_cpu_joules_total{node_name=\"node-1\",zone=\"package\"} "
+		       "15.000001");
+	assert_line(t, "kepler_node_cpu_active_joules_total{node_name=\"node-1\",zone=\"package\"} "
+		       "12.000001");
+	assert_line(t, "kepler_node_cpu_idle_watts{node_name=\"node-1\",zone=\"dram\"} 1.000000");
+	assert_line(t, "kepler_node_cpu_watts{node_name=\"node-1\",zone=\"package\"} 25.500000");
+	/* crio container and its conmon share a container id: one series, summed */
+	assert_line(t, "kepler_container_cpu_joules_total{container_id=\"" CID2
+		       "\",container_name=\"\",node_name=\"node-1\",pod_id=\"" POD_UID
+		       "\",runtime=\"cri-o\",state=\"running\",zone=\"package\"} 3.500000");
+	assert_line(t, "kepler_container_cpu_watts{container_id=\"" CID3
+		       "\",container_name=\"\",node_name=\"node-1\",pod_id=\"\",runtime=\"docker\","
+		       "state=\"terminated\",zone=\"package\"} 0");
+	/* pod: containerd container + pod cgroup + crio container + conmon, dynamic only */
+	assert_line(t, "kepler_pod_cpu_joules_total{node_name=\"node-1\",pod_id=\"" POD_UID
+		       "\",pod_name=\"\",pod_namespace=\"\",state=\"running\",zone=\"package\"} "
+		       "18446744073005.500123");
+	assert_line(t, "kepler_pod_cpu_watts{node_name=\"node-1\",pod_id=\"" POD_UID
+		       "\",pod_name=\"\",pod_namespace=\"\",state=\"running\",zone=\"package\"} "
+		       "14.500001");
+	assert_no_duplicates(t);
+}
+
+static void promtool_check(const char *text)
+{
+	char path[] = "/tmp/wattlet-metrics-XXXXXX", cmd[256], outp[64];
+	int fd, rc;
+	FILE *fp;
+	char buf[4096] = "";
+	size_t n;
+
+	if (system("command -v promtool >/dev/null 2>&1") != 0) {
+		print_message("promtool not installed: skipping the promtool check\n");
+		skip();
+	}
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	snprintf(outp, sizeof(outp), "%s.out", path);
+	snprintf(cmd, sizeof(cmd), "promtool check metrics < %s > %s 2>&1", path, outp);
+	rc = system(cmd);
+	fp = fopen(outp, "r");
+	if (fp) {
+		n = fread(buf, 1, sizeof(buf) - 1, fp);
+		buf[n] = '\0';
+		fclose(fp);
+	}
+	unlink(path);
+	unlink(outp);
+	if (rc != 0 || buf[0])
+		fail_msg("promtool check metrics (rc %d): %s", rc, buf);
+}
+
+static void test_metrics_promtool(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(export_metrics(f->l, &f->st, true, &f->out), 0);
+	promtool_check(f->out.buf);
+}
+
+static void test_metrics_cap(void **state)
+{
+	struct fixture *f = *state;
+	struct strbuf small;
+
+	strbuf_init(&small, 1024);
+	assert_int_equal(export_metrics(f->l, &f->st, false, &small), -E2BIG);
+	strbuf_release(&small);
+	strbuf_init(&small, 1024);
+	assert_int_equal(export_json_workloads(f->l, &f->st, &small), -E2BIG);
+	strbuf_release(&small);
+	assert_int_equal(export_metrics(NULL, &f->st, false, &f->out), -EINVAL);
+}
+
+static void test_metrics_empty_ledger(void **state)
+{
+	struct agent_status st = {0};
+	struct ledger *l = ledger_new(1);
+	struct strbuf out;
+	(void)state;
+
+	strbuf_init(&out, 1u << 20);
+	assert_int_equal(export_metrics(l, &st, true, &out), 0);
+	assert_line(out.buf, "wattlet_agent_ready 0");
+	assert_line(out.buf, "wattlet_agent_workloads 0");
+	promtool_check(out.buf);
+	strbuf_reset(&out);
+	assert_int_equal(export_json_workloads(l, &st, &out), 0);
+	{
+		json_error_t je;
+		json_t *doc = json_loads(out.buf, 0, &je);
+		assert_non_null(doc);
+		assert_int_equal(json_array_size(json_object_get(doc, "workloads")), 0);
+		json_decref(doc);
+	}
+	strbuf_release(&out);
+	ledger_free(l);
+}
+
+static const json_t *find_wl(const json_t *wls, const char *key)
+{
+	for (size_t i = 0; i < json_array_size(wls); i++) {
+		const json_t *w = json_array_get(wls, i);
+		if (strcmp(json_string_value(json_object_get(w, "workload")), key) == 0)
+			return w;
+	}
+	fail_msg("workload %s not in JSON", key);
+	return NULL;
+}
+
+static void test_json(void **state)
+{
+	struct fixture *f = *state;
+	json_error_t je;
+	json_t *doc;
+	const json_t *wls, *w, *node, *z;
+	double prev = INFINITY;
+
+	assert_int_equal(export_json_workloads(f->l, &f->st, &f->out), 0);
+	doc = json_loads(f->out.buf, 0, &je);
+	if (!doc)
+		fail_msg("invalid JSON at line %d: %s", je.line, je.text);
+
+	node = json_object_get(doc, "node");
+	assert_string_equal(json_string_value(json_object_get(node, "name")), "node-1");
+	z = json_object_get(json_object_get(node, "zones"), "package");
+	assert_true(json_real_value(json_object_get(json_object_get(z, "dynamic"), "joules")) ==
+		    12.000001);
+	assert_string_equal(json_string_value(json_object_get(z, "idle_source")), "learned");
+	assert_null(json_object_get(json_object_get(node, "zones"), "core"));
+	/* package + dram, both modes */
+	assert_true(fabs(json_real_value(json_object_get(node, "watts")) - 26.5) < 1e-9);
+	assert_true(json_is_true(json_object_get(json_object_get(doc, "agent"), "ready")));
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(doc, "agent"),
+							    "workloads_live")),
+			 5);
+
+	wls = json_object_get(doc, "workloads");
+	assert_int_equal(json_array_size(wls), 7);
+	for (size_t i = 0; i < json_array_size(wls); i++) {
+		const json_t *e = json_array_get(wls, i);
+		const json_t *wt = json_object_get(e, "watts");
+		double v = json_is_integer(wt) ? (double)json_integer_value(wt) : json_real_value(wt);
+		assert_true(json_is_number(wt));
+		assert_true(v <= prev);
+		prev = v;
+		assert_true(json_is_boolean(json_object_get(e, "terminated")));
+		assert_true(json_is_object(json_object_get(e, "zones")));
+	}
+	w = json_array_get(wls, 0);
+	assert_string_equal(json_string_value(json_object_get(w, "workload")), CONTAINER_KEY);
+	assert_string_equal(json_string_value(json_object_get(w, "kind")), "container");
+	assert_string_equal(json_string_value(json_object_get(w, "container_id")), CID);
+	assert_string_equal(json_string_value(json_object_get(w, "runtime")), "containerd");
+	assert_string_equal(json_string_value(json_object_get(w, "pod_uid")), POD_UID);
+	assert_string_equal(json_string_value(json_object_get(w, "qos")), "burstable");
+	assert_true(fabs(json_real_value(json_object_get(w, "watts")) - 10.75) < 1e-9);
+	assert_true(fabs(json_real_value(json_object_get(w, "cpu_cores")) - 1.5) < 1e-9);
+
+	w = find_wl(wls, WEIRD_KEY); /* escaped and restored exactly */
+	assert_int_equal(json_integer_value(json_object_get(w, "watts")), 0);
+	w = find_wl(wls, DOCKER_KEY);
+	assert_true(json_is_true(json_object_get(w, "terminated")));
+	assert_int_equal(json_integer_value(json_object_get(w, "watts")), 0);
+	assert_true(json_real_value(json_object_get(w, "joules")) == 42.0);
+	w = find_wl(wls, LEDGER_SYSTEM_KEY);
+	assert_string_equal(json_string_value(json_object_get(w, "kind")), "system");
+	assert_true(fabs(json_real_value(json_object_get(w, "cpu_seconds")) - 3.000000001) < 1e-12);
+	json_decref(doc);
+}
+
+/* ---- wattlet top ---------------------------------------------------------------- */
+
+struct top_run {
+	char url[64];
+	int rc;
+	atomic_bool done;
+};
+
+static int api_handler(void *ctx, const char *path, struct strbuf *body, const char **ctype)
+{
+	struct fixture *f = ctx;
+
+	if (strcmp(path, "/api/v1/workloads") != 0)
+		return 404;
+	*ctype = "application/json";
+	return export_json_workloads(f->l, &f->st, body) ? 500 : 200;
+}
+
+static void *top_thread(void *arg)
+{
+	struct top_run *t = arg;
+	char *argv[] = {"top", "--url", t->url, "--once", "-n", "3", NULL};
+
+	t->rc = top_main(6, argv);
+	atomic_store(&t->done, true);
+	return NULL;
+}
+
+/* Runs top in a thread with stdout (or stderr) captured into cap, servicing s here. */
+static int run_top(struct http_server *s, const char *url, int fdno, char *cap, size_t capn)
+{
+	struct top_run t;
+	pthread_t th;
+	char path[] = "/tmp/wattlet-top-XXXXXX";
+	int fd = mkstemp(path), saved;
+	ssize_t n;
+
+	assert_true(fd >= 0);
+	unlink(path);
+	memset(&t, 0, sizeof(t));
+	snprintf(t.url, sizeof(t.url), "%s", url);
+	atomic_init(&t.done, false);
+	fflush(fdno == 1 ? stdout : stderr);
+	saved = dup(fdno);
+	dup2(fd, fdno);
+	assert_int_equal(pthread_create(&th, NULL, top_thread, &t), 0);
+	while (!atomic_load(&t.done))
+		if (s)
+			http_server_service(s, 20);
+		else
+			usleep(1000);
+	pthread_join(th, NULL);
+	fflush(fdno == 1 ? stdout : stderr);
+	dup2(saved, fdno);
+	close(saved);
+	n = pread(fd, cap, capn - 1, 0);
+	cap[n > 0 ? n : 0] = '\0';
+	close(fd);
+	return t.rc;
+}
+
+static void test_top_once(void **state)
+{
+	struct fixture *f = *state;
+	struct wl_err err = {{0}};
+	struct http_server *s = http_server_new("127.0.0.1:0", api_handler, f, &err);
+	char url[64], out[8192];
+
+	if (!s)
+		fail_msg("server: %s", err.msg);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", http_server_port(s));
+	assert_int_equal(run_top(s, url, 1, out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "node node-1"));
+	assert_non_null(strstr(out, "meter powercap"));
+	assert_non_null(strstr(out, "package 25.50 W"));
+	assert_non_null(strstr(out, "WORKLOAD"));
+	assert_non_null(strstr(out, "cri-containerd-" CID ".scope")); /* busiest, shown */
+	assert_non_null(strstr(out, "... 4 more"));                  /* -n 3 of 7 */
+	assert_null(strstr(out, "\033[2J"));                          /* --once: no clear */
+	http_server_free(s);
+}
+
+static void test_top_unreachable(void **state)
+{
+	struct wl_err err = {{0}};
+	struct http_server *s = http_server_new("127.0.0.1:0", api_handler, *state, &err);
+	char url[64], out[4096];
+	int port;
+
+	/* a port that was just free: nothing listens there any more */
+	assert_non_null(s);
+	port = http_server_port(s);
+	http_server_free(s);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
+	assert_int_equal(run_top(NULL, url, 2, out, sizeof(out)), 1);
+	assert_non_null(strstr(out, "cannot reach wattlet at"));
+	assert_non_null(strstr(out, "is `wattlet run` running?"));
+}
+
+static void test_top_usage(void **state)
+{
+	char *bad1[] = {"top", "--interval", "0s", NULL};
+	char *bad2[] = {"top", "-n", "x", NULL};
+	char *bad3[] = {"top", "--url", "ftp://x", NULL};
+	int saved = dup(2), devnull = open("/dev/null", O_WRONLY);
+	(void)state;
+
+	dup2(devnull, 2);
+	assert_int_equal(top_main(3, bad1), 2);
+	assert_int_equal(top_main(3, bad2), 2);
+	assert_int_equal(top_main(3, bad3), 2);
+	dup2(saved, 2);
+	close(saved);
+	close(devnull);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_metrics_lines, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_metrics_kepler, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_metrics_promtool, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_metrics_cap, setup, teardown),
+		cmocka_unit_test(test_metrics_empty_ledger),
+		cmocka_unit_test_setup_teardown(test_json, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_top_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_top_unreachable, setup, teardown),
+		cmocka_unit_test(test_top_usage),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
