@@ -65,21 +65,21 @@ $(BUILD)/libwattlet-asan.a: $(LIB_OBJS_ASAN)
 	ar rcs $@ $^
 
 $(BUILD)/wattlet: $(BUILD)/obj/$(AGENT_MAIN:.c=.o) $(BUILD)/libwattlet.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $(filter %.o %.a,$^) $(LDLIBS)
 
 # --- simulated RAPL ---------------------------------------------------------
 $(BUILD)/raplsim: sim/raplsim.c $(BUILD)/libwattlet.a | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $^ -lm
+	$(CC) $(CFLAGS) -o $@ $(filter %.c %.a,$^) -lm
 
 # --- tests ------------------------------------------------------------------
 $(BUILD)/test/%: test/unit/%.c $(BUILD)/libwattlet.a | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) -o $@ $(filter %.c %.a,$^) $(LDLIBS) -lcmocka
 
 $(BUILD)/test-asan/%: test/unit/%.c $(BUILD)/libwattlet-asan.a | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -O1 $(SAN) -o $@ $^ $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) -O1 $(SAN) -o $@ $(filter %.c %.a,$^) $(LDLIBS) -lcmocka
 
 UNIT_BINS := $(addprefix $(BUILD)/test/,$(TEST_NAMES))
 ASAN_BINS := $(addprefix $(BUILD)/test-asan/,$(TEST_NAMES))
