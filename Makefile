@@ -84,10 +84,10 @@ $(BUILD)/test-asan/%: test/unit/%.c $(BUILD)/libwattlet-asan.a | $(DEPS_STAMP)
 UNIT_BINS := $(addprefix $(BUILD)/test/,$(TEST_NAMES))
 ASAN_BINS := $(addprefix $(BUILD)/test-asan/,$(TEST_NAMES))
 
-unit-test: $(UNIT_BINS)
+unit-test: $(UNIT_BINS) $(BUILD)/raplsim
 	@bash hack/run-unit.sh $(BUILD)/test $(TEST_NAMES)
 
-asan-test: $(ASAN_BINS)
+asan-test: $(ASAN_BINS) $(BUILD)/raplsim
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		bash hack/run-unit.sh $(BUILD)/test-asan $(TEST_NAMES)
 

@@ -3,6 +3,7 @@
 # exits non-zero if any failed. Counts go to $UNIT_COUNTS (if set) as "passed failed".
 set -u
 dir=$1; shift
+export RAPLSIM=${RAPLSIM:-$dir/../raplsim}
 fail=0; npass=0; nfail=0
 for t in "$@"; do
 	out=$("$dir/$t" 2>&1); rc=$?

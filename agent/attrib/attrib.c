@@ -75,13 +75,14 @@ static uint64_t spread(struct attrib_share *sh, size_t n, const uint64_t *weight
 
 int attrib_compute(struct attrib *a, const struct attrib_input *in, struct attrib_result *out)
 {
-	const struct usage_sample *u = in->usage;
+	const struct usage_sample *u;
 	size_t nw = 0;
 	uint64_t *weight = NULL;
 	int rc = 0;
 
-	if (!a || !in || !in->energy || !u || !out)
+	if (!a || !in || !in->energy || !in->usage || !out)
 		return -EINVAL;
+	u = in->usage;
 	memset(out, 0, sizeof(*out));
 
 	for (size_t i = 0; i < u->n; i++)

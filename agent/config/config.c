@@ -406,14 +406,15 @@ static void range_text(const struct key_desc *d, char *buf, size_t cap)
 	}
 }
 
-/* "host:port" with a numeric port 1..65535; host may be empty, a name, an IPv4
- * address or a bracketed IPv6 address. "" (HTTP off) is accepted by the caller. */
+/* "host:port" with a numeric port 0..65535 (0: the kernel picks a free one, which the
+ * daemon logs); host may be empty, a name, an IPv4 address or a bracketed IPv6
+ * address. "" (HTTP off) is accepted by the caller. */
 static bool valid_listen(const char *s)
 {
 	const char *colon = strrchr(s, ':');
 	uint64_t port;
 
-	if (!colon || colon[1] == '\0' || parse_u64(colon + 1, &port) < 0 || port < 1 ||
+	if (!colon || colon[1] == '\0' || parse_u64(colon + 1, &port) < 0 ||
 	    port > 65535 || isspace((unsigned char)colon[1]))
 		return false;
 	if (s[0] == '[')
@@ -471,7 +472,7 @@ static int apply_scalar(struct config *c, const struct key_desc *d, int z, const
 		}
 		if (d->off == OFF(listen) && len && !valid_listen(text)) {
 			snprintf(why, cap,
-				 "expected HOST:PORT with a port in 1..65535 (or \"\" to disable "
+				 "expected HOST:PORT with a port in 0..65535 (or \"\" to disable "
 				 "HTTP), got \"%.64s\"", text);
 			return -EINVAL;
 		}

@@ -332,10 +332,10 @@ static void test_set_errors(void **state)
 			 "--set meter.max_watts: nan is out of range (1..100000)");
 	expect_set_error("meter.sysfs_root", "", "--set meter.sysfs_root: must not be empty");
 	expect_set_error("listen", "localhost",
-			 "--set listen: expected HOST:PORT with a port in 1..65535 (or \"\" to "
+			 "--set listen: expected HOST:PORT with a port in 0..65535 (or \"\" to "
 			 "disable HTTP), got \"localhost\"");
 	expect_set_error("listen", "0.0.0.0:70000",
-			 "--set listen: expected HOST:PORT with a port in 1..65535 (or \"\" to "
+			 "--set listen: expected HOST:PORT with a port in 0..65535 (or \"\" to "
 			 "disable HTTP), got \"0.0.0.0:70000\"");
 	expect_set_error("usage.proc_root", "/pr\xff" "oc", "--set usage.proc_root: value is not valid UTF-8");
 }
