@@ -5,7 +5,7 @@
  * At each switch the outgoing task is charged the on-CPU time the scheduler
  * accounted it since it was switched in on this CPU (se.sum_exec_runtime, the
  * number cpuacct.usage and cpu.stat usage_usec are made of); the idle task
- * (pid 0) is not charged. A task's first slice after load is not charged. The cgroup id is the v2
+ * (pid 0) is not charged. Kept per task in task local storage. The cgroup id is the v2
  * (default hierarchy) cgroup's kernfs id, or - when userspace sets use_v1 - the
  * kernfs id of the task's cpuacct v1 cgroup. Either equals the cgroup
  * directory's inode number. Each program exists as tp_btf and raw_tp; userspace
@@ -23,6 +23,10 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile bool use_v1 = false;   /* cgroup id from the cpuacct v1 css */
 const volatile bool have_pmu = false; /* pmu_* arrays hold opened counters */
 
+/* CLOCK_MONOTONIC ns when userspace attached: tasks started later are charged
+ * from birth, older ones from their first switch-out after it. */
+__u64 t0_ns = 0;
+
 /* Bumped on cgroup mkdir/rmdir in any hierarchy; userspace re-walks on change. */
 __u64 cg_events = 0;
 
@@ -39,6 +43,13 @@ struct {
 	__type(key, __u32);
 	__type(value, struct cu_val);
 } tgid_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct cu_task);
+} task_rt SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -153,45 +164,51 @@ static __always_inline int on_switch(struct task_struct *prev, struct task_struc
 		pmu_now[2] = pmu_read(&pmu_cmiss);
 	}
 	ppid = BPF_CORE_READ(prev, pid);
-	/* Charge prev the runtime the scheduler itself accounted it since switch-in
-	 * (se.sum_exec_runtime, what cpuacct and cpu.stat are made of). */
-	if (c->ts && ppid != 0 && c->pid == ppid) {
+	/* Charge prev what the scheduler accounted it (se.sum_exec_runtime, what
+	 * cpuacct and cpu.stat are made of) since it was last charged: lossless
+	 * even when a switch-in went unseen. */
+	if (ppid != 0) {
+		struct cu_task *t = bpf_task_storage_get(&task_rt, prev, NULL,
+							 BPF_LOCAL_STORAGE_GET_F_CREATE);
 		__u64 rt = BPF_CORE_READ(prev, se.sum_exec_runtime);
-		struct css_set *cs = BPF_CORE_READ(prev, cgroups);
-		__u64 cgid = c->cgid;
-		__u32 tgid = c->tgid;
+		__u64 cs = (__u64)BPF_CORE_READ(prev, cgroups);
 
-		/* moved to another cgroup while running: charge where it is now,
-		 * as the kernel charges the time since its last update */
-		if ((__u64)cs != c->cs)
-			cgid = css_set_cgid(cs);
-		if (rt >= c->rt) {
-			d.v[CU_CPU_NS] = rt - c->rt;
-			if (have_pmu) {
-				d.v[CU_INSTR] = pmu_now[0] - c->pmu[0];
-				d.v[CU_CYCLES] = pmu_now[1] - c->pmu[1];
-				d.v[CU_CMISS] = pmu_now[2] - c->pmu[2];
+		if (!t) {
+			count_drop(CU_UNSEEN);
+		} else {
+			if (!t->cs) { /* first sight */
+				if (BPF_CORE_READ(prev, start_time) < t0_ns)
+					t->rt = rt;
 			}
-			charge(&cg_stats, &cgid, &d, CU_DROP_CG);
-			charge(&tgid_stats, &tgid, &d, CU_DROP_TGID);
+			if (cs != t->cs) { /* new, or moved to another cgroup */
+				t->cs = cs;
+				t->cgid = css_set_cgid((struct css_set *)cs);
+			}
+			if (rt > t->rt) {
+				__u64 cgid = t->cgid;
+				__u32 tgid = BPF_CORE_READ(prev, tgid);
+
+				d.v[CU_CPU_NS] = rt - t->rt;
+				if (have_pmu && c->pid == ppid) {
+					d.v[CU_INSTR] = pmu_now[0] - c->pmu[0];
+					d.v[CU_CYCLES] = pmu_now[1] - c->pmu[1];
+					d.v[CU_CMISS] = pmu_now[2] - c->pmu[2];
+				}
+				t->rt = rt;
+				charge(&cg_stats, &cgid, &d, CU_DROP_CG);
+				charge(&tgid_stats, &tgid, &d, CU_DROP_TGID);
+			}
 		}
-	} else if (ppid != 0) {
-		count_drop(CU_UNSEEN);
 	}
+	/* who runs now, for userspace to add the running slice */
 	npid = BPF_CORE_READ(next, pid);
 	c->pid = npid;
+	c->cgid = 0;
 	if (npid) {
-		struct css_set *ncs = BPF_CORE_READ(next, cgroups);
+		struct cu_task *nt = bpf_task_storage_get(&task_rt, next, NULL, 0);
 
-		c->tgid = BPF_CORE_READ(next, tgid);
-		c->cs = (__u64)ncs;
-		c->cgid = css_set_cgid(ncs);
-		c->rt = BPF_CORE_READ(next, se.sum_exec_runtime);
-	} else {
-		c->rt = 0;
-		c->tgid = 0;
-		c->cgid = 0;
-		c->cs = 0;
+		if (nt)
+			c->cgid = nt->cgid;
 	}
 	if (have_pmu) {
 		c->pmu[0] = pmu_now[0];

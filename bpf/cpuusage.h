@@ -26,27 +26,32 @@
 
 #define CU_DROP_CG 0
 #define CU_DROP_TGID 1
-#define CU_UNSEEN 2 /* switch-outs whose switch-in was not seen (slice not charged) */
+#define CU_UNSEEN 2 /* task storage not available: slice not charged */
 #define CU_NDROP 3
 
 #define CU_DEF_MAX_CGROUPS 16384
 #define CU_DEF_MAX_TGIDS 32768
+
+/* Per task (task local storage): its se.sum_exec_runtime when last charged, and
+ * the css_set / cgroup id seen then (cgroup id recomputed when css_set changes). */
+struct cu_task {
+	__u64 rt;
+	__u64 cs;
+	__u64 cgid;
+};
 
 struct cu_val {
 	__u64 v[CU_NVAL];
 };
 
 /* Per CPU: the task switched in last (pid 0 = idle), since when (ts,
- * CLOCK_MONOTONIC ns, for userspace to add the running slice), its
- * se.sum_exec_runtime then (rt), its css_set (cs, compared at switch-out to
- * catch a cgroup move) and cgroup id, and the PMU readings then. */
+ * CLOCK_MONOTONIC ns, for userspace to add the running slice), its cgroup id
+ * as last seen (0: unknown yet), and the PMU readings then. */
 struct cu_cpu {
 	__u64 ts;
-	__u64 rt;
-	__u64 cs;
 	__u64 cgid;
 	__u32 pid;
-	__u32 tgid;
+	__u32 pad;
 	__u64 pmu[CU_NPMU];
 };
 

@@ -247,6 +247,7 @@ static int try_load(struct bpf_src *s, bool btf, struct wl_err *err)
 				}
 			}
 	}
+	sk->bss->t0_ns = mono_ns();
 	rc = cpuusage_bpf__attach(sk);
 	if (rc) {
 		rc = load_err(err, rc, btf ? "attach (tp_btf)" : "attach (raw_tp)");
@@ -435,7 +436,6 @@ static int finish_cur(struct bpf_src *s, uint64_t now)
 			memset(&s->cur[s->ncur], 0, sizeof(s->cur[0]));
 			s->cur[s->ncur].id = cc->cgid;
 			s->cur[s->ncur].v[FEAT_CPU_TIME] = now - cc->ts;
-			fprintf(stderr, "DBG cpu%d pid %u cg %llu pending %.3f ms\n", c, cc->pid, (unsigned long long)cc->cgid, (now-cc->ts)/1e6);
 			s->ncur++;
 		}
 	}
@@ -449,7 +449,6 @@ static int finish_cur(struct bpf_src *s, uint64_t now)
 		s->cur[w++] = s->cur[i];
 	}
 	s->ncur = w;
-	for (size_t i = 0; i < s->ncur; i++) if (s->cur[i].id > 30000) fprintf(stderr, "DBG id %llu tot %.3f\n", (unsigned long long)s->cur[i].id, s->cur[i].v[0]/1e6);
 	for (size_t i = 0; i < s->ncur; i++) {
 		struct tot *p = find_tot(s->prev, s->nprev, s->cur[i].id);
 
@@ -606,7 +605,6 @@ static uint64_t sum_drops(struct bpf_src *s)
 	if (bpf_map_lookup_elem(fd, &k, v) == 0)
 		for (int c = 0; c < s->ncpu; c++)
 			total += v[c];
-	{ __u32 k2 = CU_UNSEEN; uint64_t u = 0; if (bpf_map_lookup_elem(fd, &k2, v) == 0) for (int c = 0; c < s->ncpu; c++) u += v[c]; fprintf(stderr, "DBG unseen %llu\n", (unsigned long long)u); }
 	free(v);
 	return total;
 }
