@@ -2,10 +2,15 @@
  * agent/usage/usage_bpf.c. Types and constants only.
  *
  * Maps (see cpuusage.bpf.c):
- *   cg_stats    percpu hash  u64 cgroup id -> struct cu_val (cumulative)
- *   tgid_stats  percpu hash  u32 tgid      -> struct cu_val (cumulative)
- *   cpu_state   percpu array [0]           -> struct cu_cpu (who runs here since when)
+ *   cg_stats    percpu hash  u64 cgroup id -> struct cu_val (cumulative, flushed)
+ *   tgid_stats  percpu hash  u32 tgid      -> struct cu_val (cumulative; only when
+ *                                            per_process is set)
+ *   cpu_state   percpu array [0]           -> struct cu_cpu (who runs here since when,
+ *                                            and the charge not yet in cg_stats)
  *   drops       percpu array [CU_DROP_*]   -> u64 failed map inserts
+ *
+ * A cgroup's CPU time is its cg_stats sum over CPUs plus, on each CPU whose cu_cpu.cgid
+ * names it, cu_cpu.pend and the running slice (now - ts while pid != 0).
  */
 #ifndef WATTLET_BPF_CPUUSAGE_H
 #define WATTLET_BPF_CPUUSAGE_H
@@ -45,14 +50,24 @@ struct cu_val {
 };
 
 /* Per CPU: the task switched in last (pid 0 = idle), since when (ts,
- * CLOCK_MONOTONIC ns, for userspace to add the running slice), its cgroup id
- * as last seen (0: unknown yet), and the PMU readings then. */
+ * CLOCK_MONOTONIC ns, for userspace to add the running slice), its cgroup id (0:
+ * idle), the PMU readings then, and pend: what tasks of cgroup cgid ran on this CPU
+ * and is not in cg_stats yet (it is flushed there when a task of another cgroup, or
+ * idle, is switched in - so pend always belongs to the cgroup running now).
+ *
+ * Written by the program at every switch, read by userspace while that may happen:
+ * seq_begin (last member) is written first, seq_end (first member) last, each with
+ * the switch's sequence number; userspace copies in address order, so a copy with
+ * seq_end == seq_begin is not torn (on x86's ordered stores and loads). */
 struct cu_cpu {
+	__u64 seq_end;
 	__u64 ts;
 	__u64 cgid;
 	__u32 pid;
 	__u32 pad;
 	__u64 pmu[CU_NPMU];
+	struct cu_val pend;
+	__u64 seq_begin;
 };
 
 #endif

@@ -233,6 +233,9 @@ static int tick(struct agent *a)
 		return rc;
 	}
 
+	for (int z = 0; z < ZONE_COUNT; z++)
+		a->st.zone_feature[z] = feature_name(res.used_feature[z]);
+
 	ledger_begin_tick(a->ledger);
 	system_cpu = us.node_delta[FEAT_CPU_TIME];
 	for (size_t i = 0; i < res.n; i++) {

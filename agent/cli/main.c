@@ -274,6 +274,15 @@ static int cmd_probe(const struct config *c)
 	}
 	printf("  ebpf:     %s: %s\n", up.ebpf_ok ? "available" : "not used", up.ebpf_reason);
 	printf("  pmu:      %s: %s\n", up.pmu_ok ? "available" : "absent", up.pmu_reason);
+	printf("  features: dynamic energy of each zone is shared by\n");
+	for (int z = 0; z < ZONE_COUNT; z++) {
+		enum feature f = c->zone_feature[z];
+		if (f == FEAT_CPU_TIME || up.pmu_ok)
+			printf("            %-9s %s\n", zone_name(z), feature_name(f));
+		else
+			printf("            %-9s cpu_time (configured %s needs hardware counters)\n",
+			       zone_name(z), feature_name(f));
+	}
 	usage_close(u);
 	return rc;
 }

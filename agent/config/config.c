@@ -185,6 +185,11 @@ void config_defaults(struct config *c)
 		c->idle_watts[z] = -1;
 		c->zone_feature[z] = FEAT_CPU_TIME;
 	}
+	/* Where a PMU exists: compute-bound zones by instructions, memory by cache
+	 * misses. Attribution uses CPU time for any feature that is not measured. */
+	c->zone_feature[ZONE_PACKAGE] = FEAT_INSTRUCTIONS;
+	c->zone_feature[ZONE_CORE] = FEAT_INSTRUCTIONS;
+	c->zone_feature[ZONE_DRAM] = FEAT_CACHE_MISSES;
 	c->idle_window_ms = 30 * MS_M;
 	c->idle_percentile = 5;
 	c->idle_low_util = 0.10;

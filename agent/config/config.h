@@ -54,7 +54,10 @@ struct config {
 	uint64_t idle_window_ms;        /* model.idle_window: 30m; 1m..24h */
 	double idle_percentile;         /* model.idle_percentile: 5; 0..50 */
 	double idle_low_util;           /* model.idle_low_utilization: 0.10; 0..1 */
-	enum feature zone_feature[ZONE_COUNT]; /* model.features.<zone>: cpu_time */
+	enum feature zone_feature[ZONE_COUNT]; /* model.features.<zone>: package and core
+						  instructions, dram cache_misses, others
+						  cpu_time; an unmeasured feature (no PMU)
+						  falls back to cpu_time */
 
 	/* attribution.* */
 	enum idle_policy idle_policy;   /* attribution.idle_policy: even */

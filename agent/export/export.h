@@ -28,6 +28,7 @@ struct agent_status {
 	double tick_interval_s;
 	double idle_watts[ZONE_COUNT];        /* idle power in use per zone */
 	const char *idle_source[ZONE_COUNT];  /* "configured", "learned", "fallback" */
+	const char *zone_feature[ZONE_COUNT]; /* feature sharing the zone's dynamic energy */
 	uint64_t ticks;
 	double last_tick_seconds;     /* CPU-independent wall time of the last tick's work */
 	double tick_seconds_sum;

@@ -100,6 +100,17 @@ static void node_metrics(struct render *r)
 		ob_double6(o, r->s->idle_watts[z]);
 		ob_add(o, "\n", 1);
 	}
+	family(o, "wattlet_node_zone_feature_info", "gauge",
+	       "Constant 1: the usage feature that shares each zone's dynamic energy (the configured "
+	       "one, or cpu_time where it is not measured).");
+	for (int z = 0; z < ZONE_COUNT; z++) {
+		if (!(r->zones & (1u << z)))
+			continue;
+		open1(o, "wattlet_node_zone_feature_info", "zone", zone_name((enum zone)z));
+		ob_adds(o, ",feature=\"");
+		ob_label(o, str_or(r->s->zone_feature[z], "unknown"));
+		ob_adds(o, "\"} 1\n");
+	}
 }
 
 /* ---- workloads --------------------------------------------------------------- */

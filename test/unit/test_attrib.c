@@ -188,6 +188,34 @@ static void test_conservation_random(void **state)
 	attrib_free(a);
 }
 
+/* A PMU feature that is not measured falls back to CPU time; a measured one is used. */
+static void test_feature_selection(void **state)
+{
+	(void)state;
+	struct attrib *a = attrib_new();
+	struct attrib_result r;
+	setup_tick(1000000000);
+	struct attrib_input in = input(IDLE_NONE);
+	in.zone_feature[ZONE_PACKAGE] = FEAT_INSTRUCTIONS;
+	in.zone_feature[ZONE_DRAM] = FEAT_CACHE_MISSES;
+	assert_int_equal(attrib_compute(a, &in, &r), 0);
+	assert_int_equal(r.used_feature[ZONE_PACKAGE], FEAT_CPU_TIME);
+	assert_int_equal(r.shares[1].uj[ZONE_PACKAGE][MODE_DYNAMIC], 15000000);
+
+	/* now instructions are measured: /a retires 3x what /b does */
+	sample.feature_mask |= 1u << FEAT_INSTRUCTIONS;
+	entries[0].delta[FEAT_INSTRUCTIONS] = 0;
+	entries[1].delta[FEAT_INSTRUCTIONS] = 3000;
+	entries[2].delta[FEAT_INSTRUCTIONS] = 1000;
+	assert_int_equal(attrib_compute(a, &in, &r), 0);
+	assert_int_equal(r.used_feature[ZONE_PACKAGE], FEAT_INSTRUCTIONS);
+	assert_int_equal(r.used_feature[ZONE_DRAM], FEAT_CPU_TIME);
+	assert_int_equal(r.shares[0].uj[ZONE_PACKAGE][MODE_DYNAMIC], 22500000);
+	assert_int_equal(r.shares[1].uj[ZONE_PACKAGE][MODE_DYNAMIC], 7500000);
+	assert_conserved(&r);
+	attrib_free(a);
+}
+
 static void test_bad_args(void **state)
 {
 	(void)state;
@@ -205,6 +233,7 @@ int main(void)
 		cmocka_unit_test(test_idle_clamped_to_measured),
 		cmocka_unit_test(test_containers_only),
 		cmocka_unit_test(test_conservation_random),
+		cmocka_unit_test(test_feature_selection),
 		cmocka_unit_test(test_bad_args),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
