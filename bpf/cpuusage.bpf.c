@@ -1,15 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0
-/* cpuusage.bpf.c - on-CPU time (and PMU counters where present) per cgroup and
- * per tgid, accumulated at sched_switch. Per-CPU state only, no locks.
+/* cpuusage.bpf.c - on-CPU time (and PMU counters where present) per cgroup and,
+ * when userspace sets per_process, per tgid, accumulated at sched_switch. Per-CPU
+ * state only, no locks.
  *
  * At each switch the outgoing task is charged the on-CPU time the scheduler
- * accounted it since it was switched in on this CPU (se.sum_exec_runtime, the
- * number cpuacct.usage and cpu.stat usage_usec are made of); the idle task
- * (pid 0) is not charged. Kept per task in task local storage. The cgroup id is the v2
- * (default hierarchy) cgroup's kernfs id, or - when userspace sets use_v1 - the
- * kernfs id of the task's cpuacct v1 cgroup. Either equals the cgroup
- * directory's inode number. Each program exists as tp_btf and raw_tp; userspace
- * picks one set with bpf_program__set_autoload.
+ * accounted it since it was last charged (se.sum_exec_runtime, the number
+ * cpuacct.usage and cpu.stat usage_usec are made of; kept per task in task local
+ * storage); the idle task (pid 0) is not charged. The cgroup id is the v2 (default
+ * hierarchy) cgroup's kernfs id, or - when userspace sets use_v1 - the kernfs id of
+ * the task's cpuacct v1 cgroup. Either equals the cgroup directory's inode number.
+ *
+ * The hot path avoids the cgroup hash map: each CPU keeps the charge of the cgroup
+ * whose task runs on it in cpu_state (pend), and adds it to cg_stats only when a
+ * task of another cgroup (or idle) is switched in. Consecutive switches inside one
+ * cgroup therefore touch only per-CPU memory; userspace adds pend when it reads.
+ *
+ * Each program exists as tp_btf (direct, BTF-checked loads of kernel fields) and
+ * raw_tp (bpf_probe_read_kernel through BPF_CORE_READ); userspace picks one set with
+ * bpf_program__set_autoload. The shared code takes a constant `btf` so clang keeps
+ * only one kind of access in each.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -20,8 +29,9 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-const volatile bool use_v1 = false;   /* cgroup id from the cpuacct v1 css */
-const volatile bool have_pmu = false; /* pmu_* arrays hold opened counters */
+const volatile bool use_v1 = false;      /* cgroup id from the cpuacct v1 css */
+const volatile bool have_pmu = false;    /* pmu_* arrays hold opened counters */
+const volatile bool per_process = false; /* also charge tgid_stats */
 
 /* CLOCK_MONOTONIC ns when userspace attached: tasks started later are charged
  * from birth, older ones from their first switch-out after it. */
@@ -84,7 +94,14 @@ struct {
 	__uint(value_size, sizeof(int));
 } pmu_cmiss SEC(".maps");
 
-static __always_inline __u64 css_set_cgid(struct css_set *cs)
+/* A kernel field: the direct load `direct` where btf (tp_btf), else BPF_CORE_READ of
+ * the rest. btf is a compile-time constant at every use. */
+#define KREAD(btf, direct, ...) ((btf) ? (direct) : BPF_CORE_READ(__VA_ARGS__))
+
+/* Keeps clang from moving the seq_begin/seq_end stores across the others. */
+#define COMPILER_BARRIER() asm volatile("" ::: "memory")
+
+static __always_inline __u64 css_set_cgid(struct css_set *cs, const bool btf)
 {
 	if (use_v1 && bpf_core_enum_value_exists(enum cgroup_subsys_id, cpuacct_cgrp_id)) {
 		int sid = bpf_core_enum_value(enum cgroup_subsys_id, cpuacct_cgrp_id);
@@ -92,10 +109,12 @@ static __always_inline __u64 css_set_cgid(struct css_set *cs)
 
 		if (sid < 0 || sid >= CGROUP_SUBSYS_COUNT)
 			return 0;
+		if (btf)
+			return cs->subsys[sid]->cgroup->kn->id;
 		bpf_core_read(&css, sizeof(css), &cs->subsys[sid]);
 		return BPF_CORE_READ(css, cgroup, kn, id);
 	}
-	return BPF_CORE_READ(cs, dfl_cgrp, kn, id);
+	return KREAD(btf, cs->dfl_cgrp->kn->id, cs, dfl_cgrp, kn, id);
 }
 
 static __always_inline void count_drop(__u32 which)
@@ -147,83 +166,110 @@ static __always_inline __u64 pmu_read(void *map)
 	return pv.counter;
 }
 
-static __always_inline int on_switch(struct task_struct *prev, struct task_struct *next)
+/* Charges prev (pid ppid, not idle) what the scheduler accounted it since it was
+ * last charged: lossless even when a switch-in went unseen. */
+static __always_inline void charge_prev(struct cu_cpu *c, struct task_struct *prev, __u32 ppid,
+					const __u64 *pmu_now, const bool btf)
+{
+	/* raw_tp: prev is an untyped pointer; at sched_switch it is current */
+	struct task_struct *self = btf ? prev : bpf_get_current_task_btf();
+	struct cu_task *t = bpf_task_storage_get(&task_rt, self, NULL,
+						 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	__u64 rt = KREAD(btf, prev->se.sum_exec_runtime, prev, se.sum_exec_runtime);
+	__u64 cs = (__u64)KREAD(btf, prev->cgroups, prev, cgroups);
+	struct cu_val d = {};
+
+	if (!t) {
+		count_drop(CU_UNSEEN);
+		return;
+	}
+	if (!t->cs) { /* first sight */
+		if (KREAD(btf, prev->start_time, prev, start_time) < t0_ns)
+			t->rt = rt;
+	}
+	if (cs != t->cs) { /* new, or moved to another cgroup */
+		t->cs = cs;
+		t->cgid = css_set_cgid((struct css_set *)cs, btf);
+	}
+	if (rt <= t->rt)
+		return;
+	d.v[CU_CPU_NS] = rt - t->rt;
+	if (have_pmu && c->pid == ppid) {
+		d.v[CU_INSTR] = pmu_now[0] - c->pmu[0];
+		d.v[CU_CYCLES] = pmu_now[1] - c->pmu[1];
+		d.v[CU_CMISS] = pmu_now[2] - c->pmu[2];
+	}
+	t->rt = rt;
+	if (t->cgid && t->cgid == c->cgid) {
+		add_val(&c->pend, &d); /* the common case: prev's cgroup is this CPU's */
+	} else if (t->cgid) {
+		__u64 cgid = t->cgid;
+
+		charge(&cg_stats, &cgid, &d, CU_DROP_CG);
+	}
+	if (per_process) {
+		__u32 tgid = KREAD(btf, prev->tgid, prev, tgid);
+
+		charge(&tgid_stats, &tgid, &d, CU_DROP_TGID);
+	}
+}
+
+static __always_inline int on_switch(struct task_struct *prev, struct task_struct *next,
+				     const bool btf)
 {
 	__u32 zero = 0;
 	struct cu_cpu *c = bpf_map_lookup_elem(&cpu_state, &zero);
-	__u64 now = bpf_ktime_get_ns();
 	__u64 pmu_now[CU_NPMU] = {};
-	struct cu_val d = {};
+	__u64 seq, ncg = 0;
 	__u32 ppid, npid;
 
 	if (!c)
 		return 0;
+	seq = c->seq_end + 1;
+	c->seq_begin = seq;
+	COMPILER_BARRIER();
 	if (have_pmu) {
 		pmu_now[0] = pmu_read(&pmu_instr);
 		pmu_now[1] = pmu_read(&pmu_cycles);
 		pmu_now[2] = pmu_read(&pmu_cmiss);
 	}
-	ppid = BPF_CORE_READ(prev, pid);
-	/* Charge prev what the scheduler accounted it (se.sum_exec_runtime, what
-	 * cpuacct and cpu.stat are made of) since it was last charged: lossless
-	 * even when a switch-in went unseen. */
-	if (ppid != 0) {
-		struct cu_task *t = bpf_task_storage_get(&task_rt, prev, NULL,
-							 BPF_LOCAL_STORAGE_GET_F_CREATE);
-		__u64 rt = BPF_CORE_READ(prev, se.sum_exec_runtime);
-		__u64 cs = (__u64)BPF_CORE_READ(prev, cgroups);
+	ppid = KREAD(btf, prev->pid, prev, pid);
+	if (ppid != 0)
+		charge_prev(c, prev, ppid, pmu_now, btf);
 
-		if (!t) {
-			count_drop(CU_UNSEEN);
-		} else {
-			if (!t->cs) { /* first sight */
-				if (BPF_CORE_READ(prev, start_time) < t0_ns)
-					t->rt = rt;
-			}
-			if (cs != t->cs) { /* new, or moved to another cgroup */
-				t->cs = cs;
-				t->cgid = css_set_cgid((struct css_set *)cs);
-			}
-			if (rt > t->rt) {
-				__u64 cgid = t->cgid;
-				__u32 tgid = BPF_CORE_READ(prev, tgid);
+	/* who runs now: its cgroup owns this CPU's pend and the running slice */
+	npid = KREAD(btf, next->pid, next, pid);
+	if (npid != 0)
+		ncg = css_set_cgid(KREAD(btf, next->cgroups, next, cgroups), btf);
+	if (ncg != c->cgid) {
+		if (c->cgid && c->pend.v[CU_CPU_NS]) {
+			__u64 cgid = c->cgid;
 
-				d.v[CU_CPU_NS] = rt - t->rt;
-				if (have_pmu && c->pid == ppid) {
-					d.v[CU_INSTR] = pmu_now[0] - c->pmu[0];
-					d.v[CU_CYCLES] = pmu_now[1] - c->pmu[1];
-					d.v[CU_CMISS] = pmu_now[2] - c->pmu[2];
-				}
-				t->rt = rt;
-				charge(&cg_stats, &cgid, &d, CU_DROP_CG);
-				charge(&tgid_stats, &tgid, &d, CU_DROP_TGID);
-			}
+			charge(&cg_stats, &cgid, &c->pend, CU_DROP_CG);
+			__builtin_memset(&c->pend, 0, sizeof(c->pend));
 		}
+		c->cgid = ncg;
 	}
-	/* who runs now, for userspace to add the running slice */
-	npid = BPF_CORE_READ(next, pid);
 	c->pid = npid;
-	c->cgid = 0;
-	if (npid) {
-		struct cu_task *nt = bpf_task_storage_get(&task_rt, next, NULL, 0);
-
-		if (nt)
-			c->cgid = nt->cgid;
-	}
+	c->ts = npid ? bpf_ktime_get_ns() : 0;
 	if (have_pmu) {
 		c->pmu[0] = pmu_now[0];
 		c->pmu[1] = pmu_now[1];
 		c->pmu[2] = pmu_now[2];
 	}
-	c->ts = now;
+	COMPILER_BARRIER();
+	c->seq_end = seq;
 	return 0;
 }
 
-static __always_inline int on_exit(struct task_struct *p)
+static __always_inline int on_exit(struct task_struct *p, const bool btf)
 {
-	__u32 pid = BPF_CORE_READ(p, pid);
-	__u32 tgid = BPF_CORE_READ(p, tgid);
+	__u32 pid, tgid;
 
+	if (!per_process)
+		return 0;
+	pid = KREAD(btf, p->pid, p, pid);
+	tgid = KREAD(btf, p->tgid, p, tgid);
 	/* the leader's exit ends the process; stray threads are swept by userspace */
 	if (pid == tgid)
 		bpf_map_delete_elem(&tgid_stats, &tgid);
@@ -233,25 +279,25 @@ static __always_inline int on_exit(struct task_struct *p)
 SEC("tp_btf/sched_switch")
 int BPF_PROG(btf_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	return on_switch(prev, next);
+	return on_switch(prev, next, true);
 }
 
 SEC("raw_tp/sched_switch")
 int BPF_PROG(raw_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	return on_switch(prev, next);
+	return on_switch(prev, next, false);
 }
 
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(btf_exit, struct task_struct *p)
 {
-	return on_exit(p);
+	return on_exit(p, true);
 }
 
 SEC("raw_tp/sched_process_exit")
 int BPF_PROG(raw_exit, struct task_struct *p)
 {
-	return on_exit(p);
+	return on_exit(p, false);
 }
 
 SEC("tp_btf/cgroup_mkdir")

@@ -129,6 +129,14 @@ int attrib_compute(struct attrib *a, const struct attrib_input *in, struct attri
 		}
 		for (size_t i = 0; i < u->n; i++)
 			all += u->entries[i].delta[f];
+		if (in->test_bias != 0 && isfinite(in->test_bias) && in->test_bias > -1) {
+			/* deliberately wrong split; conservation still holds */
+			whole = 0;
+			for (size_t i = 0; i < nw; i++) {
+				weight[i] = (uint64_t)((double)weight[i] * (1 + in->test_bias));
+				whole += weight[i];
+			}
+		}
 		if (f == FEAT_CPU_TIME && u->node_delta[f] > all)
 			all = u->node_delta[f];
 		if (all < whole)

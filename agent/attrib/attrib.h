@@ -43,6 +43,7 @@ struct attrib_input {
 	enum idle_policy idle_policy;
 	bool containers_only;
 	const double *cpu_request; /* per usage entry (cores), or NULL */
+	double test_bias;          /* TEST ONLY: workloads' dynamic weights x (1 + bias) */
 };
 
 struct attrib_share {

@@ -227,6 +227,7 @@ static int tick(struct agent *a)
 	in.usage = &us;
 	in.idle_policy = c->idle_policy;
 	in.containers_only = c->containers_only;
+	in.test_bias = c->test_bias;
 	rc = attrib_compute(a->attrib, &in, &res);
 	if (rc) {
 		log_error("attribution failed: %s; tick skipped", strerror(-rc));
@@ -456,6 +457,9 @@ int daemon_run(const struct config *c, const struct daemon_opts *o)
 		agent_stop(&a);
 		return 1;
 	}
+	if (c->test_bias != 0)
+		log_warn("attribution.test_bias=%g: workload shares are DELIBERATELY WRONG (test only)",
+			 c->test_bias);
 	log_info("wattlet %s running: tick %" PRIu64 " ms, idle policy %s, checkpoint %s", WATTLET_VERSION,
 		 c->tick_ms, idle_policy_name(c->idle_policy),
 		 c->checkpoint_path[0] ? c->checkpoint_path : "(disabled)");

@@ -137,6 +137,7 @@ static const struct key_desc keys[] = {
 	{ "model.features", K_ZONE_FEATURE, OFF(zone_feature), 0, 0, 0, false, NULL, 0 },
 	SECT("attribution"),
 	ENUMK("attribution.idle_policy", idle_policy, idle_policy_names),
+	DBL("attribution.test_bias", test_bias, -0.9, 10),
 	SECT("ledger"),
 	STR("ledger.checkpoint", checkpoint_path, false),
 	DUR("ledger.checkpoint_interval", checkpoint_interval_ms, 0, 24 * MS_H),

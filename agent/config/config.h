@@ -61,6 +61,10 @@ struct config {
 
 	/* attribution.* */
 	enum idle_policy idle_policy;   /* attribution.idle_policy: even */
+	double test_bias;               /* attribution.test_bias: 0; -0.9..10. TEST ONLY:
+					   every workload's dynamic share is scaled by
+					   (1 + bias) (system absorbs the difference), so a
+					   validation can be shown to catch a wrong split */
 
 	/* ledger.* */
 	char checkpoint_path[PATH_MAX]; /* ledger.checkpoint: /var/lib/wattlet/ledger.ckpt;

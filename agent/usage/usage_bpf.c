@@ -33,6 +33,7 @@
 #define TGID_SWEEP_NS 10000000000ULL    /* sweep exited tgids every 10 s */
 #define BATCH_KEYS 256u                 /* keys per bpf_map_lookup_batch call */
 #define TGID_SWEEP_MAX 4096u            /* deletions per sweep */
+#define CPU_STATE_TRIES 4               /* reads of cpu_state for an untorn copy */
 
 _Static_assert(CU_NVAL == FEAT_COUNT, "cu_val slots follow enum feature");
 
@@ -53,12 +54,14 @@ struct bpf_src {
 	unsigned max_cgroups, max_depth;
 	int ncpu;
 	bool have_pmu;
+	bool per_process; /* tgid_stats kept by the program */
 	bool batch_ok;
 	bool first;
 
 	uint64_t *keys;       /* [BATCH_KEYS] */
 	struct cu_val *vals;  /* [BATCH_KEYS * ncpu] */
 	struct cu_cpu *cpus;  /* [ncpu] */
+	struct cu_cpu *cpus2; /* [ncpu], re-read of torn copies */
 
 	struct tot *cur, *prev; /* sorted by id */
 	size_t ncur, nprev, cap_tot;
@@ -166,6 +169,7 @@ static void bpf_close(void *state)
 	free(s->keys);
 	free(s->vals);
 	free(s->cpus);
+	free(s->cpus2);
 	free(s->cur);
 	free(s->prev);
 	free_known(s->known, s->nknown);
@@ -217,6 +221,7 @@ static int try_load(struct bpf_src *s, bool btf, struct wl_err *err)
 	}
 	sk->rodata->use_v1 = !s->layout->cpu_is_v2;
 	sk->rodata->have_pmu = s->have_pmu;
+	sk->rodata->per_process = s->per_process;
 	rc = bpf_map__set_max_entries(sk->maps.cg_stats, s->max_cgroups);
 	if (rc == 0 && s->ncpu > 0) {
 		rc = bpf_map__set_max_entries(sk->maps.pmu_instr, (unsigned)s->ncpu);
@@ -281,6 +286,7 @@ static void *bpf_open(const struct usage_opts *opts, struct usage_probe *probe,
 	s->max_depth = opts->max_depth ? opts->max_depth : 16;
 	s->first = true;
 	s->batch_ok = true;
+	s->per_process = opts->ebpf_per_process;
 	s->ncpu = libbpf_num_possible_cpus();
 	if (s->ncpu <= 0) {
 		err_set(err, -s->ncpu, "eBPF: cannot count possible CPUs");
@@ -290,9 +296,10 @@ static void *bpf_open(const struct usage_opts *opts, struct usage_probe *probe,
 	s->keys = calloc(BATCH_KEYS, sizeof(*s->keys));
 	s->vals = calloc((size_t)BATCH_KEYS * (size_t)s->ncpu, sizeof(*s->vals));
 	s->cpus = calloc((size_t)s->ncpu, sizeof(*s->cpus));
+	s->cpus2 = calloc((size_t)s->ncpu, sizeof(*s->cpus2));
 	s->cur = calloc(s->cap_tot, sizeof(*s->cur));
 	s->prev = calloc(s->cap_tot, sizeof(*s->prev));
-	if (!s->keys || !s->vals || !s->cpus || !s->cur || !s->prev) {
+	if (!s->keys || !s->vals || !s->cpus || !s->cpus2 || !s->cur || !s->prev) {
 		err_set(err, ENOMEM, "eBPF: out of memory");
 		goto cleanup;
 	}
@@ -419,24 +426,58 @@ static int read_cg_map(struct bpf_src *s)
 	}
 }
 
-/* Sort cur, merge duplicate ids, add the running slices, then keep totals monotonic. */
+/* Reads cpu_state into s->cpus; a CPU whose copy is torn (a switch wrote it meanwhile,
+ * seq_end != seq_begin) is read again, up to CPU_STATE_TRIES times, then left out
+ * (pid and cgid cleared): its pending charge is then reported by a later read. */
+static int read_cpu_state(struct bpf_src *s)
+{
+	int fd = bpf_map__fd(s->skel->maps.cpu_state);
+	__u32 zero = 0;
+	bool torn = true;
+
+	if (bpf_map_lookup_elem(fd, &zero, s->cpus) < 0)
+		return -errno;
+	for (int tries = 1; torn && tries < CPU_STATE_TRIES; tries++) {
+		torn = false;
+		for (int c = 0; c < s->ncpu && !torn; c++)
+			torn = s->cpus[c].seq_end != s->cpus[c].seq_begin;
+		if (!torn)
+			break;
+		if (bpf_map_lookup_elem(fd, &zero, s->cpus2) < 0)
+			return -errno;
+		for (int c = 0; c < s->ncpu; c++)
+			if (s->cpus[c].seq_end != s->cpus[c].seq_begin)
+				s->cpus[c] = s->cpus2[c];
+	}
+	for (int c = 0; c < s->ncpu; c++)
+		if (s->cpus[c].seq_end != s->cpus[c].seq_begin)
+			memset(&s->cpus[c], 0, sizeof(s->cpus[c]));
+	return 0;
+}
+
+/* Sort cur, merge duplicate ids, add each CPU's pending charge and running slice,
+ * then keep totals monotonic. cg_stats was read before cpu_state, so a pend flushed
+ * in between is missed (reported later), never counted twice. */
 static int finish_cur(struct bpf_src *s, uint64_t now)
 {
-	__u32 zero = 0;
 	size_t w = 0;
 
-	if (bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.cpu_state), &zero, s->cpus) == 0) {
+	if (read_cpu_state(s) == 0) {
 		for (int c = 0; c < s->ncpu; c++) {
 			const struct cu_cpu *cc = &s->cpus[c];
+			struct tot *t;
 
-			if (cc->pid == 0 || cc->cgid == 0 || cc->ts == 0 || cc->ts >= now)
+			if (cc->cgid == 0)
 				continue;
 			if (s->ncur >= s->cap_tot)
 				break;
-			memset(&s->cur[s->ncur], 0, sizeof(s->cur[0]));
-			s->cur[s->ncur].id = cc->cgid;
-			s->cur[s->ncur].v[FEAT_CPU_TIME] = now - cc->ts;
-			s->ncur++;
+			t = &s->cur[s->ncur++];
+			memset(t, 0, sizeof(*t));
+			t->id = cc->cgid;
+			for (int f = 0; f < FEAT_COUNT; f++)
+				t->v[f] = cc->pend.v[f];
+			if (cc->pid != 0 && cc->ts != 0 && cc->ts < now)
+				t->v[FEAT_CPU_TIME] += now - cc->ts;
 		}
 	}
 	qsort(s->cur, s->ncur, sizeof(*s->cur), cmp_tot);
