@@ -38,15 +38,6 @@ static const char *const log_level_names[] = {
 static const char *const hierarchy_names[] = {
 	[CG_PREF_AUTO] = "auto", [CG_PREF_V1] = "v1", [CG_PREF_V2] = "v2",
 };
-static const char *const usage_source_names[] = {
-	[USAGE_AUTO] = "auto", [USAGE_EBPF] = "ebpf", [USAGE_CGROUP] = "cgroup",
-};
-/* Same spelling as meter_kind_name() in agent/meter (kept here so config does not
- * need the meter module linked in). */
-static const char *const meter_names[METER_KIND_COUNT] = {
-	[METER_POWERCAP] = "powercap", [METER_PERF] = "perf", [METER_MSR] = "msr",
-	[METER_HWMON] = "hwmon",       [METER_ACPI] = "acpi",
-};
 
 #define NELEM(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
@@ -116,7 +107,7 @@ static const struct key_desc keys[] = {
 	DUR("tick", tick_ms, 100, 60 * MS_S),
 	STR("listen", listen, false),
 	SECT("meter"),
-	{ "meter.order", K_METERS, OFF(meter_order), 0, 0, 0, false, meter_names, METER_KIND_COUNT },
+	{ "meter.order", K_METERS, OFF(meter_order), 0, 0, 0, false, meter_kind_names, METER_KIND_COUNT },
 	STR("meter.sysfs_root", sysfs_root, true),
 	STR("meter.powercap_root", powercap_root, false),
 	STR("meter.dev_root", dev_root, true),
@@ -570,11 +561,11 @@ static int apply_scalar(struct config *c, const struct key_desc *d, int z, const
 /* Appends one meter name to a list being built; refuses unknown and repeated ones. */
 static int meter_list_add(enum meter_kind *order, int *n, const char *text, char *why, size_t cap)
 {
-	int k = name_lookup(meter_names, METER_KIND_COUNT, text);
+	int k = name_lookup(meter_kind_names, METER_KIND_COUNT, text);
 
 	if (k < 0) {
 		char all[160];
-		list_names(all, sizeof(all), meter_names, METER_KIND_COUNT);
+		list_names(all, sizeof(all), meter_kind_names, METER_KIND_COUNT);
 		snprintf(why, cap, "\"%.64s\" is not one of: %s", text, all);
 		return -EINVAL;
 	}
@@ -1126,7 +1117,7 @@ int config_validate(const struct config *c, struct wl_err *err)
 					if (c->meter_order[k] == c->meter_order[j])
 						return err_set(err, EINVAL,
 							       "config: meter.order lists \"%s\" twice",
-							       meter_names[c->meter_order[j]]);
+							       meter_kind_names[c->meter_order[j]]);
 			}
 			continue;
 		default:
@@ -1257,7 +1248,7 @@ static void out_leaf(struct out *o, const struct config *c, const struct key_des
 		for (int i = 0; i < c->meter_n_order && i < METER_KIND_COUNT; i++)
 			outf(o, "%s%s", i ? ", " : "",
 			     (unsigned)c->meter_order[i] < METER_KIND_COUNT ?
-				     meter_names[c->meter_order[i]] : "invalid");
+				     meter_kind_names[c->meter_order[i]] : "invalid");
 		outf(o, "]\n");
 		break;
 	case K_ZONE_WATTS: {

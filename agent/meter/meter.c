@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *const kind_names[METER_KIND_COUNT] = {
+const char *const meter_kind_names[METER_KIND_COUNT] = {
 	[METER_POWERCAP] = "powercap", [METER_PERF] = "perf", [METER_MSR] = "msr",
 	[METER_HWMON] = "hwmon",       [METER_ACPI] = "acpi",
 };
@@ -19,7 +19,7 @@ const char *meter_kind_name(enum meter_kind k)
 {
 	if ((int)k < 0 || k >= METER_KIND_COUNT)
 		return "unknown";
-	return kind_names[k];
+	return meter_kind_names[k];
 }
 
 int meter_kind_from_name(const char *name)
@@ -27,7 +27,7 @@ int meter_kind_from_name(const char *name)
 	if (!name)
 		return -EINVAL;
 	for (int i = 0; i < METER_KIND_COUNT; i++)
-		if (strcmp(kind_names[i], name) == 0)
+		if (strcmp(meter_kind_names[i], name) == 0)
 			return i;
 	return -EINVAL;
 }

@@ -78,6 +78,8 @@ void meter_close(struct meter *m);
 
 enum meter_kind meter_get_kind(const struct meter *m);
 uint32_t meter_zone_mask(const struct meter *m);
+/* Names as used in config and probe output, indexed by enum meter_kind. */
+extern const char *const meter_kind_names[METER_KIND_COUNT];
 const char *meter_kind_name(enum meter_kind k);
 int meter_kind_from_name(const char *name); /* kind or -EINVAL */
 

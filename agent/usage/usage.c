@@ -19,7 +19,7 @@ struct usage {
 	uint64_t prev_t_ns, prev_busy_ns;
 };
 
-static const char *const source_names[] = {
+const char *const usage_source_names[USAGE_SOURCE_COUNT] = {
 	[USAGE_AUTO] = "auto",
 	[USAGE_EBPF] = "ebpf",
 	[USAGE_CGROUP] = "cgroup",
@@ -27,8 +27,8 @@ static const char *const source_names[] = {
 
 const char *usage_source_name(enum usage_source s)
 {
-	if ((unsigned)s < sizeof(source_names) / sizeof(source_names[0]))
-		return source_names[s];
+	if ((unsigned)s < USAGE_SOURCE_COUNT)
+		return usage_source_names[s];
 	return "unknown";
 }
 
@@ -36,8 +36,8 @@ int usage_source_from_name(const char *name)
 {
 	if (!name)
 		return -EINVAL;
-	for (size_t i = 0; i < sizeof(source_names) / sizeof(source_names[0]); i++)
-		if (strcmp(name, source_names[i]) == 0)
+	for (size_t i = 0; i < USAGE_SOURCE_COUNT; i++)
+		if (strcmp(name, usage_source_names[i]) == 0)
 			return (int)i;
 	return -EINVAL;
 }

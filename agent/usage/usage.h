@@ -27,7 +27,7 @@
 #include "../common/util.h"
 #include "../common/zone.h"
 
-enum usage_source { USAGE_AUTO, USAGE_EBPF, USAGE_CGROUP };
+enum usage_source { USAGE_AUTO, USAGE_EBPF, USAGE_CGROUP, USAGE_SOURCE_COUNT };
 
 struct usage_opts {
 	const struct cg_layout *layout; /* borrowed; must outlive the usage object */
@@ -70,6 +70,8 @@ void usage_close(struct usage *u);
 /* First call is the baseline (entries with zero deltas, dt_ns 0). */
 int usage_read(struct usage *u, struct usage_sample *out);
 
+/* Names as used in config and output, indexed by enum usage_source. */
+extern const char *const usage_source_names[USAGE_SOURCE_COUNT];
 const char *usage_source_name(enum usage_source s);
 int usage_source_from_name(const char *name);
 
