@@ -14,6 +14,7 @@
  * whose task runs on it in cpu_state (pend), and adds it to cg_stats only when a
  * task of another cgroup (or idle) is switched in. Consecutive switches inside one
  * cgroup therefore touch only per-CPU memory; userspace adds pend when it reads.
+ * Per-process charges go through a small per-CPU direct-mapped cache the same way.
  *
  * Each program exists as tp_btf (direct, BTF-checked loads of kernel fields) and
  * raw_tp (bpf_probe_read_kernel through BPF_CORE_READ); userspace picks one set with
@@ -209,8 +210,15 @@ static __always_inline void charge_prev(struct cu_cpu *c, struct task_struct *pr
 	}
 	if (per_process) {
 		__u32 tgid = KREAD(btf, prev->tgid, prev, tgid);
+		struct cu_tslot *ts = &c->tp[tgid & (CU_TSLOTS - 1)];
 
-		charge(&tgid_stats, &tgid, &d, CU_DROP_TGID);
+		if (ts->tgid != tgid) { /* slot taken by another process: flush that one */
+			if (ts->tgid)
+				charge(&tgid_stats, &ts->tgid, &ts->v, CU_DROP_TGID);
+			ts->tgid = tgid;
+			__builtin_memset(&ts->v, 0, sizeof(ts->v));
+		}
+		add_val(&ts->v, &d);
 	}
 }
 

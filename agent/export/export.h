@@ -15,6 +15,17 @@
 #include "../common/zone.h"
 #include "../ledger/ledger.h"
 
+/* The last platform validation result of one kind (`wattlet validate`, read by the
+ * daemon from validate.result_file). */
+enum { EXPORT_VALIDATION_NODE, EXPORT_VALIDATION_WORKLOAD, EXPORT_VALIDATION_KINDS };
+struct export_validation {
+	bool present;                     /* a result of this kind was loaded */
+	bool passed;                      /* verdict "pass" (fail and refused are not) */
+	double timestamp_s;               /* unix time the validation finished */
+	uint32_t zone_mask;               /* zones with a deviation */
+	double deviation_percent[ZONE_COUNT]; /* node: per zone; workload: worst step */
+};
+
 /* What the daemon knows about itself; filled by the daemon each tick. */
 struct agent_status {
 	const char *version;
@@ -40,6 +51,7 @@ struct agent_status {
 	uint64_t checkpoint_writes;
 	double self_cpu_seconds;      /* the agent's own CPU time */
 	uint64_t self_rss_bytes;
+	struct export_validation validation[EXPORT_VALIDATION_KINDS]; /* last validations */
 };
 
 int export_metrics(const struct ledger *l, const struct agent_status *s, bool kepler_compat,

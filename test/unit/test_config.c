@@ -104,10 +104,14 @@ static void test_defaults(void **state)
 	assert_int_equal(c.max_cgroups, 16384);
 	assert_int_equal(c.usage_source, USAGE_AUTO);
 	assert_string_equal(c.proc_root, "/proc");
-	for (int z = 0; z < ZONE_COUNT; z++) {
+	for (int z = 0; z < ZONE_COUNT; z++)
 		assert_true(c.idle_watts[z] < 0);
-		assert_int_equal(c.zone_feature[z], FEAT_CPU_TIME);
-	}
+	/* PMU features where a PMU exists; attribution falls back to CPU time */
+	assert_int_equal(c.zone_feature[ZONE_PACKAGE], FEAT_INSTRUCTIONS);
+	assert_int_equal(c.zone_feature[ZONE_CORE], FEAT_INSTRUCTIONS);
+	assert_int_equal(c.zone_feature[ZONE_DRAM], FEAT_CACHE_MISSES);
+	assert_int_equal(c.zone_feature[ZONE_UNCORE], FEAT_CPU_TIME);
+	assert_int_equal(c.zone_feature[ZONE_PLATFORM], FEAT_CPU_TIME);
 	assert_int_equal(c.idle_window_ms, 30 * 60 * 1000);
 	assert_true(c.idle_percentile == 5);
 	assert_true(c.idle_low_util == 0.10);
@@ -154,7 +158,7 @@ static void test_good_file(void **state)
 	assert_true(c.idle_low_util == 0.25);
 	assert_int_equal(c.zone_feature[ZONE_PACKAGE], FEAT_INSTRUCTIONS);
 	assert_int_equal(c.zone_feature[ZONE_DRAM], FEAT_CACHE_MISSES);
-	assert_int_equal(c.zone_feature[ZONE_CORE], FEAT_CPU_TIME);
+	assert_int_equal(c.zone_feature[ZONE_CORE], FEAT_INSTRUCTIONS); /* default kept */
 	assert_int_equal(c.idle_policy, IDLE_REQUEST);
 	assert_string_equal(c.checkpoint_path, "");
 	assert_int_equal(c.checkpoint_interval_ms, 0);
