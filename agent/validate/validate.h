@@ -159,11 +159,12 @@ struct vtarget {
 	void *impl;
 };
 
-/* Standalone: each instance is argv run in its own new cgroup
- * <cpu_root>/<group>/step<k> (created with mkdir, removed at teardown). Also created
- * in the unified (v2) hierarchy when the CPU hierarchy is v1 and unified_root is set,
- * so an eBPF source keyed on v2 ids sees the process there too. argv is copied. */
-int vtarget_cgroup_new(struct vtarget *t, const char *cpu_root, const char *cpu_relbase,
+/* Standalone: each instance is argv run (in its own process group, stdin from
+ * /dev/null) inside its own new cgroup <cpu_root><relbase>/step<k>, the hierarchy the
+ * agent reads CPU time from; the process joins the cgroup before it execs. relbase
+ * starts with '/' (e.g. "/wattlet-validate-1234"). Teardown SIGKILLs everything in the
+ * cgroups, reaps the children and removes the directories. argv is copied. */
+int vtarget_cgroup_new(struct vtarget *t, const char *cpu_root, const char *relbase,
 		       const char *const *argv, struct wl_err *err);
 /* teardown + free; NULL-safe on t->ops */
 void vtarget_close(struct vtarget *t);

@@ -1,0 +1,148 @@
+/* judge.c - pass, fail or refuse, from the measured numbers and the thresholds.
+ *
+ * Node: every compared zone's |deviation| <= node_pct, and the meter sane.
+ * Workload (judged zone only):
+ *   refuse  the baseline's CI half-width is above max_noise x the expected step (the
+ *           smallest step the sampler saw), or that step is below min_step_w: the noise
+ *           would decide the verdict, so none is given;
+ *   fail    a step's |deviation| > workload_pct, or the meter is not sane;
+ *   pass    otherwise.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "validate.h"
+
+const char *verdict_name(enum verdict v)
+{
+	switch (v) {
+	case VERDICT_PASS:
+		return "pass";
+	case VERDICT_FAIL:
+		return "fail";
+	case VERDICT_REFUSED:
+		return "refused";
+	default:
+		return "error";
+	}
+}
+
+void validate_thresholds_default(struct validate_thresholds *t)
+{
+	if (!t)
+		return;
+	t->node_pct = 1.0;
+	t->workload_pct = 5.0;
+	t->max_noise = 0.10;
+	t->min_step_w = 0.05;
+}
+
+static bool within(double dev, double thr)
+{
+	return isfinite(dev) && fabs(dev) <= thr;
+}
+
+void validate_judge_node(struct validate_report *r)
+{
+	int worst = -1, compared = 0;
+	double worst_dev = 0;
+
+	if (!r)
+		return;
+	r->verdict = VERDICT_PASS;
+	r->reason[0] = '\0';
+	for (int z = 0; z < ZONE_COUNT; z++) {
+		struct vzone_result *zr = &r->zones[z];
+		if (!(r->zone_mask & (1u << z)))
+			continue;
+		compared++;
+		zr->pass = within(zr->deviation_pct, r->thr.node_pct);
+		if (!zr->pass && (worst < 0 || !isfinite(zr->deviation_pct) ||
+				  fabs(zr->deviation_pct) > fabs(worst_dev))) {
+			worst = z;
+			worst_dev = zr->deviation_pct;
+		}
+	}
+	if (compared == 0) {
+		r->verdict = VERDICT_ERROR;
+		snprintf(r->reason, sizeof(r->reason),
+			 "no zone is measured by both the sampler and the agent");
+		return;
+	}
+	if (worst >= 0) {
+		r->verdict = VERDICT_FAIL;
+		snprintf(r->reason, sizeof(r->reason),
+			 "zone %s: the agent's node power deviates %.3f %% from the sampler's "
+			 "(threshold %.3g %%)", zone_name((enum zone)worst), worst_dev,
+			 r->thr.node_pct);
+		return;
+	}
+	if (!r->checks.sane) {
+		r->verdict = VERDICT_FAIL;
+		snprintf(r->reason, sizeof(r->reason), "meter sanity: %s", r->checks.notes);
+		return;
+	}
+	snprintf(r->reason, sizeof(r->reason),
+		 "every zone within %.3g %% of the independent sampler", r->thr.node_pct);
+}
+
+void validate_judge_workload(struct validate_report *r)
+{
+	double expected = INFINITY;
+	int worst = -1;
+
+	if (!r)
+		return;
+	r->reason[0] = '\0';
+	if (r->n_steps <= 0 || r->baseline_w.n < 2) {
+		r->verdict = VERDICT_ERROR;
+		snprintf(r->reason, sizeof(r->reason), "no baseline or no step was measured");
+		return;
+	}
+	for (int i = 0; i < r->n_steps; i++) {
+		struct vstep_result *s = &r->steps[i];
+		double d = isfinite(s->delta_w) ? fabs(s->delta_w) : 0;
+		if (d < expected)
+			expected = d;
+		s->pass = within(s->deviation_pct, r->thr.workload_pct);
+		if (!s->pass && (worst < 0 || !isfinite(s->deviation_pct) ||
+				 fabs(s->deviation_pct) > fabs(r->steps[worst].deviation_pct)))
+			worst = i;
+	}
+	r->expected_step_w = expected;
+	if (!(expected >= r->thr.min_step_w)) {
+		r->verdict = VERDICT_REFUSED;
+		snprintf(r->reason, sizeof(r->reason),
+			 "REFUSED TO JUDGE: the smallest step changed node %s power by only %.3f W "
+			 "(below %.3g W); the workload is too small to measure",
+			 zone_name(r->zone), expected, r->thr.min_step_w);
+		return;
+	}
+	if (!(r->baseline_w.ci95 <= r->thr.max_noise * expected)) {
+		r->verdict = VERDICT_REFUSED;
+		snprintf(r->reason, sizeof(r->reason),
+			 "REFUSED TO JUDGE: the baseline is too noisy: its 95 %% CI half-width "
+			 "%.3f W is above %.0f %% of the expected step (%.3f W); use more or "
+			 "longer samples, a quieter node, or a larger workload",
+			 r->baseline_w.ci95, r->thr.max_noise * 100, expected);
+		return;
+	}
+	if (worst >= 0) {
+		const struct vstep_result *s = &r->steps[worst];
+		r->verdict = VERDICT_FAIL;
+		snprintf(r->reason, sizeof(r->reason),
+			 "step %d: wattlet gave the new workload %.3f W, the node power rose by "
+			 "%.3f W: deviation %.2f %% (threshold %.3g %%)", s->step,
+			 s->wattlet_w.mean, s->delta_w, s->deviation_pct, r->thr.workload_pct);
+		return;
+	}
+	if (!r->checks.sane) {
+		r->verdict = VERDICT_FAIL;
+		snprintf(r->reason, sizeof(r->reason), "meter sanity: %s", r->checks.notes);
+		return;
+	}
+	r->verdict = VERDICT_PASS;
+	snprintf(r->reason, sizeof(r->reason),
+		 "every step within %.3g %% of the node power delta", r->thr.workload_pct);
+}
