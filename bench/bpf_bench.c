@@ -4,7 +4,7 @@
  * closed, also if the bench dies), runs a switch-heavy load (stress-ng --switch 2,
  * else a pipe ping-pong) and prints run_time_ns/run_cnt of the sched_switch program
  * over each load window, REPS times, and the median - with per-process (tgid)
- * accounting off (the default) and on. Needs root.
+ * accounting off and on (the default). Needs root.
  * Usage: bpf_bench [seconds [reps]]
  */
 #include <bpf/bpf.h>
@@ -91,7 +91,7 @@ static int cmp_dbl(const void *a, const void *b)
 static double run_mode(struct cg_layout *l, bool per_process, int secs, int reps)
 {
 	struct wl_err err = { "" };
-	struct usage_opts o = { .layout = l, .ebpf_per_process = per_process };
+	struct usage_opts o = { .layout = l, .ebpf_per_process_off = !per_process };
 	struct usage_probe probe;
 	double r[MAX_REPS];
 	void *src;

@@ -14,7 +14,6 @@
  * whose task runs on it in cpu_state (pend), and adds it to cg_stats only when a
  * task of another cgroup (or idle) is switched in. Consecutive switches inside one
  * cgroup therefore touch only per-CPU memory; userspace adds pend when it reads.
- * Per-process charges go through a small per-CPU direct-mapped cache the same way.
  *
  * Each program exists as tp_btf (direct, BTF-checked loads of kernel fields) and
  * raw_tp (bpf_probe_read_kernel through BPF_CORE_READ); userspace picks one set with
@@ -32,7 +31,7 @@ char LICENSE[] SEC("license") = "GPL";
 
 const volatile bool use_v1 = false;      /* cgroup id from the cpuacct v1 css */
 const volatile bool have_pmu = false;    /* pmu_* arrays hold opened counters */
-const volatile bool per_process = false; /* also charge tgid_stats */
+const volatile bool per_process = true;  /* also charge tgid_stats */
 
 /* CLOCK_MONOTONIC ns when userspace attached: tasks started later are charged
  * from birth, older ones from their first switch-out after it. */
@@ -210,15 +209,7 @@ static __always_inline void charge_prev(struct cu_cpu *c, struct task_struct *pr
 	}
 	if (per_process) {
 		__u32 tgid = KREAD(btf, prev->tgid, prev, tgid);
-		struct cu_tslot *ts = &c->tp[tgid & (CU_TSLOTS - 1)];
-
-		if (ts->tgid != tgid) { /* slot taken by another process: flush that one */
-			if (ts->tgid)
-				charge(&tgid_stats, &ts->tgid, &ts->v, CU_DROP_TGID);
-			ts->tgid = tgid;
-			__builtin_memset(&ts->v, 0, sizeof(ts->v));
-		}
-		add_val(&ts->v, &d);
+		charge(&tgid_stats, &tgid, &d, CU_DROP_TGID);
 	}
 }
 

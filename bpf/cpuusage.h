@@ -3,8 +3,8 @@
  *
  * Maps (see cpuusage.bpf.c):
  *   cg_stats    percpu hash  u64 cgroup id -> struct cu_val (cumulative, flushed)
- *   tgid_stats  percpu hash  u32 tgid      -> struct cu_val (cumulative, flushed;
- *                                            only when per_process is set)
+ *   tgid_stats  percpu hash  u32 tgid      -> struct cu_val (cumulative; only when
+ *                                            per_process is set)
  *   cpu_state   percpu array [0]           -> struct cu_cpu (who runs here since when,
  *                                            and the charge not yet in cg_stats)
  *   drops       percpu array [CU_DROP_*]   -> u64 failed map inserts
@@ -34,9 +34,6 @@
 #define CU_UNSEEN 2 /* task storage not available: slice not charged */
 #define CU_NDROP 3
 
-/* Per-CPU slots of not yet flushed per-process charges (a power of two). */
-#define CU_TSLOTS 8
-
 #define CU_DEF_MAX_CGROUPS 16384
 #define CU_DEF_MAX_TGIDS 32768
 
@@ -50,13 +47,6 @@ struct cu_task {
 
 struct cu_val {
 	__u64 v[CU_NVAL];
-};
-
-/* A per-process charge not yet in tgid_stats (tgid 0: empty). */
-struct cu_tslot {
-	__u32 tgid;
-	__u32 pad;
-	struct cu_val v;
 };
 
 /* Per CPU: the task switched in last (pid 0 = idle), since when (ts,
@@ -77,7 +67,6 @@ struct cu_cpu {
 	__u32 pad;
 	__u64 pmu[CU_NPMU];
 	struct cu_val pend;
-	struct cu_tslot tp[CU_TSLOTS];
 	__u64 seq_begin;
 };
 

@@ -35,7 +35,7 @@ struct usage_opts {
 	unsigned max_cgroups;  /* bound on tracked cgroups; 0 selects 16384 */
 	unsigned max_depth;    /* cgroup walk depth; 0 selects 16 */
 	const char *proc_root; /* default "/proc" */
-	bool ebpf_per_process; /* eBPF source: also keep CPU time per process (tgid) */
+	bool ebpf_per_process_off; /* eBPF source: skip CPU time per process (tgid); kept by default */
 };
 
 struct usage_probe {

@@ -54,7 +54,7 @@ struct bpf_src {
 	unsigned max_cgroups, max_depth;
 	int ncpu;
 	bool have_pmu;
-	bool per_process; /* tgid_stats kept by the program */
+	bool per_process; /* tgid_stats kept by the program (default; opts can turn off) */
 	bool batch_ok;
 	bool first;
 
@@ -286,7 +286,7 @@ static void *bpf_open(const struct usage_opts *opts, struct usage_probe *probe,
 	s->max_depth = opts->max_depth ? opts->max_depth : 16;
 	s->first = true;
 	s->batch_ok = true;
-	s->per_process = opts->ebpf_per_process;
+	s->per_process = !opts->ebpf_per_process_off;
 	s->ncpu = libbpf_num_possible_cpus();
 	if (s->ncpu <= 0) {
 		err_set(err, -s->ncpu, "eBPF: cannot count possible CPUs");

@@ -239,6 +239,47 @@ static void assert_close(uint64_t got, uint64_t want, double rel, uint64_t abs_n
 	assert_true(diff <= tol && -diff <= tol);
 }
 
+/* CPU ns of tgid in the tgid_stats map this process holds (summed over CPUs); false
+ * when no such map or no entry. */
+static bool tgid_map_ns(uint32_t tgid, uint64_t *ns)
+{
+	for (int fd = 3; fd < 1024; fd++) {
+		struct bpf_map_info info;
+		uint32_t len = sizeof(info);
+
+		memset(&info, 0, sizeof(info));
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
+		    strcmp(info.name, "tgid_stats") == 0 && info.key_size == 4) {
+			int ncpu = libbpf_num_possible_cpus();
+			size_t vsz = ((size_t)info.value_size + 7u) & ~(size_t)7u;
+			uint8_t *v = calloc((size_t)(ncpu > 0 ? ncpu : 1), vsz);
+			bool found = v && bpf_map_lookup_elem(fd, &tgid, v) == 0;
+
+			*ns = 0;
+			for (int c = 0; found && c < ncpu; c++)
+				*ns += *(const uint64_t *)(v + (size_t)c * vsz); /* slot 0: CPU ns */
+			free(v);
+			return found;
+		}
+	}
+	return false;
+}
+
+/* The scheduler's own on-CPU ns of a single-threaded process (/proc/<pid>/schedstat). */
+static uint64_t schedstat_ns(pid_t pid)
+{
+	char p[64];
+	unsigned long long ns = 0;
+	FILE *fp;
+
+	snprintf(p, sizeof(p), "/proc/%d/schedstat", (int)pid);
+	fp = fopen(p, "r");
+	assert_non_null(fp);
+	assert_int_equal(fscanf(fp, "%llu", &ns), 1);
+	fclose(fp);
+	return ns;
+}
+
 /* Busy cgroups over >= 5 s: eBPF time per cgroup within 2 % of the cgroup counter. */
 static void run_accuracy(struct fx *f)
 {
@@ -247,6 +288,7 @@ static void run_accuracy(struct fx *f)
 	struct snap s0, s1;
 	const struct usage_entry *ea, *eb;
 	struct timespec win = { 5, 200000000 };
+	pid_t kb;
 
 	mk_cg(f, f->base_rel, NULL);
 	snprintf(rel_a, sizeof(rel_a), "%s/a", f->base_rel);
@@ -257,7 +299,7 @@ static void run_accuracy(struct fx *f)
 	id_b = inode_of(b);
 	open_src(f);
 	spawn(f, a, 0, 100); /* a: one CPU-bound process */
-	spawn(f, b, 0, 60);  /* b: bursts and sleeps, many switches */
+	kb = spawn(f, b, 0, 60); /* b: bursts and sleeps, many switches */
 	spawn(f, b, 0, 60);
 
 	do_read(f, &s0);
@@ -280,6 +322,16 @@ static void run_accuracy(struct fx *f)
 	assert_true(ca1 - ca0 > 1000000000ull); /* the load really ran */
 	assert_close(ea->delta[FEAT_CPU_TIME], ca1 - ca0, 0.02, 0, "busy cgroup a");
 	assert_close(eb->delta[FEAT_CPU_TIME], cb1 - cb0, 0.02, 0, "switchy cgroup b");
+	/* per process (on by default): a switchy child's tgid_stats entry holds what the
+	 * scheduler accounted it since birth, less at most its running slice (its
+	 * bursts are ~1 ms) */
+	{
+		uint64_t tns = 0, sns;
+
+		assert_true(tgid_map_ns((uint32_t)kb, &tns));
+		sns = schedstat_ns(kb);
+		assert_close(tns, sns, 0.02, 20000000, "switchy process (tgid)");
+	}
 	/* the base cgroup itself runs nothing */
 	{
 		const struct usage_entry *base = NULL;
