@@ -46,6 +46,14 @@ static void pem_release(struct pem_src *p)
 	memset(p, 0, sizeof(*p));
 }
 
+/* Frees a secret, clearing it first. */
+static void wipe(char *s)
+{
+	if (s)
+		explicit_bzero(s, strlen(s));
+	free(s);
+}
+
 void kube_config_free(struct kube_config *c)
 {
 	if (!c)
@@ -55,9 +63,9 @@ void kube_config_free(struct kube_config *c)
 	pem_release(&c->ca);
 	pem_release(&c->cert);
 	pem_release(&c->key);
-	free(c->static_token);
+	wipe(c->static_token);
 	free(c->token_path);
-	free(c->token);
+	wipe(c->token);
 	free(c);
 }
 
@@ -140,10 +148,6 @@ bad:
 
 /* ---- small helpers ----------------------------------------------------------- */
 
-static char *dup_or_null(const char *s)
-{
-	return s ? strdup(s) : NULL;
-}
 
 /* Reads a small text file into a malloc'ed, whitespace-trimmed string. */
 static int slurp_trimmed(const char *path, size_t cap, char **out, struct wl_err *e)
@@ -630,7 +634,7 @@ const char *kube_config_token(struct kube_config *c, struct wl_err *e)
 		free(tok);
 		return c->token;
 	}
-	free(c->token);
+	wipe(c->token);
 	c->token = tok;
 	c->token_st = st;
 	c->token_read_ns = now;
