@@ -20,7 +20,10 @@
 #include "../ledger/ledger.h"
 #include "../meter/meter.h"
 #include "../model/idle.h"
+#include "../model/powermodel.h"
+#include "../model/record.h"
 #include "../usage/usage.h"
+#include "../validate/validate.h"
 #include "log.h"
 
 #define IDLE_UPDATE_EVERY 10 /* ticks between idle re-estimates */
@@ -41,6 +44,9 @@ struct agent {
 	struct usage *usage;
 	struct attrib *attrib;
 	struct ledger *ledger;
+	struct ledger *pods;  /* per-pod aggregates, keyed by pod uid */
+	char pods_ckpt[PATH_MAX + 8];
+	bool pods_touched;
 	struct idle_est *idle[ZONE_COUNT];
 	struct http_server *http;
 	struct agent_status st;
@@ -50,6 +56,11 @@ struct agent {
 	uint64_t last_ckpt_ns;
 	bool ckpt_failing;
 	struct strbuf scratch;
+	struct powermodel model; /* model.file; valid when have_model */
+	bool have_model;
+	struct rec_writer *rec;  /* --record */
+	bool rec_failing;
+	struct validate_watch vwatch; /* validate.result_file */
 };
 
 static void self_usage(struct agent_status *st)
@@ -118,7 +129,8 @@ static void checkpoint(struct agent *a, uint64_t now)
 			ledger_node(a->ledger)->learned_idle_w[z] = w;
 	}
 	a->last_ckpt_ns = now;
-	if (ledger_save(a->ledger, c->checkpoint_path, &err) != 0) {
+	if (ledger_save(a->ledger, c->checkpoint_path, &err) != 0 ||
+	    ledger_save(a->pods, a->pods_ckpt, &err) != 0) {
 		a->st.checkpoint_errors++;
 		/* log the first failure and the recovery, not every tick */
 		if (!a->ckpt_failing)
@@ -180,6 +192,49 @@ static void set_watts(double w[ZONE_COUNT][MODE_COUNT], const uint64_t uj[ZONE_C
 			w[z][m] = dt > 0 ? uj[z][m] / 1e6 / dt : 0;
 }
 
+/* Pod aggregates: a pod's row accumulates the tick energy of all its cgroups, so its
+ * total stays monotonic when a container restarts under a new cgroup. */
+static void add_to_pod(struct agent *a, const struct ledger_row *w,
+		       const uint64_t uj[ZONE_COUNT][MODE_COUNT], uint64_t cpu_ns)
+{
+	struct ledger_row *p;
+
+	if (!a->pods_touched) {
+		ledger_begin_tick(a->pods);
+		a->pods_touched = true;
+	}
+	p = ledger_row_get(a->pods, w->ident.pod_uid);
+	if (!p)
+		return;
+	if (p->gen_tick != a->st.ticks + 1) { /* first cgroup of this pod this tick */
+		memset(p->tick_uj, 0, sizeof(p->tick_uj));
+		p->tick_cpu_ns = 0;
+		p->gen_tick = a->st.ticks + 1;
+	}
+	add_uj(p->uj, uj);
+	add_uj(p->tick_uj, uj);
+	p->cpu_ns += cpu_ns;
+	p->tick_cpu_ns += cpu_ns;
+	if (w->ns || w->pod)
+		ledger_row_set_names(p, w->ns, w->pod, NULL);
+}
+
+static void finish_pods(struct agent *a, double dt, uint64_t dt_ns, uint64_t now)
+{
+	if (!a->pods_touched)
+		ledger_begin_tick(a->pods);
+	for (size_t i = 0; i < ledger_count(a->pods); i++) {
+		struct ledger_row *p = (struct ledger_row *)ledger_row_at(a->pods, i);
+		if (p->terminated || p->gen_tick != a->st.ticks + 1)
+			continue;
+		set_watts(p->watts, p->tick_uj, dt);
+		p->cpu_cores = p->tick_cpu_ns / (double)dt_ns;
+	}
+	ledger_commit_tick(a->pods, now);
+	ledger_expire(a->pods, now);
+	a->pods_touched = false;
+}
+
 static int tick(struct agent *a)
 {
 	const struct config *c = a->cfg;
@@ -220,9 +275,33 @@ static int tick(struct agent *a)
 	if (a->ncpu > 0)
 		util = (double)us.node_delta[FEAT_CPU_TIME] / ((double)us.dt_ns * (double)a->ncpu);
 
+	if (a->rec) { /* the meter's reading, never an estimate */
+		struct wl_err rerr = { "" };
+		if (rec_write(a->rec, a->meter ? &md : NULL, &us, &rerr) != 0) {
+			if (!a->rec_failing)
+				log_error("%s; recording goes on being tried", rerr.msg);
+			a->rec_failing = true;
+		} else {
+			a->rec_failing = false;
+		}
+	}
+	if (a->have_model)
+		pm_estimate(&a->model, &us, &md);
 	idle_for_tick(a, &md, util, idle_w);
 	memcpy(in.idle_w, idle_w, sizeof(idle_w));
 	memcpy(in.zone_feature, c->zone_feature, sizeof(in.zone_feature));
+	for (int z = 0; a->have_model && z < ZONE_COUNT; z++) {
+		double mw = pm_idle_w(&a->model, (enum zone)z);
+		if (a->model.zone[z].present)
+			in.zone_feature[z] = a->model.zone[z].feature;
+		if (mw >= 0 && c->idle_watts[z] < 0 && (md.zone_mask & (1u << z))) {
+			in.idle_w[z] = idle_w[z] = mw;
+			a->st.idle_watts[z] = mw;
+			a->st.idle_source[z] = "model";
+		}
+	}
+	if (a->have_model)
+		pm_attrib_weights(&a->model, &in.reg_mask, in.reg_w);
 	in.energy = &md;
 	in.usage = &us;
 	in.idle_policy = c->idle_policy;
@@ -252,6 +331,8 @@ static int tick(struct agent *a)
 		r->cpu_ns += e->delta[FEAT_CPU_TIME];
 		r->cpu_cores = e->delta[FEAT_CPU_TIME] / (double)us.dt_ns;
 		system_cpu = system_cpu > e->delta[FEAT_CPU_TIME] ? system_cpu - e->delta[FEAT_CPU_TIME] : 0;
+		if (r->ident.pod_uid[0])
+			add_to_pod(a, r, res.shares[i].uj, e->delta[FEAT_CPU_TIME]);
 	}
 	struct ledger_row *sys = ledger_row_get(a->ledger, LEDGER_SYSTEM_KEY);
 	if (sys) {
@@ -266,6 +347,7 @@ static int tick(struct agent *a)
 	node->zone_mask = md.zone_mask;
 	ledger_commit_tick(a->ledger, us.t_ns);
 	ledger_expire(a->ledger, us.t_ns);
+	finish_pods(a, dt, us.dt_ns, us.t_ns);
 
 	a->st.ticks++;
 	a->st.ready = true;
@@ -284,6 +366,19 @@ static int tick(struct agent *a)
 	return 0;
 }
 
+/* Re-reads validate.result_file when it changed (`wattlet validate` wrote it). */
+static void validation_reload(struct agent *a)
+{
+	struct wl_err err = { "" };
+	int rc = validate_state_poll(a->cfg->validate_result_file, &a->vwatch, a->st.validation,
+				     &err);
+
+	if (rc == 1)
+		log_info("validation results loaded from %s", a->cfg->validate_result_file);
+	else if (rc < 0)
+		log_warn("validation results: %s", err.msg);
+}
+
 static void meter_opts_from(const struct config *c, struct meter_opts *mo)
 {
 	memset(mo, 0, sizeof(*mo));
@@ -293,6 +388,26 @@ static void meter_opts_from(const struct config *c, struct meter_opts *mo)
 	mo->powercap_root = c->powercap_root[0] ? c->powercap_root : NULL;
 	mo->dev_root = c->dev_root;
 	mo->max_watts = c->meter_max_watts;
+}
+
+/* Loads a checkpoint; a corrupt one is reported and set aside as PATH.bad. */
+static void restore(struct ledger *l, const char *path, const char *what)
+{
+	struct wl_err err = { "" };
+	int rc = ledger_load(l, path, &err);
+
+	if (rc == 0) {
+		log_info("ledger: totals restored from %s (%zu %s)", path, ledger_count(l), what);
+		return;
+	}
+	if (rc == -ENOENT) {
+		log_info("ledger: no checkpoint at %s yet, starting from zero", path);
+		return;
+	}
+	log_error("ledger: %s; starting from zero and keeping the bad file as %s.bad", err.msg, path);
+	char bad[PATH_MAX + 8];
+	if (fmt_path(bad, sizeof(bad), "%s.bad", path) == 0)
+		rename(path, bad);
 }
 
 static int agent_start(struct agent *a, const struct config *c, const struct daemon_opts *o)
@@ -328,10 +443,37 @@ static int agent_start(struct agent *a, const struct config *c, const struct dae
 	if (a->meter) {
 		meter_describe(a->meter, a->meter_detail, sizeof(a->meter_detail));
 		log_info("meter: %s: %s", meter_kind_name(meter_get_kind(a->meter)), a->meter_detail);
-	} else {
+	} else if (!c->model_file[0]) {
 		log_warn("no energy meter found: exporting usage only, energy is reported as absent. "
 			 "Run `wattlet probe` for the reasons; on a simulated host start raplsim and set "
 			 "meter.powercap_root");
+	}
+	if (c->model_file[0]) {
+		if (pm_load_file(c->model_file, &a->model, &err) != 0) {
+			log_error("model.file: %s", err.msg);
+			return -1;
+		}
+		a->have_model = true;
+		uint32_t est = pm_estimated_mask(&a->model);
+		log_info("model: PowerModel %s from %s: attribution %s, estimated zones 0x%x",
+			 a->model.name, c->model_file, pm_attribution_name(a->model.attribution), est);
+		a->st.estimated_zones = est;
+	}
+	a->st.model_name = a->have_model ? a->model.name : "builtin-ratio";
+	a->st.energy_source = a->meter ? (a->st.estimated_zones ? "meter+model" : "meter")
+				       : (a->st.estimated_zones ? "model" : "none");
+	if (!a->meter && !a->st.estimated_zones)
+		log_warn("NO ENERGY SOURCE: no meter and no PowerModel with estimated zones; exporting "
+			 "usage only (wattlet_node_energy_source_info{source=\"none\"}). Apply a PowerModel "
+			 "with estimated zones (fit one on a metered node of this hardware: wattlet run "
+			 "--record FILE, wattlet model fit FILE) or run with --model FILE; see docs/models.md");
+	if (o && o->record_path) {
+		a->rec = rec_open(o->record_path, &err);
+		if (!a->rec) {
+			log_error("%s", err.msg);
+			return -1;
+		}
+		log_info("recording energy and usage per tick to %s (for wattlet model fit)", o->record_path);
 	}
 
 	uo.layout = &a->layout;
@@ -350,25 +492,15 @@ static int agent_start(struct agent *a, const struct config *c, const struct dae
 
 	a->attrib = attrib_new();
 	a->ledger = ledger_new(c->retention_ms * 1000000ull);
-	if (!a->attrib || !a->ledger) {
+	a->pods = ledger_new(c->retention_ms * 1000000ull);
+	if (!a->attrib || !a->ledger || !a->pods) {
 		log_error("out of memory");
 		return -1;
 	}
 	if (c->checkpoint_path[0]) {
-		int rc = ledger_load(a->ledger, c->checkpoint_path, &err);
-		if (rc == 0)
-			log_info("ledger: totals restored from %s (%zu workloads)", c->checkpoint_path,
-				 ledger_count(a->ledger));
-		else if (rc == -ENOENT)
-			log_info("ledger: no checkpoint at %s yet, starting from zero", c->checkpoint_path);
-		else
-			log_error("ledger: %s; starting from zero and keeping the bad file as %s.bad",
-				  err.msg, c->checkpoint_path);
-		if (rc && rc != -ENOENT) {
-			char bad[PATH_MAX + 8];
-			if (fmt_path(bad, sizeof(bad), "%s.bad", c->checkpoint_path) == 0)
-				rename(c->checkpoint_path, bad);
-		}
+		snprintf(a->pods_ckpt, sizeof(a->pods_ckpt), "%s.pods", c->checkpoint_path);
+		restore(a->ledger, c->checkpoint_path, "workloads");
+		restore(a->pods, a->pods_ckpt, "pods");
 	}
 
 	window = (size_t)(c->idle_window_ms / (c->tick_ms ? c->tick_ms : 1000));
@@ -399,6 +531,7 @@ static int agent_start(struct agent *a, const struct config *c, const struct dae
 	}
 
 	a->st.version = WATTLET_VERSION;
+	a->st.pods = a->pods;
 	a->st.node_name = a->hostname;
 	a->st.meter = a->meter ? meter_kind_name(meter_get_kind(a->meter)) : "none";
 	a->st.meter_detail = a->meter ? a->meter_detail : "";
@@ -416,9 +549,11 @@ static void agent_stop(struct agent *a)
 	for (int z = 0; z < ZONE_COUNT; z++)
 		idle_est_free(a->idle[z]);
 	ledger_free(a->ledger);
+	ledger_free(a->pods);
 	attrib_free(a->attrib);
 	usage_close(a->usage);
 	meter_close(a->meter);
+	rec_close(a->rec);
 	strbuf_release(&a->scratch);
 }
 
@@ -468,6 +603,7 @@ int daemon_run(const struct config *c, const struct daemon_opts *o)
 	if (o && o->duration_ms)
 		deadline = next + o->duration_ms * 1000000ull;
 	tick(&a); /* baseline */
+	validation_reload(&a);
 	while (!stop_requested) {
 		next += period;
 		if (deadline && next > deadline)
@@ -476,6 +612,7 @@ int daemon_run(const struct config *c, const struct daemon_opts *o)
 		if (stop_requested)
 			break;
 		tick(&a);
+		validation_reload(&a);
 		if (deadline && mono_ns() >= deadline)
 			break;
 		/* fell behind (suspend, long stall): resynchronise instead of bursting */

@@ -28,12 +28,16 @@ struct export_validation {
 
 /* What the daemon knows about itself; filled by the daemon each tick. */
 struct agent_status {
+	const struct ledger *pods;    /* per-pod aggregates (Kubernetes), or NULL */
 	const char *version;
 	const char *node_name;        /* hostname, or the Kubernetes node name */
 	const char *meter;            /* meter kind in use, or "none" */
 	const char *meter_detail;     /* domains in use */
 	const char *usage_source;     /* "ebpf" or "cgroup" */
 	const char *cgroup_mode;      /* "v1", "v2", "hybrid" */
+	const char *energy_source;    /* "meter", "model", "meter+model" or "none" */
+	const char *model_name;       /* PowerModel in use; NULL/"" = "builtin-ratio" */
+	uint32_t estimated_zones;     /* bit z: zone z's energy is estimated by the model */
 	bool ready;                   /* at least one full tick done */
 	uint64_t start_time_s;        /* unix seconds the agent started */
 	double tick_interval_s;

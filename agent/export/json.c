@@ -157,6 +157,9 @@ static void workload_obj(struct out_buf *o, const struct ledger_row *r, uint32_t
 	kv_str(o, "container_id", r->ident.container_id, true);
 	kv_str(o, "runtime", export_row_runtime(r), true);
 	kv_str(o, "pod_uid", r->ident.pod_uid, true);
+	kv_str(o, "namespace", r->ns ? r->ns : "", true);
+	kv_str(o, "pod", r->pod ? r->pod : "", true);
+	kv_str(o, "container", r->container ? r->container : "", true);
 	kv_str(o, "qos", r->ident.qos == QOS_NONE ? "" : cg_qos_name(r->ident.qos), true);
 	kv_bool(o, "terminated", r->terminated, true);
 	kv_dbl(o, "cpu_cores", r->terminated ? 0 : r->cpu_cores, true);

@@ -26,6 +26,7 @@ struct render {
 	struct strbuf lbl;   /* escaped label sets of all rows, back to back */
 	size_t *lbl_off;     /* n + 1 offsets into lbl */
 	char zm[ZONE_COUNT][MODE_COUNT][48]; /* ",zone=\"z\",mode=\"m\"} " */
+	bool pod_rows;       /* rows are pod aggregates (wattlet_pod_*), not workloads */
 };
 
 static const char *str_or(const char *s, const char *dflt)
@@ -111,6 +112,21 @@ static void node_metrics(struct render *r)
 		ob_label(o, str_or(r->s->zone_feature[z], "unknown"));
 		ob_adds(o, "\"} 1\n");
 	}
+	family(o, "wattlet_node_energy_source_info", "gauge",
+	       "Constant 1: where node energy comes from (meter, model, meter+model, or none: "
+	       "usage only - apply a PowerModel with estimated zones) and the model in use.");
+	open1(o, "wattlet_node_energy_source_info", "source", str_or(r->s->energy_source, "none"));
+	ob_adds(o, ",model=\"");
+	ob_label(o, str_or(r->s->model_name, "builtin-ratio"));
+	ob_adds(o, "\"} 1\n");
+	family(o, "wattlet_node_zone_estimated", "gauge",
+	       "1 where the zone's energy is estimated by the PowerModel's regression, 0 where measured.");
+	for (int z = 0; z < ZONE_COUNT; z++) {
+		if (!(r->zones & (1u << z)))
+			continue;
+		open1(o, "wattlet_node_zone_estimated", "zone", zone_name((enum zone)z));
+		ob_adds(o, (r->s->estimated_zones & (1u << z)) ? "} 1\n" : "} 0\n");
+	}
 }
 
 /* ---- workloads --------------------------------------------------------------- */
@@ -119,12 +135,24 @@ static int build_row_labels(struct render *r)
 {
 	struct out_buf lo = {.sb = &r->lbl, .err = 0};
 
+	strbuf_reset(&r->lbl);
+	free(r->lbl_off);
 	r->lbl_off = malloc((r->n + 1) * sizeof(*r->lbl_off));
 	if (!r->lbl_off)
 		return -ENOMEM;
 	for (size_t i = 0; i < r->n; i++) {
 		const struct ledger_row *row = ledger_row_at(r->l, i);
 		r->lbl_off[i] = r->lbl.len;
+		if (r->pod_rows) {
+			ob_adds(&lo, "namespace=\"");
+			ob_label(&lo, str_or(row->ns, ""));
+			ob_adds(&lo, "\",pod=\"");
+			ob_label(&lo, str_or(row->pod, ""));
+			ob_adds(&lo, "\",pod_uid=\"");
+			ob_label(&lo, row->key);
+			ob_add(&lo, "\"", 1);
+			continue;
+		}
 		ob_adds(&lo, "workload=\"");
 		ob_label(&lo, row->key);
 		ob_adds(&lo, "\",kind=\"");
@@ -135,6 +163,12 @@ static int build_row_labels(struct render *r)
 		ob_adds(&lo, export_row_runtime(row));
 		ob_adds(&lo, "\",pod_uid=\"");
 		ob_label(&lo, row->ident.pod_uid);
+		ob_adds(&lo, "\",namespace=\"");
+		ob_label(&lo, str_or(row->ns, ""));
+		ob_adds(&lo, "\",pod=\"");
+		ob_label(&lo, str_or(row->pod, ""));
+		ob_adds(&lo, "\",container=\"");
+		ob_label(&lo, str_or(row->container, ""));
 		ob_add(&lo, "\"", 1);
 	}
 	r->lbl_off[r->n] = r->lbl.len;
@@ -152,49 +186,62 @@ static void workload_metrics(struct render *r)
 {
 	struct out_buf *o = &r->o;
 	size_t live = 0;
+	const char *pfx = r->pod_rows ? "wattlet_pod" : "wattlet_workload";
+	char jname[64], wname[64], cname[64];
 
-	family(o, "wattlet_workload_joules_total", "counter",
-	       "Energy attributed to a workload (cgroup, container, pod or system), by zone "
-	       "and mode.");
+	snprintf(jname, sizeof(jname), "%s_joules_total", pfx);
+	snprintf(wname, sizeof(wname), "%s_watts", pfx);
+	snprintf(cname, sizeof(cname), "%s_cpu_seconds_total", pfx);
+
+	family(o, jname, "counter",
+	       r->pod_rows ? "Energy attributed to a Kubernetes pod (all its cgroups), monotonic "
+			     "across container restarts, by zone and mode."
+			   : "Energy attributed to a workload (cgroup, container, pod or system), by "
+			     "zone and mode.");
 	for (size_t i = 0; i < r->n; i++) {
 		const struct ledger_row *row = ledger_row_at(r->l, i);
 		for (int z = 0; z < ZONE_COUNT; z++) {
 			if (!(r->zones & (1u << z)))
 				continue;
 			for (int m = 0; m < MODE_COUNT; m++) {
-				row_open(r, "wattlet_workload_joules_total", i);
+				row_open(r, jname, i);
 				ob_adds(o, r->zm[z][m]);
 				ob_fixed(o, row->uj[z][m], 6);
 				ob_add(o, "\n", 1);
 			}
 		}
 	}
-	family(o, "wattlet_workload_watts", "gauge",
-	       "Average power attributed to a workload over the last tick (0 once terminated).");
+	family(o, wname, "gauge",
+	       r->pod_rows ? "Average power attributed to a pod over the last tick (0 once gone)."
+			   : "Average power attributed to a workload over the last tick (0 once "
+			     "terminated).");
 	for (size_t i = 0; i < r->n; i++) {
 		const struct ledger_row *row = ledger_row_at(r->l, i);
 		for (int z = 0; z < ZONE_COUNT; z++) {
 			if (!(r->zones & (1u << z)))
 				continue;
 			for (int m = 0; m < MODE_COUNT; m++) {
-				row_open(r, "wattlet_workload_watts", i);
+				row_open(r, wname, i);
 				ob_adds(o, r->zm[z][m]);
 				ob_double6(o, row->terminated ? 0 : row->watts[z][m]);
 				ob_add(o, "\n", 1);
 			}
 		}
 	}
-	family(o, "wattlet_workload_cpu_seconds_total", "counter",
-	       "CPU time the attribution counted for a workload.");
+	family(o, cname, "counter",
+	       r->pod_rows ? "CPU time the attribution counted for a pod."
+			   : "CPU time the attribution counted for a workload.");
 	for (size_t i = 0; i < r->n; i++) {
 		const struct ledger_row *row = ledger_row_at(r->l, i);
-		row_open(r, "wattlet_workload_cpu_seconds_total", i);
+		row_open(r, cname, i);
 		ob_adds(o, "} ");
 		ob_fixed(o, row->cpu_ns, 9);
 		ob_add(o, "\n", 1);
 		if (!row->terminated && !row->is_system)
 			live++;
 	}
+	if (r->pod_rows)
+		return;
 	family(o, "wattlet_agent_workloads", "gauge",
 	       "Workloads seen in the last tick (live ledger rows, system excluded).");
 	ob_adds(o, "wattlet_agent_workloads ");
@@ -274,6 +321,66 @@ static void agent_metrics(struct render *r)
 		   "CPU time used by the agent itself.", s->self_cpu_seconds);
 	scalar_u64(o, "wattlet_agent_resident_memory_bytes", "gauge",
 		   "Resident memory of the agent.", s->self_rss_bytes);
+}
+
+/* ---- platform validation (wattlet validate) ------------------------------------ */
+
+static void signed6(struct out_buf *o, double v)
+{
+	if (v < 0) {
+		ob_add(o, "-", 1);
+		v = -v;
+	}
+	ob_double6(o, v);
+}
+
+static void validation_metrics(struct render *r)
+{
+	static const char *const kind[EXPORT_VALIDATION_KINDS] = { "node", "workload" };
+	const struct export_validation *v = r->s->validation;
+	struct out_buf *o = &r->o;
+	bool any = false;
+
+	for (int k = 0; k < EXPORT_VALIDATION_KINDS; k++)
+		any |= v[k].present;
+	if (!any)
+		return;
+	family(o, "wattlet_validation_passed", "gauge",
+	       "1 when the last `wattlet validate` of this kind passed, 0 when it failed or "
+	       "refused to judge.");
+	for (int k = 0; k < EXPORT_VALIDATION_KINDS; k++) {
+		if (!v[k].present)
+			continue;
+		open1(o, "wattlet_validation_passed", "kind", kind[k]);
+		ob_adds(o, v[k].passed ? "} 1\n" : "} 0\n");
+	}
+	family(o, "wattlet_validation_deviation_percent", "gauge",
+	       "Deviation of wattlet from the independent sampler in the last validation: "
+	       "node power per zone (node), worst step's workload power (workload).");
+	for (int k = 0; k < EXPORT_VALIDATION_KINDS; k++) {
+		if (!v[k].present)
+			continue;
+		for (int z = 0; z < ZONE_COUNT; z++) {
+			if (!(v[k].zone_mask & (1u << z)))
+				continue;
+			open1(o, "wattlet_validation_deviation_percent", "kind", kind[k]);
+			ob_adds(o, ",zone=\"");
+			ob_adds(o, zone_name((enum zone)z));
+			ob_adds(o, "\"} ");
+			signed6(o, v[k].deviation_percent[z]);
+			ob_add(o, "\n", 1);
+		}
+	}
+	family(o, "wattlet_validation_timestamp_seconds", "gauge",
+	       "Unix time the last validation of this kind finished.");
+	for (int k = 0; k < EXPORT_VALIDATION_KINDS; k++) {
+		if (!v[k].present)
+			continue;
+		open1(o, "wattlet_validation_timestamp_seconds", "kind", kind[k]);
+		ob_adds(o, "} ");
+		ob_double6(o, v[k].timestamp_s);
+		ob_add(o, "\n", 1);
+	}
 }
 
 /* ---- Kepler compatibility ------------------------------------------------------ */
@@ -496,7 +603,23 @@ int export_metrics(const struct ledger *l, const struct agent_status *s, bool ke
 		goto cleanup;
 	node_metrics(r);
 	workload_metrics(r);
+	if (s->pods) {
+		r->pod_rows = true;
+		r->l = s->pods;
+		r->n = ledger_count(s->pods);
+		err = build_row_labels(r);
+		if (err)
+			goto cleanup;
+		workload_metrics(r);
+		r->pod_rows = false;
+		r->l = l;
+		r->n = ledger_count(l);
+		err = build_row_labels(r);
+		if (err)
+			goto cleanup;
+	}
 	agent_metrics(r);
+	validation_metrics(r);
 	if (kepler_compat) {
 		kepler_node(r);
 		err = kepler_workloads(r, false);

@@ -97,7 +97,35 @@ static void row_free(struct ledger_row *r)
 	if (!r)
 		return;
 	free(r->key);
+	free(r->ns);
+	free(r->pod);
+	free(r->container);
 	free(r);
+}
+
+/* Replaces *slot with a copy of v unless equal; 0 or -ENOMEM. */
+static int set_name(char **slot, const char *v)
+{
+	char *copy = NULL;
+
+	if ((!v && !*slot) || (v && *slot && strcmp(v, *slot) == 0))
+		return 0;
+	if (v && !(copy = strdup(v)))
+		return -ENOMEM;
+	free(*slot);
+	*slot = copy;
+	return 0;
+}
+
+int ledger_row_set_names(struct ledger_row *r, const char *ns, const char *pod,
+			 const char *container)
+{
+	int rc = set_name(&r->ns, ns);
+	if (!rc)
+		rc = set_name(&r->pod, pod);
+	if (!rc)
+		rc = set_name(&r->container, container);
+	return rc;
 }
 
 void ledger_free(struct ledger *l)

@@ -36,6 +36,8 @@ struct ledger_row {
 	char *key;                 /* cgroup path ("/a/b") or LEDGER_SYSTEM_KEY */
 	uint64_t cgroup_id;        /* last id seen (0 for system) */
 	struct cg_ident ident;     /* container identity when the path has one */
+	char *ns, *pod, *container; /* Kubernetes names when known (owned; NULL when not);
+				      not checkpointed: refilled when the pod is seen */
 	bool is_system;
 	bool terminated;           /* not seen in the last tick */
 	uint64_t uj[ZONE_COUNT][MODE_COUNT];       /* monotonic totals */
@@ -44,6 +46,11 @@ struct ledger_row {
 	double cpu_cores;          /* CPU cores used over the last tick */
 	uint64_t last_seen_ns;     /* CLOCK_MONOTONIC of the last tick that saw it */
 	uint32_t gen;              /* tick generation it was last touched in */
+	/* scratch for aggregating rows (pods): the owner's tick number and that
+	 * tick's sums; the ledger itself does not use them */
+	uint64_t gen_tick;
+	uint64_t tick_uj[ZONE_COUNT][MODE_COUNT];
+	uint64_t tick_cpu_ns;
 };
 
 struct ledger_node {
@@ -63,6 +70,10 @@ void ledger_free(struct ledger *l);
  * NULL on allocation failure. */
 struct ledger_row *ledger_row_get(struct ledger *l, const char *key);
 const struct ledger_row *ledger_find(const struct ledger *l, const char *key);
+/* Sets the row's Kubernetes names (any may be NULL = unknown); copies them, and only
+ * when they changed. -ENOMEM leaves the old names. */
+int ledger_row_set_names(struct ledger_row *r, const char *ns, const char *pod,
+			 const char *container);
 
 /* Starts a tick: the rows touched until ledger_commit_tick() are the live ones. */
 void ledger_begin_tick(struct ledger *l);

@@ -43,6 +43,8 @@ struct fixture {
 	struct strbuf out;
 };
 
+static void promtool_check(const char *text);
+
 static void set_row(struct ledger_row *r, uint64_t pkg_dyn, uint64_t pkg_idle, uint64_t dram_dyn,
 		    double w_pkg_dyn, double w_pkg_idle, uint64_t cpu_ns, double cores)
 {
@@ -197,42 +199,42 @@ static void test_metrics_lines(void **state)
 
 	assert_line(t, "# TYPE wattlet_workload_joules_total counter");
 	assert_line(t, "wattlet_workload_joules_total{workload=\"system\",kind=\"system\","
-		       "container_id=\"\",runtime=\"\",pod_uid=\"\",zone=\"package\","
+		       "container_id=\"\",runtime=\"\",pod_uid=\"\",namespace=\"\",pod=\"\",container=\"\",zone=\"package\","
 		       "mode=\"dynamic\"} 1.000001");
 	assert_line(t, "wattlet_workload_joules_total{workload=\"" CONTAINER_KEY
 		       "\",kind=\"container\",container_id=\"" CID
 		       "\",runtime=\"containerd\",pod_uid=\"" POD_UID
-		       "\",zone=\"package\",mode=\"dynamic\"} 18446744073000.000123");
+		       "\",namespace=\"\",pod=\"\",container=\"\",zone=\"package\",mode=\"dynamic\"} 18446744073000.000123");
 	assert_line(t, "wattlet_workload_joules_total{workload=\"" WEIRD_ESC
-		       "\",kind=\"cgroup\",container_id=\"\",runtime=\"\",pod_uid=\"\","
+		       "\",kind=\"cgroup\",container_id=\"\",runtime=\"\",pod_uid=\"\",namespace=\"\",pod=\"\",container=\"\","
 		       "zone=\"dram\",mode=\"dynamic\"} 18446744073709.551615");
 	assert_line(t, "wattlet_workload_watts{workload=\"" CONTAINER_KEY
 		       "\",kind=\"container\",container_id=\"" CID
 		       "\",runtime=\"containerd\",pod_uid=\"" POD_UID
-		       "\",zone=\"package\",mode=\"idle\"} 0.750000");
+		       "\",namespace=\"\",pod=\"\",container=\"\",zone=\"package\",mode=\"idle\"} 0.750000");
 	assert_line(t, "wattlet_workload_joules_total{workload=\"" POD_KEY
 		       "\",kind=\"pod\",container_id=\"\",runtime=\"\",pod_uid=\"" POD_UID
-		       "\",zone=\"package\",mode=\"idle\"} 0.000001");
+		       "\",namespace=\"\",pod=\"\",container=\"\",zone=\"package\",mode=\"idle\"} 0.000001");
 	assert_line(t, "wattlet_workload_watts{workload=\"" POD_KEY
 		       "\",kind=\"pod\",container_id=\"\",runtime=\"\",pod_uid=\"" POD_UID
-		       "\",zone=\"package\",mode=\"dynamic\"} 0.000001");
+		       "\",namespace=\"\",pod=\"\",container=\"\",zone=\"package\",mode=\"dynamic\"} 0.000001");
 	/* terminated: counters stay, watts drop to 0 */
 	assert_line(t, "wattlet_workload_joules_total{workload=\"" DOCKER_KEY
 		       "\",kind=\"container\",container_id=\"" CID3
-		       "\",runtime=\"docker\",pod_uid=\"\",zone=\"package\",mode=\"dynamic\"} "
+		       "\",runtime=\"docker\",pod_uid=\"\",namespace=\"\",pod=\"\",container=\"\",zone=\"package\",mode=\"dynamic\"} "
 		       "42.000000");
 	assert_line(t, "wattlet_workload_watts{workload=\"" DOCKER_KEY
 		       "\",kind=\"container\",container_id=\"" CID3
-		       "\",runtime=\"docker\",pod_uid=\"\",zone=\"package\",mode=\"dynamic\"} 0");
+		       "\",runtime=\"docker\",pod_uid=\"\",namespace=\"\",pod=\"\",container=\"\",zone=\"package\",mode=\"dynamic\"} 0");
 	/* escaping; NaN and Inf watts print 0 */
 	assert_line(t, "wattlet_workload_watts{workload=\"" WEIRD_ESC
-		       "\",kind=\"cgroup\",container_id=\"\",runtime=\"\",pod_uid=\"\","
+		       "\",kind=\"cgroup\",container_id=\"\",runtime=\"\",pod_uid=\"\",namespace=\"\",pod=\"\",container=\"\","
 		       "zone=\"package\",mode=\"dynamic\"} 0");
 	assert_line(t, "wattlet_workload_watts{workload=\"" WEIRD_ESC
-		       "\",kind=\"cgroup\",container_id=\"\",runtime=\"\",pod_uid=\"\","
+		       "\",kind=\"cgroup\",container_id=\"\",runtime=\"\",pod_uid=\"\",namespace=\"\",pod=\"\",container=\"\","
 		       "zone=\"package\",mode=\"idle\"} 0");
 	assert_line(t, "wattlet_workload_cpu_seconds_total{workload=\"system\",kind=\"system\","
-		       "container_id=\"\",runtime=\"\",pod_uid=\"\"} 3.000000001");
+		       "container_id=\"\",runtime=\"\",pod_uid=\"\",namespace=\"\",pod=\"\",container=\"\"} 3.000000001");
 
 	assert_line(t, "wattlet_agent_info{version=\"0.1.0\",node=\"node-1\",meter=\"powercap\","
 		       "usage_source=\"ebpf\",cgroup_mode=\"hybrid\"} 1");
@@ -248,6 +250,41 @@ static void test_metrics_lines(void **state)
 	assert_line(t, "wattlet_agent_workloads 5"); /* 7 rows - system - terminated */
 	assert_null(strstr(t, "kepler_"));
 	assert_no_duplicates(t);
+}
+
+/* Kubernetes names on a container row, and per-pod aggregate series. */
+static void test_metrics_pods_and_names(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger *pods = ledger_new(1000000000ull);
+	struct ledger_row *w, *p;
+
+	ledger_begin_tick(f->l);
+	w = ledger_row_get(f->l, CONTAINER_KEY);
+	assert_int_equal(ledger_row_set_names(w, "shop", "redis-0", "redis"), 0);
+	ledger_begin_tick(pods);
+	p = ledger_row_get(pods, POD_UID);
+	assert_int_equal(ledger_row_set_names(p, "shop", "redis-0", NULL), 0);
+	set_row(p, 5000000, 1000000, 0, 2.5, 0.5, 3000000000ull, 0.25);
+	ledger_commit_tick(pods, 1);
+	f->st.pods = pods;
+	assert_int_equal(export_metrics(f->l, &f->st, false, &f->out), 0);
+	assert_line(f->out.buf,
+		    "wattlet_workload_watts{workload=\"" CONTAINER_KEY "\",kind=\"container\","
+		    "container_id=\"" CID "\",runtime=\"containerd\",pod_uid=\"" POD_UID "\","
+		    "namespace=\"shop\",pod=\"redis-0\",container=\"redis\",zone=\"package\","
+		    "mode=\"idle\"} 0.750000");
+	assert_line(f->out.buf, "# TYPE wattlet_pod_joules_total counter");
+	assert_line(f->out.buf, "wattlet_pod_joules_total{namespace=\"shop\",pod=\"redis-0\","
+				"pod_uid=\"" POD_UID "\",zone=\"package\",mode=\"dynamic\"} 5.000000");
+	assert_line(f->out.buf, "wattlet_pod_watts{namespace=\"shop\",pod=\"redis-0\","
+				"pod_uid=\"" POD_UID "\",zone=\"package\",mode=\"idle\"} 0.500000");
+	assert_line(f->out.buf, "wattlet_pod_cpu_seconds_total{namespace=\"shop\",pod=\"redis-0\","
+				"pod_uid=\"" POD_UID "\"} 3.000000000");
+	assert_no_duplicates(f->out.buf);
+	promtool_check(f->out.buf);
+	f->st.pods = NULL;
+	ledger_free(pods);
 }
 
 static void test_metrics_kepler(void **state)
@@ -550,6 +587,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_metrics_lines, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_metrics_pods_and_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metrics_kepler, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metrics_promtool, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metrics_cap, setup, teardown),
