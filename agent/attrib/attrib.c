@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../cgroup/ident.h"
+#include "../model/powermodel.h"
 
 struct attrib {
 	struct attrib_share *shares;
@@ -73,6 +74,103 @@ static uint64_t spread(struct attrib_share *sh, size_t n, const uint64_t *weight
 	return given;
 }
 
+/* Regression weights: each workload's predicted dynamic power, scaled to integers out
+ * of *all; leaves weight/all alone when the node's prediction is 0. */
+static void reg_weights(const struct attrib_input *in, const struct attrib_share *sh, size_t n,
+			enum zone z, uint64_t *weight, uint64_t *all)
+{
+	const struct usage_sample *u = in->usage;
+	double node = 0, scale;
+	uint64_t sum = 0;
+
+	for (int f = 0; f < FEAT_COUNT; f++) {
+		uint64_t tot = 0;
+		double w = in->reg_w[z][f];
+		if (!(u->feature_mask & (1u << f)) || !(w > 0) || !isfinite(w))
+			continue;
+		for (size_t i = 0; i < u->n; i++)
+			tot += u->entries[i].delta[f];
+		if (u->node_delta[f] > tot)
+			tot = u->node_delta[f];
+		node += w * pm_feature_unit(f) * (double)tot;
+	}
+	if (!(node > 0) || !isfinite(node))
+		return;
+	scale = 1e15 / node;
+	for (size_t i = 0; i < n; i++) {
+		const struct usage_entry *e = &u->entries[sh[i].entry];
+		double p = 0;
+		for (int f = 0; f < FEAT_COUNT; f++) {
+			double w = in->reg_w[z][f];
+			if ((u->feature_mask & (1u << f)) && w > 0 && isfinite(w))
+				p += w * pm_feature_unit(f) * (double)e->delta[f];
+		}
+		weight[i] = (uint64_t)(p * scale);
+		sum += weight[i];
+	}
+	*all = sum > 1000000000000000ull ? sum : 1000000000000000ull;
+}
+
+/* Idle energy under per-entry policies (in->entry_idle_policy): each workload's share
+ * under its own policy into want[], scaled down in proportion when they add up to more
+ * than idle. uweight/uall: the usage weights of the dynamic split. Returns what was
+ * handed out (<= idle). */
+static uint64_t idle_per_entry(const struct attrib_input *in, struct attrib_share *sh, size_t n,
+			       const uint64_t *uweight, uint64_t uall, uint64_t *want,
+			       uint64_t idle, enum zone z)
+{
+	const struct usage_sample *u = in->usage;
+	uint64_t active = 0, req_sum = 0, given = 0;
+	unsigned __int128 sum = 0;
+
+	if (idle == 0 || n == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		active += u->entries[sh[i].entry].delta[FEAT_CPU_TIME] > 0;
+		if (in->cpu_request) {
+			double r = in->cpu_request[sh[i].entry];
+			if (isfinite(r) && r > 0 && r < 1e9)
+				req_sum += (uint64_t)(r * 1e6);
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct usage_entry *e = &u->entries[sh[i].entry];
+		uint64_t w = 0;
+		switch (in->entry_idle_policy[sh[i].entry]) {
+		case IDLE_USAGE:
+			if (uall)
+				w = share_of(idle, uweight[i] > uall ? uall : uweight[i], uall);
+			break;
+		case IDLE_REQUEST:
+			if (req_sum) {
+				double r = in->cpu_request[sh[i].entry];
+				uint64_t rq = (isfinite(r) && r > 0 && r < 1e9) ? (uint64_t)(r * 1e6) : 0;
+				w = share_of(idle, rq, req_sum);
+				break;
+			}
+			/* no requests known: as even */
+			__attribute__((fallthrough));
+		case IDLE_EVEN:
+			if (active && e->delta[FEAT_CPU_TIME] > 0)
+				w = idle / active;
+			break;
+		case IDLE_NONE:
+		default: /* unknown value: nothing, system keeps it */
+			break;
+		}
+		want[i] = w;
+		sum += w;
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint64_t s = want[i];
+		if (sum > idle)
+			s = (uint64_t)(((unsigned __int128)idle * want[i]) / sum);
+		sh[i].uj[z][MODE_IDLE] = s;
+		given += s;
+	}
+	return given;
+}
+
 int attrib_compute(struct attrib *a, const struct attrib_input *in, struct attrib_result *out)
 {
 	const struct usage_sample *u;
@@ -94,7 +192,7 @@ int attrib_compute(struct attrib *a, const struct attrib_input *in, struct attri
 		a->shares = ns;
 		a->alloc = nw;
 	}
-	weight = calloc(nw ? nw : 1, sizeof(*weight));
+	weight = calloc(nw ? 2 * nw : 1, sizeof(*weight)); /* [0,nw): weights; [nw,2nw): idle */
 	if (!weight)
 		return -ENOMEM;
 
@@ -141,11 +239,18 @@ int attrib_compute(struct attrib *a, const struct attrib_input *in, struct attri
 			all = u->node_delta[f];
 		if (all < whole)
 			all = whole;
+		if (in->reg_mask & (1u << z))
+			reg_weights(in, a->shares, nw, z, weight, &all);
 		given = spread(a->shares, nw, weight, all, dyn, z, MODE_DYNAMIC);
 		out->system_uj[z][MODE_DYNAMIC] = dyn - given;
 
 		/* idle: by policy */
 		given = 0;
+		if (in->entry_idle_policy) {
+			given = idle_per_entry(in, a->shares, nw, weight, all, weight + nw, idle, z);
+			out->system_uj[z][MODE_IDLE] = idle - given;
+			continue;
+		}
 		switch (in->idle_policy) {
 		case IDLE_NONE:
 			break;

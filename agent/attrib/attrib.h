@@ -43,7 +43,23 @@ struct attrib_input {
 	enum idle_policy idle_policy;
 	bool containers_only;
 	const double *cpu_request; /* per usage entry (cores), or NULL */
+	/* Per usage entry idle policy (e.g. from the pod's EnergyPolicy), or NULL = every
+	 * workload follows idle_policy. When set, each workload's idle share is computed
+	 * under its own policy: even = idle / (workloads active in the tick) when it is
+	 * active; usage = its dynamic weight share; request = its CPU request over the sum
+	 * of the requests of all workloads (as even when that sum is 0); none = 0. When the
+	 * shares add up to more than the zone's idle energy they are scaled down in
+	 * proportion; system keeps the remainder (conservation stays exact). */
+	const enum idle_policy *entry_idle_policy;
 	double test_bias;          /* TEST ONLY: workloads' dynamic weights x (1 + bias) */
+	/* Regression attribution (PowerModel attribution: regression): for zones with bit z
+	 * in reg_mask, dynamic energy (and idle under the usage policy) is shared by each
+	 * workload's own predicted dynamic power sum_f reg_w[z][f] * rate_f (watts per
+	 * docs/api.md rate unit; unmeasured features count 0) over the node's predicted
+	 * dynamic power from the node's feature totals; system keeps the rest. A zone whose
+	 * node prediction is 0 falls back to the ratio. Zero-initialised = off. */
+	uint32_t reg_mask;
+	double reg_w[ZONE_COUNT][FEAT_COUNT];
 };
 
 struct attrib_share {

@@ -19,6 +19,7 @@
 struct daemon_opts {
 	uint64_t duration_ms; /* 0 = run until a signal */
 	const char *node_name; /* NULL = hostname */
+	const char *record_path; /* NULL = no recording; else `--record FILE` (model/record.h) */
 };
 
 int daemon_run(const struct config *c, const struct daemon_opts *o);

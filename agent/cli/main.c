@@ -13,7 +13,9 @@
 #include "../usage/usage.h"
 #include "daemon.h"
 #include "log.h"
+#include "model_cmd.h"
 #include "top.h"
+#include "validate_cli.h"
 
 #define DEFAULT_CONFIG "/etc/wattlet/config.yaml"
 
@@ -32,6 +34,10 @@ static void usage_text(FILE *f)
 	      "            (wattlet top --help for its options)\n"
 	      "  config    print the effective configuration (defaults + file + flags) as YAML\n"
 	      "  version   print the version\n"
+	      "  validate  check a running agent against an independent meter sampler: node\n"
+	      "            power, and per-workload power as instances are added step by step\n"
+	      "            (wattlet validate --help)\n"
+	      "  model     fit a PowerModel to a recording, or check one (wattlet model --help)\n"
 	      "\n"
 	      "Options for run, probe and config:\n"
 	      "  -c, --config FILE        YAML configuration (default " DEFAULT_CONFIG
@@ -49,6 +55,8 @@ static void usage_text(FILE *f)
 	      "  -v, --log-level LEVEL    same as --set log.level=LEVEL (error, warn, info, debug)\n"
 	      "      --duration DURATION  run: stop after DURATION (default: until SIGTERM)\n"
 	      "      --node-name NAME     run: node name in metrics (default: hostname)\n"
+	      "      --record FILE        run: write per-tick energy and usage for `wattlet model fit`\n"
+	      "      --model FILE         same as --set model.file=FILE (a PowerModel YAML)\n"
 	      "  -h, --help               this help\n"
 	      "\n"
 	      "Configuration keys, defaults and metrics: see README.md, docs/config.md and\n"
@@ -73,6 +81,8 @@ enum {
 	OPT_KEPLER,
 	OPT_DURATION,
 	OPT_NODE_NAME,
+	OPT_RECORD,
+	OPT_MODEL,
 };
 
 static const struct option long_opts[] = {
@@ -89,6 +99,8 @@ static const struct option long_opts[] = {
 	{ "log-level", required_argument, NULL, 'v' },
 	{ "duration", required_argument, NULL, OPT_DURATION },
 	{ "node-name", required_argument, NULL, OPT_NODE_NAME },
+	{ "record", required_argument, NULL, OPT_RECORD },
+	{ "model", required_argument, NULL, OPT_MODEL },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -169,6 +181,8 @@ static int parse_options(struct cli *cli, int argc, char **argv)
 			}
 			break;
 		case OPT_NODE_NAME: cli->dopts.node_name = optarg; break;
+		case OPT_RECORD: cli->dopts.record_path = optarg; break;
+		case OPT_MODEL: rc = set_key(&cli->cfg, "model.file", optarg); break;
 		default: break;
 		}
 		if (rc)
@@ -248,6 +262,7 @@ static int cmd_probe(const struct config *c)
 		       "     RAPL (VMs, these CI machines), run the simulated meter (build/raplsim) and\n"
 		       "     set meter.powercap_root to its directory, or configure a model.\n");
 	}
+	model_probe_print(c->model_file, m != NULL);
 	meter_close(m);
 
 	printf("cgroups\n");
@@ -317,8 +332,12 @@ int main(int argc, char **argv)
 		printf("wattlet %s (%s)\n", WATTLET_VERSION, WATTLET_GIT_REV);
 		return 0;
 	}
+	if (strcmp(cmd, "model") == 0)
+		return model_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "top") == 0)
 		return top_main(argc - 1, argv + 1);
+	if (strcmp(cmd, "validate") == 0)
+		return validate_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "run") && strcmp(cmd, "probe") && strcmp(cmd, "config")) {
 		fprintf(stderr, "wattlet: unknown command '%s' (see wattlet --help)\n", cmd);
 		return 2;

@@ -35,6 +35,12 @@ static const char *const idle_policy_names[] = {
 static const char *const log_level_names[] = {
 	[LOG_ERROR] = "error", [LOG_WARN] = "warn", [LOG_INFO] = "info", [LOG_DEBUG] = "debug",
 };
+static const char *const kube_mode_names[] = {
+	[KUBE_AUTO] = "auto", [KUBE_ON] = "true", [KUBE_OFF] = "false",
+};
+static const char *const pods_from_names[] = {
+	[KUBE_FROM_KUBELET] = "kubelet", [KUBE_FROM_APISERVER] = "apiserver",
+};
 static const char *const hierarchy_names[] = {
 	[CG_PREF_AUTO] = "auto", [CG_PREF_V1] = "v1", [CG_PREF_V2] = "v2",
 };
@@ -126,6 +132,7 @@ static const struct key_desc keys[] = {
 	DBL("model.idle_percentile", idle_percentile, 0, 50),
 	DBL("model.idle_low_utilization", idle_low_util, 0, 1),
 	{ "model.features", K_ZONE_FEATURE, OFF(zone_feature), 0, 0, 0, false, NULL, 0 },
+	STR("model.file", model_file, false),
 	SECT("attribution"),
 	ENUMK("attribution.idle_policy", idle_policy, idle_policy_names),
 	DBL("attribution.test_bias", test_bias, -0.9, 10),
@@ -138,6 +145,19 @@ static const struct key_desc keys[] = {
 	BOOLK("metrics.workloads", per_cgroup_metrics),
 	SECT("log"),
 	ENUMK("log.level", log_level, log_level_names),
+	SECT("kubernetes"),
+	ENUMK("kubernetes.enabled", kube_enabled, kube_mode_names),
+	STR("kubernetes.kubeconfig", kubeconfig, false),
+	STR("kubernetes.node_name", node_name, false),
+	ENUMK("kubernetes.pod_source", pods_from, pods_from_names),
+	STR("kubernetes.kubelet_address", kubelet_address, false),
+	{ "kubernetes.kubelet_port", K_UINT, OFF(kubelet_port), 0, 1, 65535, false, NULL, 0 },
+	BOOLK("kubernetes.kubelet_insecure_skip_verify", kubelet_insecure),
+	DUR("kubernetes.pods_refresh", pods_refresh_ms, MS_S, MS_H),
+	DUR("kubernetes.podenergy_interval", podenergy_interval_ms, 10 * MS_S, MS_H),
+	DBL("kubernetes.write_qps", write_qps, 0.1, 1000),
+	SECT("validate"),
+	STR("validate.result_file", validate_result_file, false),
 };
 
 static const struct key_desc *find_key(const char *path)
@@ -188,11 +208,19 @@ void config_defaults(struct config *c)
 	c->idle_policy = IDLE_EVEN;
 	snprintf(c->checkpoint_path, sizeof(c->checkpoint_path), "%s",
 		 "/var/lib/wattlet/ledger.ckpt");
+	snprintf(c->validate_result_file, sizeof(c->validate_result_file), "%s",
+		 "/var/lib/wattlet/validation.json");
 	c->checkpoint_interval_ms = 10 * MS_S;
 	c->retention_ms = 10 * MS_M;
 	c->kepler_compat = false;
 	c->per_cgroup_metrics = true;
 	c->log_level = LOG_INFO;
+	c->kube_enabled = KUBE_AUTO;
+	c->pods_from = KUBE_FROM_KUBELET;
+	c->kubelet_port = 10250;
+	c->pods_refresh_ms = 30 * MS_S;
+	c->podenergy_interval_ms = 60 * MS_S;
+	c->write_qps = 5;
 }
 
 /* ---- durations -------------------------------------------------------------- */

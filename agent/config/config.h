@@ -24,6 +24,8 @@
 #include "../usage/usage.h"
 
 enum idle_policy { IDLE_NONE, IDLE_EVEN, IDLE_USAGE, IDLE_REQUEST };
+enum kube_mode { KUBE_AUTO, KUBE_ON, KUBE_OFF };
+enum kube_pods_from { KUBE_FROM_KUBELET, KUBE_FROM_APISERVER };
 enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
 struct config {
@@ -58,6 +60,8 @@ struct config {
 						  instructions, dram cache_misses, others
 						  cpu_time; an unmeasured feature (no PMU)
 						  falls back to cpu_time */
+	char model_file[PATH_MAX];      /* model.file: "" = none; a PowerModel YAML
+					  (docs/api.md, docs/models.md) for this node */
 
 	/* attribution.* */
 	enum idle_policy idle_policy;   /* attribution.idle_policy: even */
@@ -76,8 +80,27 @@ struct config {
 	bool kepler_compat;             /* metrics.kepler_compat: false */
 	bool per_cgroup_metrics;        /* metrics.workloads: true */
 
+	/* kubernetes.* */
+	enum kube_mode kube_enabled;    /* kubernetes.enabled: auto (on when in a pod's
+					   service-account env or kubeconfig is set) | true | false */
+	char kubeconfig[PATH_MAX];      /* kubernetes.kubeconfig: "" = in-cluster */
+	char node_name[256];            /* kubernetes.node_name: "" = $NODE_NAME, else hostname */
+	enum kube_pods_from pods_from;  /* kubernetes.pod_source: kubelet | apiserver */
+	char kubelet_address[256];      /* kubernetes.kubelet_address: "" = $HOST_IP, else node name */
+	unsigned kubelet_port;          /* kubernetes.kubelet_port: 10250 */
+	bool kubelet_insecure;          /* kubernetes.kubelet_insecure_skip_verify: false (explicit
+					   opt-out; the cluster CA verifies the kubelet otherwise) */
+	uint64_t pods_refresh_ms;       /* kubernetes.pods_refresh: 30s */
+	uint64_t podenergy_interval_ms; /* kubernetes.podenergy_interval: 60s (EnergyPolicy's
+					   updateInterval overrides per pod) */
+	double write_qps;               /* kubernetes.write_qps: 5 writes/s per node */
+
 	/* log.* */
 	enum log_level log_level;       /* log.level: info */
+
+	/* validate.* */
+	char validate_result_file[PATH_MAX]; /* validate.result_file:
+						/var/lib/wattlet/validation.json; "" disables */
 };
 
 void config_defaults(struct config *c);

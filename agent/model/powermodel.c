@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -142,7 +143,7 @@ static int zone_from_spec(const struct pm_zone_in *zi, size_t i, struct powermod
 			       zi->n_coef, PM_MAX_COEF);
 	for (size_t c = 0; c < zi->n_coef; c++) {
 		const struct pm_coef_in *ci = &zi->coef[c];
-		char g[200];
+		char g[320];
 		snprintf(g, sizeof(g), "%s.regression.coefficients[%zu]", f, c);
 		if (!ci->feature)
 			return err_set(err, EINVAL, "%s.feature: missing (one of %s)", g, feature_list);
@@ -298,14 +299,14 @@ static int parse_coefs(struct yctx *y, yaml_node_t *seq, const char *field, stru
 	for (size_t i = 0; i < n; i++) {
 		yaml_node_t *it = ynode(y, seq->data.sequence.items.start[i]);
 		char g[200];
-		snprintf(g, sizeof(g), "%s[%zu]", field, i);
+		snprintf(g, sizeof(g), "%.170s[%zu]", field, i);
 		if (yget_map(y, it, g))
 			return -EINVAL;
 		for (yaml_node_pair_t *p = it->data.mapping.pairs.start; p < it->data.mapping.pairs.top; p++) {
 			yaml_node_t *k = ynode(y, p->key), *v = ynode(y, p->value);
 			const char *key = yscalar(k);
-			char h[240];
-			snprintf(h, sizeof(h), "%s.%s", g, key ? key : "?");
+			char h[300];
+			snprintf(h, sizeof(h), "%.200s.%.64s", g, key ? key : "?");
 			if (key && strcmp(key, "feature") == 0) {
 				if (yget_str(y, v, h, &(*store)[i].feature))
 					return -EINVAL;
@@ -334,7 +335,7 @@ static int parse_zone(struct yctx *y, yaml_node_t *it, const char *field, struct
 		char h[200];
 		int rc = 0;
 
-		snprintf(h, sizeof(h), "%s.%s", field, key ? key : "?");
+		snprintf(h, sizeof(h), "%.100s.%.64s", field, key ? key : "?");
 		if (!key)
 			return ybad(y, k, field, "keys must be strings");
 		if (strcmp(key, "zone") == 0) {
@@ -354,7 +355,7 @@ static int parse_zone(struct yctx *y, yaml_node_t *it, const char *field, struct
 				yaml_node_t *rk = ynode(y, q->key), *rv = ynode(y, q->value);
 				const char *rkey = yscalar(rk);
 				char g[240];
-				snprintf(g, sizeof(g), "%s.%s", h, rkey ? rkey : "?");
+				snprintf(g, sizeof(g), "%.170s.%.64s", h, rkey ? rkey : "?");
 				if (rkey && strcmp(rkey, "interceptWatts") == 0) {
 					rc = yget_num(y, rv, g, &zi->intercept_watts);
 					zi->has_intercept = true;
@@ -443,7 +444,7 @@ static int parse_doc(struct yctx *y, struct powermodel *out)
 				yaml_node_t *sk = ynode(y, q->key), *sv = ynode(y, q->value);
 				const char *skey = yscalar(sk);
 				char h[120];
-				snprintf(h, sizeof(h), "spec.%s", skey ? skey : "?");
+				snprintf(h, sizeof(h), "spec.%.64s", skey ? skey : "?");
 				if (skey && strcmp(skey, "nodeSelector") == 0) {
 					/* matched by the Kubernetes side; a local file applies to this node */
 					if (yget_map(y, sv, h))
@@ -640,4 +641,72 @@ int pm_to_yaml(const struct powermodel *m, const char *extra_annotations, struct
 		}
 	}
 	return sb->overflow ? -E2BIG : 0;
+}
+
+/* ---- use in the agent ----------------------------------------------------------- */
+
+void pm_node_totals(const struct usage_sample *us, uint64_t out[FEAT_COUNT])
+{
+	for (int f = 0; f < FEAT_COUNT; f++) {
+		uint64_t sum = 0;
+		for (size_t i = 0; us && i < us->n; i++)
+			sum += us->entries[i].delta[f];
+		out[f] = us && us->node_delta[f] > sum ? us->node_delta[f] : sum;
+	}
+}
+
+uint32_t pm_estimate(const struct powermodel *m, const struct usage_sample *us,
+		     struct meter_delta *md)
+{
+	uint64_t tot[FEAT_COUNT];
+	double rate[FEAT_COUNT];
+	uint32_t done = 0;
+
+	if (!m || !us || !md || !us->dt_ns || !md->dt_ns)
+		return 0;
+	pm_node_totals(us, tot);
+	pm_rates(tot, us->dt_ns, rate);
+	for (int z = 0; z < ZONE_COUNT; z++) {
+		const struct pm_zone *pz = &m->zone[z];
+		double uj;
+		if (!pz->present || !pz->estimated || !pz->has_regression)
+			continue;
+		uj = pm_predict_w(pz, rate) * (double)md->dt_ns / 1e3;
+		md->uj[z] = uj > 0 && isfinite(uj) ? (uint64_t)llround(uj) : 0;
+		md->zone_mask |= 1u << z;
+		md->error_mask &= ~(1u << z);
+		md->reset_mask &= ~(1u << z);
+		done |= 1u << z;
+	}
+	return done;
+}
+
+double pm_idle_w(const struct powermodel *m, enum zone z)
+{
+	const struct pm_zone *pz;
+
+	if (!m || (unsigned)z >= ZONE_COUNT)
+		return -1;
+	pz = &m->zone[z];
+	if (!pz->present)
+		return -1;
+	if (pz->estimated && pz->has_regression)
+		return pz->intercept_w;
+	return pz->idle_w >= 0 ? pz->idle_w : -1;
+}
+
+void pm_attrib_weights(const struct powermodel *m, uint32_t *mask, double w[ZONE_COUNT][FEAT_COUNT])
+{
+	*mask = 0;
+	for (int z = 0; z < ZONE_COUNT; z++) {
+		const struct pm_zone *pz = m ? &m->zone[z] : NULL;
+		for (int f = 0; f < FEAT_COUNT; f++)
+			w[z][f] = 0;
+		if (!pz || m->attribution != PM_ATTR_REGRESSION || !pz->present || !pz->has_regression)
+			continue;
+		for (int f = 0; f < FEAT_COUNT; f++)
+			if (pz->coef_mask & (1u << f))
+				w[z][f] = pz->weight[f];
+		*mask |= 1u << z;
+	}
 }

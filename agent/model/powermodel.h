@@ -35,6 +35,8 @@
 #include "../common/strbuf.h"
 #include "../common/util.h"
 #include "../common/zone.h"
+#include "../meter/meter.h"
+#include "../usage/usage.h"
 
 #define PM_API_VERSION "wattlet.dev/v1alpha1"
 #define PM_KIND "PowerModel"
@@ -121,5 +123,22 @@ uint32_t pm_estimated_mask(const struct powermodel *m);
 int pm_to_yaml(const struct powermodel *m, const char *extra_annotations, struct strbuf *out);
 
 const char *pm_attribution_name(enum pm_attribution a);
+
+/* ---- use in the agent ----------------------------------------------------------- */
+
+/* The node's feature totals of a usage sample: max(node counter, sum over entries). */
+void pm_node_totals(const struct usage_sample *us, uint64_t out[FEAT_COUNT]);
+/* Estimation: for every estimated zone of m, sets md->uj[z] to the predicted power
+ * (from the node's feature rates over us->dt_ns) times md->dt_ns, sets its zone_mask
+ * bit and clears its error/reset bits (the meter's reading of that zone, if any, is
+ * replaced). Returns the mask of zones estimated (0 without such zones or dt). */
+uint32_t pm_estimate(const struct powermodel *m, const struct usage_sample *us,
+		     struct meter_delta *md);
+/* Idle power the model gives zone z: an estimated zone's interceptWatts, else
+ * idleWatts; -1 when the model says nothing (learned). */
+double pm_idle_w(const struct powermodel *m, enum zone z);
+/* For attribution: regression, the zones with a regression and their weights. */
+void pm_attrib_weights(const struct powermodel *m, uint32_t *mask,
+		       double w[ZONE_COUNT][FEAT_COUNT]);
 
 #endif
