@@ -24,6 +24,7 @@
 #include "../model/record.h"
 #include "../usage/usage.h"
 #include "../validate/validate.h"
+#include "kube_agent.h"
 #include "log.h"
 
 #define IDLE_UPDATE_EVERY 10 /* ticks between idle re-estimates */
@@ -49,6 +50,7 @@ struct agent {
 	bool pods_touched;
 	struct idle_est *idle[ZONE_COUNT];
 	struct http_server *http;
+	struct kube_agent *kube; /* NULL outside Kubernetes */
 	struct agent_status st;
 	char hostname[256];
 	char meter_detail[1024];
@@ -348,6 +350,8 @@ static int tick(struct agent *a)
 	ledger_commit_tick(a->ledger, us.t_ns);
 	ledger_expire(a->ledger, us.t_ns);
 	finish_pods(a, dt, us.dt_ns, us.t_ns);
+	if (a->kube)
+		kube_agent_after_tick(a->kube, a->ledger, a->pods, &a->st, real_ns());
 
 	a->st.ticks++;
 	a->st.ready = true;
@@ -520,6 +524,17 @@ static int agent_start(struct agent *a, const struct config *c, const struct dae
 			idle_est_seed(a->idle[z], seed);
 	}
 
+	if (kube_agent_wanted(c)) {
+		a->kube = kube_agent_new(c, &err);
+		if (!a->kube) {
+			if (c->kube_enabled == KUBE_ON) {
+				log_error("kubernetes: %s", err.msg);
+				return -1;
+			}
+			log_warn("kubernetes: %s; running without Kubernetes (set kubernetes.enabled: "
+				 "false to silence this)", err.msg);
+		}
+	}
 	if (c->listen[0]) {
 		a->http = http_server_new(c->listen, http_handler, a, &err);
 		if (!a->http) {
@@ -532,7 +547,7 @@ static int agent_start(struct agent *a, const struct config *c, const struct dae
 
 	a->st.version = WATTLET_VERSION;
 	a->st.pods = a->pods;
-	a->st.node_name = a->hostname;
+	a->st.node_name = a->kube ? kube_agent_node(a->kube) : a->hostname;
 	a->st.meter = a->meter ? meter_kind_name(meter_get_kind(a->meter)) : "none";
 	a->st.meter_detail = a->meter ? a->meter_detail : "";
 	a->st.usage_source = usage_source_name(up.in_use);
@@ -548,6 +563,7 @@ static void agent_stop(struct agent *a)
 	http_server_free(a->http);
 	for (int z = 0; z < ZONE_COUNT; z++)
 		idle_est_free(a->idle[z]);
+	kube_agent_free(a->kube);
 	ledger_free(a->ledger);
 	ledger_free(a->pods);
 	attrib_free(a->attrib);
@@ -565,12 +581,22 @@ static void wait_until(struct agent *a, uint64_t until)
 		if (stop_requested || now >= until)
 			return;
 		int ms = (int)((until - now + 999999) / 1000000);
+		if (a->kube) {
+			/* watches and the kubelet poller are serviced without blocking,
+			 * at least every 50 ms */
+			kube_agent_service(a->kube);
+			if (ms > 50)
+				ms = 50;
+			now = mono_ns();
+			if (now >= until)
+				return;
+		}
 		if (a->http) {
 			if (http_server_service(a->http, ms) != 0)
 				log_warn("http: event loop error");
 		} else {
-			struct timespec ts = { (time_t)((until - now) / 1000000000ull),
-					       (long)((until - now) % 1000000000ull) };
+			uint64_t ns = a->kube ? (uint64_t)ms * 1000000ull : until - now;
+			struct timespec ts = { (time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull) };
 			nanosleep(&ts, NULL);
 		}
 	}
