@@ -133,6 +133,8 @@ int vagent_parse(const char *text, size_t len, const char *const *keys, size_t n
 		goto cleanup;
 	}
 	out->ticks = (uint64_t)t;
+	t = num(agent, "tick_interval_s");
+	out->tick_s = t > 0 ? t : 1.0;
 	t = num(agent, "meter_resets");
 	out->meter_resets = t >= 0 ? (uint64_t)t : 0;
 	t = num(agent, "meter_errors");

@@ -1,6 +1,8 @@
 /* checks.c - correctness checks as in the Kepler platform validation: what CPU this is,
  * which energy zones the platform's meter supports, and whether the meter behaved
  * (counters advancing, no resets, no read errors, plausible watts) during the run. */
+#include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -150,4 +152,33 @@ void validate_checks_finish(struct validate_checks *c)
 	if (c->sane)
 		snprintf(c->notes, sizeof(c->notes), "counters advanced in every window, no reset, "
 			 "no read error, watts plausible");
+}
+
+int validate_cpu_jiffies(const char *proc_root, uint64_t *busy, uint64_t *total)
+{
+	char path[PATH_MAX], line[512];
+	unsigned long long v[8] = { 0 };
+	FILE *f;
+	int n;
+
+	if (!busy || !total)
+		return -EINVAL;
+	if (fmt_path(path, sizeof(path), "%s/stat", proc_root ? proc_root : "/proc") != 0)
+		return -ENAMETOOLONG;
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	if (!fgets(line, sizeof(line), f)) {
+		fclose(f);
+		return -EINVAL;
+	}
+	fclose(f);
+	/* cpu user nice system idle iowait irq softirq steal */
+	n = sscanf(line, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+		   &v[3], &v[4], &v[5], &v[6], &v[7]);
+	if (n < 4)
+		return -EINVAL;
+	*busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
+	*total = *busy + v[3] + v[4];
+	return 0;
 }

@@ -3,8 +3,9 @@
  * Node: every compared zone's |deviation| <= node_pct, and the meter sane.
  * Workload (judged zone only):
  *   refuse  the baseline's CI half-width is above max_noise x the expected step (the
- *           smallest step the sampler saw), or that step is below min_step_w: the noise
- *           would decide the verdict, so none is given;
+ *           smallest step the sampler saw), a step's delta CI is above sqrt(2) x that
+ *           (the load changed during the step), or the step is below min_step_w: the
+ *           noise would decide the verdict, so none is given;
  *   fail    a step's |deviation| > workload_pct, or the meter is not sane;
  *   pass    otherwise.
  */
@@ -36,6 +37,7 @@ void validate_thresholds_default(struct validate_thresholds *t)
 	t->workload_pct = 5.0;
 	t->max_noise = 0.10;
 	t->min_step_w = 0.05;
+	t->max_baseline_util = 0.85;
 }
 
 static bool within(double dev, double thr)
@@ -80,7 +82,7 @@ void validate_judge_node(struct validate_report *r)
 	}
 	if (!r->checks.sane) {
 		r->verdict = VERDICT_FAIL;
-		snprintf(r->reason, sizeof(r->reason), "meter sanity: %s", r->checks.notes);
+		snprintf(r->reason, sizeof(r->reason), "meter sanity: %.400s", r->checks.notes);
 		return;
 	}
 	snprintf(r->reason, sizeof(r->reason),
@@ -111,6 +113,15 @@ void validate_judge_workload(struct validate_report *r)
 			worst = i;
 	}
 	r->expected_step_w = expected;
+	if (r->baseline_cpu_util > r->thr.max_baseline_util) {
+		r->verdict = VERDICT_REFUSED;
+		snprintf(r->reason, sizeof(r->reason),
+			 "REFUSED TO JUDGE: the node was already saturated: %.0f %% of all CPUs busy "
+			 "during the baseline (above %.0f %%), so a new instance displaces other "
+			 "work instead of adding power; run on a quieter node",
+			 r->baseline_cpu_util * 100, r->thr.max_baseline_util * 100);
+		return;
+	}
 	if (!(expected >= r->thr.min_step_w)) {
 		r->verdict = VERDICT_REFUSED;
 		snprintf(r->reason, sizeof(r->reason),
@@ -128,6 +139,19 @@ void validate_judge_workload(struct validate_report *r)
 			 r->baseline_w.ci95, r->thr.max_noise * 100, expected);
 		return;
 	}
+	for (int i = 0; i < r->n_steps; i++) {
+		const struct vstep_result *s = &r->steps[i];
+		/* a difference of two means with the baseline's noise has sqrt(2) x its CI */
+		if (!(s->delta_ci95 <= M_SQRT2 * r->thr.max_noise * expected)) {
+			r->verdict = VERDICT_REFUSED;
+			snprintf(r->reason, sizeof(r->reason),
+				 "REFUSED TO JUDGE: step %d is too noisy: its delta's 95 %% CI "
+				 "half-width %.3f W is above %.0f %% x sqrt(2) of the expected step "
+				 "(%.3f W); the load changed during the step", s->step, s->delta_ci95,
+				 r->thr.max_noise * 100, expected);
+			return;
+		}
+	}
 	if (worst >= 0) {
 		const struct vstep_result *s = &r->steps[worst];
 		r->verdict = VERDICT_FAIL;
@@ -139,7 +163,7 @@ void validate_judge_workload(struct validate_report *r)
 	}
 	if (!r->checks.sane) {
 		r->verdict = VERDICT_FAIL;
-		snprintf(r->reason, sizeof(r->reason), "meter sanity: %s", r->checks.notes);
+		snprintf(r->reason, sizeof(r->reason), "meter sanity: %.400s", r->checks.notes);
 		return;
 	}
 	r->verdict = VERDICT_PASS;

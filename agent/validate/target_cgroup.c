@@ -2,6 +2,7 @@
  * its own new cgroup under the agent's CPU hierarchy. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>

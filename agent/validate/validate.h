@@ -73,6 +73,8 @@ struct validate_thresholds {
 	double max_noise;    /* refuse when baseline ci95 > max_noise x expected step
 				(default 0.10) */
 	double min_step_w;   /* refuse when the expected step is below this (default 0.05 W) */
+	double max_baseline_util; /* refuse when the baseline already kept this fraction of
+				     all CPUs busy: new work would displace, not add (0.85) */
 };
 void validate_thresholds_default(struct validate_thresholds *t);
 
@@ -81,8 +83,8 @@ void validate_thresholds_default(struct validate_thresholds *t);
 struct validate_checks {
 	char cpu_model[160];
 	char cpu_vendor[64];
-	char arch[64];
-	char kernel[128];
+	char arch[72];
+	char kernel[160];
 	long cpus;
 	char meter[32];           /* meter kind in use */
 	char meter_detail[512];   /* domains in use */
@@ -106,6 +108,8 @@ void validate_checks_host(struct validate_checks *c, const char *proc_root);
  * simulated meter's marker. */
 void validate_checks_meter(struct validate_checks *c, const struct meter *m,
 			   const char *powercap_root);
+/* Busy and total jiffies of all CPUs from <proc_root>/stat (NULL = /proc). */
+int validate_cpu_jiffies(const char *proc_root, uint64_t *busy, uint64_t *total);
 /* Accounts one sampler window: dt seconds, its delta, the meter's max_watts. */
 void validate_checks_window(struct validate_checks *c, const struct meter_delta *d, double dt,
 			    double max_watts);
@@ -118,6 +122,7 @@ void validate_checks_finish(struct validate_checks *c);
 
 struct vagent_snapshot {
 	uint64_t ticks;
+	double tick_s;                       /* the agent's tick interval */
 	uint64_t meter_resets, meter_errors;
 	char meter[32];
 	uint32_t zone_mask;                  /* zones the agent reports */
@@ -221,6 +226,8 @@ struct validate_report {
 	enum zone zone;                  /* zone judged */
 	char command[512];               /* the instance command, space-joined */
 	struct vstats baseline_w;
+	double baseline_cpu_util;        /* busy fraction of all CPUs during the baseline
+					    (/proc/stat); < 0 unknown */
 	double expected_step_w;
 	int n_steps;
 	struct vstep_result steps[VALIDATE_MAX_STEPS];

@@ -1,0 +1,457 @@
+/* validate.c - the `wattlet validate` command line (printing lives here; the work is
+ * in agent/validate). */
+#include "validate_cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../cgroup/cgroup.h"
+#include "../config/config.h"
+#include "../validate/validate.h"
+
+#define DEFAULT_CONFIG "/etc/wattlet/config.yaml"
+
+enum { EXIT_PASS = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_REFUSED = 3, EXIT_ERROR = 4 };
+
+/* Set by SIGINT/SIGTERM; the run stops at its next poll and cleans up. */
+static volatile sig_atomic_t stop_flag;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+static void usage(FILE *f)
+{
+	fputs("usage: wattlet validate node [OPTIONS]\n"
+	      "       wattlet validate workload [OPTIONS] -- CMD [ARGS...]\n"
+	      "\n"
+	      "Checks a running agent against an independent sampler that reads the same energy\n"
+	      "meter itself (same meter options as the agent: -c/--set/--powercap-root).\n"
+	      "  node      N windows of D seconds; the agent's node power vs the sampler's, per zone\n"
+	      "  workload  baseline (no workload), then K steps each starting one more instance of\n"
+	      "            CMD in its own new cgroup; per step the node power delta (sampler) vs\n"
+	      "            the dynamic power the agent gave the new instance (the talk's table)\n"
+	      "\n"
+	      "Options:\n"
+	      "      --url URL               the agent (default http://127.0.0.1:9102)\n"
+	      "      --samples N             windows per phase (default 5; 2..1000)\n"
+	      "      --duration D            window length (default 5s; rounded to agent ticks)\n"
+	      "      --settle D              workload: wait after starting an instance (default 3s)\n"
+	      "      --steps K               workload: instances to add (default 3; 1..16)\n"
+	      "      --zone Z                workload: zone judged (default package)\n"
+	      "      --node-threshold PCT    node: allowed |deviation| (default 1)\n"
+	      "      --workload-threshold PCT  workload: allowed |deviation| (default 5)\n"
+	      "      --max-noise F           refuse to judge when the baseline's 95 % CI half-width\n"
+	      "                              is above F x the smallest step (default 0.10)\n"
+	      "      --min-step W            refuse to judge when a step is below W watts (0.05)\n"
+	      "      --json FILE             also write the report there (\"-\": stdout)\n"
+	      "      --no-state              do not update validate.result_file\n"
+	      "  -q, --quiet                 no progress lines\n"
+	      "  -c, --config FILE           agent configuration (default " DEFAULT_CONFIG
+	      " if it exists)\n"
+	      "      --set KEY=VALUE         any configuration key (meter.*, cgroup.*, validate.*)\n"
+	      "      --powercap-root DIR     same as --set meter.powercap_root=DIR\n"
+	      "      --meter-order LIST      same as --set meter.order=LIST\n"
+	      "  -h, --help                  this help\n"
+	      "Exit status: 0 passed, 1 failed, 2 bad usage, 3 refused to judge (too noisy),\n"
+	      "4 could not run. See docs/validation.md.\n",
+	      f);
+}
+
+enum {
+	O_URL = 256, O_SAMPLES, O_DURATION, O_SETTLE, O_STEPS, O_ZONE, O_NODE_THR, O_WL_THR,
+	O_NOISE, O_MIN_STEP, O_JSON, O_NO_STATE, O_SET, O_POWERCAP, O_METER_ORDER,
+};
+
+static const struct option opts[] = {
+	{ "url", required_argument, NULL, O_URL },
+	{ "samples", required_argument, NULL, O_SAMPLES },
+	{ "duration", required_argument, NULL, O_DURATION },
+	{ "settle", required_argument, NULL, O_SETTLE },
+	{ "steps", required_argument, NULL, O_STEPS },
+	{ "zone", required_argument, NULL, O_ZONE },
+	{ "node-threshold", required_argument, NULL, O_NODE_THR },
+	{ "workload-threshold", required_argument, NULL, O_WL_THR },
+	{ "max-noise", required_argument, NULL, O_NOISE },
+	{ "min-step", required_argument, NULL, O_MIN_STEP },
+	{ "json", required_argument, NULL, O_JSON },
+	{ "no-state", no_argument, NULL, O_NO_STATE },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "config", required_argument, NULL, 'c' },
+	{ "set", required_argument, NULL, O_SET },
+	{ "powercap-root", required_argument, NULL, O_POWERCAP },
+	{ "meter-order", required_argument, NULL, O_METER_ORDER },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct vcli {
+	struct config cfg;
+	struct validate_opts vo;
+	const char *json_path;
+	bool no_state, quiet, workload;
+	char **cmd;
+};
+
+static int num_arg(const char *flag, const char *s, double lo, double hi, double *out)
+{
+	if (parse_double(s, out) != 0 || *out < lo || *out > hi) {
+		fprintf(stderr, "wattlet validate: %s: '%s' is not a number in %g..%g\n", flag, s, lo,
+			hi);
+		return -1;
+	}
+	return 0;
+}
+
+static int set_key(struct config *c, const char *key, const char *value)
+{
+	struct wl_err err = { "" };
+
+	if (config_set(c, key, value, &err) != 0) {
+		fprintf(stderr, "wattlet validate: %s\n", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int parse(struct vcli *v, int argc, char **argv)
+{
+	const char *config_path = NULL;
+	struct wl_err err = { "" };
+	double d;
+	uint64_t ms;
+	int opt, rc;
+
+	config_defaults(&v->cfg);
+	validate_opts_default(&v->vo);
+	if (argc < 2 || argv[1][0] == '-') {
+		if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+			usage(stdout);
+			exit(0);
+		}
+		usage(stderr);
+		return -1;
+	}
+	if (strcmp(argv[1], "node") == 0)
+		v->workload = false;
+	else if (strcmp(argv[1], "workload") == 0)
+		v->workload = true;
+	else {
+		fprintf(stderr, "wattlet validate: unknown kind '%s' (node or workload)\n", argv[1]);
+		return -1;
+	}
+	argc--;
+	argv++;
+	/* pass 1: the config file */
+	opterr = 0;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "+qc:h", opts, NULL)) != -1) {
+		if (opt == 'c')
+			config_path = optarg;
+		else if (opt == 'h') {
+			usage(stdout);
+			exit(0);
+		} else if (opt == '?') {
+			fprintf(stderr, "wattlet validate: unknown or incomplete option '%s'\n",
+				argv[optind - 1]);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		if (!v->workload || strcmp(argv[optind - 1], "--") != 0) {
+			fprintf(stderr, "wattlet validate: unexpected argument '%s'%s\n", argv[optind],
+				v->workload ? " (put the command after --)" : "");
+			return -1;
+		}
+		v->cmd = argv + optind;
+	}
+	if (v->workload && !v->cmd) {
+		fprintf(stderr, "wattlet validate workload: no command (wattlet validate workload "
+				"[OPTIONS] -- CMD [ARGS...])\n");
+		return -1;
+	}
+	if (!config_path && access(DEFAULT_CONFIG, F_OK) == 0)
+		config_path = DEFAULT_CONFIG;
+	if (config_path && config_load_file(&v->cfg, config_path, &err) != 0) {
+		fprintf(stderr, "wattlet validate: %s\n", err.msg);
+		return -1;
+	}
+	/* pass 2: everything else, in order */
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "+qc:h", opts, NULL)) != -1) {
+		rc = 0;
+		switch (opt) {
+		case O_URL: v->vo.url = optarg; break;
+		case O_SAMPLES:
+			rc = num_arg("--samples", optarg, 2, VALIDATE_MAX_SAMPLES, &d);
+			v->vo.samples = (size_t)d;
+			break;
+		case O_STEPS:
+			rc = num_arg("--steps", optarg, 1, VALIDATE_MAX_STEPS, &d);
+			v->vo.steps = (int)d;
+			break;
+		case O_DURATION:
+		case O_SETTLE:
+			if (parse_duration_ms(optarg, &ms) != 0 || (opt == O_DURATION && ms < 100)) {
+				fprintf(stderr, "wattlet validate: %s: '%s' is not a duration (e.g. 5s%s)\n",
+					opt == O_DURATION ? "--duration" : "--settle", optarg,
+					opt == O_DURATION ? ", at least 100ms" : "");
+				rc = -1;
+			} else if (opt == O_DURATION) {
+				v->vo.sample_ms = ms;
+			} else {
+				v->vo.settle_ms = ms;
+			}
+			break;
+		case O_ZONE: {
+			int z = zone_from_name(optarg);
+			if (z < 0) {
+				fprintf(stderr, "wattlet validate: --zone: unknown zone '%s'\n", optarg);
+				rc = -1;
+			} else {
+				v->vo.zone = (enum zone)z;
+			}
+			break;
+		}
+		case O_NODE_THR: rc = num_arg("--node-threshold", optarg, 0, 1000, &v->vo.thr.node_pct); break;
+		case O_WL_THR: rc = num_arg("--workload-threshold", optarg, 0, 1000, &v->vo.thr.workload_pct); break;
+		case O_NOISE: rc = num_arg("--max-noise", optarg, 0, 100, &v->vo.thr.max_noise); break;
+		case O_MIN_STEP: rc = num_arg("--min-step", optarg, 0, 100000, &v->vo.thr.min_step_w); break;
+		case O_JSON: v->json_path = optarg; break;
+		case O_NO_STATE: v->no_state = true; break;
+		case 'q': v->quiet = true; break;
+		case O_SET: {
+			char key[128];
+			const char *eq = strchr(optarg, '=');
+			if (!eq || eq == optarg || (size_t)(eq - optarg) >= sizeof(key)) {
+				fprintf(stderr, "wattlet validate: --set wants KEY=VALUE, got '%s'\n", optarg);
+				return -1;
+			}
+			snprintf(key, sizeof(key), "%.*s", (int)(eq - optarg), optarg);
+			rc = set_key(&v->cfg, key, eq + 1);
+			break;
+		}
+		case O_POWERCAP: rc = set_key(&v->cfg, "meter.powercap_root", optarg); break;
+		case O_METER_ORDER: rc = set_key(&v->cfg, "meter.order", optarg); break;
+		default: break;
+		}
+		if (rc)
+			return -1;
+	}
+	if (config_validate(&v->cfg, &err) != 0) {
+		fprintf(stderr, "wattlet validate: %s\n", err.msg);
+		return -1;
+	}
+	memcpy(v->vo.meter.order, v->cfg.meter_order, sizeof(v->vo.meter.order));
+	v->vo.meter.n_order = v->cfg.meter_n_order;
+	v->vo.meter.sysfs_root = v->cfg.sysfs_root;
+	v->vo.meter.powercap_root = v->cfg.powercap_root[0] ? v->cfg.powercap_root : NULL;
+	v->vo.meter.dev_root = v->cfg.dev_root;
+	v->vo.meter.max_watts = v->cfg.meter_max_watts;
+	v->vo.meter.proc_root = v->cfg.proc_root;
+	return 0;
+}
+
+static void on_progress(void *ctx, const char *msg)
+{
+	(void)ctx;
+	printf("  %s\n", msg);
+	fflush(stdout);
+}
+
+static void zone_list(uint32_t mask, char *buf, size_t cap)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (int z = 0; z < ZONE_COUNT; z++)
+		if ((mask & (1u << z)) && len + 16 < cap)
+			len += (size_t)snprintf(buf + len, cap - len, "%s%s", len ? " " : "",
+						zone_name((enum zone)z));
+	if (!buf[0])
+		snprintf(buf, cap, "(none)");
+}
+
+static void print_checks(const struct validate_checks *c)
+{
+	char zones[128];
+
+	zone_list(c->zone_mask, zones, sizeof(zones));
+	printf("correctness checks\n");
+	printf("  cpu:      %s (%s), %s, %ld online CPUs, %s\n", c->cpu_model, c->cpu_vendor,
+	       c->arch, c->cpus, c->kernel);
+	printf("  meter:    %s: %s%s\n", c->meter[0] ? c->meter : "none", c->meter_detail,
+	       c->simulated ? "  [SIMULATED meter, not hardware]" : "");
+	printf("  zones:    %s\n", zones);
+	printf("  sanity:   %s: %s (%llu windows)\n", c->sane ? "ok" : "PROBLEM", c->notes,
+	       (unsigned long long)c->windows);
+}
+
+static void print_node(const struct validate_report *r)
+{
+	printf("node power: agent vs independent sampler (%zu x %.3g s windows)\n", r->samples,
+	       r->sample_s);
+	printf("  %-9s %-24s %-24s %11s  %s\n", "zone", "sampler W (mean +- CI95)",
+	       "wattlet W (mean +- CI95)", "deviation", "result");
+	for (int z = 0; z < ZONE_COUNT; z++) {
+		const struct vzone_result *zr = &r->zones[z];
+		char a[32], b[32];
+		if (!(r->zone_mask & (1u << z)))
+			continue;
+		snprintf(a, sizeof(a), "%.4f +- %.4f", zr->sampler_w.mean, zr->sampler_w.ci95);
+		snprintf(b, sizeof(b), "%.4f +- %.4f", zr->agent_w.mean, zr->agent_w.ci95);
+		printf("  %-9s %-24s %-24s %+10.3f%%  %s\n", zone_name((enum zone)z), a, b,
+		       zr->deviation_pct, zr->pass ? "pass" : "FAIL");
+	}
+}
+
+static void print_workload(const struct validate_report *r)
+{
+	printf("workload power, zone %s: node power delta (sampler) vs wattlet's dynamic power of "
+	       "the new instance\n", zone_name(r->zone));
+	printf("  baseline: %.3f W +- %.3f W (95 %% CI, %zu x %.3g s)\n", r->baseline_w.mean,
+	       r->baseline_w.ci95, r->baseline_w.n, r->sample_s);
+	printf("  %-4s %-10s %-20s %-20s %11s  %s\n", "step", "node W", "sampler delta W",
+	       "wattlet workload W", "deviation", "result");
+	for (int i = 0; i < r->n_steps; i++) {
+		const struct vstep_result *s = &r->steps[i];
+		char a[32], b[32];
+		if (s->node_w.n == 0)
+			continue;
+		snprintf(a, sizeof(a), "%.3f +- %.3f", s->delta_w, s->delta_ci95);
+		snprintf(b, sizeof(b), "%.3f +- %.3f", s->wattlet_w.mean, s->wattlet_w.ci95);
+		printf("  %d->%-2d %-10.3f %-20s %-20s %+10.2f%%  %s\n", s->step - 1, s->step,
+		       s->node_w.mean, a, b, s->deviation_pct,
+		       r->verdict == VERDICT_REFUSED ? "-" : s->pass ? "pass" : "FAIL");
+	}
+}
+
+static int write_json(const char *path, const struct validate_report *r)
+{
+	struct strbuf sb;
+	FILE *f;
+	int rc;
+
+	strbuf_init(&sb, 1 << 20);
+	rc = validate_report_json(r, &sb);
+	if (rc) {
+		fprintf(stderr, "wattlet validate: cannot render the report: %s\n", strerror(-rc));
+		strbuf_release(&sb);
+		return -1;
+	}
+	if (strcmp(path, "-") == 0) {
+		fputs(sb.buf, stdout);
+		strbuf_release(&sb);
+		return 0;
+	}
+	f = fopen(path, "we");
+	if (!f || fputs(sb.buf, f) < 0 || fclose(f) != 0) {
+		fprintf(stderr, "wattlet validate: cannot write %s: %s\n", path, strerror(errno));
+		strbuf_release(&sb);
+		return -1;
+	}
+	strbuf_release(&sb);
+	return 0;
+}
+
+int validate_main(int argc, char **argv)
+{
+	struct vcli *v = calloc(1, sizeof(*v));
+	struct validate_report *r = calloc(1, sizeof(*r));
+	struct wl_err err = { "" };
+	struct vtarget t = { 0 };
+	struct sigaction sa = { 0 };
+	int rc, status = EXIT_ERROR;
+
+	if (!v || !r) {
+		fprintf(stderr, "wattlet validate: out of memory\n");
+		free(v);
+		free(r);
+		return EXIT_ERROR;
+	}
+	if (parse(v, argc, argv) != 0) {
+		status = EXIT_USAGE;
+		goto cleanup;
+	}
+	sa.sa_handler = on_stop; /* no SA_RESTART: sleeps end early */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	v->vo.stop = &stop_flag;
+	if (!v->quiet) {
+		v->vo.progress = on_progress;
+		setvbuf(stdout, NULL, _IOLBF, 0);
+	}
+
+	if (!v->workload) {
+		printf("wattlet validate node: agent %s\n", v->vo.url);
+		rc = validate_node(&v->vo, r, &err);
+	} else {
+		struct cg_layout layout;
+		char relbase[64];
+		size_t len = 0;
+
+		if (cg_layout_detect(v->cfg.cgroup_root, v->cfg.cgroup_hierarchy, &layout, &err)) {
+			fprintf(stderr, "wattlet validate: cgroups: %s\n", err.msg);
+			goto cleanup;
+		}
+		snprintf(relbase, sizeof(relbase), "/wattlet-validate-%d", (int)getpid());
+		if (vtarget_cgroup_new(&t, layout.cpu_root, relbase, (const char *const *)v->cmd,
+				       &err)) {
+			fprintf(stderr, "wattlet validate: %s\n", err.msg);
+			goto cleanup;
+		}
+		for (char **a = v->cmd; *a && len + 2 < sizeof(r->command); a++)
+			len += (size_t)snprintf(r->command + len, sizeof(r->command) - len, "%s%s",
+						len ? " " : "", *a);
+		printf("wattlet validate workload: agent %s; %d step(s) of `%s` in cgroups under "
+		       "%s%s\n", v->vo.url, v->vo.steps, r->command, layout.cpu_root, relbase);
+		{
+			char cmd[sizeof(r->command)];
+			memcpy(cmd, r->command, sizeof(cmd));
+			rc = validate_workload(&v->vo, &t, r, &err);
+			memcpy(r->command, cmd, sizeof(cmd)); /* the run resets the report */
+		}
+		vtarget_close(&t); /* always: kills the instances, removes the cgroups */
+	}
+	print_checks(&r->checks);
+	if (rc == 0) {
+		if (!v->workload)
+			print_node(r);
+		else
+			print_workload(r);
+	}
+	printf("verdict: %s: %s\n", r->verdict == VERDICT_REFUSED ? "REFUSED" :
+	       r->verdict == VERDICT_PASS ? "PASS" : r->verdict == VERDICT_FAIL ? "FAIL" : "ERROR",
+	       r->reason);
+	if (v->json_path && write_json(v->json_path, r) != 0)
+		rc = rc ? rc : -EIO;
+	if (rc == 0 && !v->no_state && v->cfg.validate_result_file[0]) {
+		if (validate_state_store(v->cfg.validate_result_file, r, &err) != 0)
+			fprintf(stderr, "wattlet validate: warning: result not stored: %s\n", err.msg);
+		else
+			printf("result stored in %s (exported by the agent as wattlet_validation_*)\n",
+			       v->cfg.validate_result_file);
+	}
+	if (rc != 0) {
+		fprintf(stderr, "wattlet validate: %s\n", err.msg[0] ? err.msg : strerror(-rc));
+		status = EXIT_ERROR;
+	} else {
+		status = r->verdict == VERDICT_PASS ? EXIT_PASS :
+			 r->verdict == VERDICT_FAIL ? EXIT_FAIL :
+			 r->verdict == VERDICT_REFUSED ? EXIT_REFUSED : EXIT_ERROR;
+	}
+cleanup:
+	vtarget_close(&t);
+	free(v);
+	free(r);
+	return status;
+}

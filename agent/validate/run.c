@@ -1,0 +1,441 @@
+/* run.c - the sampling loops of `wattlet validate node` and `wattlet validate workload`.
+ *
+ * Window edges are aligned to the agent's ticks: an edge is the first moment the
+ * agent's tick counter is seen to reach its target (polled every few ms near the
+ * expected time), and the sampler reads the meter right then. The sampler's and the
+ * agent's windows therefore cover the same ticks, offset only by the poll latency,
+ * and consecutive windows share their edges, so offsets cancel over a run.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "validate.h"
+
+#define POLL_MS 5
+#define EARLY_MS 60     /* start polling this long before the expected edge */
+#define EDGE_SLACK_S 10 /* give up when the agent does not tick for this long past due */
+
+struct run {
+	const struct validate_opts *o;
+	struct meter *m;
+	struct vagent *ag;
+	uint64_t target_ticks;   /* next edge's tick count */
+	uint64_t ticks_per_window;
+	uint64_t last_edge_ns;
+	double tick_s;
+	const char *keys[VAGENT_MAX_KEYS];
+	size_t n_keys;
+	struct vagent_snapshot first, prev, cur;
+	struct meter_delta md;   /* sampler delta of the window ending at cur */
+};
+
+static void progress(const struct validate_opts *o, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void progress(const struct validate_opts *o, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (!o->progress)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	o->progress(o->progress_ctx, msg);
+}
+
+static bool stopped(const struct validate_opts *o)
+{
+	return o->stop && *o->stop;
+}
+
+static void sleep_ms(uint64_t ms)
+{
+	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+/* Sleeps until mono time `until`, in slices, returning -EINTR on a stop request. */
+static int sleep_until(const struct validate_opts *o, uint64_t until)
+{
+	for (;;) {
+		uint64_t now = mono_ns();
+		if (stopped(o))
+			return -EINTR;
+		if (now >= until)
+			return 0;
+		sleep_ms((until - now) / 1000000 > 50 ? 50 : (until - now + 999999) / 1000000);
+	}
+}
+
+/* Waits for the agent to reach r->target_ticks, then reads the meter. r->prev gets the
+ * old r->cur. */
+static int edge(struct run *r, struct wl_err *err)
+{
+	const struct validate_opts *o = r->o;
+	uint64_t due = r->last_edge_ns + (uint64_t)(r->ticks_per_window * r->tick_s * 1e9);
+	uint64_t give_up = due + EDGE_SLACK_S * 1000000000ull;
+	struct vagent_snapshot s;
+	int rc;
+
+	if (r->last_edge_ns && due > EARLY_MS * 1000000ull) {
+		rc = sleep_until(o, due - EARLY_MS * 1000000ull);
+		if (rc)
+			return err_set(err, EINTR, "interrupted");
+	}
+	for (;;) {
+		if (stopped(o))
+			return err_set(err, EINTR, "interrupted");
+		rc = vagent_fetch(r->ag, r->keys, r->n_keys, &s, err);
+		if (rc)
+			return rc;
+		if (s.ticks >= r->target_ticks)
+			break;
+		if (r->last_edge_ns && mono_ns() > give_up)
+			return err_set(err, ETIMEDOUT, "the agent did not tick for %d s past the "
+				       "expected time (ticks stuck at %llu)", EDGE_SLACK_S,
+				       (unsigned long long)s.ticks);
+		sleep_ms(POLL_MS);
+	}
+	rc = meter_read(r->m, &r->md);
+	if (rc)
+		return err_set(err, -rc, "the sampler could not read the meter: %s", strerror(-rc));
+	r->last_edge_ns = mono_ns();
+	r->prev = r->cur;
+	r->cur = s;
+	r->target_ticks = s.ticks + r->ticks_per_window;
+	return 0;
+}
+
+static int run_open(struct run *r, const struct validate_opts *o, struct validate_report *rep,
+		    struct wl_err *err)
+{
+	struct meter_probe probe[METER_KIND_COUNT];
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	r->o = o;
+	validate_checks_host(&rep->checks, NULL);
+	memset(probe, 0, sizeof(probe));
+	r->m = meter_open(&o->meter, probe);
+	if (!r->m) {
+		char why[400] = "";
+		for (int k = 0; k < METER_KIND_COUNT; k++) {
+			size_t len = strlen(why);
+			if (probe[k].tried && len + 8 < sizeof(why))
+				snprintf(why + len, sizeof(why) - len, "%s%s: %s", len ? "; " : "",
+					 meter_kind_name(probe[k].kind), probe[k].reason);
+		}
+		return err_set(err, ENODEV, "the sampler found no energy meter (%s)", why);
+	}
+	validate_checks_meter(&rep->checks, r->m, o->meter.powercap_root);
+	r->ag = vagent_new(o->url, err);
+	if (!r->ag)
+		return -ENOMEM;
+	rc = vagent_fetch(r->ag, NULL, 0, &r->cur, err);
+	if (rc)
+		return rc;
+	r->first = r->cur;
+	r->tick_s = r->cur.tick_s;
+	r->ticks_per_window = (uint64_t)llround(o->sample_ms / 1e3 / r->tick_s);
+	if (r->ticks_per_window < 1)
+		r->ticks_per_window = 1;
+	rep->checks.agent_meter_matches = strcmp(r->cur.meter, rep->checks.meter) == 0;
+	progress(o, "sampler: %s meter (%s)%s; agent: %s meter, tick %.3g s", rep->checks.meter,
+		 rep->checks.meter_detail, rep->checks.simulated ? " [SIMULATED]" : "",
+		 r->cur.meter, r->tick_s);
+	return 0;
+}
+
+static void run_close(struct run *r, struct validate_report *rep)
+{
+	if (r->cur.meter_resets > r->first.meter_resets)
+		rep->checks.agent_resets = r->cur.meter_resets - r->first.meter_resets;
+	if (r->cur.meter_errors > r->first.meter_errors)
+		rep->checks.agent_errors = r->cur.meter_errors - r->first.meter_errors;
+	validate_checks_finish(&rep->checks);
+	vagent_free(r->ag);
+	meter_close(r->m);
+	rep->timestamp_s = real_ns() / 1e9;
+}
+
+/* The first edge of a phase: aligns to the next tick; its meter delta is discarded. */
+static int phase_start(struct run *r, struct wl_err *err)
+{
+	int rc;
+
+	r->target_ticks = r->cur.ticks + 1;
+	r->last_edge_ns = 0;
+	rc = edge(r, err);
+	return rc;
+}
+
+static double window_s(const struct run *r)
+{
+	return r->md.dt_ns / 1e9;
+}
+
+void validate_opts_default(struct validate_opts *o)
+{
+	if (!o)
+		return;
+	memset(o, 0, sizeof(*o));
+	o->url = "http://127.0.0.1:9102";
+	o->samples = 5;
+	o->sample_ms = 5000;
+	o->settle_ms = 3000;
+	o->steps = 3;
+	o->zone = ZONE_PACKAGE;
+	validate_thresholds_default(&o->thr);
+}
+
+static int check_opts(const struct validate_opts *o, struct wl_err *err)
+{
+	if (!o || !o->url)
+		return err_set(err, EINVAL, "no options");
+	if (o->samples < 2 || o->samples > VALIDATE_MAX_SAMPLES)
+		return err_set(err, EINVAL, "samples must be 2..%d", VALIDATE_MAX_SAMPLES);
+	if (o->sample_ms < 100)
+		return err_set(err, EINVAL, "sample duration must be at least 100ms");
+	return 0;
+}
+
+static void report_init(struct validate_report *r, const struct validate_opts *o, const char *kind)
+{
+	memset(r, 0, sizeof(*r));
+	r->kind = kind;
+	r->verdict = VERDICT_ERROR;
+	r->samples = o ? o->samples : 0;
+	r->sample_s = o ? o->sample_ms / 1e3 : 0;
+	if (o)
+		r->thr = o->thr;
+	r->zone = o ? o->zone : ZONE_PACKAGE;
+	r->baseline_cpu_util = -1;
+}
+
+int validate_node(const struct validate_opts *o, struct validate_report *rep, struct wl_err *err)
+{
+	struct run r;
+	double *sw = NULL, *aw = NULL;
+	uint32_t mask;
+	int rc;
+
+	report_init(rep, o, "node");
+	memset(&r, 0, sizeof(r));
+	rc = check_opts(o, err);
+	if (rc)
+		goto cleanup;
+	rc = run_open(&r, o, rep, err);
+	if (rc)
+		goto cleanup;
+	sw = calloc(o->samples * ZONE_COUNT, sizeof(*sw));
+	aw = calloc(o->samples * ZONE_COUNT, sizeof(*aw));
+	if (!sw || !aw) {
+		rc = err_set(err, ENOMEM, "out of memory");
+		goto cleanup;
+	}
+	rc = phase_start(&r, err);
+	if (rc)
+		goto cleanup;
+	mask = meter_zone_mask(r.m) & r.cur.zone_mask;
+	for (size_t i = 0; i < o->samples; i++) {
+		double dt;
+		rc = edge(&r, err);
+		if (rc)
+			goto cleanup;
+		dt = window_s(&r);
+		validate_checks_window(&rep->checks, &r.md, dt, o->meter.max_watts);
+		mask &= r.md.zone_mask & r.cur.zone_mask;
+		for (int z = 0; z < ZONE_COUNT; z++) {
+			double sj = r.md.uj[z] / 1e6, aj = r.cur.node_j[z] - r.prev.node_j[z];
+			rep->zones[z].sampler_j += sj;
+			rep->zones[z].agent_j += aj;
+			sw[i * ZONE_COUNT + z] = dt > 0 ? sj / dt : 0;
+			aw[i * ZONE_COUNT + z] = dt > 0 ? aj / dt : 0;
+		}
+		progress(o, "sample %zu/%zu (%.2f s): package sampler %.3f W, agent %.3f W", i + 1,
+			 o->samples, dt, sw[i * ZONE_COUNT + ZONE_PACKAGE],
+			 aw[i * ZONE_COUNT + ZONE_PACKAGE]);
+	}
+	rep->zone_mask = mask;
+	for (int z = 0; z < ZONE_COUNT; z++) {
+		double x[VALIDATE_MAX_SAMPLES];
+		struct vzone_result *zr = &rep->zones[z];
+		if (!(mask & (1u << z)))
+			continue;
+		for (size_t i = 0; i < o->samples; i++)
+			x[i] = sw[i * ZONE_COUNT + z];
+		vstats_compute(x, o->samples, &zr->sampler_w);
+		for (size_t i = 0; i < o->samples; i++)
+			x[i] = aw[i * ZONE_COUNT + z];
+		vstats_compute(x, o->samples, &zr->agent_w);
+		zr->deviation_pct = validate_deviation_pct(zr->agent_j, zr->sampler_j);
+	}
+	run_close(&r, rep);
+	r.ag = NULL;
+	r.m = NULL;
+	validate_judge_node(rep);
+cleanup:
+	if (rc) {
+		vagent_free(r.ag);
+		meter_close(r.m);
+		rep->verdict = VERDICT_ERROR;
+		snprintf(rep->reason, sizeof(rep->reason), "%s", err ? err->msg : "error");
+		rep->timestamp_s = real_ns() / 1e9;
+	}
+	free(sw);
+	free(aw);
+	return rc;
+}
+
+/* Samples one phase: N windows. node[] gets the sampler's power in the judged zone,
+ * inst[k][] the agent's dynamic power of instance k (0-based, k < n_inst). */
+static int sample_phase(struct run *r, struct validate_report *rep, const char *name,
+			struct vtarget *t, int n_inst, double *node,
+			double inst[VALIDATE_MAX_STEPS][VALIDATE_MAX_SAMPLES], struct wl_err *err)
+{
+	const struct validate_opts *o = r->o;
+	enum zone z = o->zone;
+	int rc = phase_start(r, err);
+
+	if (rc)
+		return rc;
+	for (int k = 0; k < n_inst; k++)
+		if (!r->cur.found[k])
+			return err_set(err, ENOENT, "the agent does not report workload %s (is "
+				       "cgroup.containers_only set, or does it read another cgroup "
+				       "hierarchy?)", r->keys[k]);
+	for (size_t i = 0; i < o->samples; i++) {
+		double dt;
+		rc = edge(r, err);
+		if (rc)
+			return rc;
+		dt = window_s(r);
+		validate_checks_window(&rep->checks, &r->md, dt, o->meter.max_watts);
+		if (!(r->md.zone_mask & (1u << z)))
+			return err_set(err, ENODEV, "the meter does not measure zone %s",
+				       zone_name(z));
+		node[i] = dt > 0 ? r->md.uj[z] / 1e6 / dt : 0;
+		for (int k = 0; k < n_inst; k++) {
+			if (!r->cur.found[k] || !r->prev.found[k])
+				return err_set(err, ENOENT, "workload %s vanished from the agent",
+					       r->keys[k]);
+			inst[k][i] = dt > 0 ? (r->cur.dyn_j[k][z] - r->prev.dyn_j[k][z]) / dt : 0;
+			if (t && t->ops->alive && !t->ops->alive(t->impl, k + 1))
+				return err_set(err, ECHILD, "instance %d (%s) exited during the "
+					       "measurement", k + 1, r->keys[k]);
+		}
+		progress(o, "%s: sample %zu/%zu (%.2f s): node %s %.3f W%s", name, i + 1,
+			 o->samples, dt, zone_name(z), node[i], n_inst ? "" : "");
+	}
+	return 0;
+}
+
+int validate_workload(const struct validate_opts *o, struct vtarget *t,
+		      struct validate_report *rep, struct wl_err *err)
+{
+	static const size_t KEYCAP = sizeof(((struct vstep_result *)0)->key);
+	struct run r;
+	double (*inst)[VALIDATE_MAX_SAMPLES] = NULL;
+	double node[VALIDATE_MAX_SAMPLES], prev_sum = 0;
+	struct vstats prev;
+	char name[32];
+	int rc;
+
+	report_init(rep, o, "workload");
+	memset(&r, 0, sizeof(r));
+	rc = check_opts(o, err);
+	if (rc)
+		goto cleanup;
+	if (!t || !t->ops || o->steps < 1 || o->steps > VALIDATE_MAX_STEPS ||
+	    o->steps > VAGENT_MAX_KEYS) {
+		rc = err_set(err, EINVAL, "steps must be 1..%d and a target is needed",
+			     VALIDATE_MAX_STEPS < VAGENT_MAX_KEYS ? VALIDATE_MAX_STEPS : VAGENT_MAX_KEYS);
+		goto cleanup;
+	}
+	inst = calloc(VALIDATE_MAX_STEPS, sizeof(*inst));
+	if (!inst) {
+		rc = err_set(err, ENOMEM, "out of memory");
+		goto cleanup;
+	}
+	rc = run_open(&r, o, rep, err);
+	if (rc)
+		goto cleanup;
+
+	progress(o, "baseline: %zu samples of %.3g s with no workload", o->samples,
+		 o->sample_ms / 1e3);
+	{
+		uint64_t b0 = 0, t0 = 0, b1 = 0, t1 = 0;
+		int j0 = validate_cpu_jiffies(o->meter.proc_root, &b0, &t0);
+		rc = sample_phase(&r, rep, "baseline", NULL, 0, node, inst, err);
+		if (rc)
+			goto cleanup;
+		if (j0 == 0 && validate_cpu_jiffies(o->meter.proc_root, &b1, &t1) == 0 && t1 > t0)
+			rep->baseline_cpu_util = (double)(b1 - b0) / (double)(t1 - t0);
+	}
+	vstats_compute(node, o->samples, &rep->baseline_w);
+	prev = rep->baseline_w;
+	progress(o, "baseline: %.3f W +- %.3f W (95 %% CI), CPUs %.0f %% busy", prev.mean,
+		 prev.ci95, rep->baseline_cpu_util * 100);
+
+	for (int k = 1; k <= o->steps; k++) {
+		struct vstep_result *s = &rep->steps[k - 1];
+		double sum = 0, settle;
+
+		s->step = k;
+		rc = t->ops->scale_up(t->impl, k, s->key, KEYCAP, err);
+		if (rc)
+			goto cleanup;
+		r.keys[k - 1] = s->key;
+		r.n_keys = (size_t)k;
+		rep->n_steps = k;
+		settle = o->settle_ms / 1e3;
+		if (settle < 2 * r.tick_s)
+			settle = 2 * r.tick_s; /* the agent must have seen a whole tick of it */
+		progress(o, "step %d: started instance %s; settling %.3g s", k, s->key, settle);
+		rc = sleep_until(o, mono_ns() + (uint64_t)(settle * 1e9));
+		if (rc) {
+			err_set(err, EINTR, "interrupted");
+			goto cleanup;
+		}
+		snprintf(name, sizeof(name), "step %d", k);
+		rc = sample_phase(&r, rep, name, t, k, node, inst, err);
+		if (rc)
+			goto cleanup;
+		vstats_compute(node, o->samples, &s->node_w);
+		vstats_compute(inst[k - 1], o->samples, &s->wattlet_w);
+		s->delta_w = s->node_w.mean - prev.mean;
+		s->delta_ci95 = vstats_diff_ci95(&s->node_w, &prev);
+		for (int q = 0; q < k; q++) {
+			struct vstats st;
+			vstats_compute(inst[q], o->samples, &st);
+			sum += st.mean;
+		}
+		s->all_instances_delta_w = sum - prev_sum;
+		prev_sum = sum;
+		s->deviation_pct = validate_deviation_pct(s->wattlet_w.mean, s->delta_w);
+		prev = s->node_w;
+		progress(o, "step %d: node %.3f W, delta %.3f W +- %.3f, wattlet %.3f W, "
+			 "deviation %.2f %%", k, s->node_w.mean, s->delta_w, s->delta_ci95,
+			 s->wattlet_w.mean, s->deviation_pct);
+	}
+	run_close(&r, rep);
+	r.ag = NULL;
+	r.m = NULL;
+	validate_judge_workload(rep);
+cleanup:
+	if (rc) {
+		vagent_free(r.ag);
+		meter_close(r.m);
+		rep->verdict = VERDICT_ERROR;
+		snprintf(rep->reason, sizeof(rep->reason), "%s", err ? err->msg : "error");
+		rep->timestamp_s = real_ns() / 1e9;
+	}
+	free(inst);
+	return rc;
+}
