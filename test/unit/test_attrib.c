@@ -188,6 +188,103 @@ static void test_conservation_random(void **state)
 	attrib_free(a);
 }
 
+/* Per-entry idle policies: each workload under its own policy; over-subscription is
+ * scaled down in proportion; system keeps the remainder. */
+static void test_idle_per_entry(void **state)
+{
+	(void)state;
+	struct attrib *a = attrib_new();
+	struct attrib_result r;
+	double req[4] = { 0, 0.5, 0.25, 0.25 };
+	enum idle_policy pol[4] = { IDLE_EVEN, IDLE_USAGE, IDLE_EVEN, IDLE_REQUEST };
+	setup_tick(1000000000);
+	struct attrib_input in = input(IDLE_NONE); /* global policy must be ignored */
+	in.cpu_request = req;
+	in.entry_idle_policy = pol;
+	assert_int_equal(attrib_compute(a, &in, &r), 0);
+	/* package idle 10 J: /a usage 0.25 -> 2.5 J, /b even of 2 active -> 5 J,
+	 * container request 0.25/1.0 -> 2.5 J; exactly 10 J, nothing scaled */
+	assert_int_equal(r.shares[0].uj[ZONE_PACKAGE][MODE_IDLE], 2500000);
+	assert_int_equal(r.shares[1].uj[ZONE_PACKAGE][MODE_IDLE], 5000000);
+	assert_int_equal(r.shares[2].uj[ZONE_PACKAGE][MODE_IDLE], 2500000);
+	assert_int_equal(r.system_uj[ZONE_PACKAGE][MODE_IDLE], 0);
+	assert_conserved(&r);
+
+	/* 5 + 5 + 2.5 = 12.5 J wanted of 10 J: scaled by 0.8 */
+	pol[1] = IDLE_EVEN;
+	assert_int_equal(attrib_compute(a, &in, &r), 0);
+	assert_int_equal(r.shares[0].uj[ZONE_PACKAGE][MODE_IDLE], 4000000);
+	assert_int_equal(r.shares[1].uj[ZONE_PACKAGE][MODE_IDLE], 4000000);
+	assert_int_equal(r.shares[2].uj[ZONE_PACKAGE][MODE_IDLE], 2000000);
+	assert_int_equal(r.system_uj[ZONE_PACKAGE][MODE_IDLE], 0);
+	assert_conserved(&r);
+
+	/* none for /a, request for /b without any requests known -> as even (5 J) */
+	pol[1] = IDLE_NONE;
+	pol[2] = IDLE_REQUEST;
+	pol[3] = IDLE_NONE;
+	in.cpu_request = NULL;
+	assert_int_equal(attrib_compute(a, &in, &r), 0);
+	assert_int_equal(r.shares[0].uj[ZONE_PACKAGE][MODE_IDLE], 0);
+	assert_int_equal(r.shares[1].uj[ZONE_PACKAGE][MODE_IDLE], 5000000);
+	assert_int_equal(r.shares[2].uj[ZONE_PACKAGE][MODE_IDLE], 0);
+	assert_int_equal(r.system_uj[ZONE_PACKAGE][MODE_IDLE], 5000000);
+	/* dynamic split is untouched by idle policies */
+	assert_int_equal(r.shares[0].uj[ZONE_PACKAGE][MODE_DYNAMIC], 7500000);
+	assert_conserved(&r);
+
+	/* an out-of-range policy value gives nothing (system keeps it), never a crash */
+	pol[2] = (enum idle_policy)77;
+	assert_int_equal(attrib_compute(a, &in, &r), 0);
+	assert_int_equal(r.shares[1].uj[ZONE_PACKAGE][MODE_IDLE], 0);
+	assert_conserved(&r);
+	attrib_free(a);
+}
+
+/* Random ticks with a random idle policy per workload and random requests. */
+static void test_conservation_random_mixed(void **state)
+{
+	(void)state;
+	struct attrib *a = attrib_new();
+	struct attrib_result r;
+	enum idle_policy pol[4];
+	double req[4];
+	int scaled = 0;
+	srand(4242);
+	for (int iter = 0; iter < 5000; iter++) {
+		setup_tick((uint64_t)rand() * 1000);
+		for (int i = 0; i < 4; i++) {
+			entries[i].delta[FEAT_CPU_TIME] = (uint64_t)rand() * (uint64_t)(rand() % 7);
+			pol[i] = (enum idle_policy)(rand() % 4);
+			req[i] = (rand() % 3) ? (rand() % 4000) / 1000.0 : 0;
+		}
+		energy.uj[ZONE_PACKAGE] = (uint64_t)rand() * (uint64_t)(rand() % 1000);
+		energy.uj[ZONE_DRAM] = (uint64_t)rand() * (uint64_t)(rand() % 5);
+		energy.dt_ns = (uint64_t)(rand() % 3000) * 1000000;
+		struct attrib_input in = input((enum idle_policy)(iter % 4));
+		in.idle_w[ZONE_PACKAGE] = (rand() % 100) / 3.0;
+		in.idle_w[ZONE_DRAM] = (rand() % 1000) / 7.0;
+		in.entry_idle_policy = pol;
+		in.cpu_request = (iter % 5) ? req : NULL;
+		assert_int_equal(attrib_compute(a, &in, &r), 0);
+		assert_conserved(&r);
+		uint64_t sum = 0;
+		for (size_t i = 0; i < r.n; i++) {
+			if (pol[r.shares[i].entry] == IDLE_NONE)
+				assert_int_equal(r.shares[i].uj[ZONE_PACKAGE][MODE_IDLE], 0);
+			sum += r.shares[i].uj[ZONE_PACKAGE][MODE_IDLE];
+		}
+		assert_true(sum <= r.node_uj[ZONE_PACKAGE][MODE_IDLE]);
+		/* idle all handed out but rounding (< 1 uJ per workload): typical of the
+		 * over-subscribed, scaled-down ticks */
+		if (r.system_uj[ZONE_PACKAGE][MODE_IDLE] > 0 &&
+		    r.system_uj[ZONE_PACKAGE][MODE_IDLE] < r.n)
+			scaled++;
+	}
+	assert_true(scaled > 0);
+	attrib_free(a);
+}
+
 /* A PMU feature that is not measured falls back to CPU time; a measured one is used. */
 static void test_feature_selection(void **state)
 {
@@ -233,6 +330,8 @@ int main(void)
 		cmocka_unit_test(test_idle_clamped_to_measured),
 		cmocka_unit_test(test_containers_only),
 		cmocka_unit_test(test_conservation_random),
+		cmocka_unit_test(test_idle_per_entry),
+		cmocka_unit_test(test_conservation_random_mixed),
 		cmocka_unit_test(test_feature_selection),
 		cmocka_unit_test(test_bad_args),
 	};

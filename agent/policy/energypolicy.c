@@ -1,0 +1,894 @@
+#include "energypolicy.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <time.h>
+
+/* ---- small checks -------------------------------------------------------------- */
+
+static bool is_lower_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+/* RFC 1123 label: [a-z0-9]([-a-z0-9]*[a-z0-9])?, 1..max */
+static bool dns_label(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > max || !is_lower_alnum(s[0]) || !is_lower_alnum(s[n - 1]))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!is_lower_alnum(s[i]) && s[i] != '-')
+			return false;
+	return true;
+}
+
+/* RFC 1123 subdomain: labels joined by '.', at most 253 */
+static bool dns_subdomain(const char *s)
+{
+	char label[64];
+	size_t n = strlen(s), start = 0;
+
+	if (n == 0 || n > EP_NAME_MAX)
+		return false;
+	for (size_t i = 0; i <= n; i++) {
+		if (s[i] != '.' && s[i] != '\0')
+			continue;
+		if (i - start == 0 || i - start > 63)
+			return false;
+		memcpy(label, s + start, i - start);
+		label[i - start] = '\0';
+		if (!dns_label(label, 63))
+			return false;
+		start = i + 1;
+	}
+	return true;
+}
+
+static bool printable(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x21 || (unsigned char)*s > 0x7e)
+			return false;
+	return true;
+}
+
+/* Reads obj[key] as a string into out (cap bytes). absent: -ENOENT (nothing set). */
+static int get_str(const json_t *obj, const char *key, const char *field, char *out, size_t cap,
+		   struct wl_err *e)
+{
+	const json_t *v = json_object_get(obj, key);
+	const char *s;
+	size_t n;
+
+	if (!v || json_is_null(v))
+		return -ENOENT;
+	if (!json_is_string(v))
+		return err_set(e, EINVAL, "%s: not a string", field);
+	s = json_string_value(v);
+	n = json_string_length(v);
+	if (strlen(s) != n)
+		return err_set(e, EINVAL, "%s: contains a NUL byte", field);
+	if (n >= cap)
+		return err_set(e, EINVAL, "%s: %zu characters (at most %zu)", field, n, cap - 1);
+	memcpy(out, s, n + 1);
+	return 0;
+}
+
+/* Reads obj[key] as a finite JSON number. absent: -ENOENT. */
+static int get_num(const json_t *obj, const char *key, const char *field, double *out,
+		   struct wl_err *e)
+{
+	const json_t *v = json_object_get(obj, key);
+
+	if (!v || json_is_null(v))
+		return -ENOENT;
+	if (!json_is_number(v))
+		return err_set(e, EINVAL, "%s: not a number", field);
+	*out = json_number_value(v);
+	if (!isfinite(*out))
+		return err_set(e, EINVAL, "%s: not a finite number", field);
+	return 0;
+}
+
+/* ---- durations and times ---------------------------------------------------------- */
+
+int ep_parse_duration_ms(const char *s, uint64_t *ms)
+{
+	uint64_t total = 0;
+	size_t len;
+
+	if (!s || !ms || !*s)
+		return -EINVAL;
+	len = strlen(s);
+	if (len > 64)
+		return -EINVAL;
+	while (*s) {
+		uint64_t ip = 0, frac = 0, fden = 1, unit, part;
+		int nd = 0;
+
+		while (*s >= '0' && *s <= '9') {
+			if (ip > (UINT64_MAX - 9) / 10)
+				return -ERANGE;
+			ip = ip * 10 + (uint64_t)(*s++ - '0');
+			nd++;
+		}
+		if (nd == 0)
+			return -EINVAL;
+		if (*s == '.') {
+			int nf = 0;
+			s++;
+			while (*s >= '0' && *s <= '9') {
+				if (fden < 1000000000000ull) { /* 12 digits are plenty */
+					frac = frac * 10 + (uint64_t)(*s - '0');
+					fden *= 10;
+				}
+				s++;
+				nf++;
+			}
+			if (nf == 0)
+				return -EINVAL;
+		}
+		if (s[0] == 'm' && s[1] == 's') {
+			unit = 1;
+			s += 2;
+		} else if (s[0] == 's') {
+			unit = 1000;
+			s++;
+		} else if (s[0] == 'm') {
+			unit = 60000;
+			s++;
+		} else if (s[0] == 'h') {
+			unit = 3600000;
+			s++;
+		} else {
+			return -EINVAL;
+		}
+		if (ip > UINT64_MAX / unit)
+			return -ERANGE;
+		part = ip * unit + (uint64_t)(((unsigned __int128)frac * unit) / fden);
+		if (part > UINT64_MAX - total)
+			return -ERANGE;
+		total += part;
+	}
+	*ms = total;
+	return 0;
+}
+
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	y -= m <= 2;
+	const int64_t era = (y >= 0 ? y : y - 399) / 400;
+	const unsigned yoe = (unsigned)(y - era * 400);
+	const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+static int digits(const char *s, int n, int *out)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -EINVAL;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+int ep_parse_time_ms(const char *s, int64_t *ms)
+{
+	int y, mo, d, h, mi, sec, ms_part = 0, off = 0;
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	const char *p;
+
+	if (!s || !ms || strlen(s) < 20)
+		return -EINVAL;
+	if (digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) || s[7] != '-' ||
+	    digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't') || digits(s + 11, 2, &h) ||
+	    s[13] != ':' || digits(s + 14, 2, &mi) || s[16] != ':' || digits(s + 17, 2, &sec))
+		return -EINVAL;
+	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || sec > 60)
+		return -EINVAL;
+	if (mo == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+		return -EINVAL;
+	p = s + 19;
+	if (*p == '.') {
+		int nf = 0;
+		p++;
+		while (*p >= '0' && *p <= '9') {
+			if (nf < 3)
+				ms_part = ms_part * 10 + (*p - '0');
+			nf++;
+			p++;
+		}
+		if (nf == 0)
+			return -EINVAL;
+		for (; nf < 3; nf++)
+			ms_part *= 10;
+	}
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		int oh, om;
+		if (digits(p + 1, 2, &oh) || p[3] != ':' || digits(p + 4, 2, &om) || oh > 23 || om > 59)
+			return -EINVAL;
+		off = (oh * 60 + om) * 60 * (*p == '+' ? 1 : -1);
+		p += 6;
+	} else {
+		return -EINVAL;
+	}
+	if (*p)
+		return -EINVAL;
+	*ms = ((days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec) -
+	       off) * 1000 + ms_part;
+	return 0;
+}
+
+const char *ep_action_name(enum ep_action a)
+{
+	return a == EP_ACTION_ANNOTATE ? "annotate" : "event";
+}
+
+static void fmt_ms(char *buf, size_t cap, uint64_t ms)
+{
+	if (ms % 3600000 == 0)
+		snprintf(buf, cap, "%lluh", (unsigned long long)(ms / 3600000));
+	else if (ms % 60000 == 0)
+		snprintf(buf, cap, "%llum", (unsigned long long)(ms / 60000));
+	else if (ms % 1000 == 0)
+		snprintf(buf, cap, "%llus", (unsigned long long)(ms / 1000));
+	else
+		snprintf(buf, cap, "%llums", (unsigned long long)ms);
+}
+
+static int get_duration(const json_t *obj, const char *key, const char *field, uint64_t lo,
+			uint64_t hi, uint64_t *out, struct wl_err *e)
+{
+	char s[33], a[32], b[32];
+	int rc = get_str(obj, key, field, s, sizeof(s), e);
+
+	if (rc)
+		return rc;
+	rc = ep_parse_duration_ms(s, out);
+	if (rc == -ERANGE)
+		return err_set(e, EINVAL, "%s: '%s' is too long a duration", field, s);
+	if (rc)
+		return err_set(e, EINVAL, "%s: '%s' is not a duration (e.g. 90s, 5m, 1h30m)", field, s);
+	if (*out < lo || *out > hi) {
+		fmt_ms(a, sizeof(a), lo);
+		fmt_ms(b, sizeof(b), hi);
+		return err_set(e, EINVAL, "%s: %s is outside %s..%s", field, s, a, b);
+	}
+	return 0;
+}
+
+/* ---- parsing ----------------------------------------------------------------------- */
+
+void energypolicy_free(struct energypolicy *p)
+{
+	if (!p)
+		return;
+	kube_selector_free(p->pod_selector);
+	free(p);
+}
+
+static int parse_meta(const json_t *obj, struct energypolicy *p, struct wl_err *e)
+{
+	const json_t *md, *gen;
+	char api[64];
+	int rc;
+
+	if (!json_is_object(obj))
+		return err_set(e, EINVAL, "EnergyPolicy: not a JSON object");
+	/* list items and watch objects of a CRD carry apiVersion/kind; tolerate absence */
+	rc = get_str(obj, "apiVersion", "apiVersion", api, sizeof(api), e);
+	if (rc == 0 && strcmp(api, EP_API_VERSION) != 0)
+		return err_set(e, EINVAL, "apiVersion: '%s' (expected %s)", api, EP_API_VERSION);
+	if (rc && rc != -ENOENT)
+		return rc;
+	rc = get_str(obj, "kind", "kind", api, sizeof(api), e);
+	if (rc == 0 && strcmp(api, EP_KIND) != 0)
+		return err_set(e, EINVAL, "kind: '%s' (expected %s)", api, EP_KIND);
+	if (rc && rc != -ENOENT)
+		return rc;
+
+	md = json_object_get(obj, "metadata");
+	if (!json_is_object(md))
+		return err_set(e, EINVAL, "metadata: missing or not an object");
+	rc = get_str(md, "name", "metadata.name", p->name, sizeof(p->name), e);
+	if (rc == -ENOENT)
+		return err_set(e, EINVAL, "metadata.name: missing");
+	if (rc)
+		return rc;
+	if (!dns_subdomain(p->name))
+		return err_set(e, EINVAL, "metadata.name: '%s' is not a DNS subdomain name", p->name);
+	rc = get_str(md, "namespace", "metadata.namespace", p->ns, sizeof(p->ns), e);
+	if (rc == -ENOENT)
+		return err_set(e, EINVAL, "metadata.namespace: missing (EnergyPolicy is namespaced)");
+	if (rc)
+		return rc;
+	if (!dns_label(p->ns, EP_NS_MAX))
+		return err_set(e, EINVAL, "metadata.namespace: '%s' is not a DNS label", p->ns);
+	rc = get_str(md, "uid", "metadata.uid", p->uid, sizeof(p->uid), e);
+	if (rc == -ENOENT)
+		return err_set(e, EINVAL, "metadata.uid: missing");
+	if (rc)
+		return rc;
+	if (!p->uid[0] || !printable(p->uid))
+		return err_set(e, EINVAL, "metadata.uid: empty or not printable");
+	rc = get_str(md, "resourceVersion", "metadata.resourceVersion", p->resource_version,
+		     sizeof(p->resource_version), e);
+	if (rc && rc != -ENOENT)
+		return rc;
+	rc = get_str(md, "creationTimestamp", "metadata.creationTimestamp", p->creation_timestamp,
+		     sizeof(p->creation_timestamp), e);
+	if (rc == -ENOENT)
+		return err_set(e, EINVAL, "metadata.creationTimestamp: missing (needed to order "
+			       "policies that select the same pod)");
+	if (rc)
+		return rc;
+	if (ep_parse_time_ms(p->creation_timestamp, &p->created_ms))
+		return err_set(e, EINVAL, "metadata.creationTimestamp: '%s' is not an RFC 3339 time",
+			       p->creation_timestamp);
+	gen = json_object_get(md, "generation");
+	if (gen && !json_is_null(gen)) {
+		if (!json_is_integer(gen) || json_integer_value(gen) < 0)
+			return err_set(e, EINVAL, "metadata.generation: not a non-negative integer");
+		p->generation = json_integer_value(gen);
+	}
+	return 0;
+}
+
+static int parse_budget(const json_t *b, size_t i, struct ep_budget *out, struct wl_err *e)
+{
+	char f[64], g[96], act[16];
+	const char *key;
+	const json_t *v;
+	int rc;
+
+	snprintf(f, sizeof(f), "spec.budgets[%zu]", i);
+	if (!json_is_object(b))
+		return err_set(e, EINVAL, "%s: not an object", f);
+	json_object_foreach((json_t *)b, key, v) {
+		if (strcmp(key, "name") && strcmp(key, "window") && strcmp(key, "maxJoules") &&
+		    strcmp(key, "action"))
+			return err_set(e, EINVAL, "%s.%.64s: unknown field (name, window, maxJoules, action)",
+				       f, key);
+	}
+	snprintf(g, sizeof(g), "%s.name", f);
+	rc = get_str(b, "name", g, out->name, sizeof(out->name), e);
+	if (rc == -ENOENT)
+		return err_set(e, EINVAL, "%s: missing", g);
+	if (rc)
+		return rc;
+	if (!dns_label(out->name, EP_BUDGET_NAME_MAX))
+		return err_set(e, EINVAL, "%s: '%s' is not a DNS label", g, out->name);
+	snprintf(g, sizeof(g), "%s.window", f);
+	rc = get_duration(b, "window", g, EP_WINDOW_MIN_MS, EP_WINDOW_MAX_MS, &out->window_ms, e);
+	if (rc == -ENOENT)
+		return err_set(e, EINVAL, "%s: missing", g);
+	if (rc)
+		return rc;
+	snprintf(g, sizeof(g), "%s.maxJoules", f);
+	rc = get_num(b, "maxJoules", g, &out->max_joules, e);
+	if (rc == -ENOENT)
+		return err_set(e, EINVAL, "%s: missing", g);
+	if (rc)
+		return rc;
+	if (!(out->max_joules > 0) || out->max_joules > EP_MAX_JOULES_MAX)
+		return err_set(e, EINVAL, "%s: %g is outside (0, 1e15]", g, out->max_joules);
+	snprintf(g, sizeof(g), "%s.action", f);
+	out->action = EP_ACTION_EVENT;
+	rc = get_str(b, "action", g, act, sizeof(act), e);
+	if (rc == 0) {
+		if (strcmp(act, "event") == 0)
+			out->action = EP_ACTION_EVENT;
+		else if (strcmp(act, "annotate") == 0)
+			out->action = EP_ACTION_ANNOTATE;
+		else
+			return err_set(e, EINVAL, "%s: unknown action '%s' (event or annotate)", g, act);
+	} else if (rc != -ENOENT) {
+		return rc;
+	}
+	return 0;
+}
+
+static int parse_spec(const json_t *spec, struct energypolicy *p, struct wl_err *e)
+{
+	const json_t *v, *budgets;
+	const char *key;
+	char buf[32];
+	int rc;
+
+	p->idle_policy = IDLE_EVEN;
+	p->update_interval_ms = EP_INTERVAL_DEFAULT_MS;
+	if (!spec || json_is_null(spec))
+		spec = NULL;
+	else if (!json_is_object(spec))
+		return err_set(e, EINVAL, "spec: not an object");
+	if (spec) {
+		json_object_foreach((json_t *)spec, key, v) {
+			if (strcmp(key, "podSelector") && strcmp(key, "idlePolicy") &&
+			    strcmp(key, "updateInterval") && strcmp(key, "carbonIntensity") &&
+			    strcmp(key, "budgets"))
+				return err_set(e, EINVAL, "spec.%.64s: unknown field (podSelector, idlePolicy, "
+					       "updateInterval, carbonIntensity, budgets)", key);
+		}
+	}
+
+	v = spec ? json_object_get(spec, "podSelector") : NULL;
+	if (v && !json_is_null(v) && !json_is_object(v))
+		return err_set(e, EINVAL, "spec.podSelector: not an object");
+	{
+		struct wl_err se = { { 0 } };
+		p->pod_selector = kube_selector_parse(v && !json_is_null(v) ? v : NULL, &se);
+		if (!p->pod_selector)
+			return err_set(e, EINVAL, "spec.podSelector: %s", se.msg);
+	}
+	if (!spec)
+		return 0;
+
+	rc = get_str(spec, "idlePolicy", "spec.idlePolicy", buf, sizeof(buf), e);
+	if (rc == 0) {
+		int ip = idle_policy_from_name(buf);
+		if (ip < 0)
+			return err_set(e, EINVAL, "spec.idlePolicy: unknown policy '%s' (none, even, "
+				       "request, usage)", buf);
+		p->idle_policy = (enum idle_policy)ip;
+	} else if (rc != -ENOENT) {
+		return rc;
+	}
+	rc = get_duration(spec, "updateInterval", "spec.updateInterval", EP_INTERVAL_MIN_MS,
+			  EP_INTERVAL_MAX_MS, &p->update_interval_ms, e);
+	if (rc == -ENOENT)
+		p->update_interval_ms = EP_INTERVAL_DEFAULT_MS;
+	else if (rc)
+		return rc;
+	rc = get_num(spec, "carbonIntensity", "spec.carbonIntensity", &p->carbon_g_per_kwh, e);
+	if (rc == 0) {
+		if (p->carbon_g_per_kwh < 0 || p->carbon_g_per_kwh > EP_CARBON_MAX)
+			return err_set(e, EINVAL, "spec.carbonIntensity: %g is outside 0..5000 gCO2e/kWh",
+				       p->carbon_g_per_kwh);
+		p->has_carbon = true;
+	} else if (rc != -ENOENT) {
+		return rc;
+	}
+	budgets = json_object_get(spec, "budgets");
+	if (budgets && !json_is_null(budgets)) {
+		if (!json_is_array(budgets))
+			return err_set(e, EINVAL, "spec.budgets: not a list");
+		if (json_array_size(budgets) > EP_MAX_BUDGETS)
+			return err_set(e, EINVAL, "spec.budgets: %zu items (at most %d)",
+				       json_array_size(budgets), EP_MAX_BUDGETS);
+		for (size_t i = 0; i < json_array_size(budgets); i++) {
+			rc = parse_budget(json_array_get(budgets, i), i, &p->budgets[i], e);
+			if (rc)
+				return rc;
+			for (size_t j = 0; j < i; j++)
+				if (strcmp(p->budgets[j].name, p->budgets[i].name) == 0)
+					return err_set(e, EINVAL, "spec.budgets[%zu].name: '%s' is listed twice",
+						       i, p->budgets[i].name);
+			p->n_budgets = i + 1;
+		}
+	}
+	return 0;
+}
+
+static int parse_rc(const json_t *obj, struct energypolicy **out, struct wl_err *e)
+{
+	struct energypolicy *p = calloc(1, sizeof(*p));
+	int rc;
+
+	*out = NULL;
+	if (!p)
+		return err_set(e, ENOMEM, "out of memory");
+	rc = parse_meta(obj, p, e);
+	if (rc == 0)
+		rc = parse_spec(json_object_get(obj, "spec"), p, e);
+	if (rc) {
+		energypolicy_free(p);
+		return rc;
+	}
+	*out = p;
+	return 0;
+}
+
+struct energypolicy *energypolicy_parse(const json_t *obj, struct wl_err *e)
+{
+	struct energypolicy *p;
+
+	parse_rc(obj, &p, e);
+	return p;
+}
+
+/* ---- the set ------------------------------------------------------------------------ */
+
+struct ep_entry {
+	char ns[EP_NS_MAX + 1];
+	char name[EP_NAME_MAX + 1];
+	char uid[EP_UID_MAX + 1];
+	int64_t generation;
+	struct energypolicy *good; /* in effect, NULL when never valid */
+	char error[WL_ERR_MAX];    /* "" when the latest object is valid */
+	uint64_t seen_gen;
+};
+
+struct policy_set {
+	struct ep_entry **e;
+	size_t n, alloc;
+	uint64_t sync_gen;
+};
+
+struct policy_set *policy_set_new(void)
+{
+	return calloc(1, sizeof(struct policy_set));
+}
+
+static void entry_free(struct ep_entry *x)
+{
+	if (!x)
+		return;
+	energypolicy_free(x->good);
+	free(x);
+}
+
+void policy_set_free(struct policy_set *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n; i++)
+		entry_free(s->e[i]);
+	free(s->e);
+	free(s);
+}
+
+static ssize_t find_uid(const struct policy_set *s, const char *uid)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (strcmp(s->e[i]->uid, uid) == 0)
+			return (ssize_t)i;
+	return -1;
+}
+
+static void drop_at(struct policy_set *s, size_t i)
+{
+	entry_free(s->e[i]);
+	s->e[i] = s->e[--s->n];
+}
+
+/* metadata.<key> as a string of at most cap-1 bytes, "" when absent or unusable */
+static void meta_str(const json_t *obj, const char *key, char *out, size_t cap)
+{
+	const json_t *v = json_object_get(json_object_get(obj, "metadata"), key);
+	const char *s = json_string_value(v);
+
+	out[0] = '\0';
+	if (s && strlen(s) < cap && strlen(s) == json_string_length(v))
+		memcpy(out, s, strlen(s) + 1);
+}
+
+int policy_set_upsert(struct policy_set *s, const json_t *obj, struct wl_err *e)
+{
+	struct wl_err pe = { { 0 } };
+	struct energypolicy *p;
+	struct ep_entry *x;
+	char uid[EP_UID_MAX + 1];
+	ssize_t at;
+
+	if (!s || !obj)
+		return err_set(e, EINVAL, "no policy set or object");
+	if (parse_rc(obj, &p, &pe) == -ENOMEM)
+		return err_set(e, ENOMEM, "%s", pe.msg);
+	if (p)
+		memcpy(uid, p->uid, sizeof(uid));
+	else
+		meta_str(obj, "uid", uid, sizeof(uid));
+	if (!uid[0] || !printable(uid)) {
+		energypolicy_free(p);
+		return err_set(e, EINVAL, "EnergyPolicy without a usable metadata.uid: %s", pe.msg);
+	}
+	at = find_uid(s, uid);
+	if (at < 0) {
+		if (s->n >= EP_SET_MAX) {
+			energypolicy_free(p);
+			return err_set(e, ENOSPC, "more than %d EnergyPolicies", EP_SET_MAX);
+		}
+		if (s->n == s->alloc) {
+			size_t na = s->alloc ? s->alloc * 2 : 8;
+			struct ep_entry **ne = realloc(s->e, na * sizeof(*ne));
+			if (!ne) {
+				energypolicy_free(p);
+				return err_set(e, ENOMEM, "out of memory");
+			}
+			s->e = ne;
+			s->alloc = na;
+		}
+		x = calloc(1, sizeof(*x));
+		if (!x) {
+			energypolicy_free(p);
+			return err_set(e, ENOMEM, "out of memory");
+		}
+		memcpy(x->uid, uid, sizeof(x->uid));
+		s->e[s->n++] = x;
+	} else {
+		x = s->e[at];
+	}
+	x->seen_gen = s->sync_gen;
+	if (p) {
+		energypolicy_free(x->good);
+		x->good = p;
+		x->error[0] = '\0';
+		memcpy(x->ns, p->ns, sizeof(x->ns));
+		memcpy(x->name, p->name, sizeof(x->name));
+		x->generation = p->generation;
+		return 0;
+	}
+	/* invalid: keep the last good version in effect, remember why */
+	meta_str(obj, "namespace", x->ns, sizeof(x->ns));
+	meta_str(obj, "name", x->name, sizeof(x->name));
+	{
+		const json_t *g = json_object_get(json_object_get(obj, "metadata"), "generation");
+		x->generation = json_is_integer(g) ? json_integer_value(g) : 0;
+	}
+	snprintf(x->error, sizeof(x->error), "%s", pe.msg);
+	return err_set(e, EINVAL, "EnergyPolicy %s/%s: %s", x->ns, x->name, pe.msg);
+}
+
+int policy_set_remove(struct policy_set *s, const json_t *obj)
+{
+	char uid[EP_UID_MAX + 1];
+	ssize_t at;
+
+	if (!s || !obj)
+		return -EINVAL;
+	meta_str(obj, "uid", uid, sizeof(uid));
+	if (!uid[0])
+		return -EINVAL;
+	at = find_uid(s, uid);
+	if (at < 0)
+		return -ENOENT;
+	drop_at(s, (size_t)at);
+	return 0;
+}
+
+void policy_set_begin_sync(struct policy_set *s)
+{
+	if (s)
+		s->sync_gen++;
+}
+
+void policy_set_end_sync(struct policy_set *s)
+{
+	if (!s)
+		return;
+	for (size_t i = s->n; i-- > 0;)
+		if (s->e[i]->seen_gen != s->sync_gen)
+			drop_at(s, i);
+}
+
+size_t policy_set_count(const struct policy_set *s)
+{
+	return s ? s->n : 0;
+}
+
+int policy_set_at(const struct policy_set *s, size_t i, struct policy_entry_info *out)
+{
+	const struct ep_entry *x;
+
+	if (!s || !out || i >= s->n)
+		return -ERANGE;
+	x = s->e[i];
+	out->ns = x->ns;
+	out->name = x->name;
+	out->uid = x->uid;
+	out->generation = x->generation;
+	out->policy = x->good;
+	out->error = x->error;
+	return 0;
+}
+
+/* true when a is older than b (creationTimestamp, then name, then uid for determinism) */
+static bool older(const struct energypolicy *a, const struct energypolicy *b)
+{
+	int c;
+
+	if (a->created_ms != b->created_ms)
+		return a->created_ms < b->created_ms;
+	c = strcmp(a->name, b->name);
+	if (c)
+		return c < 0;
+	return strcmp(a->uid, b->uid) < 0;
+}
+
+const struct energypolicy *policy_for_pod(const struct policy_set *s, const char *ns,
+					  const json_t *labels)
+{
+	const struct energypolicy *best = NULL;
+
+	if (!s || !ns)
+		return NULL;
+	if (labels && !json_is_object(labels))
+		labels = NULL;
+	for (size_t i = 0; i < s->n; i++) {
+		const struct energypolicy *p = s->e[i]->good;
+		if (!p || strcmp(p->ns, ns) != 0)
+			continue;
+		if (best && !older(p, best))
+			continue;
+		if (kube_selector_matches(p->pod_selector, labels))
+			best = p;
+	}
+	return best;
+}
+
+/* ---- budgets ------------------------------------------------------------------------ */
+
+int ep_ring_init(struct ep_ring *r, uint64_t window_ms)
+{
+	if (!r || window_ms == 0)
+		return -EINVAL;
+	memset(r, 0, sizeof(*r));
+	r->window_ms = window_ms;
+	r->step_ms = window_ms / EP_RING_STEPS;
+	if (r->step_ms == 0)
+		r->step_ms = 1;
+	return 0;
+}
+
+static const struct ep_ring_sample *ring_at(const struct ep_ring *r, size_t k)
+{
+	return &r->s[(r->first + k) % EP_RING_CAP];
+}
+
+int ep_ring_add(struct ep_ring *r, uint64_t t_ms, double joules_total)
+{
+	struct ep_ring_sample smp = { t_ms, joules_total };
+
+	if (!r || r->window_ms == 0 || !isfinite(joules_total) || joules_total < 0)
+		return -EINVAL;
+	if (r->has_last && (t_ms < r->last.t_ms || joules_total < r->last.joules)) {
+		r->n = 0;
+		r->first = 0;
+		r->has_last = false;
+		r->resets++;
+	}
+	r->last = smp;
+	r->has_last = true;
+	/* keep it when it is the first, or a step after the newest kept sample */
+	if (r->n && t_ms - ring_at(r, r->n - 1)->t_ms < r->step_ms)
+		return 0;
+	if (r->n == EP_RING_CAP) {
+		/* full: the oldest goes; the 63 left are >= 63 steps apart, more than a window */
+		r->first = (r->first + 1) % EP_RING_CAP;
+		r->n--;
+	}
+	r->s[(r->first + r->n) % EP_RING_CAP] = smp;
+	r->n++;
+	return 0;
+}
+
+int ep_ring_window(const struct ep_ring *r, double *joules, uint64_t *span_ms)
+{
+	const struct ep_ring_sample *a = NULL, *b = NULL;
+	uint64_t start;
+	double base;
+
+	if (!r || !joules || !span_ms)
+		return -EINVAL;
+	if (!r->has_last || r->n == 0)
+		return -ENODATA;
+	if (r->last.t_ms < r->window_ms || ring_at(r, 0)->t_ms > r->last.t_ms - r->window_ms) {
+		/* history shorter than the window: everything since the oldest sample */
+		*joules = r->last.joules - ring_at(r, 0)->joules;
+		*span_ms = r->last.t_ms - ring_at(r, 0)->t_ms;
+		return 0;
+	}
+	start = r->last.t_ms - r->window_ms;
+	/* newest kept sample at or before start, and the one after it (or the newest) */
+	for (size_t k = 0; k < r->n; k++) {
+		const struct ep_ring_sample *x = ring_at(r, k);
+		if (x->t_ms <= start) {
+			a = x;
+			b = k + 1 < r->n ? ring_at(r, k + 1) : &r->last;
+		}
+	}
+	base = a->joules;
+	if (b->t_ms > a->t_ms)
+		base += (b->joules - a->joules) * (double)(start - a->t_ms) / (double)(b->t_ms - a->t_ms);
+	*joules = r->last.joules - base;
+	if (*joules < 0)
+		*joules = 0;
+	*span_ms = r->window_ms;
+	return 0;
+}
+
+int policy_budget_check(const struct ep_budget *b, double window_joules)
+{
+	if (!b || !isfinite(window_joules) || window_joules < 0)
+		return -EINVAL;
+	return window_joules > b->max_joules ? 1 : 0;
+}
+
+/* ---- status ------------------------------------------------------------------------- */
+
+double ep_co2e_grams(double joules, double carbon_g_per_kwh)
+{
+	return joules / 3.6e6 * carbon_g_per_kwh;
+}
+
+static int fmt_time(char *buf, size_t cap, uint64_t real_ns)
+{
+	time_t t = (time_t)(real_ns / 1000000000ull);
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm) || strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		return -EINVAL;
+	return 0;
+}
+
+json_t *ep_status_build(const struct policy_entry_info *who, const struct ep_status_in *in,
+			struct wl_err *e)
+{
+	char now[32], since[32];
+	json_t *root = NULL, *st, *cond, *conds;
+	bool valid;
+
+	if (!who || !in || !who->ns || !who->name || !who->ns[0] || !who->name[0]) {
+		err_set(e, EINVAL, "status: no policy name/namespace");
+		return NULL;
+	}
+	if (!isfinite(in->total_joules) || in->total_joules < 0) {
+		err_set(e, EINVAL, "status.totalJoules: %g is not a finite value >= 0", in->total_joules);
+		return NULL;
+	}
+	if (in->matched_pods > INT32_MAX) {
+		err_set(e, EINVAL, "status.matchedPods: %u is more than int32", in->matched_pods);
+		return NULL;
+	}
+	if (fmt_time(now, sizeof(now), in->now_real_ns) ||
+	    fmt_time(since, sizeof(since), in->since_real_ns ? in->since_real_ns : in->now_real_ns)) {
+		err_set(e, EINVAL, "status: time out of range");
+		return NULL;
+	}
+	valid = !who->error || !who->error[0];
+	st = json_pack("{s:i, s:f, s:s}", "matchedPods", (json_int_t)in->matched_pods,
+		       "totalJoules", in->total_joules, "lastUpdateTime", now);
+	cond = json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "Valid", "status",
+			 valid ? "True" : "False", "lastTransitionTime", since, "reason",
+			 valid ? "Valid" : "InvalidSpec", "message",
+			 valid ? "spec is valid" : who->error);
+	conds = json_array();
+	root = json_pack("{s:s, s:s, s:{s:s, s:s}}", "apiVersion", EP_API_VERSION, "kind", EP_KIND,
+			 "metadata", "name", who->name, "namespace", who->ns);
+	if (!st || !cond || !conds || !root)
+		goto cleanup;
+	if (who->policy && who->policy->has_carbon &&
+	    json_object_set_new(st, "totalCO2eGrams",
+				json_real(ep_co2e_grams(in->total_joules,
+							who->policy->carbon_g_per_kwh))))
+		goto cleanup;
+	if (who->generation > 0 &&
+	    json_object_set_new(cond, "observedGeneration", json_integer(who->generation)))
+		goto cleanup;
+	if (json_array_append(conds, cond) || json_object_set(st, "conditions", conds) ||
+	    json_object_set(root, "status", st))
+		goto cleanup;
+	json_decref(st);
+	json_decref(cond);
+	json_decref(conds);
+	return root;
+cleanup:
+	err_set(e, ENOMEM, "out of memory (or a string that is not UTF-8) building status");
+	json_decref(st);
+	json_decref(cond);
+	json_decref(conds);
+	json_decref(root);
+	return NULL;
+}

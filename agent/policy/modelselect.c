@@ -1,0 +1,480 @@
+#include "modelselect.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include "../kube/kube_selector.h"
+
+#define MS_UID_MAX 128
+
+/* ---- JSON -> pm_spec_in ---------------------------------------------------------- */
+
+static int jstr(const json_t *obj, const char *key, const char *field, const char **out,
+		struct wl_err *e)
+{
+	const json_t *v = json_object_get(obj, key);
+
+	*out = NULL;
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_string(v))
+		return err_set(e, EINVAL, "%s: not a string", field);
+	if (strlen(json_string_value(v)) != json_string_length(v))
+		return err_set(e, EINVAL, "%s: contains a NUL byte", field);
+	*out = json_string_value(v);
+	return 0;
+}
+
+static int jnum(const json_t *obj, const char *key, const char *field, bool *has, double *out,
+		struct wl_err *e)
+{
+	const json_t *v = json_object_get(obj, key);
+
+	*has = false;
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_number(v))
+		return err_set(e, EINVAL, "%s: not a number", field);
+	*out = json_number_value(v);
+	*has = true;
+	return 0;
+}
+
+static int only_keys(const json_t *obj, const char *field, const char *const *keys, size_t n,
+		     const char *list, struct wl_err *e)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach((json_t *)obj, key, v) {
+		bool ok = false;
+		for (size_t i = 0; i < n && !ok; i++)
+			ok = strcmp(key, keys[i]) == 0;
+		if (!ok)
+			return err_set(e, EINVAL, "%s.%.64s: unknown field (%s)", field, key, list);
+	}
+	return 0;
+}
+
+static int read_zone(const json_t *zj, size_t i, struct pm_zone_in *zi, struct pm_coef_in *coef,
+		     struct wl_err *e)
+{
+	static const char *const zkeys[] = { "zone", "source", "idleWatts", "feature", "regression" };
+	static const char *const rkeys[] = { "interceptWatts", "coefficients" };
+	static const char *const ckeys[] = { "feature", "weight" };
+	char f[64], g[160];
+	const json_t *reg, *coefs;
+	int rc;
+
+	snprintf(f, sizeof(f), "spec.zones[%zu]", i);
+	if (!json_is_object(zj))
+		return err_set(e, EINVAL, "%s: not an object", f);
+	if ((rc = only_keys(zj, f, zkeys, 5, "zone, source, idleWatts, feature, regression", e)))
+		return rc;
+	snprintf(g, sizeof(g), "%s.zone", f);
+	if ((rc = jstr(zj, "zone", g, &zi->zone, e)))
+		return rc;
+	snprintf(g, sizeof(g), "%s.source", f);
+	if ((rc = jstr(zj, "source", g, &zi->source, e)))
+		return rc;
+	snprintf(g, sizeof(g), "%s.feature", f);
+	if ((rc = jstr(zj, "feature", g, &zi->feature, e)))
+		return rc;
+	snprintf(g, sizeof(g), "%s.idleWatts", f);
+	if ((rc = jnum(zj, "idleWatts", g, &zi->has_idle, &zi->idle_watts, e)))
+		return rc;
+	reg = json_object_get(zj, "regression");
+	if (!reg || json_is_null(reg))
+		return 0;
+	snprintf(g, sizeof(g), "%s.regression", f);
+	if (!json_is_object(reg))
+		return err_set(e, EINVAL, "%s: not an object", g);
+	if ((rc = only_keys(reg, g, rkeys, 2, "interceptWatts, coefficients", e)))
+		return rc;
+	zi->has_regression = true;
+	snprintf(g, sizeof(g), "%s.regression.interceptWatts", f);
+	if ((rc = jnum(reg, "interceptWatts", g, &zi->has_intercept, &zi->intercept_watts, e)))
+		return rc;
+	coefs = json_object_get(reg, "coefficients");
+	snprintf(g, sizeof(g), "%s.regression.coefficients", f);
+	if (coefs && !json_is_null(coefs) && !json_is_array(coefs))
+		return err_set(e, EINVAL, "%s: not a list", g);
+	if (json_array_size(coefs) > PM_MAX_COEF)
+		return err_set(e, EINVAL, "%s: %zu items (must be 1..%d)", g, json_array_size(coefs),
+			       PM_MAX_COEF);
+	zi->coef = coef;
+	zi->n_coef = json_array_size(coefs);
+	for (size_t c = 0; c < zi->n_coef; c++) {
+		const json_t *cj = json_array_get(coefs, c);
+		char h[200];
+		snprintf(h, sizeof(h), "%s[%zu]", g, c);
+		if (!json_is_object(cj))
+			return err_set(e, EINVAL, "%s: not an object", h);
+		if ((rc = only_keys(cj, h, ckeys, 2, "feature, weight", e)))
+			return rc;
+		snprintf(h, sizeof(h), "%s[%zu].feature", g, c);
+		if ((rc = jstr(cj, "feature", h, &coef[c].feature, e)))
+			return rc;
+		snprintf(h, sizeof(h), "%s[%zu].weight", g, c);
+		if ((rc = jnum(cj, "weight", h, &coef[c].has_weight, &coef[c].weight, e)))
+			return rc;
+	}
+	return 0;
+}
+
+static void read_annotations(const json_t *md, struct powermodel *m)
+{
+	const json_t *an = json_object_get(md, "annotations");
+	const char *key;
+	json_t *v;
+
+	if (!json_is_object(an))
+		return;
+	json_object_foreach((json_t *)an, key, v) {
+		double d;
+		if (!json_is_string(v) || parse_double(json_string_value(v), &d) != 0)
+			continue;
+		if (strcmp(key, "wattlet.dev/fit-r2") == 0)
+			m->fit_r2 = d;
+		else if (strcmp(key, "wattlet.dev/fit-mape") == 0)
+			m->fit_mape = d;
+		else if (strcmp(key, "wattlet.dev/fit-holdout") == 0)
+			m->fit_holdout = d;
+		else if (strcmp(key, "wattlet.dev/fit-samples") == 0 && d >= 0 && d < 1e15)
+			m->fit_samples = (long)d;
+	}
+}
+
+/* spec.nodeSelector -> selector (never NULL on success). */
+static struct kube_selector *read_selector(const json_t *obj, struct wl_err *e)
+{
+	const json_t *spec = json_object_get(obj, "spec");
+	const json_t *ns = json_is_object(spec) ? json_object_get(spec, "nodeSelector") : NULL;
+	struct wl_err se = { { 0 } };
+	struct kube_selector *sel;
+
+	if (ns && !json_is_null(ns) && !json_is_object(ns)) {
+		err_set(e, EINVAL, "spec.nodeSelector: not an object");
+		return NULL;
+	}
+	sel = kube_selector_parse(ns && !json_is_null(ns) ? ns : NULL, &se);
+	if (!sel)
+		err_set(e, EINVAL, "spec.nodeSelector: %s", se.msg);
+	return sel;
+}
+
+int model_from_json(const json_t *obj, struct powermodel *out, struct wl_err *e)
+{
+	static const char *const skeys[] = { "nodeSelector", "priority", "attribution", "zones" };
+	struct pm_zone_in zones[ZONE_COUNT];
+	struct pm_coef_in coefs[ZONE_COUNT][PM_MAX_COEF];
+	struct pm_spec_in in = { 0 };
+	struct kube_selector *sel;
+	const json_t *md, *spec, *zj, *pr;
+	const char *s;
+	int rc;
+
+	if (!out)
+		return err_set(e, EINVAL, "no output");
+	memset(zones, 0, sizeof(zones));
+	memset(coefs, 0, sizeof(coefs));
+	if (!json_is_object(obj))
+		return err_set(e, EINVAL, "PowerModel: not a JSON object");
+	if ((rc = jstr(obj, "apiVersion", "apiVersion", &s, e)))
+		return rc;
+	if (s && strcmp(s, PM_API_VERSION) != 0)
+		return err_set(e, EINVAL, "apiVersion: '%.64s' (expected %s)", s, PM_API_VERSION);
+	if ((rc = jstr(obj, "kind", "kind", &s, e)))
+		return rc;
+	if (s && strcmp(s, PM_KIND) != 0)
+		return err_set(e, EINVAL, "kind: '%.64s' (expected %s)", s, PM_KIND);
+	md = json_object_get(obj, "metadata");
+	if (!json_is_object(md))
+		return err_set(e, EINVAL, "metadata: missing or not an object");
+	if ((rc = jstr(md, "name", "metadata.name", &in.name, e)))
+		return rc;
+	spec = json_object_get(obj, "spec");
+	if (!json_is_object(spec))
+		return err_set(e, EINVAL, "spec: missing or not an object");
+	if ((rc = only_keys(spec, "spec", skeys, 4, "nodeSelector, priority, attribution, zones", e)))
+		return rc;
+	sel = read_selector(obj, e);
+	if (!sel)
+		return -EINVAL;
+	kube_selector_free(sel);
+	pr = json_object_get(spec, "priority");
+	if (pr && !json_is_null(pr)) {
+		if (!json_is_integer(pr))
+			return err_set(e, EINVAL, "spec.priority: not an integer");
+		in.has_priority = true;
+		in.priority = json_integer_value(pr);
+	}
+	if ((rc = jstr(spec, "attribution", "spec.attribution", &in.attribution, e)))
+		return rc;
+	zj = json_object_get(spec, "zones");
+	if (zj && !json_is_null(zj) && !json_is_array(zj))
+		return err_set(e, EINVAL, "spec.zones: not a list");
+	if (json_array_size(zj) > ZONE_COUNT)
+		return err_set(e, EINVAL, "spec.zones: %zu items (must be 1..%d)", json_array_size(zj),
+			       ZONE_COUNT);
+	in.n_zones = json_array_size(zj);
+	in.zones = zones;
+	for (size_t i = 0; i < in.n_zones; i++)
+		if ((rc = read_zone(json_array_get(zj, i), i, &zones[i], coefs[i], e)))
+			return rc;
+	rc = pm_from_spec(&in, out, e);
+	if (rc)
+		return rc;
+	read_annotations(md, out);
+	return 0;
+}
+
+/* ---- the set ----------------------------------------------------------------------- */
+
+struct ms_entry {
+	char name[PM_NAME_MAX + 1];
+	char uid[MS_UID_MAX + 1];
+	int64_t generation;
+	bool valid;
+	struct powermodel model;    /* when valid */
+	struct kube_selector *sel;  /* NULL: selector unreadable, selects nothing */
+	int priority;               /* clamped to 0..1000 */
+	int terms;
+	char error[WL_ERR_MAX];
+	uint64_t seen_gen;
+};
+
+struct model_set {
+	struct ms_entry **e;
+	size_t n, alloc;
+	uint64_t sync_gen;
+	bool has_good, selected_once;
+	struct powermodel good; /* last returned valid model (has_good), else built-in */
+};
+
+struct model_set *model_set_new(void)
+{
+	return calloc(1, sizeof(struct model_set));
+}
+
+static void entry_free(struct ms_entry *x)
+{
+	if (!x)
+		return;
+	kube_selector_free(x->sel);
+	free(x);
+}
+
+void model_set_free(struct model_set *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n; i++)
+		entry_free(s->e[i]);
+	free(s->e);
+	free(s);
+}
+
+/* identity: metadata.uid, else metadata.name ("name:" prefixed so they never clash) */
+static int obj_id(const json_t *obj, char *out, size_t cap)
+{
+	const json_t *md = json_object_get(obj, "metadata");
+	const char *uid = json_string_value(json_object_get(md, "uid"));
+	const char *name = json_string_value(json_object_get(md, "name"));
+	int n;
+
+	if (uid && uid[0])
+		n = snprintf(out, cap, "%s", uid);
+	else if (name && name[0])
+		n = snprintf(out, cap, "name:%s", name);
+	else
+		return -EINVAL;
+	return n < 0 || (size_t)n >= cap ? -EINVAL : 0;
+}
+
+static ssize_t find_id(const struct model_set *s, const char *id)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (strcmp(s->e[i]->uid, id) == 0)
+			return (ssize_t)i;
+	return -1;
+}
+
+int model_set_upsert(struct model_set *s, const json_t *obj, struct wl_err *e)
+{
+	struct wl_err pe = { { 0 } }, se = { { 0 } };
+	struct ms_entry *x;
+	char id[MS_UID_MAX + 1];
+	const json_t *spec, *pr, *g;
+	const char *name;
+	ssize_t at;
+	int rc;
+
+	if (!s || !obj)
+		return err_set(e, EINVAL, "no model set or object");
+	if (obj_id(obj, id, sizeof(id)))
+		return err_set(e, EINVAL, "PowerModel without a usable metadata.uid or name");
+	at = find_id(s, id);
+	if (at < 0) {
+		if (s->n >= MS_SET_MAX)
+			return err_set(e, ENOSPC, "more than %d PowerModels", MS_SET_MAX);
+		if (s->n == s->alloc) {
+			size_t na = s->alloc ? s->alloc * 2 : 8;
+			struct ms_entry **ne = realloc(s->e, na * sizeof(*ne));
+			if (!ne)
+				return err_set(e, ENOMEM, "out of memory");
+			s->e = ne;
+			s->alloc = na;
+		}
+		x = calloc(1, sizeof(*x));
+		if (!x)
+			return err_set(e, ENOMEM, "out of memory");
+		memcpy(x->uid, id, sizeof(x->uid));
+		s->e[s->n++] = x;
+	} else {
+		x = s->e[at];
+	}
+	x->seen_gen = s->sync_gen;
+	name = json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
+	snprintf(x->name, sizeof(x->name), "%s", name ? name : "");
+	g = json_object_get(json_object_get(obj, "metadata"), "generation");
+	x->generation = json_is_integer(g) ? json_integer_value(g) : 0;
+
+	/* selection inputs, read even when the model is invalid */
+	kube_selector_free(x->sel);
+	x->sel = read_selector(obj, &se);
+	x->terms = x->sel ? kube_selector_terms(x->sel) : 0;
+	spec = json_object_get(obj, "spec");
+	pr = json_is_object(spec) ? json_object_get(spec, "priority") : NULL;
+	x->priority = 0;
+	if (json_is_integer(pr)) {
+		json_int_t p = json_integer_value(pr);
+		x->priority = p < 0 ? 0 : p > 1000 ? 1000 : (int)p;
+	}
+
+	rc = model_from_json(obj, &x->model, &pe);
+	x->valid = rc == 0;
+	if (rc == 0) {
+		x->error[0] = '\0';
+		return 0;
+	}
+	memset(&x->model, 0, sizeof(x->model));
+	snprintf(x->error, sizeof(x->error), "%s", pe.msg);
+	return err_set(e, EINVAL, "PowerModel %s: %s", x->name[0] ? x->name : "(no name)", pe.msg);
+}
+
+int model_set_remove(struct model_set *s, const json_t *obj)
+{
+	char id[MS_UID_MAX + 1];
+	ssize_t at;
+
+	if (!s || !obj || obj_id(obj, id, sizeof(id)))
+		return -EINVAL;
+	at = find_id(s, id);
+	if (at < 0)
+		return -ENOENT;
+	entry_free(s->e[at]);
+	s->e[at] = s->e[--s->n];
+	return 0;
+}
+
+void model_set_begin_sync(struct model_set *s)
+{
+	if (s)
+		s->sync_gen++;
+}
+
+void model_set_end_sync(struct model_set *s)
+{
+	if (!s)
+		return;
+	for (size_t i = s->n; i-- > 0;)
+		if (s->e[i]->seen_gen != s->sync_gen) {
+			entry_free(s->e[i]);
+			s->e[i] = s->e[--s->n];
+		}
+}
+
+size_t model_set_count(const struct model_set *s)
+{
+	return s ? s->n : 0;
+}
+
+int model_set_at(const struct model_set *s, size_t i, struct model_entry_info *out)
+{
+	const struct ms_entry *x;
+
+	if (!s || !out || i >= s->n)
+		return -ERANGE;
+	x = s->e[i];
+	out->name = x->name;
+	out->uid = x->uid;
+	out->generation = x->generation;
+	out->valid = x->valid;
+	out->model = x->valid ? &x->model : NULL;
+	out->error = x->error;
+	return 0;
+}
+
+/* true when a beats b */
+static bool better(const struct ms_entry *a, const struct ms_entry *b)
+{
+	if (a->priority != b->priority)
+		return a->priority > b->priority;
+	if (a->terms != b->terms)
+		return a->terms > b->terms;
+	return strcmp(a->name, b->name) < 0;
+}
+
+int model_select(struct model_set *s, const json_t *node_labels, struct model_choice *out)
+{
+	const struct ms_entry *win = NULL;
+	struct powermodel prev;
+	bool prev_has;
+
+	if (!s || !out)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	if (node_labels && !json_is_object(node_labels))
+		node_labels = NULL;
+	for (size_t i = 0; i < s->n; i++) {
+		const struct ms_entry *x = s->e[i];
+		if (!x->sel || !x->name[0])
+			continue;
+		if (win && !better(x, win))
+			continue;
+		if (kube_selector_matches(x->sel, node_labels))
+			win = x;
+	}
+	memcpy(&prev, &s->good, sizeof(prev));
+	prev_has = s->has_good;
+
+	if (!win) {
+		s->has_good = false;
+		memset(&s->good, 0, sizeof(s->good));
+		snprintf(out->reason, sizeof(out->reason),
+			 "no PowerModel matches this node; using the built-in ratio model");
+	} else if (win->valid) {
+		s->has_good = true;
+		memcpy(&s->good, &win->model, sizeof(s->good));
+		snprintf(out->reason, sizeof(out->reason),
+			 "PowerModel %s matches this node (priority %d, %d selector terms)", win->name,
+			 win->priority, win->terms);
+	} else {
+		out->invalid = true;
+		snprintf(out->reason, sizeof(out->reason),
+			 "PowerModel %.100s is invalid: %.280s; keeping the last good model %.60s",
+			 win->name, win->error, s->has_good ? s->good.name : MS_BUILTIN_NAME);
+	}
+	out->selected = win ? win->name : "";
+	out->model = s->has_good ? &s->good : NULL;
+	out->name = s->has_good ? s->good.name : MS_BUILTIN_NAME;
+	out->changed = !s->selected_once || prev_has != s->has_good ||
+		       (s->has_good && memcmp(&prev, &s->good, sizeof(prev)) != 0);
+	s->selected_once = true;
+	return 0;
+}
