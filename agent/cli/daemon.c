@@ -58,8 +58,10 @@ struct agent {
 	uint64_t last_ckpt_ns;
 	bool ckpt_failing;
 	struct strbuf scratch;
-	struct powermodel model; /* model.file; valid when have_model */
+	struct powermodel model; /* in use; valid when have_model */
 	bool have_model;
+	struct powermodel file_model; /* model.file, the fallback when the API selects none */
+	bool have_file_model;
 	struct rec_writer *rec;  /* --record */
 	bool rec_failing;
 	struct validate_watch vwatch; /* validate.result_file */
@@ -287,6 +289,14 @@ static int tick(struct agent *a)
 			a->rec_failing = false;
 		}
 	}
+	if (a->kube) {
+		const struct powermodel *km;
+		const char *kname;
+		if (kube_agent_model(a->kube, &km, &kname)) {
+			set_model(a, km ? km : (a->have_file_model ? &a->file_model : NULL));
+			log_info("model: now %s (live, from the cluster)", a->st.model_name);
+		}
+	}
 	if (a->have_model)
 		pm_estimate(&a->model, &us, &md);
 	idle_for_tick(a, &md, util, idle_w);
@@ -309,6 +319,8 @@ static int tick(struct agent *a)
 	in.idle_policy = c->idle_policy;
 	in.containers_only = c->containers_only;
 	in.test_bias = c->test_bias;
+	if (a->kube)
+		kube_agent_prepare_attrib(a->kube, a->ledger, &us, &in);
 	rc = attrib_compute(a->attrib, &in, &res);
 	if (rc) {
 		log_error("attribution failed: %s; tick skipped", strerror(-rc));
@@ -351,7 +363,7 @@ static int tick(struct agent *a)
 	ledger_expire(a->ledger, us.t_ns);
 	finish_pods(a, dt, us.dt_ns, us.t_ns);
 	if (a->kube)
-		kube_agent_after_tick(a->kube, a->ledger, a->pods, &a->st, real_ns());
+		kube_agent_after_tick(a->kube, a->ledger, a->pods, &a->st, real_ns(), dt);
 
 	a->st.ticks++;
 	a->st.ready = true;
@@ -392,6 +404,18 @@ static void meter_opts_from(const struct config *c, struct meter_opts *mo)
 	mo->powercap_root = c->powercap_root[0] ? c->powercap_root : NULL;
 	mo->dev_root = c->dev_root;
 	mo->max_watts = c->meter_max_watts;
+}
+
+/* Puts a model in use (NULL: the built-in ratio model) and updates the status. */
+static void set_model(struct agent *a, const struct powermodel *m)
+{
+	if (m && m != &a->model)
+		a->model = *m;
+	a->have_model = m != NULL;
+	a->st.model_name = a->have_model ? a->model.name : "builtin-ratio";
+	a->st.estimated_zones = a->have_model ? pm_estimated_mask(&a->model) : 0;
+	a->st.energy_source = a->meter ? (a->st.estimated_zones ? "meter+model" : "meter")
+				       : (a->st.estimated_zones ? "model" : "none");
 }
 
 /* Loads a checkpoint; a corrupt one is reported and set aside as PATH.bad. */
@@ -453,19 +477,17 @@ static int agent_start(struct agent *a, const struct config *c, const struct dae
 			 "meter.powercap_root");
 	}
 	if (c->model_file[0]) {
-		if (pm_load_file(c->model_file, &a->model, &err) != 0) {
+		if (pm_load_file(c->model_file, &a->file_model, &err) != 0) {
 			log_error("model.file: %s", err.msg);
 			return -1;
 		}
-		a->have_model = true;
-		uint32_t est = pm_estimated_mask(&a->model);
+		a->have_file_model = true;
 		log_info("model: PowerModel %s from %s: attribution %s, estimated zones 0x%x",
-			 a->model.name, c->model_file, pm_attribution_name(a->model.attribution), est);
-		a->st.estimated_zones = est;
+			 a->file_model.name, c->model_file,
+			 pm_attribution_name(a->file_model.attribution),
+			 pm_estimated_mask(&a->file_model));
 	}
-	a->st.model_name = a->have_model ? a->model.name : "builtin-ratio";
-	a->st.energy_source = a->meter ? (a->st.estimated_zones ? "meter+model" : "meter")
-				       : (a->st.estimated_zones ? "model" : "none");
+	set_model(a, a->have_file_model ? &a->file_model : NULL);
 	if (!a->meter && !a->st.estimated_zones)
 		log_warn("NO ENERGY SOURCE: no meter and no PowerModel with estimated zones; exporting "
 			 "usage only (wattlet_node_energy_source_info{source=\"none\"}). Apply a PowerModel "

@@ -2,6 +2,8 @@
 #include "kube_agent.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,16 +15,49 @@
 #include "../kube/kube_kubelet.h"
 #include "../kube/kube_pods.h"
 #include "../kube/kube_watch.h"
+#include "../kube/kube_writer.h"
+#include "../policy/energypolicy.h"
+#include "../policy/modelselect.h"
 #include "log.h"
+
+#define API_GROUP "/apis/wattlet.dev/v1alpha1"
+#define POD_STATE_MAX 65536
+
+/* Per-pod state the agent keeps between ticks (keyed by pod uid). */
+struct pod_state {
+	char uid[64];
+	bool used;                      /* slot in use */
+	uint64_t seen_tick;
+	struct ep_ring dyn, idle;       /* joules over the PodEnergy window */
+	uint64_t window_ms;
+	struct ep_ring budget[EP_MAX_BUDGETS];
+	uint64_t budget_window_ms[EP_MAX_BUDGETS];
+	bool budget_exceeded[EP_MAX_BUDGETS];
+};
 
 struct kube_agent {
 	const struct config *cfg;
 	char node[256];
 	struct kube_config *kc;
 	struct kube_kubelet *pods;
-	struct kube_watch *node_watch;
+	struct kube_watch *node_watch, *pm_watch, *ep_watch;
 	json_t *node_labels; /* own Node's metadata.labels (owned), or NULL */
-	bool pods_synced_logged;
+	struct model_set *models;
+	struct policy_set *policies;
+	struct kube_writer *writer;
+	bool models_dirty, pods_synced_logged;
+	struct model_choice choice;
+	bool have_choice;
+	uint64_t ticks;
+
+	/* attribution arrays, one per usage entry */
+	enum idle_policy *entry_policy;
+	double *entry_request;
+	size_t entry_alloc;
+
+	/* pod states: open addressing by uid */
+	struct pod_state *ps;
+	size_t ps_cap, ps_used;
 };
 
 bool kube_agent_wanted(const struct config *c)
@@ -39,6 +74,99 @@ const char *kube_agent_node(const struct kube_agent *ka)
 	return ka->node;
 }
 
+/* ---- pod states ------------------------------------------------------------ */
+
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
+static int ps_grow(struct kube_agent *ka)
+{
+	size_t ncap = ka->ps_cap ? ka->ps_cap * 2 : 256;
+	struct pod_state *n = calloc(ncap, sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	for (size_t i = 0; i < ka->ps_cap; i++) {
+		if (!ka->ps[i].used)
+			continue;
+		size_t slot = hash_str(ka->ps[i].uid) & (ncap - 1);
+		while (n[slot].used)
+			slot = (slot + 1) & (ncap - 1);
+		n[slot] = ka->ps[i];
+	}
+	free(ka->ps);
+	ka->ps = n;
+	ka->ps_cap = ncap;
+	return 0;
+}
+
+/* Finds or creates the state of a pod; NULL when the table is full. */
+static struct pod_state *ps_get(struct kube_agent *ka, const char *uid)
+{
+	size_t slot;
+
+	if (strlen(uid) >= sizeof(ka->ps[0].uid))
+		return NULL;
+	if (2 * (ka->ps_used + 1) > ka->ps_cap) {
+		if (ka->ps_used >= POD_STATE_MAX || ps_grow(ka))
+			return NULL;
+	}
+	slot = hash_str(uid) & (ka->ps_cap - 1);
+	while (ka->ps[slot].used) {
+		if (strcmp(ka->ps[slot].uid, uid) == 0)
+			return &ka->ps[slot];
+		slot = (slot + 1) & (ka->ps_cap - 1);
+	}
+	memset(&ka->ps[slot], 0, sizeof(ka->ps[slot]));
+	ka->ps[slot].used = true;
+	snprintf(ka->ps[slot].uid, sizeof(ka->ps[slot].uid), "%s", uid);
+	ka->ps_used++;
+	return &ka->ps[slot];
+}
+
+/* Drops states of pods not seen this tick (rebuilds the table: deletion in open
+ * addressing needs it). */
+static void ps_sweep(struct kube_agent *ka)
+{
+	size_t live = 0;
+
+	for (size_t i = 0; i < ka->ps_cap; i++)
+		live += ka->ps[i].used && ka->ps[i].seen_tick == ka->ticks;
+	if (live == ka->ps_used)
+		return;
+	for (size_t i = 0; i < ka->ps_cap; i++)
+		if (ka->ps[i].used && ka->ps[i].seen_tick != ka->ticks) {
+			if (ka->writer)
+				kube_writer_forget_pod(ka->writer, ka->ps[i].uid);
+			ka->ps[i].used = false;
+		}
+	/* re-insert the survivors so probe chains stay intact */
+	struct pod_state *old = ka->ps;
+	size_t cap = ka->ps_cap;
+	ka->ps = NULL;
+	ka->ps_cap = 0;
+	ka->ps_used = 0;
+	if (ps_grow(ka) == 0) {
+		for (size_t i = 0; i < cap; i++) {
+			if (!old[i].used)
+				continue;
+			struct pod_state *n = ps_get(ka, old[i].uid);
+			if (n)
+				*n = old[i];
+		}
+	}
+	free(old);
+}
+
+/* ---- watches ---------------------------------------------------------------- */
+
 static void on_node(enum kube_ev_type type, json_t *obj, void *ud)
 {
 	struct kube_agent *ka = ud;
@@ -49,6 +177,76 @@ static void on_node(enum kube_ev_type type, json_t *obj, void *ud)
 	labels = json_object_get(json_object_get(obj, "metadata"), "labels");
 	json_decref(ka->node_labels);
 	ka->node_labels = json_is_object(labels) ? json_incref(labels) : NULL;
+	ka->models_dirty = true;
+}
+
+static const char *obj_name(const json_t *obj)
+{
+	const char *n = json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
+	return n ? n : "?";
+}
+
+static void on_model(enum kube_ev_type type, json_t *obj, void *ud)
+{
+	struct kube_agent *ka = ud;
+	struct wl_err err = { "" };
+
+	switch (type) {
+	case KUBE_EV_SYNC_BEGIN:
+		model_set_begin_sync(ka->models);
+		break;
+	case KUBE_EV_SYNC_END:
+		model_set_end_sync(ka->models);
+		break;
+	case KUBE_EV_ADDED:
+	case KUBE_EV_MODIFIED:
+		if (model_set_upsert(ka->models, obj, &err) != 0)
+			log_warn("kubernetes: PowerModel %s is invalid: %s", obj_name(obj), err.msg);
+		break;
+	case KUBE_EV_DELETED:
+		model_set_remove(ka->models, obj);
+		break;
+	default:
+		return;
+	}
+	ka->models_dirty = true;
+}
+
+static void on_policy(enum kube_ev_type type, json_t *obj, void *ud)
+{
+	struct kube_agent *ka = ud;
+	struct wl_err err = { "" };
+
+	switch (type) {
+	case KUBE_EV_SYNC_BEGIN:
+		policy_set_begin_sync(ka->policies);
+		break;
+	case KUBE_EV_SYNC_END:
+		policy_set_end_sync(ka->policies);
+		break;
+	case KUBE_EV_ADDED:
+	case KUBE_EV_MODIFIED:
+		if (policy_set_upsert(ka->policies, obj, &err) != 0)
+			log_warn("kubernetes: EnergyPolicy %s is invalid: %s", obj_name(obj), err.msg);
+		break;
+	case KUBE_EV_DELETED:
+		policy_set_remove(ka->policies, obj);
+		break;
+	default:
+		break;
+	}
+}
+
+static struct kube_watch *watch(struct kube_agent *ka, const char *path, const char *fsel,
+				kube_watch_cb cb, struct wl_err *err)
+{
+	struct kube_watch_opts wo = { 0 };
+
+	wo.path = path;
+	wo.field_selector = fsel;
+	wo.cb = cb;
+	wo.ud = ka;
+	return kube_watch_new(ka->kc, &wo, err);
 }
 
 struct kube_agent *kube_agent_new(const struct config *c, struct wl_err *err)
@@ -56,7 +254,7 @@ struct kube_agent *kube_agent_new(const struct config *c, struct wl_err *err)
 	struct kube_agent *ka = calloc(1, sizeof(*ka));
 	struct kube_config_opts co = { 0 };
 	struct kube_kubelet_opts ko = { 0 };
-	struct kube_watch_opts wo = { 0 };
+	struct kube_writer_opts wo = { 0 };
 	char fsel[300];
 	const char *env;
 
@@ -88,17 +286,28 @@ struct kube_agent *kube_agent_new(const struct config *c, struct wl_err *err)
 	ko.refresh_s = (unsigned)(c->pods_refresh_ms / 1000);
 	ko.kubelet_insecure = c->kubelet_insecure;
 	ka->pods = kube_kubelet_new(ka->kc, &ko, err);
-	if (!ka->pods)
+	ka->models = model_set_new();
+	ka->policies = policy_set_new();
+	if (!ka->pods || !ka->models || !ka->policies)
 		goto fail;
 
 	snprintf(fsel, sizeof(fsel), "metadata.name=%s", ka->node);
-	wo.path = "/api/v1/nodes";
-	wo.field_selector = fsel;
-	wo.cb = on_node;
-	wo.ud = ka;
-	ka->node_watch = kube_watch_new(ka->kc, &wo, err);
+	ka->node_watch = watch(ka, "/api/v1/nodes", fsel, on_node, err);
 	if (!ka->node_watch)
 		goto fail;
+	ka->pm_watch = watch(ka, API_GROUP "/powermodels", NULL, on_model, err);
+	if (!ka->pm_watch)
+		goto fail;
+	ka->ep_watch = watch(ka, API_GROUP "/energypolicies", NULL, on_policy, err);
+	if (!ka->ep_watch)
+		goto fail;
+
+	wo.node_name = ka->node;
+	wo.rate_per_s = c->write_qps;
+	ka->writer = kube_writer_new(ka->kc, &wo, err);
+	if (!ka->writer)
+		goto fail;
+	ka->models_dirty = true;
 	log_info("kubernetes: node %s, API %s, pods from %s%s", ka->node, kube_config_server(ka->kc),
 		 c->pods_from == KUBE_FROM_APISERVER ? "the API server (pod watch)" : "the kubelet",
 		 c->kubelet_insecure ? " (kubelet certificate NOT verified: explicit opt-out)" : "");
@@ -112,10 +321,18 @@ void kube_agent_free(struct kube_agent *ka)
 {
 	if (!ka)
 		return;
+	kube_writer_free(ka->writer);
+	kube_watch_free(ka->ep_watch);
+	kube_watch_free(ka->pm_watch);
 	kube_watch_free(ka->node_watch);
 	kube_kubelet_free(ka->pods);
+	policy_set_free(ka->policies);
+	model_set_free(ka->models);
 	kube_config_free(ka->kc);
 	json_decref(ka->node_labels);
+	free(ka->entry_policy);
+	free(ka->entry_request);
+	free(ka->ps);
 	free(ka);
 }
 
@@ -124,6 +341,8 @@ void kube_agent_service(struct kube_agent *ka)
 	if (kube_kubelet_service(ka->pods, 0) != 0)
 		log_debug("kubernetes: pod source I/O error");
 	kube_watch_service(ka->node_watch, 0);
+	kube_watch_service(ka->pm_watch, 0);
+	kube_watch_service(ka->ep_watch, 0);
 	if (!ka->pods_synced_logged) {
 		struct kube_kubelet_stats ks;
 		kube_kubelet_stats(ka->pods, &ks);
@@ -135,43 +354,363 @@ void kube_agent_service(struct kube_agent *ka)
 	}
 }
 
-/* Names a workload row from the pod table; returns its pod info or NULL. */
-static const struct kube_pod_info *name_row(struct kube_agent *ka, struct ledger_row *r)
+/* ---- model ------------------------------------------------------------------ */
+
+static void report_invalid_model(struct kube_agent *ka, const struct model_choice *ch)
+{
+	struct kw_event ev = { 0 };
+
+	log_warn("kubernetes: PowerModel %s selected for %s is invalid; keeping %s: %s",
+		 ch->selected, ka->node, ch->name, ch->reason);
+	ev.api_version = "wattlet.dev/v1alpha1";
+	ev.kind = "PowerModel";
+	ev.name = ch->selected;
+	ev.reason = "InvalidPowerModel";
+	ev.message = ch->reason;
+	ev.type = "Warning";
+	kube_writer_event(ka->writer, &ev);
+}
+
+bool kube_agent_model(struct kube_agent *ka, const struct powermodel **model, const char **name)
+{
+	struct model_choice ch;
+	bool changed = false;
+
+	if (ka->models_dirty) {
+		struct kube_watch_stats ws;
+		kube_watch_stats(ka->pm_watch, &ws);
+		/* decide only once the list is complete, so a relist does not flap */
+		if (ws.synced && model_select(ka->models, ka->node_labels, &ch) == 0) {
+			changed = ch.changed || !ka->have_choice;
+			if (ch.invalid && (changed || !ka->choice.invalid))
+				report_invalid_model(ka, &ch);
+			else if (changed)
+				log_info("kubernetes: power model for %s: %s (%s)", ka->node, ch.name,
+					 ch.reason);
+			ka->choice = ch;
+			ka->have_choice = true;
+			ka->models_dirty = false;
+		}
+	}
+	*model = ka->have_choice ? ka->choice.model : NULL;
+	*name = ka->have_choice ? ka->choice.name : MS_BUILTIN_NAME;
+	return changed;
+}
+
+/* ---- attribution inputs --------------------------------------------------------- */
+
+static const struct kube_pod_info *pod_of_row(struct kube_agent *ka, const struct ledger_row *r,
+					      const struct kube_container_info **ci)
 {
 	const struct kube_pod_info *pod = NULL;
-	const char *ctr = NULL;
 
+	*ci = NULL;
 	if (r->ident.container_id[0]) {
-		const struct kube_container_info *ci = kube_kubelet_lookup(ka->pods, r->ident.container_id);
-		if (ci) {
-			pod = ci->pod;
-			ctr = ci->name;
-		}
+		*ci = kube_kubelet_lookup(ka->pods, r->ident.container_id);
+		if (*ci)
+			pod = (*ci)->pod;
 	}
 	if (!pod && r->ident.pod_uid[0])
 		pod = kube_pods_find_pod(kube_kubelet_pods(ka->pods), r->ident.pod_uid);
-	if (pod)
-		ledger_row_set_names(r, pod->ns, pod->name, ctr);
 	return pod;
 }
 
-void kube_agent_after_tick(struct kube_agent *ka, struct ledger *workloads, struct ledger *pods,
-			   const struct agent_status *st, uint64_t now_real_ns)
+void kube_agent_prepare_attrib(struct kube_agent *ka, const struct ledger *workloads,
+			       const struct usage_sample *us, struct attrib_input *in)
 {
-	(void)st;
-	(void)now_real_ns;
+	bool any = false;
+
+	if (us->n > ka->entry_alloc) {
+		enum idle_policy *p = realloc(ka->entry_policy, us->n * sizeof(*p));
+		if (p)
+			ka->entry_policy = p;
+		double *q = realloc(ka->entry_request, us->n * sizeof(*q));
+		if (q)
+			ka->entry_request = q;
+		if (!p || !q)
+			return; /* out of memory: global policy this tick */
+		ka->entry_alloc = us->n;
+	}
+	for (size_t i = 0; i < us->n; i++) {
+		const struct ledger_row *r = ledger_find(workloads, us->entries[i].path);
+		const struct kube_container_info *ci = NULL;
+		const struct kube_pod_info *pod = r ? pod_of_row(ka, r, &ci) : NULL;
+		const struct energypolicy *pol = NULL;
+
+		ka->entry_policy[i] = ka->cfg->idle_policy;
+		ka->entry_request[i] = 0;
+		if (!pod)
+			continue;
+		any = true;
+		pol = policy_for_pod(ka->policies, pod->ns, pod->labels);
+		if (pol)
+			ka->entry_policy[i] = pol->idle_policy;
+		/* a container's own request; the pod-level cgroup carries none */
+		ka->entry_request[i] = ci ? ci->cpu_request_cores : 0;
+	}
+	if (any) {
+		in->entry_idle_policy = ka->entry_policy;
+		in->cpu_request = ka->entry_request;
+	}
+}
+
+/* ---- after the tick: names, CO2e, budgets, snapshots ----------------------------- */
+
+static double uj_to_j(uint64_t uj)
+{
+	return uj / 1e6;
+}
+
+static void check_budgets(struct kube_agent *ka, struct pod_state *ps,
+			  const struct energypolicy *pol, const struct kube_pod_info *pod,
+			  uint64_t now_ms, double joules)
+{
+	for (size_t b = 0; pol && b < pol->n_budgets; b++) {
+		const struct ep_budget *bu = &pol->budgets[b];
+		double wj;
+		uint64_t span;
+
+		if (ps->budget_window_ms[b] != bu->window_ms) {
+			ep_ring_init(&ps->budget[b], bu->window_ms);
+			ps->budget_window_ms[b] = bu->window_ms;
+			ps->budget_exceeded[b] = false;
+		}
+		ep_ring_add(&ps->budget[b], now_ms, joules);
+		if (ep_ring_window(&ps->budget[b], &wj, &span) != 0)
+			continue;
+		int over = policy_budget_check(bu, wj);
+		if (over == 1 && !ps->budget_exceeded[b]) {
+			char msg[512];
+			struct kw_event ev = { 0 };
+			snprintf(msg, sizeof(msg),
+				 "pod used %.1f J in the last %" PRIu64 " s, over budget %s (%.1f J per "
+				 "%" PRIu64 " s) of EnergyPolicy %s/%s",
+				 wj, span / 1000, bu->name, bu->max_joules, bu->window_ms / 1000, pol->ns,
+				 pol->name);
+			log_warn("kubernetes: %s/%s: %s", pod->ns, pod->name, msg);
+			ev.api_version = "v1";
+			ev.kind = "Pod";
+			ev.ns = pod->ns;
+			ev.name = pod->name;
+			ev.uid = pod->uid;
+			ev.reason = "EnergyBudgetExceeded";
+			ev.message = msg;
+			ev.type = "Warning";
+			kube_writer_event(ka->writer, &ev);
+		}
+		ps->budget_exceeded[b] = over == 1;
+	}
+}
+
+/* Containers of a pod for its PodEnergy: the pod's workload rows with a name. */
+static size_t pod_containers(const struct ledger *workloads, const char *uid, uint32_t zones,
+			     struct kw_container *out, char (*ids)[96], size_t cap)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < ledger_count(workloads) && n < cap; i++) {
+		const struct ledger_row *r = ledger_row_at(workloads, i);
+		if (r->terminated || !r->container || strcmp(r->ident.pod_uid, uid) != 0)
+			continue;
+		snprintf(ids[n], sizeof(ids[n]), "%s://%s",
+			 r->ident.runtime == RT_CRIO ? "cri-o" : cg_runtime_name(r->ident.runtime),
+			 r->ident.container_id);
+		out[n].name = r->container;
+		out[n].container_id = r->ident.container_id[0] ? ids[n] : NULL;
+		out[n].joules = uj_to_j(export_total_uj(r->uj, zones));
+		out[n].watts = export_total_watts(r->watts, zones);
+		n++;
+	}
+	return n;
+}
+
+static void offer_pod(struct kube_agent *ka, const struct ledger *workloads,
+		      const struct ledger_row *p, const struct kube_pod_info *pod,
+		      const struct energypolicy *pol, struct pod_state *ps, uint32_t zones,
+		      const char *model, uint64_t now_real_ns)
+{
+	struct kw_pod snap = { 0 };
+	struct kw_zone kz[ZONE_COUNT];
+	static struct kw_container ctr[KW_MAX_CONTAINERS];
+	static char ids[KW_MAX_CONTAINERS][96];
+	char polname[EP_NS_MAX + EP_NAME_MAX + 2] = "";
+	uint64_t dyn_uj = 0, idle_uj = 0, interval_ms, now_ms = now_real_ns / 1000000ull, span;
+	double wdyn = 0, widle = 0;
+	size_t nz = 0;
+
+	interval_ms = pol ? pol->update_interval_ms : ka->cfg->podenergy_interval_ms;
+	for (int z = 0; z < ZONE_COUNT; z++) {
+		if (!(zones & (1u << z)))
+			continue;
+		kz[nz].zone = (enum zone)z;
+		kz[nz].dynamic_joules = uj_to_j(p->uj[z][MODE_DYNAMIC]);
+		kz[nz].idle_joules = uj_to_j(p->uj[z][MODE_IDLE]);
+		kz[nz].dynamic_watts = p->watts[z][MODE_DYNAMIC];
+		kz[nz].idle_watts = p->watts[z][MODE_IDLE];
+		nz++;
+	}
+	/* totals without double counting, averaged over the update window */
+	uint64_t tot[ZONE_COUNT][MODE_COUNT];
+	memcpy(tot, p->uj, sizeof(tot));
+	for (int z = 0; z < ZONE_COUNT; z++)
+		tot[z][MODE_IDLE] = 0;
+	dyn_uj = export_total_uj(tot, zones);
+	idle_uj = export_total_uj(p->uj, zones) - dyn_uj;
+	if (ps->window_ms != interval_ms) {
+		ep_ring_init(&ps->dyn, interval_ms);
+		ep_ring_init(&ps->idle, interval_ms);
+		ps->window_ms = interval_ms;
+	}
+	ep_ring_add(&ps->dyn, now_ms, uj_to_j(dyn_uj));
+	ep_ring_add(&ps->idle, now_ms, uj_to_j(idle_uj));
+	if (ep_ring_window(&ps->dyn, &wdyn, &span) == 0 && span > 0)
+		wdyn /= span / 1000.0;
+	else
+		wdyn = export_mode_watts(p->watts, zones, MODE_DYNAMIC);
+	if (ep_ring_window(&ps->idle, &widle, &span) == 0 && span > 0)
+		widle /= span / 1000.0;
+	else
+		widle = export_mode_watts(p->watts, zones, MODE_IDLE);
+
+	if (pol)
+		snprintf(polname, sizeof(polname), "%s/%s", pol->ns, pol->name);
+	snap.ns = pod->ns;
+	snap.name = pod->name;
+	snap.uid = pod->uid;
+	snap.node = ka->node;
+	snap.model = model;
+	snap.policy = polname;
+	snap.last_measured_ns = now_real_ns;
+	snap.window_s = span > 0 ? span / 1000.0 : interval_ms / 1000.0;
+	snap.dynamic_watts = wdyn;
+	snap.idle_watts = widle;
+	snap.watts = wdyn + widle;
+	snap.joules = uj_to_j(dyn_uj + idle_uj);
+	snap.has_co2e = pol && pol->has_carbon;
+	snap.co2e_grams = p->co2e_g;
+	snap.zones = kz;
+	snap.n_zones = nz;
+	snap.containers = ctr;
+	snap.n_containers = pod_containers(workloads, pod->uid, zones, ctr, ids, KW_MAX_CONTAINERS);
+	snap.interval_s = (unsigned)(interval_ms / 1000);
+	kube_writer_offer_pod(ka->writer, &snap);
+}
+
+static double worst_deviation(const struct export_validation *v)
+{
+	double worst = 0;
+	for (int z = 0; z < ZONE_COUNT; z++)
+		if ((v->zone_mask & (1u << z)) && fabs(v->deviation_percent[z]) > fabs(worst))
+			worst = v->deviation_percent[z];
+	return worst;
+}
+
+static void offer_node(struct kube_agent *ka, const struct ledger *workloads,
+		       const struct agent_status *st, uint32_t zones)
+{
+	const struct ledger_node *n = ledger_node_c(workloads);
+	struct kw_node snap = { 0 };
+	struct kw_meter meter = { 0 };
+	struct kw_node_zone kz[ZONE_COUNT];
+	struct kw_condition cond[2];
+	char model_msg[WL_ERR_MAX + 64];
+	size_t nz = 0;
+
+	meter.kind = st->meter;
+	meter.in_use = strcmp(st->meter, "none") != 0;
+	meter.reason = st->meter_detail && *st->meter_detail ? st->meter_detail : "no energy meter";
+	for (int z = 0; z < ZONE_COUNT; z++) {
+		if (!(zones & (1u << z)))
+			continue;
+		kz[nz].zone = (enum zone)z;
+		kz[nz].dynamic_watts = n->watts[z][MODE_DYNAMIC];
+		kz[nz].idle_watts = n->watts[z][MODE_IDLE];
+		kz[nz].joules = uj_to_j(n->uj[z][MODE_DYNAMIC] + n->uj[z][MODE_IDLE]);
+		kz[nz].idle_source = st->idle_source[z];
+		nz++;
+	}
+	cond[0].type = "ModelValid";
+	cond[0].status = ka->have_choice && ka->choice.invalid ? "False" : "True";
+	cond[0].reason = ka->have_choice && ka->choice.invalid ? "InvalidPowerModel" : "ModelApplied";
+	snprintf(model_msg, sizeof(model_msg), "%s", ka->have_choice ? ka->choice.reason : "built-in ratio model");
+	cond[0].message = model_msg;
+	cond[1].type = "MeterAvailable";
+	cond[1].status = meter.in_use ? "True" : "False";
+	cond[1].reason = meter.in_use ? "MeterFound" : "NoMeter";
+	cond[1].message = meter.reason;
+	cond[0].last_transition_ns = cond[1].last_transition_ns = 0;
+
+	snap.name = ka->node;
+	snap.meters = &meter;
+	snap.n_meters = 1;
+	snap.usage_source = st->usage_source;
+	snap.model_name = st->model_name ? st->model_name : MS_BUILTIN_NAME;
+	snap.attribution = ka->have_choice && ka->choice.model
+				   ? pm_attribution_name(ka->choice.model->attribution)
+				   : "ratio";
+	snap.watts = export_total_watts(n->watts, zones);
+	snap.joules = uj_to_j(export_total_uj(n->uj, zones));
+	snap.zones = kz;
+	snap.n_zones = nz;
+	if (st->validation[EXPORT_VALIDATION_NODE].present) {
+		const struct export_validation *v = &st->validation[EXPORT_VALIDATION_NODE];
+		snap.has_validation = true;
+		snap.validation.time_ns = (uint64_t)(v->timestamp_s * 1e9);
+		snap.validation.passed = v->passed;
+		snap.validation.node_deviation_pct = worst_deviation(v);
+		if (st->validation[EXPORT_VALIDATION_WORKLOAD].present)
+			snap.validation.pod_deviation_pct =
+				worst_deviation(&st->validation[EXPORT_VALIDATION_WORKLOAD]);
+	}
+	snap.conditions = cond;
+	snap.n_conditions = 2;
+	kube_writer_offer_node(ka->writer, &snap);
+}
+
+void kube_agent_after_tick(struct kube_agent *ka, struct ledger *workloads, struct ledger *pods,
+			   const struct agent_status *st, uint64_t now_real_ns, double dt_s)
+{
+	uint32_t zones = export_zones_present(ledger_node_c(workloads));
+	const char *model = st->model_name ? st->model_name : MS_BUILTIN_NAME;
+	uint64_t now_ms = now_real_ns / 1000000ull;
+
+	(void)dt_s;
+	ka->ticks++;
+	/* names of workload rows */
 	for (size_t i = 0; i < ledger_count(workloads); i++) {
 		struct ledger_row *r = (struct ledger_row *)ledger_row_at(workloads, i);
-		if (!r->terminated && (r->ident.container_id[0] || r->ident.pod_uid[0]))
-			name_row(ka, r);
+		const struct kube_container_info *ci;
+		const struct kube_pod_info *pod;
+		if (r->terminated || !(r->ident.container_id[0] || r->ident.pod_uid[0]))
+			continue;
+		pod = pod_of_row(ka, r, &ci);
+		if (pod)
+			ledger_row_set_names(r, pod->ns, pod->name, ci ? ci->name : NULL);
 	}
+	/* pods: names, CO2e, budgets, PodEnergy */
 	for (size_t i = 0; i < ledger_count(pods); i++) {
 		struct ledger_row *p = (struct ledger_row *)ledger_row_at(pods, i);
 		const struct kube_pod_info *pod;
-		if (p->terminated || p->pod)
+		const struct energypolicy *pol;
+		struct pod_state *ps;
+
+		if (p->terminated)
 			continue;
 		pod = kube_pods_find_pod(kube_kubelet_pods(ka->pods), p->key);
-		if (pod)
-			ledger_row_set_names(p, pod->ns, pod->name, NULL);
+		if (!pod)
+			continue; /* not known to the kubelet (yet): no PodEnergy without an owner */
+		ledger_row_set_names(p, pod->ns, pod->name, NULL);
+		pol = policy_for_pod(ka->policies, pod->ns, pod->labels);
+		if (pol && pol->has_carbon)
+			p->co2e_g += ep_co2e_grams(uj_to_j(export_total_uj(p->tick_uj, zones)),
+						   pol->carbon_g_per_kwh);
+		ps = ps_get(ka, p->key);
+		if (!ps)
+			continue;
+		ps->seen_tick = ka->ticks;
+		check_budgets(ka, ps, pol, pod, now_ms, uj_to_j(export_total_uj(p->uj, zones)));
+		offer_pod(ka, workloads, p, pod, pol, ps, zones, model, now_real_ns);
 	}
+	ps_sweep(ka);
+	offer_node(ka, workloads, st, zones);
 }

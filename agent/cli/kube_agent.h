@@ -1,14 +1,22 @@
 /* kube_agent.h - the daemon's Kubernetes side: who the pods are, which PowerModel and
- * EnergyPolicy apply, and publishing PodEnergy / NodeEnergy.
+ * EnergyPolicy apply, and publishing PodEnergy / NodeEnergy / EnergyPolicy status.
  *
  * Everything here runs on the daemon's thread and never waits for the network:
  * watches and the kubelet poller are serviced non-blockingly (curl multi) between
  * ticks, and writes go through the writer thread (kube_writer.h). When the API or the
- * kubelet is unreachable, measurement goes on; names fill in when they come back.
+ * kubelet is unreachable, measurement goes on; names fill in when they come back, and
+ * the writer catches up with the newest values.
+ *
+ * Per tick the daemon calls, in order:
+ *   kube_agent_model()           the PowerModel to use (changes are applied live)
+ *   kube_agent_prepare_attrib()  per-workload idle policy and CPU request (from the
+ *                                pods' EnergyPolicies and specs) for attribution
+ *   kube_agent_after_tick()      names rows, accumulates CO2e, offers snapshots
  *
  * Ownership: kube_agent_new() returns an object freed with kube_agent_free()
- * (NULL-safe). Return convention: 0 or negative errno, err filled. This is daemon
- * code: it logs.
+ * (NULL-safe). Arrays handed out stay valid until the next call of the same
+ * function. Return convention: 0 or negative errno, err filled. This is daemon code:
+ * it logs.
  */
 #ifndef WATTLET_KUBE_AGENT_H
 #define WATTLET_KUBE_AGENT_H
@@ -16,9 +24,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "../attrib/attrib.h"
 #include "../config/config.h"
 #include "../export/export.h"
 #include "../ledger/ledger.h"
+#include "../model/powermodel.h"
+#include "../usage/usage.h"
 
 struct kube_agent;
 
@@ -34,9 +45,19 @@ const char *kube_agent_node(const struct kube_agent *ka);
 /* Network I/O that is ready (watches, kubelet); returns at once. */
 void kube_agent_service(struct kube_agent *ka);
 
-/* After a tick: names ledger rows from the pod table (workloads by container id,
- * pods by uid), and offers PodEnergy/NodeEnergy snapshots to the writer. */
+/* The PowerModel selected for this node: *model NULL = none (built-in ratio, or the
+ * local model.file). Returns true when the choice changed since the last call. */
+bool kube_agent_model(struct kube_agent *ka, const struct powermodel **model,
+		      const char **name);
+
+/* Fills in->entry_idle_policy and in->cpu_request for the usage entries (workload
+ * rows of the previous tick give the pod); leaves them NULL when no pod is known. */
+void kube_agent_prepare_attrib(struct kube_agent *ka, const struct ledger *workloads,
+			       const struct usage_sample *us, struct attrib_input *in);
+
+/* After a tick: names ledger rows from the pod table, accumulates pods' CO2e, offers
+ * PodEnergy / NodeEnergy / EnergyPolicy snapshots to the writer. */
 void kube_agent_after_tick(struct kube_agent *ka, struct ledger *workloads, struct ledger *pods,
-			   const struct agent_status *st, uint64_t now_real_ns);
+			   const struct agent_status *st, uint64_t now_real_ns, double dt_s);
 
 #endif

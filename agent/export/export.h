@@ -58,6 +58,14 @@ struct agent_status {
 	struct export_validation validation[EXPORT_VALIDATION_KINDS]; /* last validations */
 };
 
+/* Which zones to show: those the meter measures plus any holding energy. */
+uint32_t export_zones_present(const struct ledger_node *n);
+/* Totals without double counting: platform when present, else package + dram (+ gpu);
+ * core and uncore are inside package. */
+double export_total_watts(const double w[ZONE_COUNT][MODE_COUNT], uint32_t zones);
+double export_mode_watts(const double w[ZONE_COUNT][MODE_COUNT], uint32_t zones, enum mode m);
+uint64_t export_total_uj(const uint64_t uj[ZONE_COUNT][MODE_COUNT], uint32_t zones);
+
 int export_metrics(const struct ledger *l, const struct agent_status *s, bool kepler_compat,
 		   struct strbuf *out);
 int export_json_workloads(const struct ledger *l, const struct agent_status *s,

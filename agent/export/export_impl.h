@@ -34,13 +34,6 @@ void ob_double6(struct out_buf *o, double v);
 const char *export_row_kind(const struct ledger_row *r);
 /* Runtime name, "" for none. */
 const char *export_row_runtime(const struct ledger_row *r);
-/* Zones to show: measured by the meter, or holding energy. */
-uint32_t export_zones_present(const struct ledger_node *n);
-/* "Whole" power of a row or the node, without double counting nested RAPL domains:
- * platform (psys) + gpu when platform is present, else package + dram + gpu. */
-double export_total_watts(const double w[ZONE_COUNT][MODE_COUNT], uint32_t zones);
-/* The same sum for one mode only. */
-double export_mode_watts(const double w[ZONE_COUNT][MODE_COUNT], uint32_t zones, enum mode m);
-uint64_t export_total_uj(const uint64_t uj[ZONE_COUNT][MODE_COUNT], uint32_t zones);
+/* export_zones_present(), export_total_*() and export_mode_watts() are in export.h. */
 
 #endif

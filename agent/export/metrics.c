@@ -240,8 +240,18 @@ static void workload_metrics(struct render *r)
 		if (!row->terminated && !row->is_system)
 			live++;
 	}
-	if (r->pod_rows)
+	if (r->pod_rows) {
+		family(o, "wattlet_pod_co2e_grams_total", "counter",
+		       "Grams CO2e of the pod's energy at the carbon intensity of its EnergyPolicy "
+		       "(accumulated per tick; 0 without a carbon intensity).");
+		for (size_t i = 0; i < r->n; i++) {
+			row_open(r, "wattlet_pod_co2e_grams_total", i);
+			ob_adds(o, "} ");
+			ob_double6(o, ledger_row_at(r->l, i)->co2e_g);
+			ob_add(o, "\n", 1);
+		}
 		return;
+	}
 	family(o, "wattlet_agent_workloads", "gauge",
 	       "Workloads seen in the last tick (live ledger rows, system excluded).");
 	ob_adds(o, "wattlet_agent_workloads ");

@@ -320,6 +320,8 @@ int ledger_save(const struct ledger *l, const char *path, struct wl_err *err)
 			rc = strbuf_adds(&sb, " ");
 		if (!rc)
 			rc = add_key(&sb, r->key);
+		if (!rc && r->co2e_g > 0)
+			rc = strbuf_addf(&sb, "\nco2e %.17g", r->co2e_g);
 	}
 	if (!rc)
 		rc = strbuf_addf(&sb, "\nend %zu\n", l->n);
@@ -392,6 +394,7 @@ int ledger_load(struct ledger *l, const char *path, struct wl_err *err)
 	unsigned lineno = 0;
 	int rc = 0;
 	bool have_node = false, have_end = false;
+	struct ledger_row *last = NULL;
 	struct ledger *tmp = ledger_new(l->retention_ns);
 
 	if (!tmp)
@@ -457,6 +460,15 @@ int ledger_load(struct ledger *l, const char *path, struct wl_err *err)
 			}
 			r->cpu_ns = cpu_ns;
 			memcpy(r->uj, uj, sizeof(uj));
+			last = r;
+		} else if (strcmp(kw, "co2e") == 0) {
+			/* optional, applies to the row just before it */
+			double g;
+			if (!last || !cur || parse_double(cur, &g) || g < 0) {
+				rc = err_set(err, EINVAL, "checkpoint %s:%u: bad co2e line", path, lineno);
+				goto cleanup;
+			}
+			last->co2e_g = g;
 		} else if (strcmp(kw, "end") == 0) {
 			uint64_t n;
 			if (!cur || parse_u64(cur, &n) || n != tmp->n) {

@@ -43,6 +43,7 @@ struct ledger_row {
 	uint64_t uj[ZONE_COUNT][MODE_COUNT];       /* monotonic totals */
 	double watts[ZONE_COUNT][MODE_COUNT];      /* average over the last tick */
 	uint64_t cpu_ns;           /* monotonic CPU time attributed to the row */
+	double co2e_g;             /* monotonic grams CO2e (pods with a carbon intensity) */
 	double cpu_cores;          /* CPU cores used over the last tick */
 	uint64_t last_seen_ns;     /* CLOCK_MONOTONIC of the last tick that saw it */
 	uint32_t gen;              /* tick generation it was last touched in */

@@ -111,6 +111,7 @@ static void test_checkpoint_round_trip(void **state)
 	add_tick(l, "/weird path\\with\nnewline", 123456789012ull, SEC);
 	add_tick(l, LEDGER_SYSTEM_KEY, 42, 2 * SEC);
 	ledger_node(l)->learned_idle_w[ZONE_PACKAGE] = 9.75;
+	((struct ledger_row *)ledger_find(l, LEDGER_SYSTEM_KEY))->co2e_g = 0.125;
 	assert_int_equal(ledger_save(l, path, &err), 0);
 	assert_int_equal(ledger_load(m, path, &err), 0);
 	assert_int_equal(ledger_count(m), 2);
@@ -119,6 +120,8 @@ static void test_checkpoint_round_trip(void **state)
 	assert_int_equal(r->uj[ZONE_PACKAGE][MODE_DYNAMIC], 123456789012ull);
 	assert_true(r->terminated); /* until seen again */
 	assert_true(ledger_find(m, LEDGER_SYSTEM_KEY)->is_system);
+	assert_true(ledger_find(m, LEDGER_SYSTEM_KEY)->co2e_g == 0.125);
+	assert_true(r->co2e_g == 0);
 	assert_int_equal(ledger_node_c(m)->uj[ZONE_PACKAGE][MODE_DYNAMIC], 123456789054ull);
 	assert_int_equal(ledger_node_c(m)->ticks, 2);
 	assert_true(ledger_node_c(m)->learned_idle_w[ZONE_PACKAGE] == 9.75);
@@ -150,6 +153,9 @@ static void test_corrupt_checkpoints_change_nothing(void **state)
 		"wattlet-ledger 1\nnode 1 0 0 0 0 0 0 0 0 0 0 0 0\nrow 1 0 0 0 0 0 0 0 0 0 0 0 0 /a\n"
 		"row 1 0 0 0 0 0 0 0 0 0 0 0 0 /a\nend 2\n",
 		"wattlet-ledger 1\nnode 1 -1 0 0 0 0 0 0 0 0 0 0 0\nend 0\n",
+		"wattlet-ledger 1\nnode 1 0 0 0 0 0 0 0 0 0 0 0 0\nco2e 1\nend 0\n", /* no row */
+		"wattlet-ledger 1\nnode 1 0 0 0 0 0 0 0 0 0 0 0 0\nrow 1 0 0 0 0 0 0 0 0 0 0 0 0 /a\n"
+		"co2e -2\nend 1\n",
 	};
 	char path[128];
 	struct wl_err err;
