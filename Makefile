@@ -107,4 +107,27 @@ bench: all $(BUILD)/bench/metrics_bench
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/asan $(BUILD)/test $(BUILD)/test-asan $(BUILD)/bench -name '*.d' -type f 2>/dev/null)
+
+# --- image and e2e cluster --------------------------------------------------
+# make image       the agent image wattlet:dev (build/wattlet + build/raplsim + their libs) as
+#                  an OCI archive, without a Docker daemon: build/image/wattlet-image.tar
+#                  (import: ctr -n k8s.io images import build/image/wattlet-image.tar).
+#                  The Dockerfile builds the same content for users with Docker/BuildKit.
+# make e2e-cluster start the single-node Kubernetes cluster (hack/cluster-up.sh; see docs/e2e.md)
+# make e2e-down    stop it and clean up (hack/cluster-down.sh)
+# make e2e         cluster up, go test ./test/e2e/... (report build/e2e/reports/e2e.json), down
+.PHONY: image e2e e2e-cluster e2e-down
+image: build/image/wattlet-image.tar
+build/image/wattlet-image.tar: build/wattlet build/raplsim hack/image.sh hack/oci-image.sh
+	@mkdir -p $(@D)
+	bash hack/image.sh wattlet $@ build
+
+e2e-cluster: build/wattlet build/raplsim | $(DEPS_STAMP)
+	bash hack/cluster-up.sh
+
+e2e-down:
+	bash hack/cluster-down.sh
+
+e2e: build/wattlet build/raplsim | $(DEPS_STAMP)
+	bash test/e2e/run.sh

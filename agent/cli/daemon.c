@@ -196,6 +196,18 @@ static void set_watts(double w[ZONE_COUNT][MODE_COUNT], const uint64_t uj[ZONE_C
 			w[z][m] = dt > 0 ? uj[z][m] / 1e6 / dt : 0;
 }
 
+/* Puts a model in use (NULL: the built-in ratio model) and updates the status. */
+static void set_model(struct agent *a, const struct powermodel *m)
+{
+	if (m && m != &a->model)
+		a->model = *m;
+	a->have_model = m != NULL;
+	a->st.model_name = a->have_model ? a->model.name : "builtin-ratio";
+	a->st.estimated_zones = a->have_model ? pm_estimated_mask(&a->model) : 0;
+	a->st.energy_source = a->meter ? (a->st.estimated_zones ? "meter+model" : "meter")
+				       : (a->st.estimated_zones ? "model" : "none");
+}
+
 /* Pod aggregates: a pod's row accumulates the tick energy of all its cgroups, so its
  * total stays monotonic when a container restarts under a new cgroup. */
 static void add_to_pod(struct agent *a, const struct ledger_row *w,
@@ -404,18 +416,6 @@ static void meter_opts_from(const struct config *c, struct meter_opts *mo)
 	mo->powercap_root = c->powercap_root[0] ? c->powercap_root : NULL;
 	mo->dev_root = c->dev_root;
 	mo->max_watts = c->meter_max_watts;
-}
-
-/* Puts a model in use (NULL: the built-in ratio model) and updates the status. */
-static void set_model(struct agent *a, const struct powermodel *m)
-{
-	if (m && m != &a->model)
-		a->model = *m;
-	a->have_model = m != NULL;
-	a->st.model_name = a->have_model ? a->model.name : "builtin-ratio";
-	a->st.estimated_zones = a->have_model ? pm_estimated_mask(&a->model) : 0;
-	a->st.energy_source = a->meter ? (a->st.estimated_zones ? "meter+model" : "meter")
-				       : (a->st.estimated_zones ? "model" : "none");
 }
 
 /* Loads a checkpoint; a corrupt one is reported and set aside as PATH.bad. */

@@ -39,6 +39,7 @@ struct kube_agent {
 	const struct config *cfg;
 	char node[256];
 	struct kube_config *kc;
+	struct kube_config *writer_kc; /* the writer thread's own (a config is single-threaded) */
 	struct kube_kubelet *pods;
 	struct kube_watch *node_watch, *pm_watch, *ep_watch;
 	json_t *node_labels; /* own Node's metadata.labels (owned), or NULL */
@@ -304,7 +305,10 @@ struct kube_agent *kube_agent_new(const struct config *c, struct wl_err *err)
 
 	wo.node_name = ka->node;
 	wo.rate_per_s = c->write_qps;
-	ka->writer = kube_writer_new(ka->kc, &wo, err);
+	ka->writer_kc = kube_config_load(&co, err);
+	if (!ka->writer_kc)
+		goto fail;
+	ka->writer = kube_writer_new(ka->writer_kc, &wo, err);
 	if (!ka->writer)
 		goto fail;
 	ka->models_dirty = true;
@@ -328,6 +332,7 @@ void kube_agent_free(struct kube_agent *ka)
 	kube_kubelet_free(ka->pods);
 	policy_set_free(ka->policies);
 	model_set_free(ka->models);
+	kube_config_free(ka->writer_kc);
 	kube_config_free(ka->kc);
 	json_decref(ka->node_labels);
 	free(ka->entry_policy);

@@ -1,0 +1,232 @@
+/* kube_writer.h - the agent's writes to the Kubernetes API (PodEnergy, NodeEnergy,
+ * Events), on a thread of their own so that measurement never waits for the API.
+ *
+ * Flow: the daemon thread offers a snapshot of every pod (and of the node) once per
+ * tick: kube_writer_offer_pod() / _node() deep-copy it under a mutex and return (no
+ * I/O, a few small allocations). Only the newest snapshot of each object is kept
+ * (coalescing), and at most opts.max_pods pods are tracked: an offer for a new pod
+ * beyond that is dropped and counted (memory never grows past the cap).
+ * The writer thread (its own kube_http handle) writes an object when it is due:
+ *  - never written yet: at once (it is created);
+ *  - else when its interval (the pod's EnergyPolicy updateInterval, default 60 s;
+ *    NodeEnergy: node_interval_s, default 30 s) has passed since its last write AND
+ *    it changed: |dwatts| > max(min_dwatts, rel_dwatts * watts) (0.1 W, 5 %), or
+ *    joules grew by more than rel_djoules (1 %) of the joules last written, or a
+ *    text field (model, policy, containers, meters, conditions...) changed;
+ *  - and anyway once every refresh_intervals (10) intervals, so status.lastMeasured
+ *    stays fresh. A due but unchanged object is counted as skipped once per interval.
+ * Requests use server-side apply: PATCH <object>?fieldManager=wattlet&force=true,
+ * Content-Type application/apply-patch+yaml with a JSON body: first metadata
+ * (PodEnergy: ownerReference to its Pod, controller true, blockOwnerDeletion false)
+ * and spec on the object (once, and again when the object turns out to be gone),
+ * then status on the /status subresource (every write).
+ * Rate limit: one token bucket for all requests of this writer (= this node),
+ * opts.rate_per_s (5) refilled, opts.burst (10) deep; a due write without a token
+ * waits (counted as rate_limited).
+ * Errors: a transport error (API down, connection refused, timeout), 429 or 5xx backs
+ * the whole writer off (exponential with jitter, backoff_base_ms .. backoff_max_ms),
+ * keeping the newest snapshot of each object; kube_http's own retries are off so that
+ * shutdown is never stuck in a retry sleep. 404 (namespace gone) or 422 (rejected by
+ * the schema) drop that snapshot, count it, keep the API's message in last_error, and
+ * try that object again after its interval with a newer snapshot. A 404 on /status
+ * (object deleted behind our back) re-creates it on the next try.
+ * kube_writer_forget_pod() drops a deleted pod from the queue; its PodEnergy is left
+ * to the garbage collector (ownerReferences): the writer never deletes objects.
+ * Numbers: non-finite or negative values are never written (the field is left out and
+ * counted in values_omitted); the CRDs' required fields are always present.
+ *
+ * Threading: kube_writer_offer_*, _forget_pod, _event, _stats and _kick may be called
+ * from any thread (mutex inside). kube_writer_new starts the thread (unless
+ * opts.manual); kube_writer_free stops it: it wakes the thread and joins it, which
+ * takes at most the request in flight (bounded by opts.timeout_ms). In manual mode
+ * (tests, benchmarks) no thread runs and the caller drives kube_writer_run_once().
+ * Ownership: offers copy everything; the caller keeps its snapshot. The writer owns
+ * its kube_http handle but not the kube_config, which must outlive it and must not
+ * be used by another thread meanwhile (kube_config is single-threaded); give the
+ * writer its own kube_config. Nothing here logs.
+ * Returns: 0 or -errno; kube_writer_new returns NULL with e filled.
+ */
+#ifndef WATTLET_KUBE_WRITER_H
+#define WATTLET_KUBE_WRITER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agent/common/util.h"
+#include "agent/common/zone.h"
+#include "kube_config.h"
+
+#define KW_DEFAULT_INTERVAL_S 60
+#define KW_MAX_ZONES ZONE_COUNT
+#define KW_MAX_CONTAINERS 256 /* CRD maxItems; more are cut and counted */
+#define KW_MAX_METERS 16
+#define KW_MAX_CONDITIONS 16
+
+struct kw_zone {
+	enum zone zone;
+	double dynamic_joules, idle_joules;
+	double dynamic_watts, idle_watts;
+};
+
+struct kw_container {
+	const char *name;	  /* required */
+	const char *container_id; /* with runtime prefix ("containerd://..."), or NULL */
+	double joules, watts;
+};
+
+/* One pod, as the daemon sees it this tick. Strings may be NULL (left out) except
+ * ns, name, uid and node. */
+struct kw_pod {
+	const char *ns, *name, *uid, *node;
+	const char *model;		/* PowerModel name or "builtin-ratio" */
+	const char *policy;		/* "namespace/name" or "" */
+	uint64_t last_measured_ns;	/* CLOCK_REALTIME; 0: left out */
+	double window_s;		/* watts are averages over this window */
+	double watts, dynamic_watts, idle_watts;
+	double joules;			/* monotonic since the pod was first seen */
+	double co2e_grams;
+	bool has_co2e;			/* policy sets carbonIntensity */
+	const struct kw_zone *zones;	/* n_zones <= KW_MAX_ZONES */
+	size_t n_zones;
+	const struct kw_container *containers;
+	size_t n_containers;
+	unsigned interval_s;		/* EnergyPolicy updateInterval; 0: 60 */
+};
+
+struct kw_meter {
+	const char *kind; /* powercap | perf | msr | hwmon | acpi */
+	bool in_use;
+	const char *reason;
+};
+
+struct kw_node_zone {
+	enum zone zone;
+	double dynamic_watts, idle_watts, joules;
+	const char *idle_source; /* NULL: left out */
+};
+
+struct kw_condition {
+	const char *type;   /* e.g. ModelValid, MeterAvailable */
+	const char *status; /* "True" | "False" | "Unknown" */
+	const char *reason; /* CamelCase, required */
+	const char *message;
+	/* CLOCK_REALTIME; 0: the writer keeps it: the time it first saw this status */
+	uint64_t last_transition_ns;
+};
+
+struct kw_node {
+	const char *name;
+	const struct kw_meter *meters; /* n_meters <= KW_MAX_METERS */
+	size_t n_meters;
+	const char *usage_source; /* ebpf | cgroup */
+	const char *model_name, *attribution;
+	double watts, joules;
+	const struct kw_node_zone *zones;
+	size_t n_zones;
+	bool has_validation;
+	struct {
+		uint64_t time_ns; /* CLOCK_REALTIME */
+		bool passed;
+		double node_deviation_pct, pod_deviation_pct;
+	} validation;
+	const struct kw_condition *conditions; /* n_conditions <= KW_MAX_CONDITIONS */
+	size_t n_conditions;
+};
+
+/* The object an Event is about. ns NULL/"" for cluster-scoped objects (the Event then
+ * goes to the "default" namespace). */
+struct kw_event {
+	const char *api_version, *kind, *ns, *name, *uid; /* uid may be NULL */
+	const char *reason;  /* CamelCase */
+	const char *message;
+	const char *type;    /* "Normal" | "Warning" */
+};
+
+/* Injectable transport for tests and benchmarks: does one request, returns 0 with
+ * *status set, or -errno when no response came. path starts with '/'. */
+typedef int (*kw_send_fn)(void *ud, const char *method, const char *path, const char *body,
+			  const char *content_type, long *status, struct wl_err *e);
+
+struct kube_writer_opts {
+	unsigned max_pods;	    /* 0: 4096 */
+	unsigned node_interval_s;   /* 0: 30 */
+	unsigned refresh_intervals; /* 0: 10 */
+	double min_dwatts;	    /* < 0 or 0: 0.1 W (set a tiny value for "any") */
+	double rel_dwatts;	    /* 0: 0.05 */
+	double rel_djoules;	    /* 0: 0.01 */
+	double rate_per_s;	    /* 0: 5 requests/s */
+	double burst;		    /* 0: 10 */
+	unsigned backoff_base_ms;   /* 0: 500 */
+	unsigned backoff_max_ms;    /* 0: 60000 */
+	unsigned event_queue;	    /* 0: 16 pending Events, more dropped */
+	unsigned event_min_gap_s;   /* 0: 60: same object + reason at most this often */
+	long timeout_ms;	    /* per request; 0: 10000 */
+	const char *field_manager;  /* 0: "wattlet" */
+	const char *node_name;	    /* for Event source; may be NULL */
+	/* clock (CLOCK_MONOTONIC ns) for scheduling; NULL: mono_ns */
+	uint64_t (*now_ns)(void *ud);
+	void *clock_ud;
+	kw_send_fn send; /* NULL: kube_http against the config's server */
+	void *send_ud;
+	bool manual;	 /* no thread: the caller calls kube_writer_run_once */
+};
+
+struct kube_writer_stats {
+	uint64_t writes_ok;	    /* objects written (status applied) */
+	uint64_t writes_failed;	    /* object writes that failed (any reason) */
+	uint64_t skipped_unchanged; /* due by interval, unchanged: not written */
+	uint64_t dropped_cap;	    /* pod offers dropped: max_pods reached */
+	uint64_t rate_limited;	    /* due writes that had to wait for a token */
+	uint64_t requests;	    /* HTTP requests sent (incl. failed) */
+	uint64_t invalid;	    /* 422 */
+	uint64_t not_found;	    /* 404 */
+	uint64_t transport_errors;  /* no response, 429 or 5xx */
+	uint64_t backoffs;	    /* times the writer backed off */
+	uint64_t values_omitted;    /* non-finite/negative numbers left out */
+	uint64_t containers_cut;    /* containers beyond KW_MAX_CONTAINERS */
+	uint64_t events_sent, events_dropped, events_suppressed;
+	size_t pods;		    /* pods tracked now */
+	double writes_per_s_1m;	    /* object writes per second over the last 60 s */
+	double requests_per_s_1m;
+	bool backing_off;
+	char last_error[256];
+};
+
+struct kube_writer;
+
+/* c: API config (NULL only with o->send set). o may be NULL (defaults). */
+struct kube_writer *kube_writer_new(struct kube_config *c, const struct kube_writer_opts *o,
+				    struct wl_err *e);
+/* Stops and joins the thread (see above), frees everything. Accepts NULL. */
+void kube_writer_free(struct kube_writer *w);
+
+/* Keeps a copy of snap as the newest of its pod (by uid), replacing an unwritten older
+ * one. -EINVAL for a snapshot without ns/name/uid/node; -ENOSPC when the pod is new
+ * and max_pods are tracked (counted in dropped_cap); -ENOMEM. */
+int kube_writer_offer_pod(struct kube_writer *w, const struct kw_pod *snap);
+/* Same for the node (one per writer). -EINVAL without a name. */
+int kube_writer_offer_node(struct kube_writer *w, const struct kw_node *snap);
+/* The pod is gone: drop it (its object is garbage-collected). 0 or -ENOENT. */
+int kube_writer_forget_pod(struct kube_writer *w, const char *uid);
+/* Queues an Event (POST /api/v1/namespaces/NS/events). 0; -EALREADY when the same
+ * object + reason was queued less than event_min_gap_s ago (suppressed); -ENOSPC when
+ * the queue is full (dropped); -EINVAL. */
+int kube_writer_event(struct kube_writer *w, const struct kw_event *ev);
+
+void kube_writer_stats(struct kube_writer *w, struct kube_writer_stats *out);
+/* Wakes the thread to look at its queue now (e.g. after an injected clock moved). */
+void kube_writer_kick(struct kube_writer *w);
+
+/* Manual mode (and the thread's loop body): does every request that is due now and
+ * allowed by the rate limit and backoff, then returns. *next_ms (may be NULL): ms
+ * until something may be due next (UINT64_MAX: nothing queued). Returns the number of
+ * requests sent (>= 0). */
+int kube_writer_run_once(struct kube_writer *w, uint64_t *next_ms);
+
+/* Exposed for tests: the JSON bodies the writer sends (malloc'ed; caller frees).
+ * which: 0 = metadata + spec, 1 = status. NULL on a bad snapshot. */
+char *kube_writer_pod_json(const struct kw_pod *snap, int which, const char *field_manager);
+char *kube_writer_node_json(const struct kw_node *snap, int which);
+
+#endif

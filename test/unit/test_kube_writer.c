@@ -1,0 +1,948 @@
+/* test_kube_writer.c - PodEnergy / NodeEnergy / Event writes: coalescing, thresholds,
+ * rate limit and backoff with an injected clock and transport; then end to end against
+ * tls_server.py, which validates every apply against the CRDs' openAPIV3Schema. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+#include <time.h>
+#include <jansson.h>
+
+#include "agent/kube/kube_http.h"
+#include "agent/kube/kube_writer.h"
+#include "test_kube_server.h"
+
+#define S_NS 1000000000ull
+
+/* ---- injected clock and transport ------------------------------------------------------- */
+
+struct fclock {
+	uint64_t t;
+};
+
+static uint64_t fclock_now(void *ud)
+{
+	return ((struct fclock *)ud)->t;
+}
+
+struct fake {
+	int calls, status_calls, create_calls, event_calls;
+	int rc;	     /* returned when nonzero (-ECONNREFUSED...) */
+	long status; /* 0: 200 */
+	char path[512];
+	char *body;  /* last body */
+	char *sbody; /* last status body */
+};
+
+static int fake_send(void *ud, const char *method, const char *path, const char *body,
+		     const char *ct, long *status, struct wl_err *e)
+{
+	struct fake *f = ud;
+	f->calls++;
+	assert_non_null(ct);
+	if (strcmp(method, "PATCH") == 0) {
+		assert_string_equal(ct, "application/apply-patch+yaml");
+		assert_non_null(strstr(path, "?fieldManager=wattlet&force=true"));
+		if (strstr(path, "/status?"))
+			f->status_calls++;
+		else
+			f->create_calls++;
+	} else {
+		f->event_calls++;
+	}
+	snprintf(f->path, sizeof(f->path), "%s", path);
+	free(f->body);
+	f->body = strdup(body);
+	if (strstr(path, "/status?")) {
+		free(f->sbody);
+		f->sbody = strdup(body);
+	}
+	if (f->rc)
+		return err_set(e, f->rc, "connection refused");
+	*status = f->status ? f->status : 200;
+	if (*status == 422)
+		err_set(e, EIO, "HTTP 422: spec.podName: Too long");
+	return 0;
+}
+
+static void fake_release(struct fake *f)
+{
+	free(f->body);
+	free(f->sbody);
+}
+
+static struct kube_writer *mkw(struct fake *f, struct fclock *c, struct kube_writer_opts *o)
+{
+	struct kube_writer_opts d = { 0 };
+	struct wl_err e = { { 0 } };
+	struct kube_writer *w;
+	if (!o)
+		o = &d;
+	o->manual = true;
+	o->send = fake_send;
+	o->send_ud = f;
+	o->now_ns = fclock_now;
+	o->clock_ud = c;
+	w = kube_writer_new(NULL, o, &e);
+	assert_non_null(w);
+	return w;
+}
+
+static const struct kw_zone ZONES[] = {
+	{ ZONE_PACKAGE, 1000.1, 200.2, 3.0, 1.0 },
+	{ ZONE_DRAM, 50.0, 10.0, 0.1, 0.1 },
+};
+static const struct kw_container CTRS[] = {
+	{ "redis", "containerd://abc123", 1200.3, 4.1 },
+	{ "sidecar", "containerd://def456", 50.0, 0.1 },
+};
+
+static struct kw_pod mkpod(const char *ns, const char *name, const char *uid, double watts,
+			   double joules)
+{
+	struct kw_pod p = { 0 };
+	p.ns = ns;
+	p.name = name;
+	p.uid = uid;
+	p.node = "node-1";
+	p.model = "builtin-ratio";
+	p.policy = "shop/default";
+	p.last_measured_ns = 1795595400ull * S_NS; /* 2026-11-25T08:30:00Z */
+	p.window_s = 60;
+	p.watts = watts;
+	p.dynamic_watts = watts * 0.75;
+	p.idle_watts = watts * 0.25;
+	p.joules = joules;
+	p.co2e_grams = 0.12;
+	p.has_co2e = true;
+	p.zones = ZONES;
+	p.n_zones = 2;
+	p.containers = CTRS;
+	p.n_containers = 2;
+	return p;
+}
+
+static double jnum(json_t *o, const char *path)
+{
+	json_t *v = o;
+	char buf[128], *save = NULL, *tok;
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (tok = strtok_r(buf, ".", &save); tok && v; tok = strtok_r(NULL, ".", &save))
+		v = json_object_get(v, tok);
+	return v && json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+/* ---- JSON ---------------------------------------------------------------------------- */
+
+static void test_pod_json(void **st)
+{
+	struct kw_pod p = mkpod("shop", "redis-0", "uid-1", 4.2, 1234.5);
+	char *s;
+	json_t *j, *own, *x;
+	(void)st;
+
+	s = kube_writer_pod_json(&p, 0, NULL);
+	assert_non_null(s);
+	j = json_loads(s, 0, NULL);
+	assert_non_null(j);
+	own = json_array_get(json_object_get(json_object_get(j, "metadata"), "ownerReferences"), 0);
+	assert_string_equal(json_string_value(json_object_get(own, "kind")), "Pod");
+	assert_string_equal(json_string_value(json_object_get(own, "apiVersion")), "v1");
+	assert_string_equal(json_string_value(json_object_get(own, "uid")), "uid-1");
+	assert_true(json_is_true(json_object_get(own, "controller")));
+	assert_true(json_is_false(json_object_get(own, "blockOwnerDeletion")));
+	x = json_object_get(j, "spec");
+	assert_string_equal(json_string_value(json_object_get(x, "podName")), "redis-0");
+	assert_string_equal(json_string_value(json_object_get(x, "podUID")), "uid-1");
+	assert_string_equal(json_string_value(json_object_get(x, "nodeName")), "node-1");
+	assert_null(json_object_get(j, "status"));
+	json_decref(j);
+	free(s);
+
+	/* NaN, Inf and negative numbers never reach JSON: the field is left out */
+	p.watts = NAN;
+	p.idle_watts = -1;
+	p.joules = INFINITY;
+	s = kube_writer_pod_json(&p, 1, NULL);
+	assert_non_null(s);
+	assert_null(strstr(s, "nan"));
+	assert_null(strstr(s, "inf"));
+	j = json_loads(s, 0, NULL);
+	assert_non_null(j);
+	x = json_object_get(j, "status");
+	assert_null(json_object_get(x, "watts"));
+	assert_null(json_object_get(x, "idleWatts"));
+	assert_null(json_object_get(x, "joules"));
+	assert_float_equal(jnum(x, "dynamicWatts"), 3.15, 1e-9);
+	assert_string_equal(json_string_value(json_object_get(x, "lastMeasured")),
+			    "2026-11-25T08:30:00Z");
+	assert_int_equal(json_array_size(json_object_get(x, "zones")), 2);
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(json_object_get(x, "containers"), 0),
+				    "containerID")),
+			    "containerd://abc123");
+	json_decref(j);
+	free(s);
+
+	p.has_co2e = false;
+	p.watts = 1;
+	s = kube_writer_pod_json(&p, 1, NULL);
+	assert_null(strstr(s, "co2eGrams"));
+	free(s);
+	p.uid = "";
+	assert_null(kube_writer_pod_json(&p, 0, NULL));
+}
+
+/* ---- coalescing, thresholds ---------------------------------------------------------------- */
+
+static void test_coalescing(void **st)
+{
+	struct fake f = { 0 };
+	struct fclock c = { 1000 * S_NS };
+	struct kube_writer *w = mkw(&f, &c, NULL);
+	struct kube_writer_stats s;
+	json_t *j;
+	(void)st;
+
+	for (int i = 1; i <= 5; i++) {
+		struct kw_pod p = mkpod("shop", "redis-0", "uid-1", i, 100.0 * i);
+		assert_int_equal(kube_writer_offer_pod(w, &p), 0);
+	}
+	kube_writer_stats(w, &s);
+	assert_int_equal(s.pods, 1);
+	assert_int_equal(kube_writer_run_once(w, NULL), 2); /* create + status */
+	assert_int_equal(f.create_calls, 1);
+	assert_int_equal(f.status_calls, 1);
+	assert_string_equal(f.path, "/apis/wattlet.dev/v1alpha1/namespaces/shop/podenergies/"
+				    "redis-0/status?fieldManager=wattlet&force=true");
+	j = json_loads(f.sbody, 0, NULL);
+	assert_float_equal(jnum(j, "status.watts"), 5, 1e-9); /* only the newest */
+	assert_float_equal(jnum(j, "status.joules"), 500, 1e-9);
+	json_decref(j);
+	/* nothing more to do: nothing pending */
+	assert_int_equal(kube_writer_run_once(w, NULL), 0);
+	kube_writer_stats(w, &s);
+	assert_int_equal(s.writes_ok, 1);
+	assert_int_equal(s.requests, 2);
+	kube_writer_free(w);
+	fake_release(&f);
+}
+
+static void test_thresholds(void **st)
+{
+	struct fake f = { 0 };
+	struct fclock c = { 1000 * S_NS };
+	struct kube_writer *w = mkw(&f, &c, NULL);
+	struct kube_writer_stats s;
+	struct kw_pod p = mkpod("shop", "web-0", "uid-w", 10.0, 100000.0);
+	uint64_t next = 0;
+	(void)st;
+
+	assert_int_equal(kube_writer_offer_pod(w, &p), 0);
+	assert_int_equal(kube_writer_run_once(w, NULL), 2);
+
+	/* a big change before the interval is up waits for it */
+	c.t += 30 * S_NS;
+	p.watts = 20;
+	assert_int_equal(kube_writer_offer_pod(w, &p), 0);
+	assert_int_equal(kube_writer_run_once(w, &next), 0);
+	assert_int_equal(next, 30000);
+
+	/* interval up, change below max(0.1 W, 5 %) and joules +0.5 %: skipped */
+	c.t += 31 * S_NS;
+	p.watts = 10.4;
+	p.joules = 100500;
+	assert_int_equal(kube_writer_offer_pod(w, &p), 0);
+	assert_int_equal(kube_writer_run_once(w, NULL), 0);
+	assert_int_equal(kube_writer_run_once(w, NULL), 0);
+	kube_writer_stats(w, &s);
+	assert_int_equal(s.skipped_unchanged, 1); /* once per interval, not per look */
+
+	/* watts beyond 5 %: written (status only, the object exists) */
+	p.watts = 10.6;
+	assert_int_equal(kube_writer_offer_pod(w, &p), 0);
+	assert_int_equal(kube_writer_run_once(w, NULL), 1);
+	assert_int_equal(f.create_calls, 1);
+
+	/* joules +1.5 % after the interval: written */
+	c.t += 61 * S_NS;
+	p.joules = 100500 * 1.015;
+	assert_int_equal(kube_writer_offer_pod(w, &p), 0);
+	assert_int_equal(kube_writer_run_once(w, NULL), 1);
+
+	/* small watts near zero: the 0.1 W floor */
+	c.t += 61 * S_NS;
+	p.watts = 10.6 + 0.09 * 0; /* unchanged */
+	assert_int_equal(kube_writer_offer_pod(w, &p), 0);
+	assert_int_equal(kube_writer_run_once(w, NULL), 0);
+
+	/* a text change (another PowerModel) is a change */
+	p.model = "xeon-ratio";
+	assert_int_equal(kube_writer_offer_pod(w, &p), 0);
+	assert_int_equal(kube_writer_run_once(w, NULL), 1);
+
+	/* unchanged for 10 intervals: written anyway, once */
+	for (int i = 0; i < 9; i++) {
+		c.t += 60 * S_NS;
+		assert_int_equal(kube_writer_offer_pod(w, &p), 0);
+		assert_int_equal(kube_writer_run_once(w, NULL), 0);
+	}
+	c.t += 61 * S_NS;
+	assert_int_equal(kube_writer_offer_pod(w, &p), 0);
+	assert_int_equal(kube_writer_run_once(w, NULL), 1);
+	kube_writer_stats(w, &s);
+	assert_int_equal(s.writes_ok, 5);
+
+	/* the pod's own interval (EnergyPolicy updateInterval) */
+	p.interval_s = 10;
+	p.watts = 50;
+	c.t += 11 * S_NS;
+	assert_int_equal(kube_writer_offer_pod(w, &p), 0);
+	assert_int_equal(kube_writer_run_once(w, NULL), 1);
+	kube_writer_free(w);
+	fake_release(&f);
+}
+
+static void test_threshold_options(void **st)
+{
+	struct fake f = { 0 };
+	struct fclock c = { 1000 * S_NS };
+	struct kube_writer_opts o = { 0 };
+	struct kube_writer *w;
+	struct kw_pod p = mkpod("shop", "web-0", "uid-w", 10.0, 100000.0);
+	(void)st;
+	o.rel_dwatts = 0.5; /* 50 % */
+	w = mkw(&f, &c, &o);
+	assert_int_equal(kube_writer_offer_pod(w, &p), 0);
+	assert_int_equal(kube_writer_run_once(w, NULL), 2);
+	c.t += 61 * S_NS;
+	p.watts = 14; /* +40 %: below 50 % */
+	assert_int_equal(kube_writer_offer_pod(w, &p), 0);
+	assert_int_equal(kube_writer_run_once(w, NULL), 0);
+	p.watts = 16;
+	assert_int_equal(kube_writer_offer_pod(w, &p), 0);
+	assert_int_equal(kube_writer_run_once(w, NULL), 1);
+	kube_writer_free(w);
+	fake_release(&f);
+}
+
+/* ---- cap, forget ------------------------------------------------------------------------ */
+
+static void test_cap_and_forget(void **st)
+{
+	struct fake f = { 0 };
+	struct fclock c = { 1000 * S_NS };
+	struct kube_writer_opts o = { 0 };
+	struct kube_writer *w;
+	struct kube_writer_stats s;
+	char name[32], uid[32];
+	(void)st;
+	o.max_pods = 8;
+	o.burst = 100;
+	w = mkw(&f, &c, &o);
+	for (int i = 0; i < 10; i++) {
+		struct kw_pod p;
+		snprintf(name, sizeof(name), "p%d", i);
+		snprintf(uid, sizeof(uid), "u%d", i);
+		p = mkpod("ns", name, uid, 1, 1);
+		assert_int_equal(kube_writer_offer_pod(w, &p), i < 8 ? 0 : -ENOSPC);
+	}
+	/* an existing pod still gets its newer snapshots */
+	{
+		struct kw_pod p = mkpod("ns", "p3", "u3", 2, 2);
+		assert_int_equal(kube_writer_offer_pod(w, &p), 0);
+	}
+	kube_writer_stats(w, &s);
+	assert_int_equal(s.pods, 8);
+	assert_int_equal(s.dropped_cap, 2);
+	/* forgotten pods are dropped from the queue and make room */
+	for (int i = 0; i < 8; i += 2) {
+		snprintf(uid, sizeof(uid), "u%d", i);
+		assert_int_equal(kube_writer_forget_pod(w, uid), 0);
+	}
+	assert_int_equal(kube_writer_forget_pod(w, "u0"), -ENOENT);
+	/* the others are all still findable (backward-shift deletion kept the probes) */
+	for (int i = 1; i < 8; i += 2) {
+		struct kw_pod p;
+		snprintf(name, sizeof(name), "p%d", i);
+		snprintf(uid, sizeof(uid), "u%d", i);
+		p = mkpod("ns", name, uid, 3, 3);
+		assert_int_equal(kube_writer_offer_pod(w, &p), 0);
+	}
+	kube_writer_stats(w, &s);
+	assert_int_equal(s.pods, 4);
+	assert_int_equal(kube_writer_run_once(w, NULL), 8);
+	assert_int_equal(f.create_calls, 4);
+	assert_null(strstr(f.body, "\"p0\""));
+	{
+		struct kw_pod bad = mkpod("ns", "x", "", 1, 1);
+		assert_int_equal(kube_writer_offer_pod(w, &bad), -EINVAL);
+	}
+	kube_writer_free(w);
+	fake_release(&f);
+}
+
+/* ---- rate limit ---------------------------------------------------------------------------- */
+
+static void test_rate_limit(void **st)
+{
+	struct fake f = { 0 };
+	struct fclock c = { 1000 * S_NS };
+	struct kube_writer *w = mkw(&f, &c, NULL); /* 5/s, burst 10 */
+	struct kube_writer_stats s;
+	uint64_t next = 0;
+	char name[32];
+	int total = 0;
+	(void)st;
+
+	for (int i = 0; i < 30; i++) {
+		struct kw_pod p;
+		snprintf(name, sizeof(name), "p%d", i);
+		p = mkpod("ns", name, name, 1, 1);
+		assert_int_equal(kube_writer_offer_pod(w, &p), 0);
+	}
+	total += kube_writer_run_once(w, &next);
+	assert_int_equal(total, 10); /* the burst: 5 pods, create + status each */
+	assert_true(next >= 400 && next <= 401); /* 2 tokens at 5/s */
+	kube_writer_stats(w, &s);
+	assert_int_equal(s.rate_limited, 1);
+	assert_int_equal(kube_writer_run_once(w, NULL), 0);
+	kube_writer_stats(w, &s);
+	assert_int_equal(s.rate_limited, 1); /* the same wait */
+	c.t += 400 * 1000000ull;
+	assert_int_equal(kube_writer_run_once(w, NULL), 2);
+	/* 10 more seconds: 50 more requests at most */
+	for (int i = 0; i < 10; i++) {
+		c.t += S_NS;
+		total += kube_writer_run_once(w, NULL);
+	}
+	assert_int_equal(total, 10 + 48); /* 2 went at 0.4 s, 50 tokens less those 2 */
+	kube_writer_stats(w, &s);
+	assert_int_equal(s.writes_ok, 30);
+	assert_true(s.rate_limited >= 2);
+	kube_writer_free(w);
+	fake_release(&f);
+}
+
+/* ---- backoff ------------------------------------------------------------------------------ */
+
+static void test_backoff(void **st)
+{
+	struct fake f = { 0 };
+	struct fclock c = { 1000 * S_NS };
+	struct kube_writer_opts o = { 0 };
+	struct kube_writer *w;
+	struct kube_writer_stats s;
+	uint64_t next = 0, prev = 0;
+	json_t *j;
+	(void)st;
+	o.backoff_base_ms = 1000;
+	o.backoff_max_ms = 8000;
+	o.burst = 1000;
+	o.rate_per_s = 1000;
+	w = mkw(&f, &c, &o);
+	f.rc = ECONNREFUSED;
+	for (int i = 0; i < 6; i++) {
+		struct kw_pod p = mkpod("ns", "p", "u", 1 + i, 10 + i);
+		assert_int_equal(kube_writer_offer_pod(w, &p), 0);
+		assert_int_equal(kube_writer_run_once(w, &next), 1);
+		/* backed off: nothing until the delay is over; delays grow, bounded */
+		assert_int_equal(kube_writer_run_once(w, &next), 0);
+		if (!(next >= 500 && next <= 8000))
+			fprintf(stderr, "i=%d next=%llu\n", i, (unsigned long long)next);
+		assert_true(next >= 500 && next <= 8000);
+		if (i >= 4)
+			assert_true(next >= 4000);
+		assert_true(i == 0 || next + 1 >= prev / 2);
+		prev = next;
+		kube_writer_stats(w, &s);
+		assert_true(s.backing_off);
+		assert_int_equal(s.pods, 1); /* only the newest snapshot, never grows */
+		c.t += next * 1000000ull;
+	}
+	kube_writer_stats(w, &s);
+	assert_int_equal(s.transport_errors, 6);
+	assert_int_equal(s.writes_failed, 6);
+	assert_non_null(strstr(s.last_error, "connection refused"));
+	/* API back: the newest snapshot is written, the backoff resets */
+	f.rc = 0;
+	{
+		struct kw_pod p = mkpod("ns", "p", "u", 42, 420);
+		assert_int_equal(kube_writer_offer_pod(w, &p), 0);
+	}
+	assert_int_equal(kube_writer_run_once(w, NULL), 2);
+	j = json_loads(f.sbody, 0, NULL);
+	assert_float_equal(jnum(j, "status.watts"), 42, 1e-9);
+	json_decref(j);
+	kube_writer_stats(w, &s);
+	assert_false(s.backing_off);
+	assert_int_equal(s.writes_ok, 1);
+	kube_writer_free(w);
+	fake_release(&f);
+}
+
+static void test_invalid_not_retried(void **st)
+{
+	struct fake f = { 0 };
+	struct fclock c = { 1000 * S_NS };
+	struct kube_writer *w = mkw(&f, &c, NULL);
+	struct kube_writer_stats s;
+	struct kw_pod p = mkpod("ns", "p", "u", 1, 1);
+	(void)st;
+	f.status = 422;
+	assert_int_equal(kube_writer_offer_pod(w, &p), 0);
+	assert_int_equal(kube_writer_run_once(w, NULL), 1);
+	kube_writer_stats(w, &s);
+	assert_int_equal(s.invalid, 1);
+	assert_false(s.backing_off);
+	assert_non_null(strstr(s.last_error, "Too long"));
+	/* a newer snapshot is not sent before the interval */
+	assert_int_equal(kube_writer_offer_pod(w, &p), 0);
+	assert_int_equal(kube_writer_run_once(w, NULL), 0);
+	c.t += 61 * S_NS;
+	f.status = 0;
+	assert_int_equal(kube_writer_run_once(w, NULL), 2);
+	kube_writer_free(w);
+	fake_release(&f);
+}
+
+/* ---- node and events ---------------------------------------------------------------------- */
+
+static struct kw_node mknode(double watts)
+{
+	static const struct kw_meter M[] = { { "powercap", true, "intel-rapl:0 package-0" },
+					     { "msr", false, "not needed" } };
+	static const struct kw_node_zone Z[] = { { ZONE_PACKAGE, 30, 20, 1e6, "learned-fit" } };
+	static const struct kw_condition C[] = {
+		{ "ModelValid", "True", "Loaded", "xeon-ratio", 0 },
+		{ "MeterAvailable", "True", "Powercap", "", 0 },
+	};
+	struct kw_node n = { 0 };
+	n.name = "node-1";
+	n.meters = M;
+	n.n_meters = 2;
+	n.usage_source = "ebpf";
+	n.model_name = "builtin-ratio";
+	n.attribution = "ratio";
+	n.watts = watts;
+	n.joules = 1.2e6;
+	n.zones = Z;
+	n.n_zones = 1;
+	n.has_validation = true;
+	n.validation.time_ns = 1795595400ull * S_NS;
+	n.validation.passed = true;
+	n.validation.node_deviation_pct = -0.3;
+	n.validation.pod_deviation_pct = 2.1;
+	n.conditions = C;
+	n.n_conditions = 2;
+	return n;
+}
+
+static void test_node_and_events(void **st)
+{
+	struct fake f = { 0 };
+	struct fclock c = { 1000 * S_NS };
+	struct kube_writer *w = mkw(&f, &c, NULL);
+	struct kube_writer_stats s;
+	struct kw_node n = mknode(52.3);
+	struct kw_event ev = { "wattlet.dev/v1alpha1", "PowerModel", NULL, "bad-model", "u-pm",
+			       "InvalidModel", "zone gpu: idleWatts is negative", "Warning" };
+	json_t *j;
+	(void)st;
+
+	assert_int_equal(kube_writer_offer_node(w, &n), 0);
+	assert_int_equal(kube_writer_event(w, &ev), 0);
+	assert_int_equal(kube_writer_event(w, &ev), -EALREADY); /* same object + reason */
+	assert_int_equal(kube_writer_run_once(w, NULL), 3);
+	assert_int_equal(f.event_calls, 1);
+	assert_string_equal(f.path, "/apis/wattlet.dev/v1alpha1/nodeenergies/node-1/status"
+				    "?fieldManager=wattlet&force=true");
+	j = json_loads(f.sbody, 0, NULL);
+	assert_float_equal(jnum(j, "status.watts"), 52.3, 1e-9);
+	assert_float_equal(jnum(j, "status.validation.nodeDeviationPercent"), -0.3, 1e-9);
+	assert_int_equal(json_array_size(json_object_get(json_object_get(j, "status"),
+							 "conditions")),
+			 2);
+	json_decref(j);
+	/* 30 s node interval; 1 W of 52 is below 5 % */
+	c.t += 31 * S_NS;
+	n.watts = 53.3;
+	assert_int_equal(kube_writer_offer_node(w, &n), 0);
+	assert_int_equal(kube_writer_run_once(w, NULL), 0);
+	n.watts = 60;
+	assert_int_equal(kube_writer_offer_node(w, &n), 0);
+	assert_int_equal(kube_writer_run_once(w, NULL), 1);
+	/* after the gap the event may go again; a full queue drops */
+	c.t += 61 * S_NS;
+	assert_int_equal(kube_writer_event(w, &ev), 0);
+	for (int i = 0; i < 15; i++) {
+		char r[32];
+		ev.reason = r;
+		snprintf(r, sizeof(r), "Reason%d", i);
+		assert_int_equal(kube_writer_event(w, &ev), 0);
+	}
+	ev.reason = "OneTooMany";
+	assert_int_equal(kube_writer_event(w, &ev), -ENOSPC);
+	kube_writer_stats(w, &s);
+	assert_int_equal(s.events_dropped, 1);
+	assert_int_equal(s.events_suppressed, 1);
+	assert_int_equal(kube_writer_run_once(w, NULL), 10); /* the burst */
+	kube_writer_free(w); /* frees the queued rest */
+	fake_release(&f);
+}
+
+/* ---- the write rate at the defaults -------------------------------------------------------- */
+
+static uint64_t xs(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+static double urand(uint64_t *s)
+{
+	return (double)(xs(s) >> 11) / 9007199254740992.0;
+}
+
+/* 100 pods on one node, 1 s ticks, for 3 simulated hours. Watts: a third steady
+ * (1 % noise), a third moderate (5 % noise, slow drift), a third busy (bursty, 20 %
+ * noise, load changes every few minutes); the daemon's watts are 60 s averages, so the
+ * offered value is a moving average of the instantaneous one. */
+static void test_write_rate_100_pods(void **st)
+{
+	struct fake f = { 0 };
+	struct fclock c = { 1000 * S_NS };
+	struct kube_writer *w = mkw(&f, &c, NULL);
+	struct kube_writer_stats s;
+	enum { NP = 100, HOURS = 3 };
+	double base[NP], avg[NP], joules[NP];
+	char names[NP][16];
+	uint64_t rng = 88172645463325252ull;
+	uint64_t ok_h[HOURS] = { 0 }, prev_ok = 0;
+	(void)st;
+
+	for (int i = 0; i < NP; i++) {
+		snprintf(names[i], sizeof(names[i]), "pod-%d", i);
+		base[i] = 0.5 + 19.5 * urand(&rng);
+		avg[i] = base[i];
+		joules[i] = 0;
+	}
+	for (int t = 0; t < HOURS * 3600; t++) {
+		c.t += S_NS;
+		for (int i = 0; i < NP; i++) {
+			double noise = i % 3 == 0 ? 0.01 : i % 3 == 1 ? 0.05 : 0.20;
+			double inst;
+			struct kw_pod p;
+			if (i % 3 == 2 && urand(&rng) < 1.0 / 300) /* load change */
+				base[i] = 0.5 + 19.5 * urand(&rng);
+			if (i % 3 == 1)
+				base[i] *= 1 + 0.002 * (urand(&rng) - 0.5);
+			inst = base[i] * (1 + noise * (2 * urand(&rng) - 1));
+			avg[i] += (inst - avg[i]) / 60.0;
+			joules[i] += inst;
+			p = mkpod("bench", names[i], names[i], avg[i], joules[i]);
+			assert_int_equal(kube_writer_offer_pod(w, &p), 0);
+		}
+		kube_writer_run_once(w, NULL);
+		if ((t + 1) % 3600 == 0) {
+			kube_writer_stats(w, &s);
+			ok_h[t / 3600] = s.writes_ok - prev_ok;
+			prev_ok = s.writes_ok;
+		}
+	}
+	kube_writer_stats(w, &s);
+	printf("write rate, 100 pods, defaults: hour 1 %.3f writes/s, hour 2 %.3f, hour 3 %.3f; "
+	       "requests %llu over %d h = %.3f/s; skipped %llu, rate-limited waits %llu\n",
+	       ok_h[0] / 3600.0, ok_h[1] / 3600.0, ok_h[2] / 3600.0,
+	       (unsigned long long)s.requests, HOURS, s.requests / (HOURS * 3600.0),
+	       (unsigned long long)s.skipped_unchanged, (unsigned long long)s.rate_limited);
+	/* bounds: at most one write per pod per interval, at least one per 10 intervals */
+	for (int h = 0; h < HOURS; h++) {
+		assert_true(ok_h[h] <= NP * 60 + NP);
+		assert_true(ok_h[h] >= NP * 6);
+	}
+	kube_writer_free(w);
+	fake_release(&f);
+}
+
+/* ---- end to end against the TLS server ------------------------------------------------------ */
+
+static struct tsrv S;
+static bool have_server;
+
+static int setup(void **st)
+{
+	int rc = tsrv_start(&S);
+	(void)st;
+	have_server = rc == 0;
+	if (rc < 0) {
+		tsrv_stop(&S);
+		return -1;
+	}
+	return 0;
+}
+
+static int teardown(void **st)
+{
+	(void)st;
+	tsrv_stop(&S);
+	return 0;
+}
+
+#define NEED_SERVER()                                                                      \
+	do {                                                                               \
+		if (!have_server) {                                                        \
+			printf("skipped: openssl or python3 missing\n");                   \
+			skip();                                                            \
+		}                                                                          \
+	} while (0)
+
+/* The test's own requests to the server (its own config and handle). */
+static json_t *srv_call(const char *method, const char *path, const char *body)
+{
+	struct kube_config *c = tsrv_config(&S, NULL);
+	struct kube_http *h;
+	struct kube_resp r;
+	struct wl_err e = { { 0 } };
+	json_t *j = NULL;
+	assert_non_null(c);
+	h = kube_http_new(c, NULL, &e);
+	assert_non_null(h);
+	if (kube_http_request(h, method, path, body, NULL, &r, &e) == 0 && r.body)
+		j = json_loads(r.body, 0, NULL);
+	kube_resp_release(&r);
+	kube_http_free(h);
+	kube_config_free(c);
+	assert_non_null(j);
+	return j;
+}
+
+static void srv_reset(void)
+{
+	json_decref(srv_call("POST", "/__reset", "{}"));
+}
+
+static void test_server_apply_schema(void **st)
+{
+	struct kube_config *c;
+	struct kube_writer_opts o = { 0 };
+	struct wl_err e = { { 0 } };
+	struct kube_writer *w;
+	struct kube_writer_stats s;
+	struct kw_pod p = mkpod("shop", "redis-0", "6f3c-uid", 4.2, 1234.5);
+	struct kw_pod odd = mkpod("shop", "odd-0", "odd-uid", NAN, -3);
+	struct kw_node n = mknode(52.3);
+	struct kw_event ev = { "wattlet.dev/v1alpha1", "PowerModel", NULL, "bad-model", NULL,
+			       "InvalidModel", "zone gpu: weight out of range", "Warning" };
+	json_t *j, *log, *objs, *x;
+	size_t i;
+	(void)st;
+	NEED_SERVER();
+	srv_reset();
+	j = srv_call("GET", "/__writes", NULL);
+	if (json_array_size(json_object_get(j, "schemas")) != 2) {
+		json_decref(j);
+		printf("skipped: the server could not load crds/ (python3-yaml?)\n");
+		skip();
+	}
+	json_decref(j);
+	c = tsrv_config(&S, NULL);
+	assert_non_null(c);
+	o.manual = true;
+	o.node_name = "node-1";
+	w = kube_writer_new(c, &o, &e);
+	assert_non_null(w);
+	assert_int_equal(kube_writer_offer_pod(w, &p), 0);
+	assert_int_equal(kube_writer_offer_pod(w, &odd), 0);
+	assert_int_equal(kube_writer_offer_node(w, &n), 0);
+	assert_int_equal(kube_writer_event(w, &ev), 0);
+	assert_int_equal(kube_writer_run_once(w, NULL), 7);
+	kube_writer_stats(w, &s);
+	if (s.writes_ok != 3)
+		fprintf(stderr, "last error: %s\n", s.last_error);
+	assert_int_equal(s.writes_ok, 3);
+	assert_int_equal(s.events_sent, 1);
+	assert_int_equal(s.invalid, 0);
+	assert_int_equal(s.values_omitted, 4); /* NaN watts x3, joules < 0 */
+
+	j = srv_call("GET", "/__writes", NULL);
+	log = json_object_get(j, "log");
+	assert_int_equal(json_array_size(log), 7);
+	json_array_foreach(log, i, x)
+	{
+		long st_code = (long)json_integer_value(json_object_get(x, "status"));
+		if (st_code != 200 && st_code != 201)
+			fprintf(stderr, "%s\n", json_dumps(x, 0));
+		assert_true(st_code == 200 || st_code == 201);
+	}
+	objs = json_object_get(j, "objects");
+	x = json_object_get(objs, "shop/podenergies/redis-0");
+	assert_non_null(x);
+	assert_float_equal(jnum(x, "status.watts"), 4.2, 1e-9);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(x, "spec"),
+							       "podUID")),
+			    "6f3c-uid");
+	x = json_object_get(objs, "/nodeenergies/node-1");
+	assert_non_null(x);
+	assert_string_equal(json_string_value(json_object_get(
+				    json_object_get(json_object_get(x, "status"), "model"), "name")),
+			    "builtin-ratio");
+	x = json_array_get(json_object_get(j, "events"), 0);
+	assert_string_equal(json_string_value(json_object_get(x, "reason")), "InvalidModel");
+	assert_string_equal(json_string_value(json_object_get(
+				    json_object_get(x, "metadata"), "namespace")),
+			    "default");
+	json_decref(j);
+	kube_writer_free(w);
+	kube_config_free(c);
+}
+
+static void test_server_errors(void **st)
+{
+	struct kube_config *c;
+	struct kube_writer_opts o = { 0 };
+	struct wl_err e = { { 0 } };
+	struct kube_writer *w;
+	struct kube_writer_stats s;
+	char longname[300];
+	struct kw_pod gone = mkpod("gone", "p", "u-gone", 1, 1);
+	struct kw_pod toolong;
+	uint64_t next = 0;
+	(void)st;
+	NEED_SERVER();
+	srv_reset();
+	memset(longname, 'a', 280);
+	longname[280] = '\0';
+	toolong = mkpod("shop", longname, "u-long", 1, 1);
+	c = tsrv_config(&S, NULL);
+	o.manual = true;
+	w = kube_writer_new(c, &o, &e);
+	assert_non_null(w);
+	assert_int_equal(kube_writer_offer_pod(w, &gone), 0);
+	assert_int_equal(kube_writer_offer_pod(w, &toolong), 0);
+	assert_int_equal(kube_writer_run_once(w, NULL), 2);
+	kube_writer_stats(w, &s);
+	assert_int_equal(s.not_found, 1);
+	assert_int_equal(s.invalid, 1);
+	assert_int_equal(s.writes_ok, 0);
+	assert_false(s.backing_off);
+	assert_true(strstr(s.last_error, "422") || strstr(s.last_error, "404"));
+
+	/* 503: back off, then the write goes through */
+	json_decref(srv_call("POST", "/__mode", "{\"fail\": 503, \"count\": 1}"));
+	{
+		struct kw_pod p = mkpod("shop", "ok-0", "u-ok", 1, 1);
+		assert_int_equal(kube_writer_offer_pod(w, &p), 0);
+	}
+	assert_int_equal(kube_writer_run_once(w, &next), 1);
+	kube_writer_stats(w, &s);
+	assert_true(s.backing_off);
+	assert_int_equal(s.transport_errors, 1);
+	assert_true(next > 0 && next <= 500);
+	kube_writer_free(w);
+	kube_config_free(c);
+}
+
+static void test_server_down_and_thread(void **st)
+{
+	char kc[1024], p[300];
+	struct kube_config_opts co = { 0 };
+	struct kube_config *c;
+	struct kube_writer_opts o = { 0 };
+	struct wl_err e = { { 0 } };
+	struct kube_writer *w;
+	struct kube_writer_stats s;
+	struct timespec ts = { 0, 5000000 };
+	uint64_t t0, deadline;
+	(void)st;
+	NEED_SERVER();
+	srv_reset();
+
+	/* the thread writes on its own */
+	c = tsrv_config(&S, NULL);
+	w = kube_writer_new(c, &o, &e);
+	assert_non_null(w);
+	for (int i = 0; i < 3; i++) {
+		char name[16];
+		struct kw_pod pp;
+		snprintf(name, sizeof(name), "t-%d", i);
+		pp = mkpod("shop", name, name, 1, 1);
+		assert_int_equal(kube_writer_offer_pod(w, &pp), 0);
+	}
+	deadline = mono_ns() + 10 * S_NS;
+	do {
+		kube_writer_stats(w, &s);
+		if (s.writes_ok == 3)
+			break;
+		nanosleep(&ts, NULL); /* polling a condition, bounded by the deadline */
+	} while (mono_ns() < deadline);
+	assert_int_equal(s.writes_ok, 3);
+	t0 = mono_ns();
+	kube_writer_free(w);
+	assert_true(mono_ns() - t0 < 500000000ull);
+	kube_config_free(c);
+
+	/* API down (connection refused): backs off, stops promptly */
+	snprintf(kc, sizeof(kc),
+		 "apiVersion: v1\nkind: Config\ncurrent-context: down\n"
+		 "clusters:\n- name: down\n  cluster:\n    server: https://127.0.0.1:1\n"
+		 "    certificate-authority: ca.crt\n"
+		 "contexts:\n- name: down\n  context: {cluster: down, user: u}\n"
+		 "users:\n- name: u\n  user:\n    token: t0k3n\n");
+	assert_int_equal(tsrv_write(S.dir, "kubeconfig-down", kc), 0);
+	snprintf(p, sizeof(p), "%s/kubeconfig-down", S.dir);
+	c = kube_config_from_file(p, &co, &e);
+	assert_non_null(c);
+	o.backoff_base_ms = 60000;
+	o.backoff_max_ms = 60000;
+	w = kube_writer_new(c, &o, &e);
+	assert_non_null(w);
+	{
+		struct kw_pod pp = mkpod("shop", "d-0", "d-0", 1, 1);
+		assert_int_equal(kube_writer_offer_pod(w, &pp), 0);
+	}
+	deadline = mono_ns() + 10 * S_NS;
+	do {
+		kube_writer_stats(w, &s);
+		if (s.backing_off)
+			break;
+		nanosleep(&ts, NULL);
+	} while (mono_ns() < deadline);
+	assert_true(s.backing_off);
+	assert_int_equal(s.transport_errors, 1);
+	assert_true(s.last_error[0] != '\0');
+	t0 = mono_ns();
+	kube_writer_free(w); /* in a 30-60 s backoff: must not wait for it */
+	assert_true(mono_ns() - t0 < 500000000ull);
+	kube_config_free(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest unit[] = {
+		cmocka_unit_test(test_pod_json),
+		cmocka_unit_test(test_coalescing),
+		cmocka_unit_test(test_thresholds),
+		cmocka_unit_test(test_threshold_options),
+		cmocka_unit_test(test_cap_and_forget),
+		cmocka_unit_test(test_rate_limit),
+		cmocka_unit_test(test_backoff),
+		cmocka_unit_test(test_invalid_not_retried),
+		cmocka_unit_test(test_node_and_events),
+		cmocka_unit_test(test_write_rate_100_pods),
+	};
+	const struct CMUnitTest server[] = {
+		cmocka_unit_test(test_server_apply_schema),
+		cmocka_unit_test(test_server_errors),
+		cmocka_unit_test(test_server_down_and_thread),
+	};
+	int rc = cmocka_run_group_tests_name("kube_writer", unit, NULL, NULL);
+	return rc | cmocka_run_group_tests_name("kube_writer_server", server, setup, teardown);
+}
