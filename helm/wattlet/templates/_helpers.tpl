@@ -1,0 +1,85 @@
+{{/* Chart name, truncated to a DNS label. */}}
+{{- define "wattlet.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Full name: release-chart unless the release name already holds the chart name. */}}
+{{- define "wattlet.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "wattlet.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "wattlet.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "wattlet.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "wattlet.labels" -}}
+helm.sh/chart: {{ include "wattlet.chart" . }}
+{{ include "wattlet.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: wattlet
+{{- end }}
+
+{{- define "wattlet.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "wattlet.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "wattlet.image" -}}
+{{- printf "%s:%s" .Values.image.repository (toString .Values.image.tag) }}
+{{- end }}
+
+{{/* Where the simulated meter's tree is, inside both containers. */}}
+{{- define "wattlet.raplsimDir" -}}
+/var/run/wattlet-raplsim
+{{- end }}
+
+{{/*
+The agent's configuration: what the chart must set for the mounts below, overridden
+by .Values.config (docs/config.md).
+*/}}
+{{- define "wattlet.config" -}}
+{{- $meter := dict "sysfs_root" "/host/sys" }}
+{{- if .Values.simulatedRapl.enabled }}
+{{- $_ := set $meter "powercap_root" (include "wattlet.raplsimDir" .) }}
+{{- end }}
+{{- $base := dict
+  "listen" (printf "0.0.0.0:%d" (int .Values.metricsPort))
+  "meter" $meter
+  "cgroup" (dict "root" "/host/cgroup")
+  "usage" (dict "proc_root" "/host/proc")
+  "ledger" (dict "checkpoint" "/var/lib/wattlet/ledger.ckpt")
+}}
+{{- $cfg := mustMergeOverwrite $base (deepCopy .Values.config) }}
+{{- toYaml $cfg }}
+{{- end }}
+
+{{/* raplsim needs nothing: it reads /proc/stat and writes its emptyDir. */}}
+{{- define "wattlet.raplsimSecurityContext" -}}
+privileged: false
+allowPrivilegeEscalation: false
+capabilities:
+  drop: [ALL]
+runAsUser: 0
+runAsNonRoot: false
+readOnlyRootFilesystem: true
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
