@@ -47,6 +47,7 @@ struct kube_agent {
 	struct policy_set *policies;
 	struct kube_writer *writer;
 	bool models_dirty, pods_synced_logged;
+	enum kube_pods_from pods_from;
 	struct model_choice choice;
 	bool have_choice;
 	uint64_t ticks;
@@ -279,9 +280,22 @@ struct kube_agent *kube_agent_new(const struct config *c, struct wl_err *err)
 	if (!ka->kc)
 		goto fail;
 
-	ko.source = c->pods_from == KUBE_FROM_APISERVER ? KUBE_PODS_APISERVER : KUBE_PODS_KUBELET;
+	/* The chart passes the pod source and the node's IP in the environment. */
+	env = getenv("WATTLET_POD_SOURCE");
+	if (env && strcmp(env, "apiserver") == 0)
+		ka->pods_from = KUBE_FROM_APISERVER;
+	else if (env && strcmp(env, "kubelet") == 0)
+		ka->pods_from = KUBE_FROM_KUBELET;
+	else if (env && *env) {
+		err_set(err, EINVAL, "WATTLET_POD_SOURCE=%s: expected kubelet or apiserver", env);
+		goto fail;
+	} else
+		ka->pods_from = c->pods_from;
+	ko.source = ka->pods_from == KUBE_FROM_APISERVER ? KUBE_PODS_APISERVER : KUBE_PODS_KUBELET;
 	ko.node = ka->node;
-	env = getenv("HOST_IP");
+	env = getenv("NODE_IP");
+	if (!env || !*env)
+		env = getenv("HOST_IP");
 	ko.kubelet_addr = c->kubelet_address[0] ? c->kubelet_address : (env && *env ? env : NULL);
 	ko.kubelet_port = c->kubelet_port;
 	ko.refresh_s = (unsigned)(c->pods_refresh_ms / 1000);
@@ -313,7 +327,7 @@ struct kube_agent *kube_agent_new(const struct config *c, struct wl_err *err)
 		goto fail;
 	ka->models_dirty = true;
 	log_info("kubernetes: node %s, API %s, pods from %s%s", ka->node, kube_config_server(ka->kc),
-		 c->pods_from == KUBE_FROM_APISERVER ? "the API server (pod watch)" : "the kubelet",
+		 ka->pods_from == KUBE_FROM_APISERVER ? "the API server (pod watch)" : "the kubelet",
 		 c->kubelet_insecure ? " (kubelet certificate NOT verified: explicit opt-out)" : "");
 	return ka;
 fail:

@@ -63,7 +63,8 @@ by .Values.config (docs/config.md).
 {{- $base := dict
   "listen" (printf "0.0.0.0:%d" (int .Values.metricsPort))
   "meter" $meter
-  "cgroup" (dict "root" "/host/cgroup")
+  "cgroup" (dict "root" "/host/cgroup" "containers_only" true)
+  "kubernetes" (dict "enabled" "true")
   "usage" (dict "proc_root" "/host/proc")
   "ledger" (dict "checkpoint" "/var/lib/wattlet/ledger.ckpt")
 }}
