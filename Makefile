@@ -119,15 +119,15 @@ clean:
 # make e2e         cluster up, go test ./test/e2e/... (report build/e2e/reports/e2e.json), down
 .PHONY: image e2e e2e-cluster e2e-down
 image: build/image/wattlet-image.tar
-build/image/wattlet-image.tar: build/wattlet build/raplsim hack/image.sh hack/oci-image.sh
+build/image/wattlet-image.tar: $(BUILD)/wattlet $(BUILD)/raplsim hack/image.sh hack/oci-image.sh
 	@mkdir -p $(@D)
-	bash hack/image.sh wattlet $@ build
+	bash hack/image.sh wattlet $@ $(BUILD)
 
-e2e-cluster: build/wattlet build/raplsim | $(DEPS_STAMP)
-	bash hack/cluster-up.sh
+e2e-cluster: $(BUILD)/wattlet $(BUILD)/raplsim | $(DEPS_STAMP)
+	E2E_AGENT_BUILD=$(BUILD) bash hack/cluster-up.sh
 
 e2e-down:
 	bash hack/cluster-down.sh
 
-e2e: build/wattlet build/raplsim | $(DEPS_STAMP)
-	bash test/e2e/run.sh
+e2e: $(BUILD)/wattlet $(BUILD)/raplsim | $(DEPS_STAMP)
+	E2E_AGENT_BUILD=$(BUILD) bash test/e2e/run.sh

@@ -10,6 +10,7 @@ PKGS=(
 	libbpf-dev bpftool libelf-dev zlib1g-dev libpfm4-dev
 	# tests
 	libcmocka-dev valgrind stress-ng prometheus curl procps iproute2 python3
+	containerd runc containernetworking-plugins iptables openssl redis-server busybox-static # e2e
 )
 
 missing=()

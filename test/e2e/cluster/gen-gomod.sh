@@ -4,7 +4,7 @@
 # a dependent module ignores, so we replace each with its published v0.MINOR.PATCH twin.
 # Usage: gen-gomod.sh [K8S_VERSION]   (default: the pinned version below)
 set -euo pipefail
-K8S_VERSION=${1:-v1.31.14}
+K8S_VERSION=${1:-v1.30.14}
 STAGING_VERSION="v0.${K8S_VERSION#v1.}"
 cd "$(dirname "$0")"
 proxy=$(go env GOPROXY); proxy=${proxy%%,*}; case "$proxy" in ""|direct|off) proxy=https://proxy.golang.org;; esac

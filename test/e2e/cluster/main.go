@@ -2,7 +2,7 @@
 // k8s.io/kubernetes components (pinned in go.mod) plus an embedded etcd.
 //
 //	cluster etcd --data-dir DIR --listen-client URL
-//	cluster kube-apiserver|kube-controller-manager|kube-scheduler|kubelet|kubectl [flags]
+//	cluster kube-apiserver|kube-controller-manager|kube-scheduler|kube-proxy|kubelet|kubectl [flags]
 //
 // The component is chosen by the first argument, or by the name the binary is invoked as
 // (build/e2e/bin/kubectl is a symlink to it), like the old hyperkube.
@@ -25,12 +25,13 @@ import (
 	kubectlutil "k8s.io/kubectl/pkg/cmd/util"
 	apiserver "k8s.io/kubernetes/cmd/kube-apiserver/app"
 	controllermanager "k8s.io/kubernetes/cmd/kube-controller-manager/app"
+	proxy "k8s.io/kubernetes/cmd/kube-proxy/app"
 	scheduler "k8s.io/kubernetes/cmd/kube-scheduler/app"
 	kubelet "k8s.io/kubernetes/cmd/kubelet/app"
 )
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: cluster {etcd|kube-apiserver|kube-controller-manager|kube-scheduler|kubelet|kubectl} [flags]")
+	fmt.Fprintln(os.Stderr, "usage: cluster {etcd|kube-apiserver|kube-controller-manager|kube-scheduler|kube-proxy|kubelet|kubectl} [flags]")
 	os.Exit(2)
 }
 
@@ -62,6 +63,8 @@ func main() {
 		command = controllermanager.NewControllerManagerCommand()
 	case "kube-scheduler":
 		command = scheduler.NewSchedulerCommand()
+	case "kube-proxy":
+		command = proxy.NewProxyCommand()
 	case "kubelet":
 		command = kubelet.NewKubeletCommand()
 	default:

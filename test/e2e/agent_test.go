@@ -1,0 +1,415 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestAgent is the agent in the real cluster, installed by its Helm chart on the
+// simulated RAPL meter (these machines have no RAPL): PodEnergy for real pods, garbage
+// collection, a PowerModel applied live, an EnergyPolicy's CO2e, RBAC, a real
+// Prometheus scraping the agent, and faults (API server down, agent killed).
+// Subtests run in order and share the installation.
+func TestAgent(t *testing.T) {
+	c := NeedCluster(t)
+	const rel, sysns = "wattlet", "wattlet-system"
+
+	helm := func(timeout time.Duration, args ...string) (string, error) {
+		return runCmd(timeout, c.Helm, append([]string{"--kubeconfig", c.Kubeconfig}, args...)...)
+	}
+	// A clean slate: a previous run's release goes first.
+	helm(2*time.Minute, "uninstall", rel, "-n", sysns, "--wait")
+	if out, err := helm(4*time.Minute, "install", rel, filepath.Join(c.Root, "helm", "wattlet"),
+		"-n", sysns, "--create-namespace",
+		"--set", "simulatedRapl.enabled=true",
+		"--set", "image.pullPolicy=Never",
+		"--set", "config.tick=1s",
+		"--set", "config.ledger.checkpoint_interval=2s",
+		"--set", "config.model.idle_watts.package=10",
+		"--wait", "--timeout", "3m"); err != nil {
+		logs, _ := c.Run(t, 20*time.Second, "logs", "-n", sysns, "ds/"+rel, "--all-containers", "--tail=60")
+		desc, _ := c.Run(t, 20*time.Second, "describe", "pods", "-n", sysns)
+		t.Fatalf("helm install: %v\n%s\nlogs:\n%s\n%s", err, out, logs, desc)
+	}
+	t.Cleanup(func() { helm(2*time.Minute, "uninstall", rel, "-n", sysns, "--wait") })
+	for _, crd := range []string{"podenergies", "nodeenergies", "powermodels", "energypolicies"} {
+		c.Must(t, 60*time.Second, "wait", "--for=condition=Established", "crd/"+crd+".wattlet.dev", "--timeout=50s")
+	}
+	agentURL := func(t *testing.T) string {
+		ip := c.Must(t, 20*time.Second, "get", "pods", "-n", sysns, "-l", "app.kubernetes.io/name=wattlet",
+			"-o", "jsonpath={.items[0].status.podIP}")
+		if ip == "" {
+			t.Fatal("agent pod has no IP")
+		}
+		return "http://" + ip + ":9102"
+	}
+
+	ns := c.Namespace(t, "load")
+	// An EnergyPolicy with the shortest update interval and a carbon intensity.
+	c.Apply(t, fmt.Sprintf(`apiVersion: wattlet.dev/v1alpha1
+kind: EnergyPolicy
+metadata: {name: e2e, namespace: %s}
+spec:
+  podSelector: {}
+  idlePolicy: even
+  updateInterval: 10s
+  carbonIntensity: 400
+`, ns))
+	pod := func(name, image, args string, cpu string) string {
+		return fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata: {name: %s, namespace: %s, labels: {app: %s}}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: main
+    image: %s
+    imagePullPolicy: Never
+    args: %s
+    resources: {requests: {cpu: %s, memory: 16Mi}}
+`, name, ns, name, image, args, cpu)
+	}
+	c.Apply(t, pod("busy", "wattlet-e2e/stress:1", `["--cpu", "1", "--cpu-load", "60", "--timeout", "900s"]`, "600m"))
+	c.Apply(t, pod("idle", "wattlet-e2e/pause:1", `[]`, "10m"))
+	c.Apply(t, pod("redis", "wattlet-e2e/redis:1", `["--port", "6379", "--save", "", "--appendonly", "no"]`, "100m"))
+	for _, p := range []string{"busy", "idle", "redis"} {
+		if _, err := c.Run(t, 150*time.Second, "wait", "-n", ns, "--for=condition=Ready", "pod/"+p, "--timeout=140s"); err != nil {
+			desc, _ := c.Run(t, 20*time.Second, "describe", "-n", ns, "pod/"+p)
+			t.Fatalf("pod %s not Ready: %v\n%s", p, err, desc)
+		}
+	}
+
+	type podEnergy struct {
+		Status struct {
+			NodeName     string  `json:"nodeName"`
+			Model        string  `json:"model"`
+			Watts        float64 `json:"watts"`
+			DynamicWatts float64 `json:"dynamicWatts"`
+			Joules       float64 `json:"joules"`
+			CO2eGrams    float64 `json:"co2eGrams"`
+			LastMeasured string  `json:"lastMeasured"`
+		} `json:"status"`
+	}
+	getPE := func(t *testing.T, name string) (podEnergy, error) {
+		var pe podEnergy
+		out, err := c.Run(t, 20*time.Second, "get", "podenergy", "-n", ns, name, "-o", "json")
+		if err != nil {
+			return pe, err
+		}
+		return pe, json.Unmarshal([]byte(out), &pe)
+	}
+	// poll until cond holds or the deadline passes (no fixed sleeps)
+	eventually := func(t *testing.T, d time.Duration, what string, cond func() (bool, string)) {
+		t.Helper()
+		deadline := time.Now().Add(d)
+		last := ""
+		for time.Now().Before(deadline) {
+			ok, msg := cond()
+			if ok {
+				return
+			}
+			last = msg
+			time.Sleep(500 * time.Millisecond)
+		}
+		t.Fatalf("%s: not within %v: %s", what, d, last)
+	}
+
+	t.Run("podenergy", func(t *testing.T) {
+		// busy: stress-ng at 60 % of a core on the simulated 15 W/core curve -> ~9 W dynamic.
+		// idle: the pause process, which never runs -> dynamic ~0 (below 0.2 W, the share of a
+		// few ms of CPU per second). Thresholds leave a factor of 4 either way.
+		eventually(t, 120*time.Second, "PodEnergy for busy, idle and redis", func() (bool, string) {
+			busy, e1 := getPE(t, "busy")
+			idle, e2 := getPE(t, "idle")
+			redis, e3 := getPE(t, "redis")
+			if e1 != nil || e2 != nil || e3 != nil {
+				return false, fmt.Sprint(e1, e2, e3)
+			}
+			if busy.Status.DynamicWatts < 2 {
+				return false, fmt.Sprintf("busy dynamicWatts %.3f", busy.Status.DynamicWatts)
+			}
+			if idle.Status.LastMeasured == "" || redis.Status.LastMeasured == "" {
+				return false, "idle/redis not measured yet"
+			}
+			if idle.Status.DynamicWatts > 0.2 {
+				return false, fmt.Sprintf("idle dynamicWatts %.3f", idle.Status.DynamicWatts)
+			}
+			if busy.Status.NodeName != c.Node || busy.Status.CO2eGrams <= 0 || busy.Status.Joules <= 0 {
+				return false, fmt.Sprintf("busy status %+v", busy.Status)
+			}
+			t.Logf("busy %.2f W (dynamic %.2f), idle dynamic %.3f W, redis %.2f W, busy CO2e %.4f g",
+				busy.Status.Watts, busy.Status.DynamicWatts, idle.Status.DynamicWatts,
+				redis.Status.Watts, busy.Status.CO2eGrams)
+			return true, ""
+		})
+		out := c.Must(t, 20*time.Second, "get", "podenergy", "-n", ns)
+		t.Logf("kubectl get podenergy:\n%s", out)
+		for _, p := range []string{"busy", "idle", "redis"} {
+			if !strings.Contains(out, p) {
+				t.Errorf("kubectl get podenergy does not list %s", p)
+			}
+		}
+		// owned by the pod
+		owner := c.Must(t, 20*time.Second, "get", "podenergy", "-n", ns, "busy", "-o", "jsonpath={.metadata.ownerReferences[0].kind}/{.metadata.ownerReferences[0].name}")
+		if owner != "Pod/busy" {
+			t.Errorf("PodEnergy busy owner %q, want Pod/busy", owner)
+		}
+	})
+
+	t.Run("garbage-collection", func(t *testing.T) {
+		c.Must(t, 60*time.Second, "delete", "pod", "-n", ns, "idle", "--wait=true")
+		eventually(t, 90*time.Second, "PodEnergy idle deleted with its pod", func() (bool, string) {
+			_, err := c.Run(t, 20*time.Second, "get", "podenergy", "-n", ns, "idle")
+			return err != nil && strings.Contains(err.Error(), "NotFound"), fmt.Sprint(err)
+		})
+	})
+
+	t.Run("powermodel-live", func(t *testing.T) {
+		c.Apply(t, `apiVersion: wattlet.dev/v1alpha1
+kind: PowerModel
+metadata: {name: e2e-ratio}
+spec:
+  nodeSelector: {}
+  priority: 5
+  zones:
+  - {zone: package, source: measured, idleWatts: 10, feature: cpu_time}
+`)
+		t.Cleanup(func() { c.Run(t, 30*time.Second, "delete", "powermodel", "e2e-ratio") })
+		eventually(t, 90*time.Second, "NodeEnergy shows PowerModel e2e-ratio", func() (bool, string) {
+			m, err := c.Run(t, 20*time.Second, "get", "nodeenergy", c.Node, "-o", "jsonpath={.status.model.name}")
+			return err == nil && m == "e2e-ratio", fmt.Sprintf("model %q err %v", m, err)
+		})
+		eventually(t, 60*time.Second, "PodEnergy busy reports the new model", func() (bool, string) {
+			pe, err := getPE(t, "busy")
+			return err == nil && pe.Status.Model == "e2e-ratio", fmt.Sprintf("model %q err %v", pe.Status.Model, err)
+		})
+	})
+
+	t.Run("rbac-no-secrets", func(t *testing.T) {
+		sa := "system:serviceaccount:" + sysns + ":" + rel
+		out, _ := c.Run(t, 20*time.Second, "auth", "can-i", "get", "secrets", "-A", "--as", sa)
+		if strings.TrimSpace(out) != "no" {
+			t.Fatalf("agent service account can get secrets: %q", out)
+		}
+		out, _ = c.Run(t, 20*time.Second, "auth", "can-i", "patch", "podenergies.wattlet.dev", "-A", "--as", sa)
+		if strings.TrimSpace(out) != "yes" {
+			t.Fatalf("agent service account cannot patch podenergies: %q", out)
+		}
+	})
+
+	t.Run("prometheus", func(t *testing.T) {
+		prom, err := exec.LookPath("prometheus")
+		if err != nil {
+			t.Skip("skipped: prometheus not installed")
+		}
+		svcIP := c.Must(t, 20*time.Second, "get", "svc", "-n", sysns, rel, "-o", "jsonpath={.spec.clusterIP}")
+		target := svcIP + ":9102"
+		if _, err := httpGet("http://"+target+"/healthz", 3*time.Second); err != nil {
+			// no kube-proxy route from the host: scrape the endpoint behind the Service
+			u, _ := url.Parse(agentURL(t))
+			t.Logf("Service %s not reachable from the host (%v); scraping its endpoint %s", target, err, u.Host)
+			target = u.Host
+		}
+		dir := t.TempDir()
+		cfg := fmt.Sprintf("global: {scrape_interval: 1s, evaluation_interval: 1s}\nscrape_configs:\n  - job_name: wattlet\n    static_configs: [{targets: ['%s']}]\n", target)
+		os.WriteFile(filepath.Join(dir, "prom.yml"), []byte(cfg), 0o644)
+		port := freePort(t)
+		cmd := exec.Command(prom, "--config.file="+filepath.Join(dir, "prom.yml"),
+			"--storage.tsdb.path="+filepath.Join(dir, "tsdb"), fmt.Sprintf("--web.listen-address=127.0.0.1:%d", port))
+		logf, _ := os.Create(filepath.Join(dir, "prom.log"))
+		cmd.Stdout, cmd.Stderr = logf, logf
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		query := func(q string) (float64, error) {
+			body, err := httpGet(fmt.Sprintf("http://127.0.0.1:%d/api/v1/query?query=%s", port, url.QueryEscape(q)), 5*time.Second)
+			if err != nil {
+				return 0, err
+			}
+			var r struct {
+				Data struct {
+					Result []struct {
+						Value []interface{} `json:"value"`
+					} `json:"result"`
+				} `json:"data"`
+			}
+			if err := json.Unmarshal(body, &r); err != nil || len(r.Data.Result) != 1 {
+				return 0, fmt.Errorf("query %s: %s", q, body)
+			}
+			return strconv.ParseFloat(r.Data.Result[0].Value[1].(string), 64)
+		}
+		// Pods + system == node exactly at the agent (integer microjoules); every series
+		// of one scrape comes from the same tick, and watts are printed with 6 decimals,
+		// so the sums agree to 1e-3 W. Pods alone must be below the node (the control
+		// plane and kubelet run as host processes: "system").
+		const pods = `sum(wattlet_pod_watts{zone="package",mode="dynamic"})`
+		const sys = `sum(wattlet_workload_watts{workload="system",zone="package",mode="dynamic"})`
+		const node = `sum(wattlet_node_watts{zone="package",mode="dynamic"})`
+		eventually(t, 60*time.Second, "PromQL: pods + system == node dynamic watts", func() (bool, string) {
+			p, e1 := query(pods)
+			s, e2 := query(sys)
+			n, e3 := query(node)
+			if e1 != nil || e2 != nil || e3 != nil {
+				return false, fmt.Sprint(e1, e2, e3)
+			}
+			if p <= 0 || p > n || math.Abs(p+s-n) > 1e-3 {
+				return false, fmt.Sprintf("pods %.6f + system %.6f vs node %.6f", p, s, n)
+			}
+			t.Logf("PromQL: pods %.3f W + system %.3f W = node %.3f W (dynamic, package)", p, s, n)
+			return true, ""
+		})
+	})
+
+	metric := func(t *testing.T, base, name string) (float64, error) {
+		body, err := httpGet(base+"/metrics", 5*time.Second)
+		if err != nil {
+			return 0, err
+		}
+		sum, found := 0.0, false
+		for _, l := range strings.Split(string(body), "\n") {
+			if strings.HasPrefix(l, name+" ") || strings.HasPrefix(l, name+"{") {
+				f := strings.Fields(l)
+				v, err := strconv.ParseFloat(f[len(f)-1], 64)
+				if err == nil {
+					sum += v
+					found = true
+				}
+			}
+		}
+		if !found {
+			return 0, fmt.Errorf("no %s in /metrics", name)
+		}
+		return sum, nil
+	}
+
+	t.Run("agent-killed-totals-continue", func(t *testing.T) {
+		base := agentURL(t)
+		// wait for a checkpoint after the workloads ran for a while
+		eventually(t, 30*time.Second, "a checkpoint written", func() (bool, string) {
+			v, err := metric(t, base, "wattlet_agent_checkpoint_writes_total")
+			return err == nil && v >= 2, fmt.Sprint(v, err)
+		})
+		before, err := metric(t, base, "wattlet_node_joules_total")
+		if err != nil {
+			t.Fatal(err)
+		}
+		restarts := c.Must(t, 20*time.Second, "get", "pods", "-n", sysns, "-l", "app.kubernetes.io/name=wattlet",
+			"-o", "jsonpath={.items[0].status.containerStatuses[?(@.name==\"wattlet\")].restartCount}")
+		// SIGKILL the agent process on the host: no chance to save at exit
+		if out, err := runCmd(10*time.Second, "pkill", "-9", "-f", "^wattlet run -c /etc/wattlet/config.yaml"); err != nil {
+			t.Fatalf("pkill: %v %s", err, out)
+		}
+		eventually(t, 90*time.Second, "the DaemonSet restarts the agent", func() (bool, string) {
+			r := c.Must(t, 20*time.Second, "get", "pods", "-n", sysns, "-l", "app.kubernetes.io/name=wattlet",
+				"-o", "jsonpath={.items[0].status.containerStatuses[?(@.name==\"wattlet\")].restartCount}")
+			_, err := httpGet(agentURL(t)+"/readyz", 2*time.Second)
+			return r != restarts && err == nil, "restartCount " + r
+		})
+		after, err := metric(t, agentURL(t), "wattlet_node_joules_total")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Lost at most one checkpoint interval (2 s) of energy: < 100 J at these powers.
+		t.Logf("node joules: %.1f before the kill, %.1f after the restart", before, after)
+		if after < before-100 {
+			t.Fatalf("totals did not continue: %.1f J before, %.1f J after restart", before, after)
+		}
+	})
+
+	t.Run("apiserver-outage", func(t *testing.T) {
+		base := agentURL(t)
+		pidFile := filepath.Join(c.Root, "build", "e2e", "run", "kube-apiserver.pid")
+		if _, err := os.Stat(pidFile); err != nil {
+			t.Skipf("skipped: no apiserver pid file (%v)", err)
+		}
+		t0, err := metric(t, base, "wattlet_agent_ticks_total")
+		if err != nil {
+			t.Fatal(err)
+		}
+		pid, _ := os.ReadFile(pidFile)
+		if out, err := runCmd(10*time.Second, "kill", strings.TrimSpace(string(pid))); err != nil {
+			t.Fatalf("stop apiserver: %v %s", err, out)
+		}
+		stopped := time.Now()
+		restart := func() { // cluster-up.sh starts only what is not running
+			if out, err := runCmd(180*time.Second, "bash", filepath.Join(c.Root, "hack", "cluster-up.sh")); err != nil {
+				t.Fatalf("restart apiserver: %v %s", err, out)
+			}
+		}
+		// measurement goes on during the outage
+		for time.Since(stopped) < 30*time.Second {
+			time.Sleep(time.Second)
+		}
+		t1, err := metric(t, base, "wattlet_agent_ticks_total")
+		restart()
+		if err != nil {
+			t.Fatalf("agent stopped serving during the outage: %v", err)
+		}
+		if t1-t0 < 25 {
+			t.Fatalf("agent ticked %v times during a 30 s outage", t1-t0)
+		}
+		// and catches up: PodEnergy measured after the outage
+		eventually(t, 90*time.Second, "PodEnergy updated after the outage", func() (bool, string) {
+			pe, err := getPE(t, "busy")
+			if err != nil {
+				return false, err.Error()
+			}
+			lm, err := time.Parse(time.RFC3339, pe.Status.LastMeasured)
+			return err == nil && lm.After(stopped.Add(30*time.Second)), "lastMeasured " + pe.Status.LastMeasured
+		})
+	})
+}
+
+func runCmd(timeout time.Duration, name string, args ...string) (string, error) {
+	cmd := exec.Command(name, args...)
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		return "", err
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return out.String(), err
+	case <-time.After(timeout):
+		cmd.Process.Kill()
+		return out.String(), fmt.Errorf("%s: timed out after %v", name, timeout)
+	}
+}
+
+func httpGet(u string, timeout time.Duration) ([]byte, error) {
+	cl := http.Client{Timeout: timeout}
+	resp, err := cl.Get(u)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err == nil && resp.StatusCode != 200 {
+		err = fmt.Errorf("%s: HTTP %d", u, resp.StatusCode)
+	}
+	return b, err
+}
+
+func freePort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
