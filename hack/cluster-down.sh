@@ -17,7 +17,7 @@ stop() { # stop NAME: TERM the pid in run/NAME.pid, KILL after 10 s
 	local f=$E2E_RUN/$1.pid p i
 	[ -f "$f" ] || return 0
 	p=$(cat "$f")
-	if [ -n "$p" ] && kill -0 "$p" 2>/dev/null && tr '\0' ' ' < "/proc/$p/cmdline" | grep -q -- "$1 "; then
+	if [ -n "$p" ] && kill -0 "$p" 2>/dev/null && grep -q -- "$1 " <<<"$(tr '\0' ' ' < "/proc/$p/cmdline")"; then
 		kill -TERM "$p" 2>/dev/null
 		for i in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
 		if kill -0 "$p" 2>/dev/null; then
@@ -46,7 +46,7 @@ if [ -S "$E2E_CONTAINERD_SOCK" ] && "${CTR[@]}" version >/dev/null 2>&1; then
 	done
 	for id in $ids; do
 		for i in $(seq 1 30); do "${CTR[@]}" tasks delete "$id" >/dev/null 2>&1 && break
-			"${CTR[@]}" tasks ls 2>/dev/null | grep -q "^$id " || break; sleep 0.2; done
+			grep -q "^$id " <<<"$("${CTR[@]}" tasks ls 2>/dev/null)" || break; sleep 0.2; done
 		"${CTR[@]}" containers delete "$id" >/dev/null 2>&1
 	done
 	[ -n "$ids" ] && log "removed $(echo "$ids" | wc -w) containers"
@@ -87,7 +87,7 @@ done
 # KUBE- from each table (`kube-proxy --cleanup` also wants ipset, which is not installed).
 for ipt in iptables ip6tables; do
 	command -v "$ipt-save" >/dev/null || continue
-	if "$ipt-save" 2>/dev/null | grep -q 'KUBE-'; then
+	if grep -q 'KUBE-' <<<"$("$ipt-save" 2>/dev/null)"; then
 		"$ipt-save" | grep -v -- 'KUBE-' | "$ipt-restore" && log "removed KUBE-* $ipt chains"
 	fi
 done
@@ -103,7 +103,7 @@ if [ -f "$E2E_RUN/sysctl.orig" ]; then
 fi
 
 # State: fresh cluster next time; images (containerd root) kept unless --purge.
-if awk -v p="$E2E_STATE/" 'index($5, p) == 1' /proc/self/mountinfo | grep -q .; then
+if grep -q . <<<"$(awk -v p="$E2E_STATE/" 'index($5, p) == 1' /proc/self/mountinfo)"; then
 	log "mounts remain under $E2E_STATE; not deleting state"; exit 1
 fi
 rm -rf --one-file-system "$E2E_STATE/etcd" "$E2E_STATE/kubelet" "$E2E_STATE/cni-ipam" "$E2E_RSTATE"

@@ -44,7 +44,7 @@ running() { # running NAME: its pid file names a live process
 	[ -f "$E2E_RUN/$1.pid" ] || return 1
 	p=$(cat "$E2E_RUN/$1.pid")
 	# alive, and still our process (not a reused pid): its command line names the component
-	[ -n "$p" ] && kill -0 "$p" 2>/dev/null && tr '\0' ' ' < "/proc/$p/cmdline" | grep -q -- "$1 "
+	[ -n "$p" ] && kill -0 "$p" 2>/dev/null && grep -q -- "$1 " <<<"$(tr '\0' ' ' < "/proc/$p/cmdline")"
 }
 start() { # start NAME CMD...: runs CMD detached, logs to logs/NAME.log, pid in run/NAME.pid
 	local name=$1
@@ -81,12 +81,13 @@ wait_for etcd 60 curl -fsS --max-time 2 "$E2E_ETCD/health"
 if ! ip link show "$E2E_BRIDGE" >/dev/null 2>&1; then
 	ip link add "$E2E_BRIDGE" type bridge
 fi
-ip addr show dev "$E2E_BRIDGE" | grep -q "inet $E2E_NODE_IP/" ||
+# (grep on captured output: with pipefail, `ip ... | grep -q` fails when grep exits early)
+grep -q "inet $E2E_NODE_IP/" <<<"$(ip addr show dev "$E2E_BRIDGE")" ||
 	ip addr add "$E2E_NODE_IP/${E2E_POD_CIDR#*/}" dev "$E2E_BRIDGE"
 ip link set "$E2E_BRIDGE" up
 # Service IPs live on the bridge too: kube-proxy DNATs the known ones; anything else stays
 # on this local bridge instead of following the default route off the machine.
-ip route show "$E2E_SVC_CIDR" | grep -q "dev $E2E_BRIDGE" ||
+grep -q "dev $E2E_BRIDGE" <<<"$(ip route show "$E2E_SVC_CIDR")" ||
 	ip route replace "$E2E_SVC_CIDR" dev "$E2E_BRIDGE"
 
 start kube-apiserver "$CL" kube-apiserver \
@@ -193,7 +194,7 @@ img() { # img NAME REF SOURCES...
 	# Import only when containerd lacks this exact manifest.
 	local want
 	want=$(tar -xOf "$tar" index.json | sed -n 's/.*"digest":"\(sha256:[0-9a-f]*\)".*/\1/p')
-	if ! "${CTR[@]}" images ls -q "name==$ref" 2>/dev/null | grep -qx "$ref" ||
+	if ! grep -qx "$ref" <<<"$("${CTR[@]}" images ls -q "name==$ref" 2>/dev/null)" ||
 		[ "$("${CTR[@]}" images ls "name==$ref" | awk 'NR==2{print $3}')" != "$want" ]; then
 		"${CTR[@]}" images import "$tar" >/dev/null || die "import of $tar"
 		log "imported $ref"

@@ -56,6 +56,14 @@ func TestAgent(t *testing.T) {
 		return "http://" + ip + ":9102"
 	}
 
+	// Namespaces a previous, interrupted run left behind would hold CPU requests.
+	if out, err := c.Run(t, 20*time.Second, "get", "ns", "-o", "name"); err == nil {
+		for _, n := range strings.Fields(out) {
+			if strings.HasPrefix(n, "namespace/load-") {
+				c.Run(t, 120*time.Second, "delete", n, "--wait=true")
+			}
+		}
+	}
 	ns := c.Namespace(t, "load")
 	// An EnergyPolicy with the shortest update interval and a carbon intensity.
 	c.Apply(t, fmt.Sprintf(`apiVersion: wattlet.dev/v1alpha1
@@ -81,7 +89,7 @@ spec:
     resources: {requests: {cpu: %s, memory: 16Mi}}
 `, name, ns, name, image, args, cpu)
 	}
-	c.Apply(t, pod("busy", "wattlet-e2e/stress:1", `["--cpu", "1", "--cpu-load", "60", "--timeout", "900s"]`, "600m"))
+	c.Apply(t, pod("busy", "wattlet-e2e/stress:1", `["--cpu", "1", "--cpu-load", "60", "--timeout", "900s"]`, "200m"))
 	c.Apply(t, pod("idle", "wattlet-e2e/pause:1", `[]`, "10m"))
 	c.Apply(t, pod("redis", "wattlet-e2e/redis:1", `["--port", "6379", "--save", "", "--appendonly", "no"]`, "100m"))
 	for _, p := range []string{"busy", "idle", "redis"} {
@@ -340,12 +348,13 @@ spec:
 			t.Fatal(err)
 		}
 		pid, _ := os.ReadFile(pidFile)
-		if out, err := runCmd(10*time.Second, "kill", strings.TrimSpace(string(pid))); err != nil {
+		// SIGKILL: gone at once (a SIGTERM'd apiserver lingers while it drains)
+		if out, err := runCmd(10*time.Second, "kill", "-9", strings.TrimSpace(string(pid))); err != nil {
 			t.Fatalf("stop apiserver: %v %s", err, out)
 		}
 		stopped := time.Now()
 		restart := func() { // cluster-up.sh starts only what is not running
-			if out, err := runCmd(180*time.Second, "bash", filepath.Join(c.Root, "hack", "cluster-up.sh")); err != nil {
+			if out, err := runCmd(180*time.Second, "bash", "-c", "cd \"$0\" && bash hack/cluster-up.sh", c.Root); err != nil {
 				t.Fatalf("restart apiserver: %v %s", err, out)
 			}
 		}

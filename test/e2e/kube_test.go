@@ -142,5 +142,15 @@ func (c *Cluster) Namespace(t *testing.T, prefix string) string {
 			t.Logf("cleanup: %v", err)
 		}
 	})
+	// Pods are refused until the controller-manager has made the default service account.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if _, err := c.Run(t, 10*time.Second, "get", "serviceaccount", "default", "-n", ns); err == nil {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("namespace %s: no default service account: %v", ns, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	return ns
 }
