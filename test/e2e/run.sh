@@ -19,6 +19,8 @@ down() {
 trap down EXIT
 
 t0=$(date +%s)
+# A clean slate: whatever an interrupted run left (processes, mounts, etcd) goes first.
+[ "${E2E_KEEP:-0}" = 1 ] || bash hack/cluster-down.sh >/dev/null 2>&1 || true
 if ! bash hack/cluster-up.sh; then
 	echo "e2e: FAILED: cluster-up (logs in $E2E_LOGS)" >&2
 	exit 1
