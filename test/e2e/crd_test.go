@@ -309,7 +309,8 @@ func TestHelmTemplateRBACAndSecurity(t *testing.T) {
 		{api, "resources: [pods]", true},
 		{api, "resources: [nodes/proxy]", false},
 		{kubelet, "hostPID: true", true},
-		{kubelet, "add:\n                - BPF\n                - PERFMON\n                - SYS_RESOURCE", true},
+		{kubelet, "add:\n                - BPF\n                - PERFMON\n", true},
+		{kubelet, "SYS_RESOURCE", false}, /* opt-in: kernels < 5.11 only */
 		{kubelet, "privileged: true", false},
 		{priv, "privileged: true", true},
 		{priv, "add:", false},
@@ -385,6 +386,15 @@ func TestCRDsOnCluster(t *testing.T) {
 	// hostPID and hostPath are outside the baseline Pod Security level.
 	mustRun(t, nil, k, "label", "--overwrite", "namespace", testNS,
 		"pod-security.kubernetes.io/enforce=privileged")
+	// Pods (the helm test pod, even in a dry run) are refused until the
+	// controller-manager has made the namespace's default service account.
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		if _, err := run(t, nil, k, "get", "serviceaccount", "default", "-n", testNS); err == nil {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("namespace %s: no default service account: %v", testNS, err)
+		}
+	}
 	t.Cleanup(func() {
 		run(t, nil, k, "delete", "namespace", testNS, "--wait=false")
 		run(t, nil, k, "delete", "-f", "k8s/examples/", "--ignore-not-found")
