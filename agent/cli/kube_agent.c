@@ -48,6 +48,7 @@ struct kube_agent {
 	struct kube_writer *writer;
 	bool models_dirty, pods_synced_logged;
 	enum kube_pods_from pods_from;
+	uint64_t pod_failures_logged, last_pod_error_ns;
 	struct model_choice choice;
 	bool have_choice;
 	uint64_t ticks;
@@ -362,9 +363,20 @@ void kube_agent_service(struct kube_agent *ka)
 	kube_watch_service(ka->node_watch, 0);
 	kube_watch_service(ka->pm_watch, 0);
 	kube_watch_service(ka->ep_watch, 0);
+	struct kube_kubelet_stats ks;
+	kube_kubelet_stats(ka->pods, &ks);
+	if (ks.failures > ka->pod_failures_logged) {
+		/* say it once per burst of failures, not once per retry */
+		uint64_t now = mono_ns();
+		if (now - ka->last_pod_error_ns > 60ull * 1000000000ull || !ka->last_pod_error_ns) {
+			log_warn("kubernetes: reading pods failed (%" PRIu64 " times so far): %s; "
+				 "names stay as they were, measurement goes on",
+				 ks.failures, ks.last_error);
+			ka->last_pod_error_ns = now;
+		}
+		ka->pod_failures_logged = ks.failures;
+	}
 	if (!ka->pods_synced_logged) {
-		struct kube_kubelet_stats ks;
-		kube_kubelet_stats(ka->pods, &ks);
 		if (ks.synced) {
 			log_info("kubernetes: pod table filled (%zu pods on %s)",
 				 kube_pods_count(kube_kubelet_pods(ka->pods)), ka->node);

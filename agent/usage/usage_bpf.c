@@ -34,6 +34,8 @@
 #define BATCH_KEYS 256u                 /* keys per bpf_map_lookup_batch call */
 #define TGID_SWEEP_MAX 4096u            /* deletions per sweep */
 #define CPU_STATE_TRIES 4               /* reads of cpu_state for an untorn copy */
+#define CONSISTENT_TRIES 8              /* reads for a cg_stats + cpu_state pair with no
+					   switch in between */
 
 _Static_assert(CU_NVAL == FEAT_COUNT, "cu_val slots follow enum feature");
 
@@ -62,6 +64,8 @@ struct bpf_src {
 	struct cu_val *vals;  /* [BATCH_KEYS * ncpu] */
 	struct cu_cpu *cpus;  /* [ncpu] */
 	struct cu_cpu *cpus2; /* [ncpu], re-read of torn copies */
+	uint64_t retries;     /* reads repeated because a CPU switched during them */
+	uint64_t *seq0;       /* [ncpu], each CPU's switch count before cg_stats was read */
 
 	struct tot *cur, *prev; /* sorted by id */
 	size_t ncur, nprev, cap_tot;
@@ -170,6 +174,7 @@ static void bpf_close(void *state)
 	free(s->vals);
 	free(s->cpus);
 	free(s->cpus2);
+	free(s->seq0);
 	free(s->cur);
 	free(s->prev);
 	free_known(s->known, s->nknown);
@@ -297,9 +302,10 @@ static void *bpf_open(const struct usage_opts *opts, struct usage_probe *probe,
 	s->vals = calloc((size_t)BATCH_KEYS * (size_t)s->ncpu, sizeof(*s->vals));
 	s->cpus = calloc((size_t)s->ncpu, sizeof(*s->cpus));
 	s->cpus2 = calloc((size_t)s->ncpu, sizeof(*s->cpus2));
+	s->seq0 = calloc((size_t)s->ncpu, sizeof(*s->seq0));
 	s->cur = calloc(s->cap_tot, sizeof(*s->cur));
 	s->prev = calloc(s->cap_tot, sizeof(*s->prev));
-	if (!s->keys || !s->vals || !s->cpus || !s->cpus2 || !s->cur || !s->prev) {
+	if (!s->keys || !s->vals || !s->cpus || !s->cpus2 || !s->seq0 || !s->cur || !s->prev) {
 		err_set(err, ENOMEM, "eBPF: out of memory");
 		goto cleanup;
 	}
@@ -452,6 +458,18 @@ static int read_cpu_state(struct bpf_src *s)
 	for (int c = 0; c < s->ncpu; c++)
 		if (s->cpus[c].seq_end != s->cpus[c].seq_begin)
 			memset(&s->cpus[c], 0, sizeof(s->cpus[c]));
+	return 0;
+}
+
+/* Each CPU's switch count (seq_end; torn copies are fine: only equality is tested). */
+static int snapshot_seqs(struct bpf_src *s)
+{
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.cpu_state), &zero, s->cpus2) < 0)
+		return -errno;
+	for (int c = 0; c < s->ncpu; c++)
+		s->seq0[c] = s->cpus2[c].seq_end;
 	return 0;
 }
 
@@ -661,13 +679,28 @@ static int bpf_read(void *state, const struct usage_entry **entries, size_t *n,
 
 	if (!s || !entries || !n)
 		return -EINVAL;
-	rc = read_cg_map(s);
-	if (rc < 0)
-		return rc;
-	now = mono_ns();
-	rc = finish_cur(s, now);
-	if (rc < 0)
-		return rc;
+	/* A CPU's pend is flushed into cg_stats at a switch; if one lands between reading
+	 * cg_stats and reading cpu_state, that pend would be missing from this read. So
+	 * note every CPU's switch count first and read again (bounded) when any CPU
+	 * switched meanwhile; only after CONSISTENT_TRIES does a read settle for
+	 * reporting such a pend one read late. */
+	for (int attempt = 0;; attempt++) {
+		bool moved = false;
+		rc = snapshot_seqs(s);
+		if (rc == 0)
+			rc = read_cg_map(s);
+		if (rc < 0)
+			return rc;
+		now = mono_ns();
+		rc = finish_cur(s, now);
+		if (rc < 0)
+			return rc;
+		for (int c = 0; c < s->ncpu && !moved; c++)
+			moved = s->cpus[c].seq_end != s->seq0[c];
+		if (!moved || attempt + 1 >= CONSISTENT_TRIES)
+			break;
+		s->retries++;
+	}
 
 	events = __atomic_load_n(&s->skel->bss->cg_events, __ATOMIC_RELAXED);
 	/* mkdir/rmdir seen: walk now (at most once per read); an id without a path

@@ -422,3 +422,107 @@ func freePort(t *testing.T) int {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
 }
+
+// TestKubeletGarbage: the kubelet answers garbage. A server with the kubelet's own serving
+// certificate (so the agent's verification against the cluster CA passes) answers /pods with
+// broken JSON; an agent pointed at it logs the error, keeps running and keeps measuring.
+func TestKubeletGarbage(t *testing.T) {
+	c := NeedCluster(t)
+	dir := t.TempDir()
+	kport, aport := freePort(t), freePort(t)
+	srv := fmt.Sprintf(`
+import http.server, ssl, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = b'{"kind":"PodList","items":[{"metadata":{"name":' + b'\xff\x00garbage'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+s = http.server.HTTPServer(("127.0.0.1", %d), H)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+s.socket = ctx.wrap_socket(s.socket, server_side=True)
+s.serve_forever()
+`, kport)
+	os.WriteFile(filepath.Join(dir, "garbage.py"), []byte(srv), 0o644)
+	py := exec.Command("python3", filepath.Join(dir, "garbage.py"),
+		filepath.Join(c.PKI, "kubelet.crt"), filepath.Join(c.PKI, "kubelet.key"))
+	if err := py.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { py.Process.Kill(); py.Wait() })
+
+	logPath := filepath.Join(dir, "agent.log")
+	logf, _ := os.Create(logPath)
+	agent := exec.Command(filepath.Join(c.Root, "build", "wattlet"), "run",
+		"--listen", fmt.Sprintf("127.0.0.1:%d", aport), "--checkpoint", "", "--usage-source", "cgroup",
+		"--set", "kubernetes.enabled=true", "--set", "kubernetes.kubeconfig="+c.Kubeconfig,
+		"--set", "kubernetes.node_name="+c.Node, "--set", "kubernetes.kubelet_address=127.0.0.1",
+		"--set", fmt.Sprintf("kubernetes.kubelet_port=%d", kport), "--set", "kubernetes.pods_refresh=1s")
+	agent.Stdout, agent.Stderr = logf, logf
+	if err := agent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- agent.Wait() }()
+	t.Cleanup(func() { agent.Process.Kill(); <-exited })
+
+	base := fmt.Sprintf("http://127.0.0.1:%d", aport)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		select {
+		case err := <-exited:
+			b, _ := os.ReadFile(logPath)
+			t.Fatalf("agent exited on garbage from the kubelet: %v\n%s", err, b)
+		default:
+		}
+		b, _ := os.ReadFile(logPath)
+		if strings.Contains(string(b), "reading pods failed") {
+			t.Logf("agent log: %s", lineWith(string(b), "reading pods failed"))
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no error logged about the kubelet's garbage within 60 s:\n%s", b)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t0, err := metricValue(base, "wattlet_agent_ticks_total")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		t1, err := metricValue(base, "wattlet_agent_ticks_total")
+		if err == nil && t1 >= t0+3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("agent stopped ticking after the kubelet's garbage (%v -> %v, %v)", t0, t1, err)
+		}
+	}
+}
+
+func lineWith(text, sub string) string {
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, sub) {
+			return l
+		}
+	}
+	return ""
+}
+
+func metricValue(base, name string) (float64, error) {
+	body, err := httpGet(base+"/metrics", 5*time.Second)
+	if err != nil {
+		return 0, err
+	}
+	for _, l := range strings.Split(string(body), "\n") {
+		if strings.HasPrefix(l, name+" ") {
+			return strconv.ParseFloat(strings.Fields(l)[1], 64)
+		}
+	}
+	return 0, fmt.Errorf("no %s", name)
+}
