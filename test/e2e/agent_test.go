@@ -353,7 +353,17 @@ spec:
 			t.Fatalf("stop apiserver: %v %s", err, out)
 		}
 		stopped := time.Now()
-		restart := func() { // cluster-up.sh starts only what is not running
+		restart := func() {
+			// On a real control plane the controller-manager and scheduler exit when
+			// their leader lease cannot be renewed; this cluster runs them without
+			// leader election, so they are restarted the same way here (their
+			// informers otherwise stall after the apiserver comes back).
+			for _, comp := range []string{"kube-controller-manager", "kube-scheduler"} {
+				if p, err := os.ReadFile(filepath.Join(c.Root, "build", "e2e", "run", comp+".pid")); err == nil {
+					runCmd(10*time.Second, "kill", "-9", strings.TrimSpace(string(p)))
+				}
+			}
+			// cluster-up.sh starts only what is not running
 			if out, err := runCmd(180*time.Second, "bash", "-c", "cd \"$0\" && bash hack/cluster-up.sh", c.Root); err != nil {
 				t.Fatalf("restart apiserver: %v %s", err, out)
 			}
