@@ -15,35 +15,6 @@
 #include "agent/kube/kube_http.h"
 #include "test_kube_server.h"
 
-static struct tsrv S;
-static bool have_server;
-
-static int setup(void **st)
-{
-	int rc = tsrv_start(&S);
-	(void)st;
-	have_server = rc == 0;
-	if (rc < 0) {
-		tsrv_stop(&S);
-		return -1;
-	}
-	return 0;
-}
-
-static int teardown(void **st)
-{
-	(void)st;
-	tsrv_stop(&S);
-	return 0;
-}
-
-#define NEED_SERVER()                                                                      \
-	do {                                                                               \
-		if (!have_server) {                                                        \
-			printf("skipped: openssl or python3 missing\n");                   \
-			skip();                                                            \
-		}                                                                          \
-	} while (0)
 
 static void test_ok_with_token(void **st)
 {
@@ -321,5 +292,5 @@ int main(void)
 		cmocka_unit_test(test_retry_after_parse), cmocka_unit_test(test_backoff),
 		cmocka_unit_test(test_url_escape),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, tsrv_group_setup, tsrv_group_teardown);
 }

@@ -14,35 +14,6 @@
 #include "agent/kube/kube_kubelet.h"
 #include "test_kube_server.h"
 
-static struct tsrv S;
-static bool have_server;
-
-static int setup(void **st)
-{
-	int rc = tsrv_start(&S);
-	(void)st;
-	have_server = rc == 0;
-	if (rc < 0) {
-		tsrv_stop(&S);
-		return -1;
-	}
-	return 0;
-}
-
-static int teardown(void **st)
-{
-	(void)st;
-	tsrv_stop(&S);
-	return 0;
-}
-
-#define NEED_SERVER()                                                                      \
-	do {                                                                               \
-		if (!have_server) {                                                        \
-			printf("skipped: openssl or python3 missing\n");                   \
-			skip();                                                            \
-		}                                                                          \
-	} while (0)
 
 static const char *id(const char *two)
 {
@@ -259,5 +230,5 @@ int main(void)
 		cmocka_unit_test(test_kubelet_tls),
 		cmocka_unit_test(test_apiserver_watch_mode),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, tsrv_group_setup, tsrv_group_teardown);
 }

@@ -8,6 +8,7 @@
 #define TEST_KUBE_SERVER_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,5 +147,38 @@ static struct kube_config *tsrv_config(struct tsrv *s, const char *context)
 		fprintf(stderr, "kubeconfig: %s\n", e.msg);
 	return c;
 }
+
+/* The cmocka group fixture every server test file uses: one server per group (S),
+ * started by tsrv_group_setup, stopped by tsrv_group_teardown; NEED_SERVER() skips a
+ * test, saying why, when openssl or python3 is missing. */
+static struct tsrv S;
+static bool have_server;
+
+static int tsrv_group_setup(void **st)
+{
+	int rc = tsrv_start(&S);
+	(void)st;
+	have_server = rc == 0;
+	if (rc < 0) {
+		tsrv_stop(&S);
+		return -1;
+	}
+	return 0;
+}
+
+static int tsrv_group_teardown(void **st)
+{
+	(void)st;
+	tsrv_stop(&S);
+	return 0;
+}
+
+#define NEED_SERVER()                                                                      \
+	do {                                                                               \
+		if (!have_server) {                                                        \
+			printf("skipped: openssl or python3 missing\n");                   \
+			skip();                                                            \
+		}                                                                          \
+	} while (0)
 
 #endif

@@ -138,27 +138,6 @@ static void test_parse_event_errors(void **st)
 
 /* ---- online: list + watch against tls_server.py ------------------------------ */
 
-static struct tsrv S;
-static bool have_server;
-
-static int setup(void **st)
-{
-	int rc = tsrv_start(&S);
-	(void)st;
-	have_server = rc == 0;
-	if (rc < 0) {
-		tsrv_stop(&S);
-		return -1;
-	}
-	return 0;
-}
-
-static int teardown(void **st)
-{
-	(void)st;
-	tsrv_stop(&S);
-	return 0;
-}
 
 struct seen {
 	struct strbuf log;
@@ -319,5 +298,5 @@ int main(void)
 		cmocka_unit_test(test_list_watch_recovery),
 		cmocka_unit_test(test_unreachable_backs_off),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, tsrv_group_setup, tsrv_group_teardown);
 }

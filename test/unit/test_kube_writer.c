@@ -674,35 +674,6 @@ static void test_write_rate_100_pods(void **st)
 
 /* ---- end to end against the TLS server ------------------------------------------------------ */
 
-static struct tsrv S;
-static bool have_server;
-
-static int setup(void **st)
-{
-	int rc = tsrv_start(&S);
-	(void)st;
-	have_server = rc == 0;
-	if (rc < 0) {
-		tsrv_stop(&S);
-		return -1;
-	}
-	return 0;
-}
-
-static int teardown(void **st)
-{
-	(void)st;
-	tsrv_stop(&S);
-	return 0;
-}
-
-#define NEED_SERVER()                                                                      \
-	do {                                                                               \
-		if (!have_server) {                                                        \
-			printf("skipped: openssl or python3 missing\n");                   \
-			skip();                                                            \
-		}                                                                          \
-	} while (0)
 
 /* The test's own requests to the server (its own config and handle). */
 static json_t *srv_call(const char *method, const char *path, const char *body)
@@ -944,5 +915,5 @@ int main(void)
 		cmocka_unit_test(test_server_down_and_thread),
 	};
 	int rc = cmocka_run_group_tests_name("kube_writer", unit, NULL, NULL);
-	return rc | cmocka_run_group_tests_name("kube_writer_server", server, setup, teardown);
+	return rc | cmocka_run_group_tests_name("kube_writer_server", server, tsrv_group_setup, tsrv_group_teardown);
 }
