@@ -3,7 +3,7 @@
 # (hack/oci-image.sh) from host binaries plus the shared libraries ldd says they need.
 #   pause   wattlet-e2e/pause:1    static hack/pause.c
 #   stress  wattlet-e2e/stress:1   Debian's stress-ng
-#   redis   wattlet-e2e/redis:1    Debian's redis-server
+#   redis   wattlet-e2e/redis:1    Debian's redis-server and redis-benchmark, busybox sh
 #   tools   wattlet-e2e/tools:1    Debian's static busybox (sh, wget, nc, ...) for probes in pods
 #   wattlet wattlet:dev            BUILD_DIR/wattlet + BUILD_DIR/raplsim (default BUILD_DIR=build)
 # The Dockerfile at the repo root builds the same content for users with a Docker daemon.
@@ -56,6 +56,10 @@ stress)
 redis)
 	base_fs
 	copy_with_libs /usr/bin/redis-server /usr/bin
+	copy_with_libs /usr/bin/redis-benchmark /usr/bin
+	install -D -m 0755 /bin/busybox "$root/bin/busybox"
+	ln -s busybox "$root/bin/sh"
+	ln -s busybox "$root/bin/sleep"
 	mkdir -p "$root/data"
 	WORKDIR=/data ENTRYPOINT='["/usr/bin/redis-server"]' \
 		CMD='["--protected-mode","no","--save","","--appendonly","no"]' \

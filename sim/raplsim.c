@@ -69,6 +69,7 @@ struct opts {
 	uint64_t interval_ms;
 	uint64_t max_range_uj;
 	double busy_override; /* < 0: measure */
+	bool tick_fields;     /* --cpu-time ticks: busy from the tick-sampled fields */
 	bool psys;
 	bool once;
 	struct raplsim_curve curve;
@@ -80,6 +81,8 @@ struct sim {
 	struct raplsim_counter ctr[RS_ZONES];
 	struct raplsim_cpustat last_stat;
 	bool have_stat;
+	double carry_cpu_s;   /* idle-based busy: quantisation carried to the next update */
+	long user_hz;
 	double busy;
 	uint64_t last_ns;
 	char *statbuf;
@@ -94,8 +97,10 @@ static void usage(FILE *f)
 "counters advance with this machine's CPU activity through a fixed power curve.\n"
 "No hardware is measured.\n"
 "\n"
-"Power curve, busy = busy CPUs over the last interval from /proc/stat\n"
-"(user+nice+system+irq+softirq+steal over all jiffies, times the number of CPUs):\n"
+"Power curve, busy = busy CPUs over the last interval from /proc/stat: the number of\n"
+"CPUs minus idle+iowait time per second of wall time (tickless kernels measure idle at\n"
+"idle entry and exit, so this follows short bursts; --cpu-time ticks uses the tick-\n"
+"sampled user+nice+system+irq+softirq+steal share instead, the old behaviour):\n"
 "  package W = idle + watts_per_core * busy^exponent\n"
 "  core    W = core_idle + core_share * (package - idle)\n"
 "  dram    W = dram_idle + dram_watts_per_core * busy\n"
@@ -117,6 +122,7 @@ static void usage(FILE *f)
 "  --max-range-uj N           counter range, wraps to 0 after it (default %llu)\n"
 "  --busy-cpus B              use B busy CPUs instead of measuring (for tests)\n"
 "  --proc-root DIR            where stat is read from (default /proc)\n"
+"  --cpu-time idle|ticks      how busy CPUs are measured (default idle; see above)\n"
 "  --truth FILE               append one line per update: mono_ns, dt_ns, busy, watts\n"
 "                             and cumulative joules per zone (the ground truth)\n"
 "  --pid-file FILE            write the pid here, removed on exit\n"
@@ -311,11 +317,17 @@ static int update(struct sim *s, char *why, size_t cap)
 			return r;
 		if (s->have_stat) {
 			double b;
-			r = raplsim_busy_cpus(&s->last_stat, &st, &b);
+			if (s->o.tick_fields)
+				r = raplsim_busy_cpus(&s->last_stat, &st, &b);
+			else
+				r = raplsim_busy_from_idle(&s->last_stat, &st, dt_ns / 1e9, s->user_hz,
+							   &s->carry_cpu_s, &b);
 			if (r == 0)
 				s->busy = b; /* -EAGAIN (no tick yet) keeps the last value */
-			else if (r == -ERANGE)
+			else if (r == -ERANGE) {
 				s->busy = 0;
+				s->carry_cpu_s = 0;
+			}
 		}
 		s->last_stat = st;
 		s->have_stat = true;
@@ -383,7 +395,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	enum {
 		O_DIR = 256, O_INTERVAL, O_IDLE, O_WPC, O_EXP, O_CSHARE, O_CIDLE, O_DIDLE, O_DWPC,
-		O_PSYS, O_PSYSX, O_MAXR, O_BUSY, O_PROC, O_TRUTH, O_PID, O_ONCE, O_HELP,
+		O_PSYS, O_PSYSX, O_MAXR, O_BUSY, O_PROC, O_TRUTH, O_PID, O_ONCE, O_HELP, O_CPUT,
 	};
 	static const struct option lo[] = {
 		{ "dir", required_argument, NULL, O_DIR },
@@ -400,6 +412,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "max-range-uj", required_argument, NULL, O_MAXR },
 		{ "busy-cpus", required_argument, NULL, O_BUSY },
 		{ "proc-root", required_argument, NULL, O_PROC },
+		{ "cpu-time", required_argument, NULL, O_CPUT },
 		{ "truth", required_argument, NULL, O_TRUTH },
 		{ "pid-file", required_argument, NULL, O_PID },
 		{ "once", no_argument, NULL, O_ONCE },
@@ -421,6 +434,14 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		switch (c) {
 		case O_DIR: o->dir = optarg; continue;
 		case O_PROC: o->proc_root = optarg; continue;
+		case O_CPUT:
+			if (strcmp(optarg, "idle") != 0 && strcmp(optarg, "ticks") != 0) {
+				fprintf(stderr, "raplsim: --cpu-time must be idle or ticks, got \"%s\"\n",
+					optarg);
+				return -EINVAL;
+			}
+			o->tick_fields = strcmp(optarg, "ticks") == 0;
+			continue;
 		case O_TRUTH: o->truth = optarg; continue;
 		case O_PID: o->pid_file = optarg; continue;
 		case O_PSYS: o->psys = true; continue;
@@ -486,6 +507,7 @@ int main(int argc, char **argv)
 	if (parse_opts(argc, argv, &s.o) < 0)
 		return 2;
 	s.nzones = s.o.psys ? RS_ZONES : RS_PSYS;
+	s.user_hz = sysconf(_SC_CLK_TCK) > 0 ? sysconf(_SC_CLK_TCK) : 100;
 	s.statbuf = malloc(STAT_CAP);
 	if (!s.statbuf) {
 		fprintf(stderr, "raplsim: out of memory\n");
@@ -550,7 +572,8 @@ int main(int argc, char **argv)
 	if (s.o.busy_override >= 0)
 		printf(" busy fixed at %g CPUs;", s.o.busy_override);
 	else
-		printf(" busy = busy CPUs from %s/stat;", s.o.proc_root);
+		printf(" busy = busy CPUs from %s/stat (%s);", s.o.proc_root,
+		       s.o.tick_fields ? "tick-sampled busy fields" : "measured idle time");
 	printf(" every %" PRIu64 " ms, wrap after %" PRIu64 " uJ\n", s.o.interval_ms,
 	       s.o.max_range_uj);
 	fflush(stdout);

@@ -118,7 +118,8 @@ int raplsim_parse_stat(const char *text, struct raplsim_cpustat *out)
 	if (!have_cpu || ncpu == 0)
 		return -EINVAL;
 	out->busy = f[0] + f[1] + f[2] + f[5] + f[6] + f[7];
-	out->total = out->busy + f[3] + f[4];
+	out->idle = f[3] + f[4];
+	out->total = out->busy + out->idle;
 	out->ncpu = ncpu;
 	return 0;
 }
@@ -139,6 +140,30 @@ int raplsim_busy_cpus(const struct raplsim_cpustat *prev, const struct raplsim_c
 		db = dt;
 	b = (double)cur->ncpu * (double)db / (double)dt;
 	*busy = b;
+	return 0;
+}
+
+int raplsim_busy_from_idle(const struct raplsim_cpustat *prev, const struct raplsim_cpustat *cur,
+			   double wall_s, long user_hz, double *carry_cpu_s, double *busy)
+{
+	double cap, cpu_s, got, carry_max;
+
+	if (!(wall_s > 0) || user_hz <= 0 || cur->ncpu <= 0)
+		return -EINVAL;
+	if (cur->idle < prev->idle)
+		return -ERANGE;
+	cap = (double)cur->ncpu * wall_s;
+	cpu_s = cap - (double)(cur->idle - prev->idle) / (double)user_hz + *carry_cpu_s;
+	got = cpu_s < 0 ? 0 : cpu_s > cap ? cap : cpu_s;
+	/* a carry beyond a few quanta per CPU is not quantisation (idle accounting that
+	 * is not per-CPU exact, hotplug): dropped rather than paid back for ever */
+	carry_max = 4.0 * cur->ncpu / (double)user_hz;
+	*carry_cpu_s = cpu_s - got;
+	if (*carry_cpu_s > carry_max)
+		*carry_cpu_s = carry_max;
+	else if (*carry_cpu_s < -carry_max)
+		*carry_cpu_s = -carry_max;
+	*busy = got / wall_s;
 	return 0;
 }
 

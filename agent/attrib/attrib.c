@@ -171,6 +171,47 @@ static uint64_t idle_per_entry(const struct attrib_input *in, struct attrib_shar
 	return given;
 }
 
+/* TEST ONLY (attribution.test_bias): every workload's dynamic energy x (1 + bias). What
+ * a positive bias adds is taken from the system's dynamic energy, then from the node's
+ * idle energy (which becomes dynamic: node totals stay exact, only the split is wrong);
+ * when that pool is too small the additions shrink proportionally. A negative bias
+ * gives the difference to the system. Returns the new dynamic total given to
+ * workloads; *idle, *dynp and out->node_uj[z] are moved accordingly. */
+static uint64_t apply_test_bias(struct attrib_share *sh, size_t n, enum zone z, double bias,
+				uint64_t *dynp, uint64_t given, uint64_t *idle,
+				struct attrib_result *out)
+{
+	uint64_t dyn = *dynp;
+	double want = 0, scale = 1, pool = (double)(dyn - given) + (double)*idle;
+	uint64_t moved = 0, from_idle;
+
+	for (size_t i = 0; i < n; i++)
+		want += (double)sh[i].uj[z][MODE_DYNAMIC] * fabs(bias);
+	if (bias > 0 && want > pool)
+		scale = want > 0 ? pool / want : 0;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t d = (uint64_t)((double)sh[i].uj[z][MODE_DYNAMIC] * fabs(bias) * scale);
+		if (bias > 0) {
+			if (moved + d > dyn - given + *idle) /* rounding guard */
+				d = dyn - given + *idle - moved;
+			sh[i].uj[z][MODE_DYNAMIC] += d;
+		} else {
+			if (d > sh[i].uj[z][MODE_DYNAMIC])
+				d = sh[i].uj[z][MODE_DYNAMIC];
+			sh[i].uj[z][MODE_DYNAMIC] -= d;
+		}
+		moved += d;
+	}
+	if (bias < 0)
+		return given - moved;
+	from_idle = moved > dyn - given ? moved - (dyn - given) : 0;
+	*idle -= from_idle;
+	*dynp += from_idle;
+	out->node_uj[z][MODE_DYNAMIC] += from_idle;
+	out->node_uj[z][MODE_IDLE] -= from_idle;
+	return given + moved;
+}
+
 int attrib_compute(struct attrib *a, const struct attrib_input *in, struct attrib_result *out)
 {
 	const struct usage_sample *u;
@@ -227,14 +268,6 @@ int attrib_compute(struct attrib *a, const struct attrib_input *in, struct attri
 		}
 		for (size_t i = 0; i < u->n; i++)
 			all += u->entries[i].delta[f];
-		if (in->test_bias != 0 && isfinite(in->test_bias) && in->test_bias > -1) {
-			/* deliberately wrong split; conservation still holds */
-			whole = 0;
-			for (size_t i = 0; i < nw; i++) {
-				weight[i] = (uint64_t)((double)weight[i] * (1 + in->test_bias));
-				whole += weight[i];
-			}
-		}
 		if (f == FEAT_CPU_TIME && u->node_delta[f] > all)
 			all = u->node_delta[f];
 		if (all < whole)
@@ -242,6 +275,9 @@ int attrib_compute(struct attrib *a, const struct attrib_input *in, struct attri
 		if (in->reg_mask & (1u << z))
 			reg_weights(in, a->shares, nw, z, weight, &all);
 		given = spread(a->shares, nw, weight, all, dyn, z, MODE_DYNAMIC);
+		if (in->test_bias != 0 && isfinite(in->test_bias) && in->test_bias > -1)
+			given = apply_test_bias(a->shares, nw, z, in->test_bias, &dyn, given, &idle,
+						out);
 		out->system_uj[z][MODE_DYNAMIC] = dyn - given;
 
 		/* idle: by policy */

@@ -52,6 +52,7 @@ struct agent {
 	struct http_server *http;
 	struct kube_agent *kube; /* NULL outside Kubernetes */
 	struct agent_status st;
+	struct export_kube_writes kube_writes; /* st.kube_writes points here with Kubernetes */
 	char hostname[256];
 	char meter_detail[1024];
 	long ncpu;
@@ -376,6 +377,10 @@ static int tick(struct agent *a)
 	finish_pods(a, dt, us.dt_ns, us.t_ns);
 	if (a->kube)
 		kube_agent_after_tick(a->kube, a->ledger, a->pods, &a->st, real_ns(), dt);
+	if (a->kube) {
+		kube_agent_write_stats(a->kube, &a->kube_writes);
+		a->st.kube_writes = &a->kube_writes;
+	}
 
 	a->st.ticks++;
 	a->st.ready = true;

@@ -11,7 +11,9 @@
 
 #include <jansson.h>
 
+#include "../common/strbuf.h"
 #include "../kube/kube_config.h"
+#include "../kube/kube_http.h"
 #include "../kube/kube_kubelet.h"
 #include "../kube/kube_pods.h"
 #include "../kube/kube_watch.h"
@@ -22,6 +24,7 @@
 
 #define API_GROUP "/apis/wattlet.dev/v1alpha1"
 #define POD_STATE_MAX 65536
+#define EP_STALE_INTERVALS 10 /* status.nodes[] entries older than this are left out of the sums */
 
 /* Per-pod state the agent keeps between ticks (keyed by pod uid). */
 struct pod_state {
@@ -35,9 +38,26 @@ struct pod_state {
 	bool budget_exceeded[EP_MAX_BUDGETS];
 };
 
+/* Per EnergyPolicy (keyed by uid): when this node last looked at its status. */
+struct policy_state {
+	char uid[EP_UID_MAX + 1];
+	bool used;
+	bool entry;      /* our status.nodes[] entry is there (we applied it) */
+	uint64_t last_ms; /* CLOCK_REALTIME ms of the last look; 0 never */
+	uint64_t seen_tick;
+};
+
+/* This tick's pods of one policy on this node. */
+struct policy_acc {
+	const struct energypolicy *pol;
+	uint32_t pods;
+	double joules, co2e_g;
+};
+
 struct kube_agent {
 	const struct config *cfg;
 	char node[256];
+	char node_fm[KW_FIELD_MANAGER_MAX + 1]; /* "wattlet-<node>": our status.nodes[] entries */
 	struct kube_config *kc;
 	struct kube_config *writer_kc; /* the writer thread's own (a config is single-threaded) */
 	struct kube_kubelet *pods;
@@ -61,6 +81,12 @@ struct kube_agent {
 	/* pod states: open addressing by uid */
 	struct pod_state *ps;
 	size_t ps_cap, ps_used;
+
+	/* EnergyPolicy status: per-policy states (open addressing by uid), this tick's sums */
+	struct policy_state *pst;
+	size_t pst_cap, pst_used;
+	struct policy_acc *acc;
+	size_t n_acc, acc_alloc;
 };
 
 bool kube_agent_wanted(const struct config *c)
@@ -161,6 +187,75 @@ static void ps_sweep(struct kube_agent *ka)
 			if (!old[i].used)
 				continue;
 			struct pod_state *n = ps_get(ka, old[i].uid);
+			if (n)
+				*n = old[i];
+		}
+	}
+	free(old);
+}
+
+/* ---- policy states (same scheme as the pod states) ----------------------------- */
+
+static int pst_grow(struct kube_agent *ka)
+{
+	size_t ncap = ka->pst_cap ? ka->pst_cap * 2 : 64;
+	struct policy_state *n = calloc(ncap, sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	for (size_t i = 0; i < ka->pst_cap; i++) {
+		if (!ka->pst[i].used)
+			continue;
+		size_t slot = hash_str(ka->pst[i].uid) & (ncap - 1);
+		while (n[slot].used)
+			slot = (slot + 1) & (ncap - 1);
+		n[slot] = ka->pst[i];
+	}
+	free(ka->pst);
+	ka->pst = n;
+	ka->pst_cap = ncap;
+	return 0;
+}
+
+static struct policy_state *pst_get(struct kube_agent *ka, const char *uid)
+{
+	size_t slot;
+
+	if (strlen(uid) >= sizeof(ka->pst[0].uid))
+		return NULL;
+	if (2 * (ka->pst_used + 1) > ka->pst_cap && pst_grow(ka))
+		return NULL;
+	slot = hash_str(uid) & (ka->pst_cap - 1);
+	while (ka->pst[slot].used) {
+		if (strcmp(ka->pst[slot].uid, uid) == 0)
+			return &ka->pst[slot];
+		slot = (slot + 1) & (ka->pst_cap - 1);
+	}
+	memset(&ka->pst[slot], 0, sizeof(ka->pst[slot]));
+	ka->pst[slot].used = true;
+	snprintf(ka->pst[slot].uid, sizeof(ka->pst[slot].uid), "%s", uid);
+	ka->pst_used++;
+	return &ka->pst[slot];
+}
+
+/* Drops the states of policies that are gone (rebuilds the table). */
+static void pst_sweep(struct kube_agent *ka)
+{
+	size_t live = 0, cap = ka->pst_cap;
+	struct policy_state *old = ka->pst;
+
+	for (size_t i = 0; i < cap; i++)
+		live += old[i].used && old[i].seen_tick == ka->ticks;
+	if (live == ka->pst_used)
+		return;
+	ka->pst = NULL;
+	ka->pst_cap = 0;
+	ka->pst_used = 0;
+	if (pst_grow(ka) == 0) {
+		for (size_t i = 0; i < cap; i++) {
+			if (!old[i].used || old[i].seen_tick != ka->ticks)
+				continue;
+			struct policy_state *n = pst_get(ka, old[i].uid);
 			if (n)
 				*n = old[i];
 		}
@@ -276,6 +371,14 @@ struct kube_agent *kube_agent_new(const struct config *c, struct wl_err *err)
 		goto fail;
 	}
 
+	/* field manager of our status.nodes[] entries: unique per node, at most 128 bytes */
+	if (strlen(ka->node) + 8 <= KW_FIELD_MANAGER_MAX) {
+		memcpy(ka->node_fm, "wattlet-", 8);
+		memcpy(ka->node_fm + 8, ka->node, strlen(ka->node) + 1);
+	} else
+		snprintf(ka->node_fm, sizeof(ka->node_fm), "wattlet-%.100s-%016" PRIx64, ka->node,
+			 hash_str(ka->node));
+
 	co.kubeconfig = c->kubeconfig[0] ? c->kubeconfig : NULL;
 	ka->kc = kube_config_load(&co, err);
 	if (!ka->kc)
@@ -353,6 +456,8 @@ void kube_agent_free(struct kube_agent *ka)
 	free(ka->entry_policy);
 	free(ka->entry_request);
 	free(ka->ps);
+	free(ka->pst);
+	free(ka->acc);
 	free(ka);
 }
 
@@ -383,6 +488,27 @@ void kube_agent_service(struct kube_agent *ka)
 			ka->pods_synced_logged = true;
 		}
 	}
+}
+
+void kube_agent_write_stats(struct kube_agent *ka, struct export_kube_writes *out)
+{
+	struct kube_writer_stats ws;
+
+	memset(&ws, 0, sizeof(ws));
+	kube_writer_stats(ka->writer, &ws);
+	memset(out, 0, sizeof(*out));
+	out->ok[EXPORT_KUBE_PODENERGIES] = ws.pod_writes_ok;
+	out->failed[EXPORT_KUBE_PODENERGIES] = ws.pod_writes_failed;
+	out->requests[EXPORT_KUBE_PODENERGIES] = ws.pod_requests;
+	out->ok[EXPORT_KUBE_NODEENERGIES] = ws.node_writes_ok;
+	out->failed[EXPORT_KUBE_NODEENERGIES] = ws.node_writes_failed;
+	out->requests[EXPORT_KUBE_NODEENERGIES] = ws.node_requests;
+	out->ok[EXPORT_KUBE_EVENTS] = ws.events_sent;
+	out->failed[EXPORT_KUBE_EVENTS] = ws.event_requests - ws.events_sent;
+	out->requests[EXPORT_KUBE_EVENTS] = ws.event_requests;
+	out->skipped_unchanged = ws.skipped_unchanged;
+	out->rate_limited = ws.rate_limited;
+	out->backoffs = ws.backoffs;
 }
 
 /* ---- model ------------------------------------------------------------------ */
@@ -492,9 +618,12 @@ static double uj_to_j(uint64_t uj)
 	return uj / 1e6;
 }
 
+/* Checks the pod's budgets: an Event when one is newly exceeded; annot gets the
+ * PodEnergy annotation value ("<budget>=<maxJoules>J/<window>s,...") of the budgets
+ * with action annotate that are exceeded now, "" when none. */
 static void check_budgets(struct kube_agent *ka, struct pod_state *ps,
 			  const struct energypolicy *pol, const struct kube_pod_info *pod,
-			  uint64_t now_ms, double joules)
+			  uint64_t now_ms, double joules, struct strbuf *annot)
 {
 	for (size_t b = 0; pol && b < pol->n_budgets; b++) {
 		const struct ep_budget *bu = &pol->budgets[b];
@@ -530,6 +659,15 @@ static void check_budgets(struct kube_agent *ka, struct pod_state *ps,
 			kube_writer_event(ka->writer, &ev);
 		}
 		ps->budget_exceeded[b] = over == 1;
+		if (over == 1 && bu->action == EP_ACTION_ANNOTATE) {
+			if (annot->len)
+				strbuf_adds(annot, ",");
+			strbuf_addf(annot, "%s=%.15gJ/", bu->name, bu->max_joules);
+			if (bu->window_ms % 1000 == 0)
+				strbuf_addf(annot, "%" PRIu64 "s", bu->window_ms / 1000);
+			else
+				strbuf_addf(annot, "%.3fs", bu->window_ms / 1000.0);
+		}
 	}
 }
 
@@ -558,7 +696,7 @@ static size_t pod_containers(const struct ledger *workloads, const char *uid, ui
 static void offer_pod(struct kube_agent *ka, const struct ledger *workloads,
 		      const struct ledger_row *p, const struct kube_pod_info *pod,
 		      const struct energypolicy *pol, struct pod_state *ps, uint32_t zones,
-		      const char *model, uint64_t now_real_ns)
+		      const char *model, uint64_t now_real_ns, const char *annot)
 {
 	struct kw_pod snap = { 0 };
 	struct kw_zone kz[ZONE_COUNT];
@@ -624,6 +762,7 @@ static void offer_pod(struct kube_agent *ka, const struct ledger *workloads,
 	snap.containers = ctr;
 	snap.n_containers = pod_containers(workloads, pod->uid, zones, ctr, ids, KW_MAX_CONTAINERS);
 	snap.interval_s = (unsigned)(interval_ms / 1000);
+	snap.budget_annotation = annot;
 	kube_writer_offer_pod(ka->writer, &snap);
 }
 
@@ -683,19 +822,155 @@ static void offer_node(struct kube_agent *ka, const struct ledger *workloads,
 	snap.joules = uj_to_j(export_total_uj(n->uj, zones));
 	snap.zones = kz;
 	snap.n_zones = nz;
-	if (st->validation[EXPORT_VALIDATION_NODE].present) {
-		const struct export_validation *v = &st->validation[EXPORT_VALIDATION_NODE];
-		snap.has_validation = true;
-		snap.validation.time_ns = (uint64_t)(v->timestamp_s * 1e9);
-		snap.validation.passed = v->passed;
-		snap.validation.node_deviation_pct = worst_deviation(v);
-		if (st->validation[EXPORT_VALIDATION_WORKLOAD].present)
-			snap.validation.pod_deviation_pct =
-				worst_deviation(&st->validation[EXPORT_VALIDATION_WORKLOAD]);
+	{
+		/* either kind alone is a result: passed when every present kind passed, the
+		 * newest time, a deviation only for a kind that ran (NAN is omitted) */
+		const struct export_validation *vn = &st->validation[EXPORT_VALIDATION_NODE];
+		const struct export_validation *vw = &st->validation[EXPORT_VALIDATION_WORKLOAD];
+		if (vn->present || vw->present) {
+			double tn = vn->present ? vn->timestamp_s : 0;
+			double tw = vw->present ? vw->timestamp_s : 0;
+			snap.has_validation = true;
+			snap.validation.time_ns = (uint64_t)((tn > tw ? tn : tw) * 1e9);
+			snap.validation.passed = (!vn->present || vn->passed) &&
+						 (!vw->present || vw->passed);
+			snap.validation.node_deviation_pct = vn->present ? worst_deviation(vn) : NAN;
+			snap.validation.pod_deviation_pct = vw->present ? worst_deviation(vw) : NAN;
+		}
 	}
 	snap.conditions = cond;
 	snap.n_conditions = 2;
 	kube_writer_offer_node(ka->writer, &snap);
+}
+
+/* ---- EnergyPolicy status ------------------------------------------------------------ */
+
+static void acc_add(struct kube_agent *ka, const struct energypolicy *pol, double joules,
+		    double co2e_g)
+{
+	struct policy_acc *a = NULL;
+
+	for (size_t i = 0; i < ka->n_acc && !a; i++)
+		if (ka->acc[i].pol == pol)
+			a = &ka->acc[i];
+	if (!a) {
+		if (ka->n_acc == ka->acc_alloc) {
+			size_t na = ka->acc_alloc ? ka->acc_alloc * 2 : 16;
+			struct policy_acc *n = realloc(ka->acc, na * sizeof(*n));
+			if (!n)
+				return; /* out of memory: this policy's status waits */
+			ka->acc = n;
+			ka->acc_alloc = na;
+		}
+		a = &ka->acc[ka->n_acc++];
+		memset(a, 0, sizeof(*a));
+		a->pol = pol;
+	}
+	a->pods++;
+	if (isfinite(joules) && joules > 0)
+		a->joules += joules;
+	if (isfinite(co2e_g) && co2e_g > 0)
+		a->co2e_g += co2e_g;
+}
+
+/* Offers a status apply body (decref'ed here). */
+static void offer_status_body(struct kube_agent *ka, const struct policy_entry_info *who,
+			      const char *what, const char *fm, json_t *body)
+{
+	struct strbuf path, key;
+	char *txt = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
+	int rc;
+
+	json_decref(body);
+	strbuf_init(&path, 2048);
+	strbuf_adds(&path, API_GROUP "/namespaces/");
+	kube_url_escape(&path, who->ns);
+	strbuf_adds(&path, "/energypolicies/");
+	kube_url_escape(&path, who->name);
+	strbuf_adds(&path, "/status");
+	strbuf_init(&key, 512);
+	strbuf_addf(&key, "%s/%s", who->uid, what);
+	if (txt && !path.overflow && !key.overflow) {
+		rc = kube_writer_offer_status(ka->writer, key.buf, path.buf, fm, txt);
+		if (rc)
+			log_debug("kubernetes: EnergyPolicy %s/%s status not queued: %s", who->ns,
+				  who->name, strerror(-rc));
+	}
+	strbuf_release(&path);
+	strbuf_release(&key);
+	free(txt);
+}
+
+/* Once per policy and updateInterval: this node's status.nodes[] entry (field manager
+ * wattlet-<node>) when it has pods of the policy (or removes it when it no longer has),
+ * and the top-level sums (field manager wattlet, force) from that entry and the other
+ * nodes' entries as last watched. A node without pods of the policy writes the sums only
+ * when the watched status does not already show them (a new or invalid policy). */
+static void offer_policies(struct kube_agent *ka, uint64_t now_real_ns)
+{
+	struct kube_watch_stats ws;
+	uint64_t now_ms = now_real_ns / 1000000ull;
+
+	kube_watch_stats(ka->ep_watch, &ws);
+	if (!ws.synced)
+		return; /* other nodes' entries unknown yet */
+	for (size_t i = 0; i < policy_set_count(ka->policies); i++) {
+		struct policy_entry_info who;
+		struct policy_state *ps;
+		const struct policy_acc *a = NULL;
+		struct ep_node_part part = { 0 };
+		struct ep_status_in in;
+		struct wl_err err = { "" };
+		uint64_t iv;
+		bool had_entry, mine;
+		json_t *body;
+
+		if (policy_set_at(ka->policies, i, &who) != 0 || !who.ns[0] || !who.name[0])
+			continue;
+		ps = pst_get(ka, who.uid);
+		if (!ps)
+			continue;
+		ps->seen_tick = ka->ticks;
+		iv = who.policy ? who.policy->update_interval_ms : EP_INTERVAL_DEFAULT_MS;
+		if (ps->last_ms && now_ms >= ps->last_ms && now_ms - ps->last_ms < iv)
+			continue;
+		ps->last_ms = now_ms ? now_ms : 1;
+		for (size_t k = 0; who.policy && k < ka->n_acc && !a; k++)
+			if (ka->acc[k].pol == who.policy)
+				a = &ka->acc[k];
+		mine = a && a->pods > 0;
+		had_entry = ps->entry || ep_status_has_node(&who, ka->node);
+		part.node = ka->node;
+		part.real_ns = now_real_ns;
+		if (mine) {
+			part.matched_pods = a->pods;
+			part.total_joules = a->joules;
+			part.total_co2e_grams = a->co2e_g;
+		}
+		if (mine || had_entry) {
+			body = ep_status_node_build(&who, mine ? &part : NULL, &err);
+			if (body)
+				offer_status_body(ka, &who, "node", ka->node_fm, body);
+			else
+				log_debug("kubernetes: EnergyPolicy %s/%s: %s", who.ns, who.name,
+					  err.msg);
+			ps->entry = mine && body;
+		}
+		if (ep_status_sum(&who, ka->node, mine ? &part : NULL, now_real_ns,
+				  EP_STALE_INTERVALS * iv, &in) < 0)
+			continue;
+		body = ep_status_build(&who, &in, &err);
+		if (!body) {
+			log_debug("kubernetes: EnergyPolicy %s/%s: %s", who.ns, who.name, err.msg);
+			continue;
+		}
+		if (!mine && !had_entry && ep_status_current(&who, body)) {
+			json_decref(body); /* already shows it: nothing to write */
+			continue;
+		}
+		offer_status_body(ka, &who, "sum", "wattlet", body);
+	}
+	pst_sweep(ka);
 }
 
 void kube_agent_after_tick(struct kube_agent *ka, struct ledger *workloads, struct ledger *pods,
@@ -707,6 +982,7 @@ void kube_agent_after_tick(struct kube_agent *ka, struct ledger *workloads, stru
 
 	(void)dt_s;
 	ka->ticks++;
+	ka->n_acc = 0;
 	/* names of workload rows */
 	for (size_t i = 0; i < ledger_count(workloads); i++) {
 		struct ledger_row *r = (struct ledger_row *)ledger_row_at(workloads, i);
@@ -724,6 +1000,7 @@ void kube_agent_after_tick(struct kube_agent *ka, struct ledger *workloads, stru
 		const struct kube_pod_info *pod;
 		const struct energypolicy *pol;
 		struct pod_state *ps;
+		struct strbuf annot;
 
 		if (p->terminated)
 			continue;
@@ -739,9 +1016,17 @@ void kube_agent_after_tick(struct kube_agent *ka, struct ledger *workloads, stru
 		if (!ps)
 			continue;
 		ps->seen_tick = ka->ticks;
-		check_budgets(ka, ps, pol, pod, now_ms, uj_to_j(export_total_uj(p->uj, zones)));
-		offer_pod(ka, workloads, p, pod, pol, ps, zones, model, now_real_ns);
+		strbuf_init(&annot, 4096);
+		check_budgets(ka, ps, pol, pod, now_ms, uj_to_j(export_total_uj(p->uj, zones)),
+			      &annot);
+		offer_pod(ka, workloads, p, pod, pol, ps, zones, model, now_real_ns,
+			  annot.overflow ? NULL : annot.buf);
+		strbuf_release(&annot);
+		if (pol)
+			acc_add(ka, pol, uj_to_j(export_total_uj(p->uj, zones)),
+				pol->has_carbon ? p->co2e_g : 0);
 	}
 	ps_sweep(ka);
 	offer_node(ka, workloads, st, zones);
+	offer_policies(ka, now_real_ns);
 }

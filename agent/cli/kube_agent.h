@@ -60,4 +60,7 @@ void kube_agent_prepare_attrib(struct kube_agent *ka, const struct ledger *workl
 void kube_agent_after_tick(struct kube_agent *ka, struct ledger *workloads, struct ledger *pods,
 			   const struct agent_status *st, uint64_t now_real_ns, double dt_s);
 
+/* The writer's counters (kube_writer_stats) by resource, for /metrics. */
+void kube_agent_write_stats(struct kube_agent *ka, struct export_kube_writes *out);
+
 #endif

@@ -13,6 +13,7 @@
 
 #include "../cgroup/cgroup.h"
 #include "../config/config.h"
+#include "../kube/kube_config.h"
 #include "../validate/validate.h"
 
 #define DEFAULT_CONFIG "/etc/wattlet/config.yaml"
@@ -32,13 +33,16 @@ static void usage(FILE *f)
 {
 	fputs("usage: wattlet validate node [OPTIONS]\n"
 	      "       wattlet validate workload [OPTIONS] -- CMD [ARGS...]\n"
+	      "       wattlet validate workload [OPTIONS] --deployment NS/NAME\n"
 	      "\n"
 	      "Checks a running agent against an independent sampler that reads the same energy\n"
 	      "meter itself (same meter options as the agent: -c/--set/--powercap-root).\n"
 	      "  node      N windows of D seconds; the agent's node power vs the sampler's, per zone\n"
 	      "  workload  baseline (no workload), then K steps each starting one more instance of\n"
 	      "            CMD in its own new cgroup; per step the node power delta (sampler) vs\n"
-	      "            the dynamic power the agent gave the new instance (the talk's table)\n"
+	      "            the dynamic power the agent gave the new instance (the talk's table);\n"
+	      "            with --deployment, each step is one more replica of a Deployment\n"
+	      "            (scaled to 0 for the baseline, restored afterwards)\n"
 	      "\n"
 	      "Options:\n"
 	      "      --url URL               the agent (default http://127.0.0.1:9102)\n"
@@ -52,6 +56,14 @@ static void usage(FILE *f)
 	      "      --max-noise F           refuse to judge when the baseline's 95 % CI half-width\n"
 	      "                              is above F x the smallest step (default 0.10)\n"
 	      "      --min-step W            refuse to judge when a step is below W watts (0.05)\n"
+	      "      --attempts N            workload: when refused as too noisy, measure again,\n"
+	      "                              up to N runs in all (default 1; 1..10)\n"
+	      "      --deployment NS/NAME    workload: scale this Deployment 0, 1, .., K\n"
+	      "      --kubeconfig FILE       API access for --deployment (default: in-cluster,\n"
+	      "                              $KUBECONFIG, ~/.kube/config)\n"
+	      "      --node NAME             the node sampled here (default kubernetes.node_name,\n"
+	      "                              $NODE_NAME, the hostname); new pods elsewhere fail\n"
+	      "      --ready-timeout D       wait at most D for pods at each step (default 180s)\n"
 	      "      --json FILE             also write the report there (\"-\": stdout)\n"
 	      "      --no-state              do not update validate.result_file\n"
 	      "  -q, --quiet                 no progress lines\n"
@@ -69,6 +81,7 @@ static void usage(FILE *f)
 enum {
 	O_URL = 256, O_SAMPLES, O_DURATION, O_SETTLE, O_STEPS, O_ZONE, O_NODE_THR, O_WL_THR,
 	O_NOISE, O_MIN_STEP, O_JSON, O_NO_STATE, O_SET, O_POWERCAP, O_METER_ORDER,
+	O_DEPLOY, O_KUBECONFIG, O_NODE, O_READY, O_ATTEMPTS,
 };
 
 static const struct option opts[] = {
@@ -83,6 +96,11 @@ static const struct option opts[] = {
 	{ "max-noise", required_argument, NULL, O_NOISE },
 	{ "min-step", required_argument, NULL, O_MIN_STEP },
 	{ "json", required_argument, NULL, O_JSON },
+	{ "deployment", required_argument, NULL, O_DEPLOY },
+	{ "attempts", required_argument, NULL, O_ATTEMPTS },
+	{ "kubeconfig", required_argument, NULL, O_KUBECONFIG },
+	{ "node", required_argument, NULL, O_NODE },
+	{ "ready-timeout", required_argument, NULL, O_READY },
 	{ "no-state", no_argument, NULL, O_NO_STATE },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "config", required_argument, NULL, 'c' },
@@ -99,6 +117,11 @@ struct vcli {
 	const char *json_path;
 	bool no_state, quiet, workload;
 	char **cmd;
+	const char *deployment;  /* NS/NAME */
+	const char *kubeconfig;
+	const char *node;
+	uint64_t ready_ms;
+	int attempts;            /* workload: measure again while refused, up to this many */
 };
 
 static int num_arg(const char *flag, const char *s, double lo, double hi, double *out)
@@ -132,6 +155,7 @@ static int parse(struct vcli *v, int argc, char **argv)
 
 	config_defaults(&v->cfg);
 	validate_opts_default(&v->vo);
+	v->attempts = 1;
 	if (argc < 2 || argv[1][0] == '-') {
 		if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
 			usage(stdout);
@@ -156,6 +180,8 @@ static int parse(struct vcli *v, int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "+qc:h", opts, NULL)) != -1) {
 		if (opt == 'c')
 			config_path = optarg;
+		else if (opt == O_DEPLOY)
+			v->deployment = optarg;
 		else if (opt == 'h') {
 			usage(stdout);
 			exit(0);
@@ -173,9 +199,14 @@ static int parse(struct vcli *v, int argc, char **argv)
 		}
 		v->cmd = argv + optind;
 	}
-	if (v->workload && !v->cmd) {
-		fprintf(stderr, "wattlet validate workload: no command (wattlet validate workload "
-				"[OPTIONS] -- CMD [ARGS...])\n");
+	if (v->workload && !v->cmd && !v->deployment) {
+		fprintf(stderr, "wattlet validate workload: no command and no --deployment (wattlet "
+				"validate workload [OPTIONS] -- CMD [ARGS...], or --deployment NS/NAME)\n");
+		return -1;
+	}
+	if (v->deployment && (!v->workload || v->cmd)) {
+		fprintf(stderr, "wattlet validate: --deployment is for `validate workload`, without "
+				"a command\n");
 		return -1;
 	}
 	if (!config_path && access(DEFAULT_CONFIG, F_OK) == 0)
@@ -226,6 +257,22 @@ static int parse(struct vcli *v, int argc, char **argv)
 		case O_NOISE: rc = num_arg("--max-noise", optarg, 0, 100, &v->vo.thr.max_noise); break;
 		case O_MIN_STEP: rc = num_arg("--min-step", optarg, 0, 100000, &v->vo.thr.min_step_w); break;
 		case O_JSON: v->json_path = optarg; break;
+		case O_DEPLOY: v->deployment = optarg; break;
+		case O_ATTEMPTS:
+			rc = num_arg("--attempts", optarg, 1, 10, &d);
+			v->attempts = (int)d;
+			break;
+		case O_KUBECONFIG: v->kubeconfig = optarg; break;
+		case O_NODE: v->node = optarg; break;
+		case O_READY:
+			if (parse_duration_ms(optarg, &ms) != 0 || ms < 1000) {
+				fprintf(stderr, "wattlet validate: --ready-timeout: '%s' is not a duration "
+						"of at least 1s\n", optarg);
+				rc = -1;
+			} else {
+				v->ready_ms = ms;
+			}
+			break;
 		case O_NO_STATE: v->no_state = true; break;
 		case 'q': v->quiet = true; break;
 		case O_SET: {
@@ -319,17 +366,18 @@ static void print_workload(const struct validate_report *r)
 	       "the new instance\n", zone_name(r->zone));
 	printf("  baseline: %.3f W +- %.3f W (95 %% CI, %zu x %.3g s)\n", r->baseline_w.mean,
 	       r->baseline_w.ci95, r->baseline_w.n, r->sample_s);
-	printf("  %-4s %-10s %-20s %-20s %11s  %s\n", "step", "node W", "sampler delta W",
-	       "wattlet workload W", "deviation", "result");
+	printf("  %-4s %-10s %-20s %-20s %-20s %s\n", "step", "node W", "sampler delta W",
+	       "wattlet workload W", "deviation (CI95)", "result");
 	for (int i = 0; i < r->n_steps; i++) {
 		const struct vstep_result *s = &r->steps[i];
-		char a[32], b[32];
+		char a[32], b[32], d[40];
 		if (s->node_w.n == 0)
 			continue;
 		snprintf(a, sizeof(a), "%.3f +- %.3f", s->delta_w, s->delta_ci95);
 		snprintf(b, sizeof(b), "%.3f +- %.3f", s->wattlet_w.mean, s->wattlet_w.ci95);
-		printf("  %d->%-2d %-10.3f %-20s %-20s %+10.2f%%  %s\n", s->step - 1, s->step,
-		       s->node_w.mean, a, b, s->deviation_pct,
+		snprintf(d, sizeof(d), "%+.2f%% +- %.2f", s->deviation_pct, s->deviation_ci95);
+		printf("  %d->%-2d %-10.3f %-20s %-20s %-20s %s\n", s->step - 1, s->step,
+		       s->node_w.mean, a, b, d,
 		       r->verdict == VERDICT_REFUSED ? "-" : s->pass ? "pass" : "FAIL");
 	}
 }
@@ -362,12 +410,78 @@ static int write_json(const char *path, const struct validate_report *r)
 	return 0;
 }
 
+/* The workload target: --deployment (Kubernetes) or the command in cgroups. desc gets
+ * what is scaled, for the report. Prints the plan. */
+static int open_target(struct vcli *v, struct vtarget *t, struct kube_config **kc, char *desc,
+		       size_t cap, struct wl_err *err)
+{
+	if (v->deployment) {
+		struct kube_config_opts ko = { .kubeconfig = v->kubeconfig ? v->kubeconfig :
+							     v->cfg.kubeconfig[0] ? v->cfg.kubeconfig : NULL };
+		struct vtarget_kube_opts to = { 0 };
+		char ns[256], node[256] = "";
+		const char *slash = strchr(v->deployment, '/');
+		int rc;
+
+		if (!slash || slash == v->deployment || (size_t)(slash - v->deployment) >= sizeof(ns))
+			return err_set(err, EINVAL, "--deployment wants NAMESPACE/NAME, got '%s'",
+				       v->deployment);
+		snprintf(ns, sizeof(ns), "%.*s", (int)(slash - v->deployment), v->deployment);
+		if (v->node)
+			snprintf(node, sizeof(node), "%s", v->node);
+		else if (v->cfg.node_name[0])
+			snprintf(node, sizeof(node), "%s", v->cfg.node_name);
+		else if (getenv("NODE_NAME") && *getenv("NODE_NAME"))
+			snprintf(node, sizeof(node), "%s", getenv("NODE_NAME"));
+		else if (gethostname(node, sizeof(node) - 1) != 0)
+			node[0] = '\0';
+		*kc = kube_config_load(&ko, err);
+		if (!*kc)
+			return -EINVAL;
+		to.kc = *kc;
+		to.ns = ns;
+		to.name = slash + 1;
+		to.node = node;
+		to.ready_timeout_ms = v->ready_ms;
+		to.stop = &stop_flag;
+		rc = vtarget_kube_new(t, &to, err);
+		if (rc)
+			return rc;
+		snprintf(desc, cap, "deployment %s", v->deployment);
+		printf("wattlet validate workload: agent %s; deployment %s scaled 0 -> %d on node "
+		       "%s (API server %s)\n", v->vo.url, v->deployment, v->vo.steps,
+		       node[0] ? node : "(any)", kube_config_server(*kc));
+		return 0;
+	}
+	{
+		struct cg_layout layout;
+		char relbase[64];
+		size_t len = 0;
+		int rc;
+
+		rc = cg_layout_detect(v->cfg.cgroup_root, v->cfg.cgroup_hierarchy, &layout, err);
+		if (rc)
+			return rc;
+		snprintf(relbase, sizeof(relbase), "/wattlet-validate-%d", (int)getpid());
+		rc = vtarget_cgroup_new(t, layout.cpu_root, relbase, (const char *const *)v->cmd, err);
+		if (rc)
+			return rc;
+		desc[0] = '\0';
+		for (char **a = v->cmd; *a && len + 2 < cap; a++)
+			len += (size_t)snprintf(desc + len, cap - len, "%s%s", len ? " " : "", *a);
+		printf("wattlet validate workload: agent %s; %d step(s) of `%s` in cgroups under "
+		       "%s%s\n", v->vo.url, v->vo.steps, desc, layout.cpu_root, relbase);
+		return 0;
+	}
+}
+
 int validate_main(int argc, char **argv)
 {
 	struct vcli *v = calloc(1, sizeof(*v));
 	struct validate_report *r = calloc(1, sizeof(*r));
 	struct wl_err err = { "" };
 	struct vtarget t = { 0 };
+	struct kube_config *kc = NULL;
 	struct sigaction sa = { 0 };
 	int rc, status = EXIT_ERROR;
 
@@ -395,32 +509,23 @@ int validate_main(int argc, char **argv)
 		printf("wattlet validate node: agent %s\n", v->vo.url);
 		rc = validate_node(&v->vo, r, &err);
 	} else {
-		struct cg_layout layout;
-		char relbase[64];
-		size_t len = 0;
-
-		if (cg_layout_detect(v->cfg.cgroup_root, v->cfg.cgroup_hierarchy, &layout, &err)) {
-			fprintf(stderr, "wattlet validate: cgroups: %s\n", err.msg);
-			goto cleanup;
-		}
-		snprintf(relbase, sizeof(relbase), "/wattlet-validate-%d", (int)getpid());
-		if (vtarget_cgroup_new(&t, layout.cpu_root, relbase, (const char *const *)v->cmd,
-				       &err)) {
-			fprintf(stderr, "wattlet validate: %s\n", err.msg);
-			goto cleanup;
-		}
-		for (char **a = v->cmd; *a && len + 2 < sizeof(r->command); a++)
-			len += (size_t)snprintf(r->command + len, sizeof(r->command) - len, "%s%s",
-						len ? " " : "", *a);
-		printf("wattlet validate workload: agent %s; %d step(s) of `%s` in cgroups under "
-		       "%s%s\n", v->vo.url, v->vo.steps, r->command, layout.cpu_root, relbase);
-		{
-			char cmd[sizeof(r->command)];
-			memcpy(cmd, r->command, sizeof(cmd));
+		char cmd[sizeof(r->command)];
+		for (int attempt = 1;; attempt++) {
+			if (open_target(v, &t, &kc, cmd, sizeof(cmd), &err) != 0) {
+				fprintf(stderr, "wattlet validate: %s\n", err.msg);
+				goto cleanup;
+			}
 			rc = validate_workload(&v->vo, &t, r, &err);
 			memcpy(r->command, cmd, sizeof(cmd)); /* the run resets the report */
+			r->attempt = attempt;
+			vtarget_close(&t); /* always: kills the instances / restores the replicas */
+			kube_config_free(kc);
+			kc = NULL;
+			if (rc || r->verdict != VERDICT_REFUSED || attempt >= v->attempts || stop_flag)
+				break;
+			printf("attempt %d of %d: %s\n  measuring again\n", attempt, v->attempts,
+			       r->reason);
 		}
-		vtarget_close(&t); /* always: kills the instances, removes the cgroups */
 	}
 	print_checks(&r->checks);
 	if (rc == 0) {
@@ -451,6 +556,7 @@ int validate_main(int argc, char **argv)
 	}
 cleanup:
 	vtarget_close(&t);
+	kube_config_free(kc);
 	free(v);
 	free(r);
 	return status;

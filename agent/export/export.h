@@ -26,6 +26,18 @@ struct export_validation {
 	double deviation_percent[ZONE_COUNT]; /* node: per zone; workload: worst step */
 };
 
+/* The agent's writes to the Kubernetes API (kube_writer), by resource. */
+enum { EXPORT_KUBE_PODENERGIES, EXPORT_KUBE_NODEENERGIES, EXPORT_KUBE_EVENTS,
+       EXPORT_KUBE_RESOURCES };
+struct export_kube_writes {
+	uint64_t ok[EXPORT_KUBE_RESOURCES];       /* objects written, Events created */
+	uint64_t failed[EXPORT_KUBE_RESOURCES];   /* writes that failed (any reason) */
+	uint64_t requests[EXPORT_KUBE_RESOURCES]; /* HTTP requests sent */
+	uint64_t skipped_unchanged; /* due by interval but unchanged: not written */
+	uint64_t rate_limited;      /* writes that had to wait for the rate limit */
+	uint64_t backoffs;          /* times the writer backed off (429, 5xx, no answer) */
+};
+
 /* What the daemon knows about itself; filled by the daemon each tick. */
 struct agent_status {
 	const struct ledger *pods;    /* per-pod aggregates (Kubernetes), or NULL */
@@ -56,6 +68,7 @@ struct agent_status {
 	double self_cpu_seconds;      /* the agent's own CPU time */
 	uint64_t self_rss_bytes;
 	struct export_validation validation[EXPORT_VALIDATION_KINDS]; /* last validations */
+	const struct export_kube_writes *kube_writes; /* NULL: Kubernetes off (no series) */
 };
 
 /* Which zones to show: those the meter measures plus any holding energy. */

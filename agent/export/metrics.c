@@ -333,6 +333,46 @@ static void agent_metrics(struct render *r)
 		   "Resident memory of the agent.", s->self_rss_bytes);
 }
 
+/* ---- Kubernetes API writes ---------------------------------------------------- */
+
+static void kube_metrics(struct render *r)
+{
+	static const char *const res[EXPORT_KUBE_RESOURCES] = { "podenergies", "nodeenergies",
+								 "events" };
+	const struct export_kube_writes *k = r->s->kube_writes;
+	struct out_buf *o = &r->o;
+
+	if (!k)
+		return;
+	family(o, "wattlet_kube_writes_total", "counter",
+	       "Writes to the Kubernetes API (PodEnergy/NodeEnergy status applies, Events "
+	       "created), by resource and result.");
+	for (int i = 0; i < EXPORT_KUBE_RESOURCES; i++) {
+		for (int ok = 1; ok >= 0; ok--) {
+			open1(o, "wattlet_kube_writes_total", "resource", res[i]);
+			ob_adds(o, ok ? ",result=\"ok\"} " : ",result=\"failed\"} ");
+			ob_u64(o, ok ? k->ok[i] : k->failed[i]);
+			ob_add(o, "\n", 1);
+		}
+	}
+	family(o, "wattlet_kube_requests_total", "counter",
+	       "HTTP requests sent to the Kubernetes API by the writer, by resource (an object's "
+	       "first write is two: create and status).");
+	for (int i = 0; i < EXPORT_KUBE_RESOURCES; i++) {
+		open1(o, "wattlet_kube_requests_total", "resource", res[i]);
+		ob_adds(o, "} ");
+		ob_u64(o, k->requests[i]);
+		ob_add(o, "\n", 1);
+	}
+	scalar_u64(o, "wattlet_kube_writes_skipped_total", "counter",
+		   "Object writes due by interval but skipped because nothing changed.",
+		   k->skipped_unchanged);
+	scalar_u64(o, "wattlet_kube_writes_rate_limited_total", "counter",
+		   "Times due writes had to wait for the per-node rate limit.", k->rate_limited);
+	scalar_u64(o, "wattlet_kube_writer_backoffs_total", "counter",
+		   "Times the writer backed off (no answer, 429 or 5xx).", k->backoffs);
+}
+
 /* ---- platform validation (wattlet validate) ------------------------------------ */
 
 static void signed6(struct out_buf *o, double v)
@@ -629,6 +669,7 @@ int export_metrics(const struct ledger *l, const struct agent_status *s, bool ke
 			goto cleanup;
 	}
 	agent_metrics(r);
+	kube_metrics(r);
 	validation_metrics(r);
 	if (kepler_compat) {
 		kepler_node(r);

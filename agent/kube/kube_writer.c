@@ -33,6 +33,12 @@ struct pslot {
 	uint64_t last_write_ns, next_try_ns, skip_until_ns;
 	double w_watts, w_joules; /* as last written */
 	uint64_t w_hash;
+	uint64_t meta_hash; /* budget annotation as last applied with metadata (0: none) */
+};
+
+/* One pending kube_writer_offer_status body (one allocation: strings follow). */
+struct apply {
+	const char *key, *path, *fm, *body;
 };
 
 struct cond_state {
@@ -77,6 +83,10 @@ struct kube_writer {
 	uint64_t node_w_hash;
 	struct cond_state conds[KW_MAX_CONDITIONS];
 	size_t n_conds;
+
+	/* generic status applies, oldest first */
+	struct apply **ap;
+	size_t n_ap;
 
 	/* events */
 	struct kw_event **evq;
@@ -212,7 +222,7 @@ static struct kw_pod *pod_dup(const struct kw_pod *s, size_t *cut)
 	if (!s->containers)
 		nc = 0;
 	sz += slen(s->ns) + slen(s->name) + slen(s->uid) + slen(s->node) + slen(s->model) +
-	      slen(s->policy);
+	      slen(s->policy) + slen(s->budget_annotation);
 	for (size_t i = 0; i < nc; i++)
 		sz += slen(s->containers[i].name) + slen(s->containers[i].container_id);
 	a.p = calloc(1, sz);
@@ -228,6 +238,7 @@ static struct kw_pod *pod_dup(const struct kw_pod *s, size_t *cut)
 	d->node = ar_str(&a, s->node);
 	d->model = ar_str(&a, s->model);
 	d->policy = ar_str(&a, s->policy);
+	d->budget_annotation = ar_str(&a, s->budget_annotation);
 	d->n_zones = nz;
 	d->zones = NULL;
 	if (nz) {
@@ -338,9 +349,20 @@ static struct kw_event *event_dup(const struct kw_event *s)
 	return d;
 }
 
+/* The budget annotation as a hash; 0 for none. */
+static uint64_t annot_hash(const struct kw_pod *p)
+{
+	uint64_t h;
+	if (!p->budget_annotation || !*p->budget_annotation)
+		return 0;
+	h = fnv(1469598103934665603ull, p->budget_annotation);
+	return h ? h : 1;
+}
+
 static uint64_t pod_hash(const struct kw_pod *p)
 {
 	uint64_t h = 1469598103934665603ull;
+	h = fnv_u64(h, annot_hash(p));
 	h = fnv(h, p->model);
 	h = fnv(h, p->policy);
 	h = fnv(h, p->node);
@@ -459,6 +481,11 @@ static char *pod_json_c(const struct kw_pod *p, int which, uint64_t *omitted)
 		json_t *own = json_object(), *lab = json_object();
 		rc |= json_object_set_new(md, "labels", lab);
 		rc |= put_str(lab, "app.kubernetes.io/managed-by", "wattlet");
+		if (nonempty(p->budget_annotation)) {
+			json_t *ann = json_object();
+			rc |= json_object_set_new(md, "annotations", ann);
+			rc |= put_str(ann, KW_BUDGET_ANNOTATION, p->budget_annotation);
+		}
 		rc |= json_object_set_new(md, "ownerReferences", json_pack("[o]", own));
 		rc |= put_str(own, "apiVersion", "v1");
 		rc |= put_str(own, "kind", "Pod");
@@ -896,6 +923,60 @@ cleanup:
 	return rc;
 }
 
+int kube_writer_offer_status(struct kube_writer *w, const char *key, const char *path,
+			     const char *field_manager, const char *json_body)
+{
+	struct apply *a, *old = NULL;
+	size_t kl, pl, fl, bl;
+	char *p;
+	int rc = 0;
+
+	if (!w || !nonempty(key) || !path || path[0] != '/' || strchr(path, '?') ||
+	    !nonempty(json_body))
+		return -EINVAL;
+	if (!field_manager)
+		field_manager = w->field_manager;
+	kl = strlen(key);
+	pl = strlen(path);
+	fl = strlen(field_manager);
+	bl = strlen(json_body);
+	if (!fl || fl > KW_FIELD_MANAGER_MAX || kl > 1024 || pl > MAX_PATH_LEN / 2 ||
+	    bl > KW_APPLY_BODY_MAX)
+		return -EINVAL;
+	a = malloc(sizeof(*a) + kl + pl + fl + bl + 4);
+	if (!a)
+		return -ENOMEM;
+	p = (char *)(a + 1);
+	a->key = memcpy(p, key, kl + 1);
+	p += kl + 1;
+	a->path = memcpy(p, path, pl + 1);
+	p += pl + 1;
+	a->fm = memcpy(p, field_manager, fl + 1);
+	p += fl + 1;
+	a->body = memcpy(p, json_body, bl + 1);
+	pthread_mutex_lock(&w->mu);
+	for (size_t i = 0; i < w->n_ap; i++)
+		if (strcmp(w->ap[i]->key, key) == 0) {
+			old = w->ap[i];
+			w->ap[i] = a; /* newest body, same turn */
+			a = NULL;
+			break;
+		}
+	if (a) {
+		if (w->n_ap >= w->o.max_applies) {
+			w->st.applies_dropped++;
+			rc = -ENOSPC;
+			old = a;
+		} else {
+			w->ap[w->n_ap++] = a;
+			pthread_cond_signal(&w->cv);
+		}
+	}
+	pthread_mutex_unlock(&w->mu);
+	free(old);
+	return rc;
+}
+
 void kube_writer_stats(struct kube_writer *w, struct kube_writer_stats *out)
 {
 	uint64_t now;
@@ -905,6 +986,7 @@ void kube_writer_stats(struct kube_writer *w, struct kube_writer_stats *out)
 	now = now_of(w);
 	*out = w->st;
 	out->pods = w->n_pods;
+	out->applies_pending = w->n_ap;
 	out->writes_per_s_1m = ring_rate(&w->writes_ring, now);
 	out->requests_per_s_1m = ring_rate(&w->req_ring, now);
 	out->backing_off = w->backoff_until_ns > now;
@@ -1109,7 +1191,10 @@ static int write_pod(struct kube_writer *w, struct pslot *s, uint64_t now)
 	struct kw_pod *p = s->pending;
 	char uid[72], path[MAX_PATH_LEN];
 	char *body = NULL;
-	bool need_create = !s->created, created = s->created;
+	uint64_t ah = annot_hash(p);
+	/* metadata + spec: once, and again when the budget annotation changed */
+	bool need_create = !s->created || s->meta_hash != ah, created = s->created;
+	bool meta_ok = false;
 	enum res r = R_OK;
 	int sent = 0;
 	uint64_t omitted = 0;
@@ -1135,6 +1220,7 @@ static int write_pod(struct kube_writer *w, struct pslot *s, uint64_t now)
 		if (r != R_OK)
 			goto done;
 		created = true;
+		meta_ok = true;
 		pthread_mutex_unlock(&w->mu);
 	}
 	body = pod_json_c(p, 1, &omitted);
@@ -1153,9 +1239,14 @@ done:
 	free(body);
 	/* lock held here */
 	w->st.values_omitted += omitted;
+	w->st.pod_requests += (uint64_t)sent;
 	cur = tab_find(w, uid, NULL); /* the pod may have been forgotten meanwhile */
 	if (cur) {
 		cur->created = created;
+		if (meta_ok)
+			cur->meta_hash = ah;
+		if (!created)
+			cur->meta_hash = 0;
 		if (r == R_OK) {
 			cur->ever_written = true;
 			cur->last_write_ns = now;
@@ -1163,10 +1254,12 @@ done:
 			cur->w_joules = p->joules;
 			cur->w_hash = pod_hash(p);
 			w->st.writes_ok++;
+			w->st.pod_writes_ok++;
 			ring_add(&w->writes_ring, now);
 			kube_backoff_reset(&w->bo);
 		} else {
 			fail_locked(w, r, now);
+			w->st.pod_writes_failed++;
 			if (r == R_RETRY || (r == R_NOTFOUND && !created && !need_create)) {
 				/* keep it for the retry unless a newer one came */
 				if (!cur->pending) {
@@ -1179,6 +1272,7 @@ done:
 		}
 	} else if (r == R_OK) {
 		w->st.writes_ok++;
+		w->st.pod_writes_ok++;
 		ring_add(&w->writes_ring, now);
 	}
 	free(p);
@@ -1230,6 +1324,7 @@ static int write_node(struct kube_writer *w, uint64_t now)
 done:
 	free(body);
 	w->st.values_omitted += omitted;
+	w->st.node_requests += (uint64_t)sent;
 	if (strcmp(w->node_key, n->name) == 0) {
 		if (r == R_OK) {
 			w->node_written = true;
@@ -1238,10 +1333,12 @@ done:
 			w->node_w_joules = n->joules;
 			w->node_w_hash = node_hash(n);
 			w->st.writes_ok++;
+			w->st.node_writes_ok++;
 			ring_add(&w->writes_ring, now);
 			kube_backoff_reset(&w->bo);
 		} else {
 			fail_locked(w, r, now);
+			w->st.node_writes_failed++;
 			if ((r == R_RETRY || (r == R_NOTFOUND && !need_create)) &&
 			    !w->node_pending) {
 				w->node_pending = n;
@@ -1276,6 +1373,7 @@ static int send_event(struct kube_writer *w, uint64_t now)
 	body = event_json(ev, node, ns);
 	if (body && !sb.overflow) {
 		r = send_req(w, "POST", sb.buf, body, "application/json", "create Event");
+		w->st.event_requests++;
 	} else {
 		pthread_mutex_lock(&w->mu);
 		set_err_locked(w, "Event", "cannot build request");
@@ -1294,6 +1392,57 @@ static int send_event(struct kube_writer *w, uint64_t now)
 		}
 	}
 	free(ev);
+	return 1;
+}
+
+/* Sends the oldest pending status apply (lock held on entry and exit). */
+static int send_apply(struct kube_writer *w, uint64_t now)
+{
+	struct apply *a = w->ap[0];
+	struct strbuf sb;
+	enum res r = R_INVALID;
+
+	memmove(w->ap, w->ap + 1, (w->n_ap - 1) * sizeof(*w->ap));
+	w->n_ap--;
+	pthread_mutex_unlock(&w->mu);
+	strbuf_init(&sb, MAX_PATH_LEN);
+	strbuf_adds(&sb, a->path);
+	strbuf_adds(&sb, "?fieldManager=");
+	kube_url_escape(&sb, a->fm);
+	strbuf_adds(&sb, "&force=true");
+	if (!sb.overflow) {
+		r = send_req(w, "PATCH", sb.buf, a->body, APPLY_CT, "apply status");
+	} else {
+		pthread_mutex_lock(&w->mu);
+		set_err_locked(w, "status", "cannot build request");
+	}
+	strbuf_release(&sb);
+	if (r == R_OK) {
+		w->st.applies_ok++;
+		kube_backoff_reset(&w->bo);
+	} else {
+		w->st.applies_failed++;
+		if (r == R_NOTFOUND)
+			w->st.not_found++;
+		else if (r == R_INVALID)
+			w->st.invalid++;
+	}
+	if (r == R_RETRY) {
+		bool newer = false;
+		w->st.transport_errors++;
+		w->st.backoffs++;
+		w->backoff_until_ns = now + (uint64_t)kube_backoff_next_ms(&w->bo) * NS_PER_MS;
+		for (size_t i = 0; i < w->n_ap && !newer; i++)
+			newer = strcmp(w->ap[i]->key, a->key) == 0;
+		if (!newer && w->n_ap < w->o.max_applies) {
+			/* first again: it is the oldest */
+			memmove(w->ap + 1, w->ap, w->n_ap * sizeof(*w->ap));
+			w->ap[0] = a;
+			w->n_ap++;
+			a = NULL;
+		}
+	}
+	free(a);
 	return 1;
 }
 
@@ -1362,10 +1511,17 @@ int kube_writer_run_once(struct kube_writer *w, uint64_t *next_ms)
 			}
 			minu(&next_ns, nx);
 		}
+		if (w->n_ap) {
+			if (!take_tokens(w, 1, now, &next_ns))
+				break;
+			sent += send_apply(w, now);
+			continue;
+		}
 		s = next_due_pod(w, now, &next_ns, &scanned);
 		if (!s)
 			break;
-		if (!take_tokens(w, s->created ? 1 : 2, now, &next_ns))
+		if (!take_tokens(w, s->created && s->meta_hash == annot_hash(s->pending) ? 1 : 2,
+				 now, &next_ns))
 			break;
 		sent += write_pod(w, s, now);
 	}
@@ -1442,6 +1598,8 @@ struct kube_writer *kube_writer_new(struct kube_config *c, const struct kube_wri
 		w->o.event_queue = 16;
 	if (!w->o.event_min_gap_s)
 		w->o.event_min_gap_s = 60;
+	if (!w->o.max_applies)
+		w->o.max_applies = 256;
 	if (!w->o.timeout_ms)
 		w->o.timeout_ms = 10000;
 	copy_str(w->field_manager, sizeof(w->field_manager),
@@ -1454,7 +1612,8 @@ struct kube_writer *kube_writer_new(struct kube_config *c, const struct kube_wri
 	w->tab_cap = cap;
 	w->tab = calloc(cap, sizeof(*w->tab));
 	w->evq = calloc(w->o.event_queue, sizeof(*w->evq));
-	if (!w->tab || !w->evq) {
+	w->ap = calloc(w->o.max_applies, sizeof(*w->ap));
+	if (!w->tab || !w->evq || !w->ap) {
 		err_set(e, ENOMEM, "out of memory");
 		goto fail;
 	}
@@ -1497,6 +1656,7 @@ fail:
 	kube_http_free(w->http);
 	free(w->tab);
 	free(w->evq);
+	free(w->ap);
 	free(w);
 	return NULL;
 }
@@ -1520,6 +1680,9 @@ void kube_writer_free(struct kube_writer *w)
 	for (size_t i = 0; i < w->evq_len; i++)
 		free(w->evq[(w->evq_head + i) % w->o.event_queue]);
 	free(w->node_pending);
+	for (size_t i = 0; i < w->n_ap; i++)
+		free(w->ap[i]);
+	free(w->ap);
 	free(w->tab);
 	free(w->evq);
 	kube_http_free(w->http);

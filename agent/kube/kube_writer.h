@@ -62,6 +62,11 @@
 #define KW_MAX_CONTAINERS 256 /* CRD maxItems; more are cut and counted */
 #define KW_MAX_METERS 16
 #define KW_MAX_CONDITIONS 16
+/* PodEnergy annotation an EnergyPolicy budget with action `annotate` sets while the pod
+ * is over budget: "<budget>=<maxJoules>J/<window seconds>s[,...]" */
+#define KW_BUDGET_ANNOTATION "wattlet.dev/energy-budget-exceeded"
+#define KW_APPLY_BODY_MAX (1u << 20) /* kube_writer_offer_status bodies */
+#define KW_FIELD_MANAGER_MAX 128     /* the API server's limit */
 
 struct kw_zone {
 	enum zone zone;
@@ -92,6 +97,10 @@ struct kw_pod {
 	const struct kw_container *containers;
 	size_t n_containers;
 	unsigned interval_s;		/* EnergyPolicy updateInterval; 0: 60 */
+	/* metadata.annotations[KW_BUDGET_ANNOTATION] of the PodEnergy; NULL or "": none
+	 * (one applied before is removed). A change re-applies metadata + spec, at the
+	 * pod's next due write (it counts as a changed text field). */
+	const char *budget_annotation;
 };
 
 struct kw_meter {
@@ -161,6 +170,7 @@ struct kube_writer_opts {
 	unsigned backoff_max_ms;    /* 0: 60000 */
 	unsigned event_queue;	    /* 0: 16 pending Events, more dropped */
 	unsigned event_min_gap_s;   /* 0: 60: same object + reason at most this often */
+	unsigned max_applies;	    /* 0: 256 pending kube_writer_offer_status keys */
 	long timeout_ms;	    /* per request; 0: 10000 */
 	const char *field_manager;  /* 0: "wattlet" */
 	const char *node_name;	    /* for Event source; may be NULL */
@@ -186,11 +196,22 @@ struct kube_writer_stats {
 	uint64_t values_omitted;    /* non-finite/negative numbers left out */
 	uint64_t containers_cut;    /* containers beyond KW_MAX_CONTAINERS */
 	uint64_t events_sent, events_dropped, events_suppressed;
+	uint64_t applies_ok;	    /* kube_writer_offer_status applies that succeeded */
+	uint64_t applies_failed;    /* ... that failed (404/422/other: dropped; retried
+				     * after a transport error unless a newer came) */
+	uint64_t applies_dropped;   /* offers refused: max_applies keys pending */
+	size_t applies_pending;
 	size_t pods;		    /* pods tracked now */
 	double writes_per_s_1m;	    /* object writes per second over the last 60 s */
 	double requests_per_s_1m;
 	bool backing_off;
 	char last_error[256];
+	/* By resource (the totals above are their sums): object writes that succeeded /
+	 * failed and HTTP requests sent (a PodEnergy or NodeEnergy write is one request,
+	 * two when it creates the object). Event requests = events_sent + failed sends. */
+	uint64_t pod_writes_ok, pod_writes_failed, pod_requests;
+	uint64_t node_writes_ok, node_writes_failed, node_requests;
+	uint64_t event_requests;
 };
 
 struct kube_writer;
@@ -213,6 +234,21 @@ int kube_writer_forget_pod(struct kube_writer *w, const char *uid);
  * object + reason was queued less than event_min_gap_s ago (suppressed); -ENOSPC when
  * the queue is full (dropped); -EINVAL. */
 int kube_writer_event(struct kube_writer *w, const struct kw_event *ev);
+
+/* Generic server-side apply of a status subresource (e.g. an EnergyPolicy's):
+ * PATCH <path>?fieldManager=<field_manager>&force=true with json_body
+ * (application/apply-patch+yaml). Coalesced per key: only the newest body offered
+ * under a key is sent (an unsent older one is replaced in place, keeping its turn).
+ * Sent as soon as the rate limit (the same token bucket as every other request) and
+ * backoff allow, oldest key first; pacing is the caller's. A transport error, 429 or
+ * 5xx backs the writer off and keeps the body for the retry (unless a newer came);
+ * 404 / 422 / other errors drop it (counted, last_error). path: starts with '/', no
+ * query, URL-escaped by the caller; field_manager NULL: the writer's own
+ * (opts.field_manager), at most KW_FIELD_MANAGER_MAX bytes. All strings are copied.
+ * 0; -EINVAL (bad argument, body over KW_APPLY_BODY_MAX); -ENOSPC when the key is new
+ * and max_applies keys are pending (counted in applies_dropped); -ENOMEM. */
+int kube_writer_offer_status(struct kube_writer *w, const char *key, const char *path,
+			     const char *field_manager, const char *json_body);
 
 void kube_writer_stats(struct kube_writer *w, struct kube_writer_stats *out);
 /* Wakes the thread to look at its queue now (e.g. after an injected clock moved). */

@@ -111,6 +111,8 @@ struct policy_entry_info {
 	int64_t generation;                        /* its metadata.generation (0 absent) */
 	const struct energypolicy *policy;         /* in effect; NULL when never valid */
 	const char *error;                         /* "" when the latest object is valid */
+	const json_t *status;                      /* the latest object's .status as the API
+						    * server had it (borrowed), or NULL */
 };
 
 struct policy_set *policy_set_new(void);
@@ -182,6 +184,9 @@ struct ep_status_in {
 	double total_joules;   /* >= 0, finite */
 	uint64_t now_real_ns;  /* lastUpdateTime (CLOCK_REALTIME ns) */
 	uint64_t since_real_ns; /* the Valid condition's lastTransitionTime; 0 = now */
+	bool co2e_given;        /* total_co2e_grams is given (a sum over nodes); else it is
+				 * computed from total_joules */
+	double total_co2e_grams;
 };
 
 /* Builds a server-side apply body for .../energypolicies/<name>/status of the entry
@@ -194,6 +199,49 @@ struct ep_status_in {
  * New reference, or NULL (reason in e) on bad input or allocation failure. */
 json_t *ep_status_build(const struct policy_entry_info *who, const struct ep_status_in *in,
 			struct wl_err *e);
+
+/* ---- multi-node status ------------------------------------------------------------
+ * Every node's agent writes the same EnergyPolicy. Each owns one entry of
+ * status.nodes[] (a list-map keyed by node), applied with its own field manager
+ * ("wattlet-<node>"), so entries of different nodes never conflict under server-side
+ * apply; the top-level sums are applied by field manager "wattlet" (force) from the
+ * writing node's fresh entry plus the other entries as it last watched them. */
+
+/* One node's part: the pods on that node whose policy in effect is this one. */
+struct ep_node_part {
+	const char *node;
+	uint32_t matched_pods;
+	double total_joules;     /* sum of the pods' cumulative joules, >= 0 */
+	double total_co2e_grams; /* sum of the pods' CO2e; written when carbonIntensity is set */
+	uint64_t real_ns;        /* lastUpdateTime (CLOCK_REALTIME ns) */
+};
+
+/* Apply body for a node's own entry: {apiVersion, kind, metadata:{name, namespace},
+ * status:{nodes:[{node, matchedPods, totalJoules, totalCO2eGrams (when the policy in
+ * effect sets carbonIntensity), lastUpdateTime}]}}. part NULL: status {} (applied by the
+ * node's manager, this removes the entry it owned). New reference or NULL (e). */
+json_t *ep_status_node_build(const struct policy_entry_info *who, const struct ep_node_part *part,
+			     struct wl_err *e);
+
+/* The top-level sums: own (NULL: this node has no pods of the policy) plus every entry
+ * of who->status.nodes[] of another node than self_node whose lastUpdateTime is at
+ * most stale_ms before now_real_ns (older ones, and ones without a readable time, are
+ * left out of the sums; they stay in the list). Fills out (matched_pods, total_joules,
+ * co2e_given + total_co2e_grams, now_real_ns, and since_real_ns: the watched Valid
+ * condition's lastTransitionTime when its status is the one who has now, else 0).
+ * Returns the number of nodes counted (>= 0) or -EINVAL. */
+int ep_status_sum(const struct policy_entry_info *who, const char *self_node,
+		  const struct ep_node_part *own, uint64_t now_real_ns, uint64_t stale_ms,
+		  struct ep_status_in *out);
+
+/* true when who->status (as watched) already shows what body (from ep_status_build)
+ * would write, times aside: matchedPods, totalJoules and totalCO2eGrams (relative
+ * 1e-9, presence too) and the Valid condition (status, reason, message,
+ * observedGeneration). Lets a node without pods of the policy skip a needless write. */
+bool ep_status_current(const struct policy_entry_info *who, const json_t *body);
+
+/* true when who->status.nodes[] has an entry of node. */
+bool ep_status_has_node(const struct policy_entry_info *who, const char *node);
 
 /* grams CO2e for joules at carbon gCO2e/kWh. */
 double ep_co2e_grams(double joules, double carbon_g_per_kwh);

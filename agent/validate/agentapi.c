@@ -146,10 +146,24 @@ int vagent_parse(const char *text, size_t len, const char *const *keys, size_t n
 	out->zone_mask = zone_joules(json_object_get(node, "zones"), true, out->node_j);
 	json_array_foreach(wls, i, w) {
 		const char *k = json_string_value(json_object_get(w, "workload"));
+		const char *uid = json_string_value(json_object_get(w, "pod_uid"));
 		if (!k)
 			continue;
 		for (size_t q = 0; q < n; q++) {
-			if (out->found[q] || !keys[q] || strcmp(keys[q], k) != 0)
+			double j[ZONE_COUNT];
+			if (!keys[q])
+				continue;
+			if (strncmp(keys[q], "pod:", 4) == 0) {
+				/* a pod: the sum of all its rows */
+				if (!uid || !*uid || strcmp(keys[q] + 4, uid) != 0)
+					continue;
+				zone_joules(json_object_get(w, "zones"), false, j);
+				for (int z = 0; z < ZONE_COUNT; z++)
+					out->dyn_j[q][z] += j[z];
+				out->found[q] = true;
+				continue;
+			}
+			if (out->found[q] || strcmp(keys[q], k) != 0)
 				continue;
 			out->found[q] = true;
 			zone_joules(json_object_get(w, "zones"), false, out->dyn_j[q]);

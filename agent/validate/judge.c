@@ -2,10 +2,15 @@
  *
  * Node: every compared zone's |deviation| <= node_pct, and the meter sane.
  * Workload (judged zone only):
+ *   refuse  the node was saturated during the baseline, or the smallest step is below
+ *           min_step_w: nothing can be concluded;
+ *   fail    (confidently) a step's deviation is beyond workload_pct even at the near
+ *           end of its 95 % CI: |deviation| - ci > workload_pct. Noise cannot hide a
+ *           gross error, so this is judged before the noise rules below;
  *   refuse  the baseline's CI half-width is above max_noise x the expected step (the
- *           smallest step the sampler saw), a step's delta CI is above sqrt(2) x that
- *           (the load changed during the step), or the step is below min_step_w: the
- *           noise would decide the verdict, so none is given;
+ *           smallest step the sampler saw), or a step's delta CI is above sqrt(2) x
+ *           that (the load changed during the step): whether the attribution is within
+ *           the threshold would be decided by the noise, so no verdict is given;
  *   fail    a step's |deviation| > workload_pct, or the meter is not sane;
  *   pass    otherwise.
  */
@@ -129,6 +134,19 @@ void validate_judge_workload(struct validate_report *r)
 			 "(below %.3g W); the workload is too small to measure",
 			 zone_name(r->zone), expected, r->thr.min_step_w);
 		return;
+	}
+	for (int i = 0; i < r->n_steps; i++) {
+		const struct vstep_result *s = &r->steps[i];
+		if (isfinite(s->deviation_pct) && isfinite(s->deviation_ci95) &&
+		    fabs(s->deviation_pct) - s->deviation_ci95 > r->thr.workload_pct) {
+			r->verdict = VERDICT_FAIL;
+			snprintf(r->reason, sizeof(r->reason),
+				 "step %d: wattlet gave the new workload %.3f W, the node power rose by "
+				 "%.3f W: deviation %.2f %% +- %.2f (95 %% CI), beyond %.3g %% even "
+				 "allowing for the noise", s->step, s->wattlet_w.mean, s->delta_w,
+				 s->deviation_pct, s->deviation_ci95, r->thr.workload_pct);
+			return;
+		}
 	}
 	if (!(r->baseline_w.ci95 <= r->thr.max_noise * expected)) {
 		r->verdict = VERDICT_REFUSED;

@@ -25,8 +25,9 @@ static json_t *jnum(double v)
 
 static json_t *jstats(const struct vstats *s)
 {
-	return json_pack("{s:I,s:o,s:o,s:o}", "n", (json_int_t)s->n, "mean_w", jnum(s->mean),
-			 "stddev_w", jnum(s->stddev), "ci95_w", jnum(s->ci95));
+	return json_pack("{s:I,s:o,s:o,s:o,s:I}", "n", (json_int_t)s->n, "mean_w", jnum(s->mean),
+			 "stddev_w", jnum(s->stddev), "ci95_w", jnum(s->ci95), "dropped",
+			 (json_int_t)s->dropped);
 }
 
 static json_t *jzones(uint32_t mask)
@@ -119,18 +120,20 @@ static json_t *report_obj(const struct validate_report *r)
 		for (int i = 0; i < r->n_steps && steps; i++) {
 			const struct vstep_result *s = &r->steps[i];
 			json_array_append_new(
-				steps, json_pack("{s:i,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:b}", "step",
+				steps, json_pack("{s:i,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:b}", "step",
 						 s->step, "instance", s->key, "node",
 						 jstats(&s->node_w), "sampler_delta_w",
 						 jnum(s->delta_w), "sampler_delta_ci95_w",
 						 jnum(s->delta_ci95), "wattlet", jstats(&s->wattlet_w),
 						 "all_instances_delta_w",
 						 jnum(s->all_instances_delta_w), "deviation_percent",
-						 jnum(s->deviation_pct), "pass", s->pass));
+						 jnum(s->deviation_pct), "deviation_ci95_percent",
+						 jnum(s->deviation_ci95), "pass", s->pass));
 		}
 		json_object_set_new(o, "workload",
-				    json_pack("{s:s,s:s,s:o,s:o,s:o,s:o}", "zone", zone_name(r->zone),
-					      "command", r->command, "baseline",
+				    json_pack("{s:s,s:s,s:i,s:o,s:o,s:o,s:o}", "zone", zone_name(r->zone),
+					      "command", r->command, "attempt",
+					      r->attempt > 0 ? r->attempt : 1, "baseline",
 					      jstats(&r->baseline_w), "baseline_cpu_utilization",
 					      r->baseline_cpu_util >= 0 ? jnum(r->baseline_cpu_util)
 									: json_null(),

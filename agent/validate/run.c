@@ -297,7 +297,8 @@ cleanup:
  * inst[k][] the agent's dynamic power of instance k (0-based, k < n_inst). */
 static int sample_phase(struct run *r, struct validate_report *rep, const char *name,
 			struct vtarget *t, int n_inst, double *node,
-			double inst[VALIDATE_MAX_STEPS][VALIDATE_MAX_SAMPLES], struct wl_err *err)
+			double inst[VALIDATE_MAX_STEPS][VALIDATE_MAX_SAMPLES], size_t *kept,
+			struct wl_err *err)
 {
 	const struct validate_opts *o = r->o;
 	enum zone z = o->zone;
@@ -333,7 +334,18 @@ static int sample_phase(struct run *r, struct validate_report *rep, const char *
 		progress(o, "%s: sample %zu/%zu (%.2f s): node %s %.3f W%s", name, i + 1,
 			 o->samples, dt, zone_name(z), node[i], n_inst ? "" : "");
 	}
+	*kept = vstats_trim_outliers(node, inst, (size_t)n_inst, o->samples);
+	if (*kept < o->samples)
+		progress(o, "%s: %zu window(s) left out as outliers (a burst of other activity)",
+			 name, o->samples - *kept);
 	return 0;
+}
+
+/* Stats of the kept windows, with the count left out. */
+static void phase_stats(const double *x, size_t kept, size_t samples, struct vstats *out)
+{
+	vstats_compute(x, kept, out);
+	out->dropped = samples - kept;
 }
 
 int validate_workload(const struct validate_opts *o, struct vtarget *t,
@@ -343,6 +355,7 @@ int validate_workload(const struct validate_opts *o, struct vtarget *t,
 	struct run r;
 	double (*inst)[VALIDATE_MAX_SAMPLES] = NULL;
 	double node[VALIDATE_MAX_SAMPLES], prev_sum = 0;
+	size_t kept = 0;
 	struct vstats prev;
 	char name[32];
 	int rc;
@@ -363,6 +376,20 @@ int validate_workload(const struct validate_opts *o, struct vtarget *t,
 		rc = err_set(err, ENOMEM, "out of memory");
 		goto cleanup;
 	}
+	if (t->ops->prepare) {
+		progress(o, "bringing the workload to 0 instances for the baseline");
+		rc = t->ops->prepare(t->impl, err);
+		if (rc)
+			goto cleanup;
+		/* what stopping the instances set off (container teardown) must not be
+		 * measured as the baseline */
+		progress(o, "settling %.3g s before the baseline", o->settle_ms / 1e3);
+		rc = sleep_until(o, mono_ns() + o->settle_ms * 1000000ull);
+		if (rc) {
+			err_set(err, EINTR, "interrupted");
+			goto cleanup;
+		}
+	}
 	rc = run_open(&r, o, rep, err);
 	if (rc)
 		goto cleanup;
@@ -372,13 +399,13 @@ int validate_workload(const struct validate_opts *o, struct vtarget *t,
 	{
 		uint64_t b0 = 0, t0 = 0, b1 = 0, t1 = 0;
 		int j0 = validate_cpu_jiffies(o->meter.proc_root, &b0, &t0);
-		rc = sample_phase(&r, rep, "baseline", NULL, 0, node, inst, err);
+		rc = sample_phase(&r, rep, "baseline", NULL, 0, node, inst, &kept, err);
 		if (rc)
 			goto cleanup;
 		if (j0 == 0 && validate_cpu_jiffies(o->meter.proc_root, &b1, &t1) == 0 && t1 > t0)
 			rep->baseline_cpu_util = (double)(b1 - b0) / (double)(t1 - t0);
 	}
-	vstats_compute(node, o->samples, &rep->baseline_w);
+	phase_stats(node, kept, o->samples, &rep->baseline_w);
 	prev = rep->baseline_w;
 	progress(o, "baseline: %.3f W +- %.3f W (95 %% CI), CPUs %.0f %% busy", prev.mean,
 		 prev.ci95, rep->baseline_cpu_util * 100);
@@ -404,25 +431,27 @@ int validate_workload(const struct validate_opts *o, struct vtarget *t,
 			goto cleanup;
 		}
 		snprintf(name, sizeof(name), "step %d", k);
-		rc = sample_phase(&r, rep, name, t, k, node, inst, err);
+		rc = sample_phase(&r, rep, name, t, k, node, inst, &kept, err);
 		if (rc)
 			goto cleanup;
-		vstats_compute(node, o->samples, &s->node_w);
-		vstats_compute(inst[k - 1], o->samples, &s->wattlet_w);
+		phase_stats(node, kept, o->samples, &s->node_w);
+		phase_stats(inst[k - 1], kept, o->samples, &s->wattlet_w);
 		s->delta_w = s->node_w.mean - prev.mean;
 		s->delta_ci95 = vstats_diff_ci95(&s->node_w, &prev);
 		for (int q = 0; q < k; q++) {
 			struct vstats st;
-			vstats_compute(inst[q], o->samples, &st);
+			vstats_compute(inst[q], kept, &st);
 			sum += st.mean;
 		}
 		s->all_instances_delta_w = sum - prev_sum;
 		prev_sum = sum;
 		s->deviation_pct = validate_deviation_pct(s->wattlet_w.mean, s->delta_w);
+		s->deviation_ci95 = validate_deviation_ci95_pct(s->wattlet_w.mean, s->wattlet_w.ci95,
+								s->delta_w, s->delta_ci95);
 		prev = s->node_w;
 		progress(o, "step %d: node %.3f W, delta %.3f W +- %.3f, wattlet %.3f W, "
-			 "deviation %.2f %%", k, s->node_w.mean, s->delta_w, s->delta_ci95,
-			 s->wattlet_w.mean, s->deviation_pct);
+			 "deviation %.2f %% +- %.2f", k, s->node_w.mean, s->delta_w, s->delta_ci95,
+			 s->wattlet_w.mean, s->deviation_pct, s->deviation_ci95);
 	}
 	run_close(&r, rep);
 	r.ag = NULL;

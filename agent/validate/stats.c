@@ -1,6 +1,8 @@
 /* stats.c - means, spreads and Student-t confidence intervals for validation windows. */
 #include <errno.h>
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "validate.h"
 
@@ -62,4 +64,66 @@ double vstats_diff_ci95(const struct vstats *a, const struct vstats *b)
 	if (!a || !b)
 		return NAN;
 	return sqrt(a->ci95 * a->ci95 + b->ci95 * b->ci95);
+}
+
+double validate_deviation_ci95_pct(double reported, double reported_ci, double reference,
+				   double reference_ci)
+{
+	double a, b;
+
+	if (!isfinite(reported) || !isfinite(reference) || reference == 0 ||
+	    !(reported_ci >= 0) || !(reference_ci >= 0))
+		return NAN;
+	/* first-order propagation through reported / reference */
+	a = reported_ci / reference;
+	b = reported * reference_ci / (reference * reference);
+	return sqrt(a * a + b * b) * 100.0;
+}
+
+static int cmp_dbl(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double median_of(double *v, size_t n)
+{
+	qsort(v, n, sizeof(*v), cmp_dbl);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+size_t vstats_trim_outliers(double *x, double (*ys)[VALIDATE_MAX_SAMPLES], size_t ny, size_t n)
+{
+	double tmp[VALIDATE_MAX_SAMPLES], med, mad, limit;
+	size_t max_drop, dropped = 0;
+
+	if (!x || n < 5 || n > VALIDATE_MAX_SAMPLES)
+		return n;
+	for (size_t i = 0; i < n; i++) {
+		if (!isfinite(x[i]))
+			return n;
+		tmp[i] = x[i];
+	}
+	med = median_of(tmp, n);
+	for (size_t i = 0; i < n; i++)
+		tmp[i] = fabs(x[i] - med);
+	mad = median_of(tmp, n);
+	if (!(mad > 0))
+		return n;
+	limit = 3.5 * 1.4826 * mad;
+	max_drop = n / 4;
+	while (dropped < max_drop) {
+		size_t worst = 0;
+		for (size_t i = 1; i < n; i++)
+			if (fabs(x[i] - med) > fabs(x[worst] - med))
+				worst = i;
+		if (!(fabs(x[worst] - med) > limit))
+			break;
+		memmove(&x[worst], &x[worst + 1], (n - worst - 1) * sizeof(*x));
+		for (size_t k = 0; ys && k < ny; k++)
+			memmove(&ys[k][worst], &ys[k][worst + 1], (n - worst - 1) * sizeof(double));
+		n--;
+		dropped++;
+	}
+	return n;
 }

@@ -50,6 +50,7 @@ struct vstats {
 	double mean;
 	double stddev;   /* sample standard deviation (n - 1); 0 when n < 2 */
 	double ci95;     /* half-width of the 95 % CI of the mean (Student t); 0 when n < 2 */
+	size_t dropped;  /* windows left out as outliers (vstats_trim_outliers) */
 };
 
 /* Two-sided 95 % Student-t quantile for df degrees of freedom (df >= 1; exact table to
@@ -57,8 +58,19 @@ struct vstats {
 double vstats_t95(size_t df);
 /* Mean, stddev and CI of x[0..n). -EINVAL when n == 0 or a value is not finite. */
 int vstats_compute(const double *x, size_t n, struct vstats *out);
+/* A phase's windows without the bursts of other activity: window i is dropped when
+ * |x[i] - median(x)| > 3.5 x 1.4826 x MAD(x) (a robust 3.5-sigma rule), farthest first,
+ * at most n / 4 windows, nothing when n < 5 or MAD is 0. The same windows leave every
+ * series ys[0..ny) (the agent's numbers for those windows), so the series stay paired;
+ * arrays are compacted in order. Returns the number of windows kept. */
+size_t vstats_trim_outliers(double *x, double (*ys)[VALIDATE_MAX_SAMPLES], size_t ny, size_t n);
 /* (reported - reference) / reference x 100; NAN when reference is 0 or not finite. */
 double validate_deviation_pct(double reported, double reference);
+/* Half-width (percentage points) of the 95 % CI of validate_deviation_pct(reported,
+ * reference) given the half-widths of both, by first-order error propagation; NAN
+ * when reference is 0 or an input is not finite or a half-width is negative. */
+double validate_deviation_ci95_pct(double reported, double reported_ci, double reference,
+				   double reference_ci);
 /* Half-width of the CI of a difference of two independent means. */
 double vstats_diff_ci95(const struct vstats *a, const struct vstats *b);
 
@@ -137,7 +149,8 @@ struct vagent;
 struct vagent *vagent_new(const char *url, struct wl_err *err);
 void vagent_free(struct vagent *a);
 /* GET /api/v1/workloads and parse it. keys: n ledger keys (cgroup paths) whose
- * dynamic joules are wanted. */
+ * dynamic joules are wanted, or "pod:<uid>": the sum over every workload row of that
+ * pod (its containers and sandbox). */
 int vagent_fetch(struct vagent *a, const char *const *keys, size_t n,
 		 struct vagent_snapshot *out, struct wl_err *err);
 /* Parses a /api/v1/workloads document (for tests and vagent_fetch). */
@@ -149,6 +162,9 @@ int vagent_parse(const char *json, size_t len, const char *const *keys, size_t n
 /* "Start one more instance / where is its power": the part of a workload validation
  * that differs between standalone and Kubernetes. */
 struct vtarget_ops {
+	/* Optional (NULL: nothing to do): brings the target to zero instances before the
+	 * baseline is measured. */
+	int (*prepare)(void *impl, struct wl_err *err);
 	/* Starts instance number `step` (1-based); fills key with the agent's workload
 	 * key (ledger key: cgroup path relative to the CPU hierarchy) of the new instance. */
 	int (*scale_up)(void *impl, int step, char *key, size_t cap, struct wl_err *err);
@@ -171,6 +187,20 @@ struct vtarget {
  * cgroups, reaps the children and removes the directories. argv is copied. */
 int vtarget_cgroup_new(struct vtarget *t, const char *cpu_root, const char *relbase,
 		       const char *const *argv, struct wl_err *err);
+/* Kubernetes: each instance is one more replica of a Deployment (target_kube.c):
+ * prepare scales it to 0 and waits until its pods are gone; scale_up(k) patches the
+ * scale subresource to k replicas, waits until k pods are Ready and none terminating,
+ * and keys the new pod as "pod:<uid>" (the agent sums the pod's cgroups); teardown
+ * restores the replica count prepare found. */
+struct kube_config;
+struct vtarget_kube_opts {
+	struct kube_config *kc;       /* API access; not owned, must outlive the target */
+	const char *ns, *name;        /* the Deployment */
+	const char *node;             /* this node: a new pod elsewhere is an error; NULL/"": any */
+	uint64_t ready_timeout_ms;    /* each wait for pods; 0: 180 s */
+	volatile sig_atomic_t *stop;  /* ends waits early (-EINTR) */
+};
+int vtarget_kube_new(struct vtarget *t, const struct vtarget_kube_opts *o, struct wl_err *err);
 /* teardown + free; NULL-safe on t->ops */
 void vtarget_close(struct vtarget *t);
 
@@ -207,12 +237,14 @@ struct vstep_result {
 	struct vstats wattlet_w;         /* agent's dynamic power of the new instance */
 	double all_instances_delta_w;    /* change in the sum over all instances */
 	double deviation_pct;            /* (wattlet_w.mean - delta_w) / delta_w x 100 */
+	double deviation_ci95;           /* its 95 % CI half-width, percentage points */
 	bool pass;
 };
 
 struct validate_report {
 	const char *kind;                /* "node" or "workload" */
 	enum verdict verdict;
+	int attempt;                     /* workload: which run gave it (--attempts); 0 = 1 */
 	char reason[512];
 	double timestamp_s;              /* unix seconds at the end */
 	size_t samples;

@@ -24,37 +24,10 @@ import (
 // Subtests run in order and share the installation.
 func TestAgent(t *testing.T) {
 	c := NeedCluster(t)
-	const rel, sysns = "wattlet", "wattlet-system"
-
-	helm := func(timeout time.Duration, args ...string) (string, error) {
-		return runCmd(timeout, c.Helm, append([]string{"--kubeconfig", c.Kubeconfig}, args...)...)
-	}
-	// A clean slate: a previous run's release goes first.
-	helm(2*time.Minute, "uninstall", rel, "-n", sysns, "--wait")
-	if out, err := helm(4*time.Minute, "install", rel, filepath.Join(c.Root, "helm", "wattlet"),
-		"-n", sysns, "--create-namespace",
-		"--set", "simulatedRapl.enabled=true",
-		"--set", "image.pullPolicy=Never",
-		"--set", "config.tick=1s",
-		"--set", "config.ledger.checkpoint_interval=2s",
-		"--set", "config.model.idle_watts.package=10",
-		"--wait", "--timeout", "3m"); err != nil {
-		logs, _ := c.Run(t, 20*time.Second, "logs", "-n", sysns, "ds/"+rel, "--all-containers", "--tail=60")
-		desc, _ := c.Run(t, 20*time.Second, "describe", "pods", "-n", sysns)
-		t.Fatalf("helm install: %v\n%s\nlogs:\n%s\n%s", err, out, logs, desc)
-	}
-	t.Cleanup(func() { helm(2*time.Minute, "uninstall", rel, "-n", sysns, "--wait") })
-	for _, crd := range []string{"podenergies", "nodeenergies", "powermodels", "energypolicies"} {
-		c.Must(t, 60*time.Second, "wait", "--for=condition=Established", "crd/"+crd+".wattlet.dev", "--timeout=50s")
-	}
-	agentURL := func(t *testing.T) string {
-		ip := c.Must(t, 20*time.Second, "get", "pods", "-n", sysns, "-l", "app.kubernetes.io/name=wattlet",
-			"-o", "jsonpath={.items[0].status.podIP}")
-		if ip == "" {
-			t.Fatal("agent pod has no IP")
-		}
-		return "http://" + ip + ":9102"
-	}
+	const rel, sysns = AgentRelease, AgentNamespace
+	c.InstallAgent(t, "config.tick=1s", "config.ledger.checkpoint_interval=2s",
+		"config.model.idle_watts.package=10")
+	agentURL := c.AgentURL
 
 	// Namespaces a previous, interrupted run left behind would hold CPU requests.
 	if out, err := c.Run(t, 20*time.Second, "get", "ns", "-o", "name"); err == nil {
@@ -65,7 +38,8 @@ func TestAgent(t *testing.T) {
 		}
 	}
 	ns := c.Namespace(t, "load")
-	// An EnergyPolicy with the shortest update interval and a carbon intensity.
+	// An EnergyPolicy with the shortest update interval, a carbon intensity and a budget
+	// every pod exceeds at once (1 J per minute), with action annotate.
 	c.Apply(t, fmt.Sprintf(`apiVersion: wattlet.dev/v1alpha1
 kind: EnergyPolicy
 metadata: {name: e2e, namespace: %s}
@@ -74,6 +48,8 @@ spec:
   idlePolicy: even
   updateInterval: 10s
   carbonIntensity: 400
+  budgets:
+  - {name: tiny, window: 1m, maxJoules: 1, action: annotate}
 `, ns))
 	pod := func(name, image, args string, cpu string) string {
 		return fmt.Sprintf(`apiVersion: v1
@@ -121,17 +97,7 @@ spec:
 	// poll until cond holds or the deadline passes (no fixed sleeps)
 	eventually := func(t *testing.T, d time.Duration, what string, cond func() (bool, string)) {
 		t.Helper()
-		deadline := time.Now().Add(d)
-		last := ""
-		for time.Now().Before(deadline) {
-			ok, msg := cond()
-			if ok {
-				return
-			}
-			last = msg
-			time.Sleep(500 * time.Millisecond)
-		}
-		t.Fatalf("%s: not within %v: %s", what, d, last)
+		Eventually(t, d, 500*time.Millisecond, what, cond, nil)
 	}
 
 	t.Run("podenergy", func(t *testing.T) {
@@ -174,6 +140,99 @@ spec:
 		if owner != "Pod/busy" {
 			t.Errorf("PodEnergy busy owner %q, want Pod/busy", owner)
 		}
+	})
+
+	// The policy's status: every agent writes its own status.nodes[] entry and the
+	// totals; on this one-node cluster the totals are that node's 3 pods.
+	t.Run("energypolicy-status", func(t *testing.T) {
+		type enpStatus struct {
+			Status struct {
+				MatchedPods    int     `json:"matchedPods"`
+				TotalJoules    float64 `json:"totalJoules"`
+				TotalCO2eGrams float64 `json:"totalCO2eGrams"`
+				LastUpdateTime string  `json:"lastUpdateTime"`
+				Nodes          []struct {
+					Node        string  `json:"node"`
+					MatchedPods int     `json:"matchedPods"`
+					TotalJoules float64 `json:"totalJoules"`
+				} `json:"nodes"`
+				Conditions []struct {
+					Type   string `json:"type"`
+					Status string `json:"status"`
+					Reason string `json:"reason"`
+				} `json:"conditions"`
+			} `json:"status"`
+		}
+		get := func() (enpStatus, string, error) {
+			var e enpStatus
+			out, err := c.Run(t, 20*time.Second, "get", "energypolicy", "-n", ns, "e2e", "-o", "json")
+			if err != nil {
+				return e, out, err
+			}
+			return e, out, json.Unmarshal([]byte(out), &e)
+		}
+		var first float64
+		eventually(t, 90*time.Second, "EnergyPolicy e2e status: 3 pods of this node", func() (bool, string) {
+			e, out, err := get()
+			if err != nil {
+				return false, fmt.Sprint(err)
+			}
+			st := e.Status
+			if st.MatchedPods != 3 || st.TotalJoules <= 0 || st.TotalCO2eGrams <= 0 || len(st.Nodes) != 1 {
+				return false, "status " + lineWith(out, "matchedPods") + " " + fmt.Sprintf("%+v", st)
+			}
+			if st.Nodes[0].Node != c.Node || st.Nodes[0].MatchedPods != 3 || st.Nodes[0].TotalJoules <= 0 {
+				return false, fmt.Sprintf("nodes %+v (node %s)", st.Nodes, c.Node)
+			}
+			if len(st.Conditions) != 1 || st.Conditions[0].Type != "Valid" || st.Conditions[0].Status != "True" {
+				return false, fmt.Sprintf("conditions %+v", st.Conditions)
+			}
+			first = st.TotalJoules
+			t.Logf("EnergyPolicy e2e: %d pods, %.1f J, %.4f g CO2e, node %s", st.MatchedPods,
+				st.TotalJoules, st.TotalCO2eGrams, st.Nodes[0].Node)
+			return true, ""
+		})
+		// updateInterval 10s: the totals grow within two intervals
+		eventually(t, 60*time.Second, "EnergyPolicy e2e totalJoules grows", func() (bool, string) {
+			e, _, err := get()
+			if err != nil {
+				return false, fmt.Sprint(err)
+			}
+			return e.Status.TotalJoules > first, fmt.Sprintf("totalJoules %.3f, first %.3f", e.Status.TotalJoules, first)
+		})
+		out := c.Must(t, 20*time.Second, "get", "enp", "-n", ns)
+		t.Logf("kubectl get enp:\n%s", out)
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		if len(lines) != 2 {
+			t.Fatalf("kubectl get enp: want a header and one row, got:\n%s", out)
+		}
+		head, row := strings.Fields(lines[0]), strings.Fields(lines[1])
+		col := -1
+		for i, h := range head {
+			if h == "PODS" {
+				col = i
+			}
+		}
+		if col < 0 || len(row) != len(head) || row[col] != "3" {
+			t.Errorf("kubectl get enp: Pods column missing or not 3:\n%s", out)
+		}
+		// budget tiny (1 J/min, action annotate) is exceeded: busy's PodEnergy says so
+		eventually(t, 60*time.Second, "PodEnergy busy annotated over budget", func() (bool, string) {
+			out, err := c.Run(t, 20*time.Second, "get", "podenergy", "-n", ns, "busy", "-o", "json")
+			if err != nil {
+				return false, fmt.Sprint(err)
+			}
+			var pe struct {
+				Metadata struct {
+					Annotations map[string]string `json:"annotations"`
+				} `json:"metadata"`
+			}
+			if err := json.Unmarshal([]byte(out), &pe); err != nil {
+				return false, fmt.Sprint(err)
+			}
+			a := pe.Metadata.Annotations["wattlet.dev/energy-budget-exceeded"]
+			return a == "tiny=1J/60s", fmt.Sprintf("annotation %q", a)
+		})
 	})
 
 	t.Run("garbage-collection", func(t *testing.T) {

@@ -154,3 +154,78 @@ func (c *Cluster) Namespace(t *testing.T, prefix string) string {
 	}
 	return ns
 }
+
+// The agent's Helm release, as TestAgent and TestWriteRate install it.
+const (
+	AgentRelease   = "wattlet"
+	AgentNamespace = "wattlet-system"
+)
+
+// HelmRun runs the cluster's helm with a deadline; output is stdout and stderr together.
+func (c *Cluster) HelmRun(timeout time.Duration, args ...string) (string, error) {
+	return runCmd(timeout, c.Helm, append([]string{"--kubeconfig", c.Kubeconfig}, args...)...)
+}
+
+// InstallAgent installs the chart (helm/wattlet) as AgentRelease in AgentNamespace on
+// the simulated RAPL meter with the locally imported image, plus the given `--set`s
+// ("key=value"), and waits for the DaemonSet and the CRDs. A release a previous run
+// left goes first; the release is uninstalled (waiting) when the test ends.
+func (c *Cluster) InstallAgent(t *testing.T, sets ...string) {
+	t.Helper()
+	c.HelmRun(2*time.Minute, "uninstall", AgentRelease, "-n", AgentNamespace, "--wait")
+	args := []string{"install", AgentRelease, filepath.Join(c.Root, "helm", "wattlet"),
+		"-n", AgentNamespace, "--create-namespace",
+		"--set", "simulatedRapl.enabled=true", "--set", "image.pullPolicy=Never"}
+	for _, s := range sets {
+		args = append(args, "--set", s)
+	}
+	args = append(args, "--wait", "--timeout", "3m")
+	if out, err := c.HelmRun(4*time.Minute, args...); err != nil {
+		logs, _ := c.Run(t, 20*time.Second, "logs", "-n", AgentNamespace, "ds/"+AgentRelease, "--all-containers", "--tail=60")
+		desc, _ := c.Run(t, 20*time.Second, "describe", "pods", "-n", AgentNamespace)
+		t.Fatalf("helm install: %v\n%s\nlogs:\n%s\n%s", err, out, logs, desc)
+	}
+	t.Cleanup(func() {
+		if out, err := c.HelmRun(2*time.Minute, "uninstall", AgentRelease, "-n", AgentNamespace, "--wait"); err != nil {
+			t.Logf("cleanup: helm uninstall: %v %s", err, out)
+		}
+	})
+	for _, crd := range []string{"podenergies", "nodeenergies", "powermodels", "energypolicies"} {
+		c.Must(t, 60*time.Second, "wait", "--for=condition=Established", "crd/"+crd+".wattlet.dev", "--timeout=50s")
+	}
+}
+
+// AgentURL is the base URL of the agent's HTTP server (the agent pod's IP, port 9102;
+// the host reaches pod IPs over the bridge).
+func (c *Cluster) AgentURL(t *testing.T) string {
+	t.Helper()
+	ip := c.Must(t, 20*time.Second, "get", "pods", "-n", AgentNamespace, "-l", "app.kubernetes.io/name=wattlet",
+		"-o", "jsonpath={.items[0].status.podIP}")
+	if ip == "" {
+		t.Fatal("agent pod has no IP")
+	}
+	return "http://" + ip + ":9102"
+}
+
+// Eventually polls cond every `every` until it holds, or fails the test after d with
+// cond's last message and, when onFail is set, what it adds (e.g. the pods' state).
+// Polling stands in for no synchronisation: each round asks the cluster again.
+func Eventually(t *testing.T, d, every time.Duration, what string, cond func() (bool, string),
+	onFail func() string) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	last := ""
+	for time.Now().Before(deadline) {
+		ok, msg := cond()
+		if ok {
+			return
+		}
+		last = msg
+		time.Sleep(every)
+	}
+	extra := ""
+	if onFail != nil {
+		extra = "\n" + onFail()
+	}
+	t.Fatalf("%s: not within %v: %s%s", what, d, last, extra)
+}

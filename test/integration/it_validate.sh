@@ -20,12 +20,17 @@
 #   SPLIT. A learned idle in a one-minute agent life is the low-percentile fallback,
 #   which would move dynamic power between "system" and the workloads; idle learning
 #   is tested by test_idle and it_attribution.
+# - the simulated meter's busy CPUs come from measured idle time (raplsim --cpu-time idle,
+#   its default): the tick-sampled busy fields of /proc/stat read this 30 % duty-cycle
+#   load ~6 % low with ~4x the noise over 3 s windows, which no real RAPL counter would.
 # - thresholds: the defaults (node 1 %, workload 5 %). What the step delta contains
 #   besides the workload's 0.3 core x 15 W = 4.5 W: the agent's and the sampler's own
 #   CPU (the same in every phase, so it cancels in a delta), scheduler/kernel work the
 #   workload causes (counted as system, a small negative deviation, ~1 %), and other
 #   activity on the host (the baseline CI measures it; too much -> refused, exit 3).
-#   The injected bias is +30 %, six times the threshold.
+#   The injected bias is +30 %, six times the threshold: the validator fails it even
+#   when the host is too noisy to pass anything (the near end of the deviation's CI is
+#   still beyond 5 %), so the biased run must FAIL, never be refused.
 set -u
 cd "$(dirname "$0")/../.."
 source test/integration/lib.sh
@@ -71,7 +76,7 @@ PY
 # --- workload, real attribution ---------------------------------------------------------
 run_wl() { # run_wl NAME [extra flags]; sets rc
 	local name=$1; shift
-	"${V[@]}" workload "${VFLAGS[@]}" --samples 4 --duration 3s --settle 2s --steps 3 \
+	"${V[@]}" workload "${VFLAGS[@]}" --samples 5 --duration 3s --settle 2s --steps 3 --attempts 3 \
 		--json "$TMP/$name.json" "$@" -- "${WL_CMD[@]}" > "$TMP/$name.out" 2>&1
 	rc=$?
 	show "$TMP/$name.out"
@@ -98,18 +103,19 @@ start_agent "$TMP/agent-bias.log" "${AGENT_FLAGS[@]}" --set attribution.test_bia
 	|| { fail "biased agent did not become ready: $(tail -20 "$TMP/agent-bias.log")"; finish; exit; }
 VFLAGS=(--url "$AGENT_URL" --powercap-root "$TMP/powercap" --set validate.result_file="$STATE")
 run_wl wl_bias
-if [ $rc -eq 3 ]; then
-	skip "validate workload (bias 0.3): too noisy to judge right now (refused, exit 3)"
-else
-	check "validate workload, attribution biased +30 %: FAIL (exit 1; got $rc)" [ $rc -eq 1 ]
-	check "validate workload, biased: deviations near +30 %" python3 - "$TMP/wl_bias.json" <<'PY'
+# No refusal allowed here: a +30 % error is beyond 5 % even at the near end of the CI a
+# quiet host produces, a noisy moment is measured again (--attempts 3), and a validator
+# that cannot fail is worthless.
+check "validate workload, attribution biased +30 %: FAIL (exit 1; got $rc)" [ $rc -eq 1 ]
+check "validate workload, biased: deviations near +30 %" python3 - "$TMP/wl_bias.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
 d = [x["deviation_percent"] for x in r["workload"]["steps"]]
 print("    biased deviations:", ["%.1f" % x for x in d])
-assert r["verdict"] == "fail" and all(20 < x < 40 for x in d), d
+assert r["verdict"] == "fail", r["verdict"]
+# the median step: one step may be disturbed by a neighbour, the bias is in all of them
+assert 20 < sorted(d)[1] < 40, d
 PY
-fi
 check "validate workload (biased): cleaned up" no_leftovers
 
 # --- metrics: the agent exports the last results ---------------------------------------------
@@ -121,16 +127,20 @@ got_metrics() {
 	grep -q '^wattlet_validation_timestamp_seconds{kind="workload"} ' "$TMP/m.txt"
 }
 check "agent exports wattlet_validation_* from validate.result_file" wait_for 10 got_metrics
-if [ "$rc" -eq 1 ]; then
-	check "metrics: the biased workload validation shows passed 0" \
-		grep -q '^wattlet_validation_passed{kind="workload"} 0$' "$TMP/m.txt"
-fi
+# the agent re-reads the state file when it changes (once per tick): poll for the new value
+biased_in_metrics() {
+	curl -sf "$AGENT_URL/metrics" | grep -q '^wattlet_validation_passed{kind="workload"} 0$'
+}
+check "metrics: the biased (failed) workload validation shows passed 0" wait_for 10 biased_in_metrics
 if command -v promtool >/dev/null; then
 	check "promtool accepts /metrics with the validation series" bash -c "promtool check metrics < '$TMP/m.txt'"
 fi
 
 # --- refusal: a noise bound nobody can meet -> exit 3, saying so ------------------------------
+# (the agent still runs biased: a threshold no deviation reaches keeps the confident-FAIL
+# rule out of it, so only the noise rule can decide)
 "${V[@]}" workload "${VFLAGS[@]}" --samples 2 --duration 1s --settle 1s --steps 1 --max-noise 0 \
+	--workload-threshold 1000 \
 	--no-state -- "${WL_CMD[@]}" > "$TMP/refuse.out" 2>&1
 rc=$?
 check "validate workload --max-noise 0: refuses to judge (exit 3; got $rc)" [ $rc -eq 3 ]

@@ -313,6 +313,49 @@ static void test_feature_selection(void **state)
 	attrib_free(a);
 }
 
+/* attribution.test_bias (TEST ONLY): each workload's dynamic energy x (1 + bias) exactly,
+ * taken from system dynamic, then idle; node totals and conservation stay exact. */
+static void test_bias(void **state)
+{
+	(void)state;
+	struct attrib *a = attrib_new();
+	struct attrib_result r;
+	struct attrib_input in;
+
+	setup_tick(1000000000); /* dyn 30 J: /a 7.5 J, /b 15 J, system 7.5 J (0.25 s of 1 s) */
+	in = input(IDLE_NONE);
+	in.test_bias = 0.2; /* +4.5 J: from system's 7.5 J */
+	assert_int_equal(attrib_compute(a, &in, &r), 0);
+	assert_int_equal(r.shares[0].uj[ZONE_PACKAGE][MODE_DYNAMIC], 9000000);
+	assert_int_equal(r.shares[1].uj[ZONE_PACKAGE][MODE_DYNAMIC], 18000000);
+	assert_int_equal(r.system_uj[ZONE_PACKAGE][MODE_DYNAMIC], 3000000);
+	assert_int_equal(r.node_uj[ZONE_PACKAGE][MODE_IDLE], 10000000);
+	assert_conserved(&r);
+
+	in.test_bias = 0.6; /* +13.5 J: 7.5 from system dynamic, 6 from idle */
+	assert_int_equal(attrib_compute(a, &in, &r), 0);
+	assert_int_equal(r.shares[0].uj[ZONE_PACKAGE][MODE_DYNAMIC], 12000000);
+	assert_int_equal(r.shares[1].uj[ZONE_PACKAGE][MODE_DYNAMIC], 24000000);
+	assert_int_equal(r.system_uj[ZONE_PACKAGE][MODE_DYNAMIC], 0);
+	assert_int_equal(r.node_uj[ZONE_PACKAGE][MODE_IDLE], 4000000);
+	assert_int_equal(r.node_uj[ZONE_PACKAGE][MODE_DYNAMIC], 36000000);
+	assert_conserved(&r);
+
+	in.test_bias = 5; /* +112.5 J wanted, 17.5 J there: scaled down, node still exact */
+	assert_int_equal(attrib_compute(a, &in, &r), 0);
+	assert_true(r.node_uj[ZONE_PACKAGE][MODE_IDLE] <= 2); /* 1 uJ per workload rounding */
+	assert_true(r.shares[1].uj[ZONE_PACKAGE][MODE_DYNAMIC] >
+		    r.shares[0].uj[ZONE_PACKAGE][MODE_DYNAMIC]);
+	assert_conserved(&r);
+
+	in.test_bias = -0.5; /* halved, the rest to system */
+	assert_int_equal(attrib_compute(a, &in, &r), 0);
+	assert_int_equal(r.shares[0].uj[ZONE_PACKAGE][MODE_DYNAMIC], 3750000);
+	assert_int_equal(r.system_uj[ZONE_PACKAGE][MODE_DYNAMIC], 18750000);
+	assert_conserved(&r);
+	attrib_free(a);
+}
+
 static void test_bad_args(void **state)
 {
 	(void)state;
@@ -333,6 +376,7 @@ int main(void)
 		cmocka_unit_test(test_idle_per_entry),
 		cmocka_unit_test(test_conservation_random_mixed),
 		cmocka_unit_test(test_feature_selection),
+		cmocka_unit_test(test_bias),
 		cmocka_unit_test(test_bad_args),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

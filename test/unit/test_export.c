@@ -356,6 +356,46 @@ static void test_metrics_promtool(void **state)
 	promtool_check(f->out.buf);
 }
 
+/* The Kubernetes writer's counters: absent without Kubernetes, by resource with it. */
+static void test_metrics_kube_writes(void **state)
+{
+	struct fixture *f = *state;
+	struct export_kube_writes kw = {
+		.ok = { 1234, 17, 2 },
+		.failed = { 3, 0, 1 },
+		.requests = { 1337, 18, 3 },
+		.skipped_unchanged = 55,
+		.rate_limited = 7,
+		.backoffs = 1,
+	};
+	const char *t;
+
+	assert_int_equal(export_metrics(f->l, &f->st, false, &f->out), 0);
+	assert_null(strstr(f->out.buf, "wattlet_kube_"));
+
+	f->st.kube_writes = &kw;
+	strbuf_reset(&f->out);
+	assert_int_equal(export_metrics(f->l, &f->st, false, &f->out), 0);
+	t = f->out.buf;
+	assert_line(t, "# TYPE wattlet_kube_writes_total counter");
+	assert_line(t, "wattlet_kube_writes_total{resource=\"podenergies\",result=\"ok\"} 1234");
+	assert_line(t, "wattlet_kube_writes_total{resource=\"podenergies\",result=\"failed\"} 3");
+	assert_line(t, "wattlet_kube_writes_total{resource=\"nodeenergies\",result=\"ok\"} 17");
+	assert_line(t, "wattlet_kube_writes_total{resource=\"nodeenergies\",result=\"failed\"} 0");
+	assert_line(t, "wattlet_kube_writes_total{resource=\"events\",result=\"ok\"} 2");
+	assert_line(t, "wattlet_kube_writes_total{resource=\"events\",result=\"failed\"} 1");
+	assert_line(t, "# TYPE wattlet_kube_requests_total counter");
+	assert_line(t, "wattlet_kube_requests_total{resource=\"podenergies\"} 1337");
+	assert_line(t, "wattlet_kube_requests_total{resource=\"nodeenergies\"} 18");
+	assert_line(t, "wattlet_kube_requests_total{resource=\"events\"} 3");
+	assert_line(t, "wattlet_kube_writes_skipped_total 55");
+	assert_line(t, "wattlet_kube_writes_rate_limited_total 7");
+	assert_line(t, "wattlet_kube_writer_backoffs_total 1");
+	assert_no_duplicates(t);
+	promtool_check(t);
+	f->st.kube_writes = NULL;
+}
+
 static void test_metrics_cap(void **state)
 {
 	struct fixture *f = *state;
@@ -590,6 +630,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_metrics_pods_and_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metrics_kepler, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metrics_promtool, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_metrics_kube_writes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metrics_cap, setup, teardown),
 		cmocka_unit_test(test_metrics_empty_ledger),
 		cmocka_unit_test_setup_teardown(test_json, setup, teardown),

@@ -15,7 +15,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "agent/common/util.h"
+#include "agent/kube/kube_http.h"
 
 struct tsrv {
 	char dir[256];
@@ -171,6 +174,34 @@ static int tsrv_group_teardown(void **st)
 	(void)st;
 	tsrv_stop(&S);
 	return 0;
+}
+
+/* A test's own request to the server (its own config and handle), the answer parsed
+ * (asserted to be JSON); tsrv_reset() POSTs /__reset. For the cmocka tests that
+ * include this after cmocka.h. */
+__attribute__((unused)) static json_t *srv_call(const char *method, const char *path,
+						const char *body)
+{
+	struct kube_config *c = tsrv_config(&S, NULL);
+	struct kube_http *h;
+	struct kube_resp r;
+	struct wl_err e = { { 0 } };
+	json_t *j = NULL;
+	assert_non_null(c);
+	h = kube_http_new(c, NULL, &e);
+	assert_non_null(h);
+	if (kube_http_request(h, method, path, body, NULL, &r, &e) == 0 && r.body)
+		j = json_loads(r.body, 0, NULL);
+	kube_resp_release(&r);
+	kube_http_free(h);
+	kube_config_free(c);
+	assert_non_null(j);
+	return j;
+}
+
+__attribute__((unused)) static void srv_reset(void)
+{
+	json_decref(srv_call("POST", "/__reset", "{}"));
 }
 
 #define NEED_SERVER()                                                                      \

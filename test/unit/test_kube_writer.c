@@ -15,7 +15,25 @@
 
 #include "agent/kube/kube_http.h"
 #include "agent/kube/kube_writer.h"
+#include "agent/policy/energypolicy.h"
 #include "test_kube_server.h"
+
+/* A server test that checks applies against the CRDs' schemas: a fresh server state,
+ * or a skip (saying why) when the server could not load crds/. */
+#define NEED_SCHEMAS()                                                                     \
+	do {                                                                               \
+		json_t *sj_;                                                               \
+		size_t ns_;                                                                \
+		NEED_SERVER();                                                             \
+		srv_reset();                                                               \
+		sj_ = srv_call("GET", "/__writes", NULL);                                  \
+		ns_ = json_array_size(json_object_get(sj_, "schemas"));                    \
+		json_decref(sj_);                                                          \
+		if (ns_ != 3) {                                                            \
+			printf("skipped: the server could not load crds/ (python3-yaml?)\n"); \
+			skip();                                                            \
+		}                                                                          \
+	} while (0)
 
 #define S_NS 1000000000ull
 
@@ -37,6 +55,9 @@ struct fake {
 	char path[512];
 	char *body;  /* last body */
 	char *sbody; /* last status body */
+	int apply_calls;	/* PATCHes of energypolicies (kube_writer_offer_status) */
+	char apaths[8][512];	/* their paths, in order (the first 8) */
+	char *abodies[8];
 };
 
 static int fake_send(void *ud, const char *method, const char *path, const char *body,
@@ -45,7 +66,16 @@ static int fake_send(void *ud, const char *method, const char *path, const char 
 	struct fake *f = ud;
 	f->calls++;
 	assert_non_null(ct);
-	if (strcmp(method, "PATCH") == 0) {
+	if (strcmp(method, "PATCH") == 0 && strstr(path, "/energypolicies/")) {
+		assert_string_equal(ct, "application/apply-patch+yaml");
+		assert_non_null(strstr(path, "?fieldManager=wattlet"));
+		assert_non_null(strstr(path, "&force=true"));
+		if (f->apply_calls < 8) {
+			snprintf(f->apaths[f->apply_calls], sizeof(f->apaths[0]), "%s", path);
+			f->abodies[f->apply_calls] = strdup(body);
+		}
+		f->apply_calls++;
+	} else if (strcmp(method, "PATCH") == 0) {
 		assert_string_equal(ct, "application/apply-patch+yaml");
 		assert_non_null(strstr(path, "?fieldManager=wattlet&force=true"));
 		if (strstr(path, "/status?"))
@@ -74,6 +104,8 @@ static void fake_release(struct fake *f)
 {
 	free(f->body);
 	free(f->sbody);
+	for (int i = 0; i < 8; i++)
+		free(f->abodies[i]);
 }
 
 static struct kube_writer *mkw(struct fake *f, struct fclock *c, struct kube_writer_opts *o)
@@ -596,6 +628,215 @@ static void test_node_and_events(void **st)
 	fake_release(&f);
 }
 
+
+/* ---- budget annotation ------------------------------------------------------------------ */
+
+static const char *annotation_of(json_t *j)
+{
+	return json_string_value(json_object_get(
+		json_object_get(json_object_get(j, "metadata"), "annotations"), KW_BUDGET_ANNOTATION));
+}
+
+static void test_budget_annotation(void **st)
+{
+	struct fake f = { 0 };
+	struct fclock c = { 1000 * S_NS };
+	struct kube_writer *w = mkw(&f, &c, NULL);
+	struct kw_pod p = mkpod("shop", "redis-0", "uid-1", 4.2, 1234.5);
+	char *b;
+	json_t *j;
+	(void)st;
+
+	/* the body: metadata.annotations only while over budget */
+	p.budget_annotation = "daily=3600000J/86400s,hourly=150000J/3600s";
+	b = kube_writer_pod_json(&p, 0, NULL);
+	j = json_loads(b, 0, NULL);
+	assert_string_equal(annotation_of(j), "daily=3600000J/86400s,hourly=150000J/3600s");
+	/* still the owner reference and labels */
+	assert_non_null(json_object_get(json_object_get(j, "metadata"), "ownerReferences"));
+	json_decref(j);
+	free(b);
+	p.budget_annotation = "";
+	b = kube_writer_pod_json(&p, 0, NULL);
+	j = json_loads(b, 0, NULL);
+	assert_null(json_object_get(json_object_get(j, "metadata"), "annotations"));
+	json_decref(j);
+	free(b);
+
+	/* created without; then over budget: metadata is applied again, with it */
+	p.budget_annotation = NULL;
+	assert_int_equal(kube_writer_offer_pod(w, &p), 0);
+	assert_int_equal(kube_writer_run_once(w, NULL), 2);
+	assert_int_equal(f.create_calls, 1);
+	c.t += 61 * S_NS;
+	p.budget_annotation = "daily=3600000J/86400s";
+	assert_int_equal(kube_writer_offer_pod(w, &p), 0); /* watts/joules unchanged */
+	assert_int_equal(kube_writer_run_once(w, NULL), 2);
+	assert_int_equal(f.create_calls, 2);
+	/* unchanged annotation: only the status is written at the next interval */
+	c.t += 61 * S_NS;
+	p.joules *= 2;
+	assert_int_equal(kube_writer_offer_pod(w, &p), 0);
+	assert_int_equal(kube_writer_run_once(w, NULL), 1);
+	assert_int_equal(f.create_calls, 2);
+	/* back under budget: applied once more, without the annotation (apply removes it) */
+	c.t += 61 * S_NS;
+	p.budget_annotation = NULL;
+	assert_int_equal(kube_writer_offer_pod(w, &p), 0);
+	assert_int_equal(kube_writer_run_once(w, NULL), 2);
+	assert_int_equal(f.create_calls, 3);
+	kube_writer_free(w);
+	fake_release(&f);
+}
+
+/* The metadata bodies the fake saw, in order: checks the annotation of each apply. */
+static int meta_send(void *ud, const char *method, const char *path, const char *body,
+		     const char *ct, long *status, struct wl_err *e)
+{
+	char **seen = ud;
+	(void)method;
+	(void)ct;
+	(void)e;
+	if (!strstr(path, "/status?")) {
+		for (int i = 0; i < 4; i++)
+			if (!seen[i]) {
+				seen[i] = strdup(body);
+				break;
+			}
+	}
+	*status = 200;
+	return 0;
+}
+
+static void test_budget_annotation_bodies(void **st)
+{
+	char *seen[4] = { 0 };
+	struct fclock c = { 1000 * S_NS };
+	struct kube_writer_opts o = { 0 };
+	struct wl_err e = { { 0 } };
+	struct kube_writer *w;
+	struct kw_pod p = mkpod("shop", "redis-0", "uid-1", 4.2, 1234.5);
+	json_t *j;
+	(void)st;
+
+	o.manual = true;
+	o.send = meta_send;
+	o.send_ud = seen;
+	o.now_ns = fclock_now;
+	o.clock_ud = &c;
+	w = kube_writer_new(NULL, &o, &e);
+	assert_non_null(w);
+	p.budget_annotation = "tiny=1J/60s";
+	assert_int_equal(kube_writer_offer_pod(w, &p), 0);
+	assert_int_equal(kube_writer_run_once(w, NULL), 2);
+	c.t += 61 * S_NS;
+	p.budget_annotation = NULL;
+	assert_int_equal(kube_writer_offer_pod(w, &p), 0);
+	assert_int_equal(kube_writer_run_once(w, NULL), 2);
+	assert_non_null(seen[0]);
+	assert_non_null(seen[1]);
+	assert_null(seen[2]);
+	j = json_loads(seen[0], 0, NULL);
+	assert_string_equal(annotation_of(j), "tiny=1J/60s");
+	json_decref(j);
+	j = json_loads(seen[1], 0, NULL);
+	assert_null(annotation_of(j));
+	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "spec"), "podUID")),
+			    "uid-1");
+	json_decref(j);
+	for (int i = 0; i < 4; i++)
+		free(seen[i]);
+	kube_writer_free(w);
+}
+
+/* ---- generic status applies (EnergyPolicy) --------------------------------------------------- */
+
+#define EP_SRV_PATH "/apis/wattlet.dev/v1alpha1/namespaces/shop/energypolicies/e2e"
+#define EP_PATH "/apis/wattlet.dev/v1alpha1/namespaces/shop/energypolicies/default/status"
+#define EP2_PATH "/apis/wattlet.dev/v1alpha1/namespaces/shop/energypolicies/other/status"
+
+static void test_offer_status(void **st)
+{
+	struct fake f = { 0 };
+	struct fclock c = { 1000 * S_NS };
+	struct kube_writer_opts o = { 0 };
+	struct kube_writer *w;
+	struct kube_writer_stats s;
+	char fm[200];
+	(void)st;
+
+	o.burst = 2;
+	o.rate_per_s = 1;
+	o.max_applies = 3;
+	w = mkw(&f, &c, &o);
+	/* coalescing per key: only the newest body of a key goes, in its first turn */
+	assert_int_equal(kube_writer_offer_status(w, "u1/node", EP_PATH, "wattlet-node-1",
+						  "{\"v\":1}"), 0);
+	assert_int_equal(kube_writer_offer_status(w, "u1/sum", EP_PATH, NULL, "{\"v\":2}"), 0);
+	assert_int_equal(kube_writer_offer_status(w, "u1/node", EP_PATH, "wattlet-node-1",
+						  "{\"v\":3}"), 0);
+	assert_int_equal(kube_writer_offer_status(w, "u2/sum", EP2_PATH, NULL, "{\"v\":4}"), 0);
+	kube_writer_stats(w, &s);
+	assert_int_equal(s.applies_pending, 3);
+	/* a fourth key: over max_applies */
+	assert_int_equal(kube_writer_offer_status(w, "u3/sum", EP2_PATH, NULL, "{}"), -ENOSPC);
+	/* the same token bucket as everything else: 2 now, the third waits */
+	assert_int_equal(kube_writer_run_once(w, NULL), 2);
+	assert_int_equal(f.apply_calls, 2);
+	assert_string_equal(f.apaths[0], EP_PATH "?fieldManager=wattlet-node-1&force=true");
+	assert_string_equal(f.abodies[0], "{\"v\":3}");
+	assert_string_equal(f.apaths[1], EP_PATH "?fieldManager=wattlet&force=true");
+	assert_string_equal(f.abodies[1], "{\"v\":2}");
+	kube_writer_stats(w, &s);
+	assert_int_equal(s.rate_limited, 1);
+	assert_int_equal(s.applies_ok, 2);
+	assert_int_equal(s.applies_pending, 1);
+	assert_int_equal(s.applies_dropped, 1);
+	c.t += S_NS;
+	assert_int_equal(kube_writer_run_once(w, NULL), 1);
+	assert_string_equal(f.apaths[2], EP2_PATH "?fieldManager=wattlet&force=true");
+	assert_string_equal(f.abodies[2], "{\"v\":4}");
+	assert_int_equal(kube_writer_run_once(w, NULL), 0); /* nothing pending */
+
+	/* transport error: backs off, keeps the body for the retry... */
+	c.t += 10 * S_NS;
+	f.rc = -ECONNREFUSED;
+	assert_int_equal(kube_writer_offer_status(w, "u1/sum", EP_PATH, NULL, "{\"v\":5}"), 0);
+	assert_int_equal(kube_writer_run_once(w, NULL), 1);
+	kube_writer_stats(w, &s);
+	assert_true(s.backing_off);
+	assert_int_equal(s.applies_failed, 1);
+	assert_int_equal(s.applies_pending, 1);
+	/* ...unless a newer one comes: that one is sent */
+	assert_int_equal(kube_writer_offer_status(w, "u1/sum", EP_PATH, NULL, "{\"v\":6}"), 0);
+	f.rc = 0;
+	c.t += 120 * S_NS;
+	assert_int_equal(kube_writer_run_once(w, NULL), 1);
+	assert_string_equal(f.abodies[4], "{\"v\":6}");
+	/* 404 (policy deleted) drops it */
+	f.status = 404;
+	assert_int_equal(kube_writer_offer_status(w, "u1/sum", EP_PATH, NULL, "{\"v\":7}"), 0);
+	assert_int_equal(kube_writer_run_once(w, NULL), 1);
+	kube_writer_stats(w, &s);
+	assert_int_equal(s.applies_pending, 0);
+	assert_int_equal(s.not_found, 1);
+	assert_false(s.backing_off);
+	f.status = 0;
+
+	/* bad arguments */
+	assert_int_equal(kube_writer_offer_status(w, "k", "no-slash", NULL, "{}"), -EINVAL);
+	assert_int_equal(kube_writer_offer_status(w, "k", EP_PATH "?x=1", NULL, "{}"), -EINVAL);
+	assert_int_equal(kube_writer_offer_status(w, "", EP_PATH, NULL, "{}"), -EINVAL);
+	assert_int_equal(kube_writer_offer_status(w, "k", EP_PATH, NULL, ""), -EINVAL);
+	memset(fm, 'm', 129);
+	fm[129] = '\0';
+	assert_int_equal(kube_writer_offer_status(w, "k", EP_PATH, fm, "{}"), -EINVAL);
+	fm[128] = '\0';
+	assert_int_equal(kube_writer_offer_status(w, "k", EP_PATH, fm, "{}"), 0);
+	kube_writer_free(w); /* frees the pending one */
+	fake_release(&f);
+}
+
 /* ---- the write rate at the defaults -------------------------------------------------------- */
 
 static uint64_t xs(uint64_t *s)
@@ -675,30 +916,6 @@ static void test_write_rate_100_pods(void **st)
 /* ---- end to end against the TLS server ------------------------------------------------------ */
 
 
-/* The test's own requests to the server (its own config and handle). */
-static json_t *srv_call(const char *method, const char *path, const char *body)
-{
-	struct kube_config *c = tsrv_config(&S, NULL);
-	struct kube_http *h;
-	struct kube_resp r;
-	struct wl_err e = { { 0 } };
-	json_t *j = NULL;
-	assert_non_null(c);
-	h = kube_http_new(c, NULL, &e);
-	assert_non_null(h);
-	if (kube_http_request(h, method, path, body, NULL, &r, &e) == 0 && r.body)
-		j = json_loads(r.body, 0, NULL);
-	kube_resp_release(&r);
-	kube_http_free(h);
-	kube_config_free(c);
-	assert_non_null(j);
-	return j;
-}
-
-static void srv_reset(void)
-{
-	json_decref(srv_call("POST", "/__reset", "{}"));
-}
 
 static void test_server_apply_schema(void **st)
 {
@@ -715,15 +932,7 @@ static void test_server_apply_schema(void **st)
 	json_t *j, *log, *objs, *x;
 	size_t i;
 	(void)st;
-	NEED_SERVER();
-	srv_reset();
-	j = srv_call("GET", "/__writes", NULL);
-	if (json_array_size(json_object_get(j, "schemas")) != 2) {
-		json_decref(j);
-		printf("skipped: the server could not load crds/ (python3-yaml?)\n");
-		skip();
-	}
-	json_decref(j);
+	NEED_SCHEMAS();
 	c = tsrv_config(&S, NULL);
 	assert_non_null(c);
 	o.manual = true;
@@ -740,6 +949,13 @@ static void test_server_apply_schema(void **st)
 		fprintf(stderr, "last error: %s\n", s.last_error);
 	assert_int_equal(s.writes_ok, 3);
 	assert_int_equal(s.events_sent, 1);
+	/* by resource: each new object is two requests (create, status) */
+	assert_int_equal(s.pod_writes_ok, 2);
+	assert_int_equal(s.pod_requests, 4);
+	assert_int_equal(s.node_writes_ok, 1);
+	assert_int_equal(s.node_requests, 2);
+	assert_int_equal(s.event_requests, 1);
+	assert_int_equal(s.pod_writes_failed + s.node_writes_failed, 0);
 	assert_int_equal(s.invalid, 0);
 	assert_int_equal(s.values_omitted, 4); /* NaN watts x3, joules < 0 */
 
@@ -775,6 +991,127 @@ static void test_server_apply_schema(void **st)
 	kube_config_free(c);
 }
 
+
+/* Two nodes' agents write one EnergyPolicy's status through kube_writer_offer_status:
+ * each its own status.nodes[] entry (field manager wattlet-<node>), then the sums
+ * (wattlet); the server checks every body against crds/energypolicies and merges the
+ * applies per manager like server-side apply. */
+static void ep_info_from(json_t *obj, struct policy_set *set, struct policy_entry_info *info)
+{
+	struct wl_err e = { { 0 } };
+	if (policy_set_upsert(set, obj, &e) != 0)
+		fail_msg("upsert: %s", e.msg);
+	assert_int_equal(policy_set_at(set, 0, info), 0);
+}
+
+static void ep_offer(struct kube_writer *w, const char *key, const char *fm, json_t *body)
+{
+	char *txt;
+	assert_non_null(body);
+	txt = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	assert_int_equal(kube_writer_offer_status(w, key, EP_SRV_PATH "/status", fm, txt), 0);
+	free(txt);
+}
+
+static void test_server_energypolicy_status(void **st)
+{
+	struct kube_config *c;
+	struct kube_writer_opts o = { 0 };
+	struct wl_err e = { { 0 } };
+	struct kube_writer *w;
+	struct kube_writer_stats s;
+	struct policy_set *set = policy_set_new();
+	struct policy_entry_info info;
+	struct ep_status_in in;
+	const uint64_t now = 1795595400ull * S_NS;
+	struct ep_node_part n1 = { "node-1", 2, 1000.0, 0.1, now };
+	struct ep_node_part n2 = { "node-2", 1, 500.0, 0.05, now };
+	json_t *j, *obj, *x;
+	(void)st;
+	NEED_SCHEMAS();
+	c = tsrv_config(&S, NULL);
+	o.manual = true;
+	w = kube_writer_new(c, &o, &e);
+	assert_non_null(w);
+	/* the policy (as a user would apply it) */
+	assert_int_equal(kube_writer_offer_status(w, "create", EP_SRV_PATH, "kubectl",
+		"{\"apiVersion\":\"wattlet.dev/v1alpha1\",\"kind\":\"EnergyPolicy\","
+		"\"metadata\":{\"name\":\"e2e\",\"namespace\":\"shop\"},"
+		"\"spec\":{\"updateInterval\":\"10s\",\"carbonIntensity\":400}}"), 0);
+	assert_int_equal(kube_writer_run_once(w, NULL), 1);
+	obj = json_loads("{\"apiVersion\":\"wattlet.dev/v1alpha1\",\"kind\":\"EnergyPolicy\","
+			 "\"metadata\":{\"name\":\"e2e\",\"namespace\":\"shop\",\"uid\":\"u-e2e\","
+			 "\"creationTimestamp\":\"2026-11-25T08:00:00Z\",\"generation\":1},"
+			 "\"spec\":{\"updateInterval\":\"10s\",\"carbonIntensity\":400}}",
+			 0, NULL);
+	ep_info_from(obj, set, &info);
+
+	/* node-1: its entry, then the sums (nothing watched from node-2 yet) */
+	ep_offer(w, "u-e2e/node", "wattlet-node-1", ep_status_node_build(&info, &n1, &e));
+	assert_int_equal(ep_status_sum(&info, "node-1", &n1, now, 100 * S_NS / 1000000, &in), 1);
+	ep_offer(w, "u-e2e/sum", "wattlet", ep_status_build(&info, &in, &e));
+	assert_int_equal(kube_writer_run_once(w, NULL), 2);
+	/* node-2, having watched node-1's entry */
+	x = srv_call("GET", "/__writes", NULL);
+	json_object_set(obj, "status", json_object_get(json_object_get(json_object_get(x, "objects"),
+					"shop/energypolicies/e2e"), "status"));
+	json_decref(x);
+	ep_info_from(obj, set, &info);
+	ep_offer(w, "u-e2e/node", "wattlet-node-2", ep_status_node_build(&info, &n2, &e));
+	assert_int_equal(ep_status_sum(&info, "node-2", &n2, now, 100 * S_NS / 1000000, &in), 2);
+	ep_offer(w, "u-e2e/sum", "wattlet", ep_status_build(&info, &in, &e));
+	assert_int_equal(kube_writer_run_once(w, NULL), 2);
+	kube_writer_stats(w, &s);
+	if (s.applies_ok != 5)
+		fprintf(stderr, "last error: %s\n", s.last_error);
+	assert_int_equal(s.applies_ok, 5);
+	assert_int_equal(s.invalid, 0);
+
+	j = srv_call("GET", "/__writes", NULL);
+	x = json_object_get(json_object_get(json_object_get(j, "objects"), "shop/energypolicies/e2e"),
+			    "status");
+	assert_non_null(x);
+	assert_int_equal(json_integer_value(json_object_get(x, "matchedPods")), 3);
+	assert_float_equal(jnum(x, "totalJoules"), 1500.0, 1e-9);
+	assert_float_equal(jnum(x, "totalCO2eGrams"), 0.15, 1e-12);
+	assert_int_equal(json_array_size(json_object_get(x, "nodes")), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(x,
+			    "nodes"), 0), "node")), "node-1");
+	assert_float_equal(jnum(json_array_get(json_object_get(x, "nodes"), 1), "totalJoules"), 500.0,
+			   1e-9);
+	/* and the spec is untouched by the status applies */
+	assert_float_equal(jnum(json_object_get(json_object_get(j, "objects"), "shop/energypolicies/e2e"),
+				"spec.carbonIntensity"), 400, 1e-9);
+	json_decref(j);
+
+	/* node-1 has no pods of it any more: status {} by its manager removes its entry */
+	ep_offer(w, "u-e2e/node", "wattlet-node-1", ep_status_node_build(&info, NULL, &e));
+	assert_int_equal(kube_writer_run_once(w, NULL), 1);
+	j = srv_call("GET", "/__writes", NULL);
+	x = json_object_get(json_object_get(json_object_get(j, "objects"), "shop/energypolicies/e2e"),
+			    "status");
+	assert_int_equal(json_array_size(json_object_get(x, "nodes")), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(x,
+			    "nodes"), 0), "node")), "node-2");
+	assert_non_null(json_object_get(x, "matchedPods")); /* the sums are wattlet's */
+	json_decref(j);
+
+	/* a body the CRD rejects (a node entry without its key) is 422 */
+	assert_int_equal(kube_writer_offer_status(w, "bad", EP_SRV_PATH "/status", "wattlet-x",
+		"{\"apiVersion\":\"wattlet.dev/v1alpha1\",\"kind\":\"EnergyPolicy\","
+		"\"metadata\":{\"name\":\"e2e\",\"namespace\":\"shop\"},"
+		"\"status\":{\"nodes\":[{\"matchedPods\":1}]}}"), 0);
+	assert_int_equal(kube_writer_run_once(w, NULL), 1);
+	kube_writer_stats(w, &s);
+	assert_int_equal(s.invalid, 1);
+	assert_non_null(strstr(s.last_error, "node"));
+	json_decref(obj);
+	policy_set_free(set);
+	kube_writer_free(w);
+	kube_config_free(c);
+}
+
 static void test_server_errors(void **st)
 {
 	struct kube_config *c;
@@ -803,6 +1140,9 @@ static void test_server_errors(void **st)
 	assert_int_equal(s.not_found, 1);
 	assert_int_equal(s.invalid, 1);
 	assert_int_equal(s.writes_ok, 0);
+	assert_int_equal(s.pod_writes_failed, 2);
+	assert_int_equal(s.pod_requests, 2);
+	assert_int_equal(s.pod_writes_ok + s.node_requests, 0);
 	assert_false(s.backing_off);
 	assert_true(strstr(s.last_error, "422") || strstr(s.last_error, "404"));
 
@@ -907,10 +1247,14 @@ int main(void)
 		cmocka_unit_test(test_backoff),
 		cmocka_unit_test(test_invalid_not_retried),
 		cmocka_unit_test(test_node_and_events),
+		cmocka_unit_test(test_budget_annotation),
+		cmocka_unit_test(test_budget_annotation_bodies),
+		cmocka_unit_test(test_offer_status),
 		cmocka_unit_test(test_write_rate_100_pods),
 	};
 	const struct CMUnitTest server[] = {
 		cmocka_unit_test(test_server_apply_schema),
+		cmocka_unit_test(test_server_energypolicy_status),
 		cmocka_unit_test(test_server_errors),
 		cmocka_unit_test(test_server_down_and_thread),
 	};

@@ -500,6 +500,122 @@ static void test_status(void **st)
 	policy_set_free(s);
 }
 
+
+/* The multi-node status: the set keeps the watched status, a node's own entry, the sums
+ * over the entries (own fresh, others as watched, stale ones left out), and whether the
+ * watched status already shows a body. */
+static void test_status_nodes(void **st)
+{
+	(void)st;
+	struct policy_set *s = policy_set_new();
+	json_t *obj = list_item("redis", "shop"), *b, *sj, *n;
+	struct policy_entry_info info = { 0 };
+	struct ep_status_in in;
+	struct ep_node_part own = { "node-1", 3, 50.0, 0.25, 1795595400ull * 1000000000ull };
+	struct wl_err e = { { 0 } };
+	const uint64_t now = 1795595400ull * 1000000000ull; /* 2026-11-25T08:30:00Z */
+
+	/* redis: updateInterval 1m30s, carbonIntensity 350; the status as the API has it */
+	json_object_set_new(obj, "status", J("{\"matchedPods\": 4, \"totalJoules\": 1099.0,"
+		" \"totalCO2eGrams\": 0.6, \"lastUpdateTime\": \"2026-11-25T08:29:00Z\","
+		" \"conditions\": [{\"type\": \"Valid\", \"status\": \"True\", \"reason\": \"Valid\","
+		"   \"message\": \"spec is valid\", \"observedGeneration\": 3,"
+		"   \"lastTransitionTime\": \"2026-11-20T10:00:00Z\"}],"
+		" \"nodes\": ["
+		"  {\"node\": \"node-1\", \"matchedPods\": 1, \"totalJoules\": 999.0,"
+		"   \"totalCO2eGrams\": 0.1, \"lastUpdateTime\": \"2026-11-25T08:29:00Z\"},"
+		"  {\"node\": \"node-2\", \"matchedPods\": 2, \"totalJoules\": 100.0,"
+		"   \"totalCO2eGrams\": 0.5, \"lastUpdateTime\": \"2026-11-25T08:29:30Z\"},"
+		"  {\"node\": \"node-3\", \"matchedPods\": 7, \"totalJoules\": 7000.0,"
+		"   \"totalCO2eGrams\": 9.0, \"lastUpdateTime\": \"2026-11-25T08:14:59Z\"},"
+		"  {\"node\": \"node-4\", \"matchedPods\": 5, \"totalJoules\": 5.0}]}"));
+	assert_int_equal(policy_set_upsert(s, obj, &e), 0);
+	json_decref(obj); /* the set keeps its own reference to the status */
+	assert_int_equal(policy_set_at(s, 0, &info), 0);
+	assert_non_null(info.status);
+	assert_true(ep_status_has_node(&info, "node-2"));
+	assert_false(ep_status_has_node(&info, "node-9"));
+
+	/* own entry: only this node's item, under status.nodes */
+	b = ep_status_node_build(&info, &own, &e);
+	assert_non_null(b);
+	sj = json_object_get(b, "status");
+	assert_int_equal(json_object_size(sj), 1);
+	assert_int_equal(json_array_size(json_object_get(sj, "nodes")), 1);
+	n = json_array_get(json_object_get(sj, "nodes"), 0);
+	assert_string_equal(json_string_value(json_object_get(n, "node")), "node-1");
+	assert_int_equal(json_integer_value(json_object_get(n, "matchedPods")), 3);
+	assert_true(json_number_value(json_object_get(n, "totalJoules")) == 50.0);
+	assert_true(json_number_value(json_object_get(n, "totalCO2eGrams")) == 0.25);
+	assert_string_equal(json_string_value(json_object_get(n, "lastUpdateTime")),
+			    "2026-11-25T08:30:00Z");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(b, "metadata"), "name")),
+			    "redis");
+	json_decref(b);
+	/* no part: status {} (applied by the node's manager, it removes its entry) */
+	b = ep_status_node_build(&info, NULL, &e);
+	assert_non_null(b);
+	assert_int_equal(json_object_size(json_object_get(b, "status")), 0);
+	json_decref(b);
+	own.total_joules = NAN;
+	assert_null(ep_status_node_build(&info, &own, &e));
+	own.total_joules = 50.0;
+
+	/* sums: own (3, 50 J, 0.25 g) + node-2 (2, 100 J, 0.5 g); node-1's watched entry is
+	 * replaced by own; node-3 is 15:01 old, more than 10 intervals (15:00), and node-4
+	 * has no time: both are left out */
+	assert_int_equal(ep_status_sum(&info, "node-1", &own, now, 10 * 90000, &in), 2);
+	assert_int_equal(in.matched_pods, 5);
+	assert_true(fabs(in.total_joules - 150.0) < 1e-9);
+	assert_true(in.co2e_given);
+	assert_true(fabs(in.total_co2e_grams - 0.75) < 1e-12);
+	assert_true(in.now_real_ns == now);
+	/* the watched Valid=True condition's time is kept */
+	assert_true(in.since_real_ns == 1795168800ull * 1000000000ull);
+	b = ep_status_build(&info, &in, &e);
+	assert_non_null(b);
+	sj = json_object_get(b, "status");
+	assert_int_equal(json_integer_value(json_object_get(sj, "matchedPods")), 5);
+	assert_true(fabs(json_number_value(json_object_get(sj, "totalCO2eGrams")) - 0.75) < 1e-12);
+	assert_null(json_object_get(sj, "nodes")); /* the sums never touch nodes[] */
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(sj,
+			    "conditions"), 0), "lastTransitionTime")), "2026-11-20T10:00:00Z");
+	/* the watched status shows 4 pods: not current */
+	assert_false(ep_status_current(&info, b));
+	json_decref(b);
+
+	/* a wider staleness bound takes node-3 in */
+	assert_int_equal(ep_status_sum(&info, "node-1", &own, now, 20 * 90000, &in), 3);
+	assert_int_equal(in.matched_pods, 12);
+	/* without own pods: only node-2 */
+	assert_int_equal(ep_status_sum(&info, "node-1", NULL, now, 10 * 90000, &in), 1);
+	assert_int_equal(in.matched_pods, 2);
+	assert_true(fabs(in.total_joules - 100.0) < 1e-9);
+
+	/* current: a body with exactly what the watched status shows (4 pods, 1099 J) */
+	in.matched_pods = 4;
+	in.total_joules = 1099.0;
+	in.total_co2e_grams = 0.6;
+	b = ep_status_build(&info, &in, &e);
+	assert_true(ep_status_current(&info, b));
+	json_decref(b);
+	in.total_joules = 1099.01;
+	b = ep_status_build(&info, &in, &e);
+	assert_false(ep_status_current(&info, b));
+	json_decref(b);
+	/* an invalid spec makes the condition differ, and its time is not the old one */
+	in.total_joules = 1099.0;
+	info.error = "spec.budgets[0].window: 30s is outside 1m..720h";
+	b = ep_status_build(&info, &in, &e);
+	assert_false(ep_status_current(&info, b));
+	json_decref(b);
+	assert_int_equal(ep_status_sum(&info, "node-1", NULL, now, 10 * 90000, &in), 1);
+	assert_true(in.since_real_ns == 0);
+
+	assert_int_equal(ep_status_sum(NULL, "node-1", NULL, now, 1, &in), -EINVAL);
+	policy_set_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -514,6 +630,7 @@ int main(void)
 		cmocka_unit_test(test_ring_constant_and_resets),
 		cmocka_unit_test(test_budget_check),
 		cmocka_unit_test(test_status),
+		cmocka_unit_test(test_status_nodes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -134,6 +134,47 @@ static void test_parse_stat(void **state)
 	assert_int_equal(raplsim_busy_cpus(&b, &a, &busy), -ERANGE);
 }
 
+/* Idle-based busy: 50 idle ticks (0.5 s at USER_HZ 100) over 1 s of wall time on 2
+ * CPUs is 1.5 busy CPUs; a short interval whose quantum overshoots is clamped and the
+ * excess carried, so the sum over intervals stays exact. */
+static void test_busy_from_idle(void **state)
+{
+	struct raplsim_cpustat a, b, c;
+	double busy, carry = 0, sum = 0;
+	(void)state;
+
+	assert_int_equal(raplsim_parse_stat(stat_a, &a), 0);
+	assert_int_equal(raplsim_parse_stat(stat_b, &b), 0);
+	assert_int_equal(a.idle, 155576 + 1779);
+	assert_int_equal(raplsim_busy_from_idle(&a, &b, 1.0, 100, &carry, &busy), 0);
+	assert_true(fabs(busy - 1.5) < 1e-12);
+	assert_true(fabs(carry) < 1e-12);
+	/* 10 ms intervals; idle jumps by 3 ticks (30 ms) in the first, 0 in the next two:
+	 * 2 CPUs x 30 ms = 60 ms of CPU time, 30 ms idle -> 30 ms busy in all */
+	c = a;
+	c.idle += 3;
+	assert_int_equal(raplsim_busy_from_idle(&a, &c, 0.010, 100, &carry, &busy), 0);
+	assert_true(busy == 0.0); /* -10 ms clamped to 0, carried */
+	assert_true(fabs(carry + 0.010) < 1e-12);
+	sum += busy * 0.010;
+	assert_int_equal(raplsim_busy_from_idle(&c, &c, 0.010, 100, &carry, &busy), 0);
+	sum += busy * 0.010;
+	assert_int_equal(raplsim_busy_from_idle(&c, &c, 0.010, 100, &carry, &busy), 0);
+	sum += busy * 0.010;
+	assert_true(fabs(sum - 0.030) < 1e-12);
+	assert_true(fabs(carry) < 1e-12);
+	/* a carry far beyond quantisation is capped (4 quanta per CPU), not paid back */
+	carry = 0;
+	c = a;
+	c.idle += 1000;
+	assert_int_equal(raplsim_busy_from_idle(&a, &c, 1.0, 100, &carry, &busy), 0);
+	assert_true(busy == 0.0);
+	assert_true(fabs(carry + 0.08) < 1e-12);
+	/* idle going back, no time */
+	assert_int_equal(raplsim_busy_from_idle(&b, &a, 1.0, 100, &carry, &busy), -ERANGE);
+	assert_int_equal(raplsim_busy_from_idle(&a, &b, 0, 100, &carry, &busy), -EINVAL);
+}
+
 static void test_parse_stat_bad(void **state)
 {
 	struct raplsim_cpustat s;
@@ -487,6 +528,7 @@ int main(void)
 		cmocka_unit_test(test_curve_check),
 		cmocka_unit_test(test_parse_stat),
 		cmocka_unit_test(test_parse_stat_bad),
+		cmocka_unit_test(test_busy_from_idle),
 		cmocka_unit_test(test_counter_wrap),
 		cmocka_unit_test(test_counter_fraction_and_big_steps),
 		cmocka_unit_test(test_program_once_wraps),

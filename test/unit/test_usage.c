@@ -344,6 +344,65 @@ static void test_proc_stat(void **state)
 	}
 }
 
+/* Node busy time from measured idle: online CPUs x uptime passed - idle+iowait passed
+ * (the tick-sampled busy fields say something else on purpose); 10 ms quanta carried;
+ * without /proc/uptime, the busy fields. */
+static void write_proc(struct tree *t, uint64_t busy, uint64_t idle, const char *uptime)
+{
+	char text[512];
+	snprintf(text, sizeof(text),
+		 "cpu  %llu 0 0 %llu 10 0 0 0 0 0\ncpu0 0 0 0 0 0 0 0 0 0 0\n"
+		 "cpu1 0 0 0 0 0 0 0 0 0 0\nintr 12345 0 0 1\nctxt 99\n",
+		 (unsigned long long)busy, (unsigned long long)idle);
+	write_text(t->proc, "/", "stat", text);
+	if (uptime)
+		write_text(t->proc, "/", "uptime", uptime);
+}
+
+static void test_node_busy_from_idle(void **state)
+{
+	struct tree t;
+	struct usage_sample s;
+	struct usage *u;
+	char p[PATH_MAX];
+	(void)state;
+	tree_setup(&t, "v2", true);
+	write_proc(&t, 1000, 5000, "100.00 50.10\n");
+	u = open_cgroup_src(&t, 0, 0, NULL);
+	assert_int_equal(usage_read(u, &s), 0);
+	assert_int_equal(s.node_delta[FEAT_CPU_TIME], 0);
+	/* 1 s on 2 CPUs, 1.5 s idle: 0.5 s busy (the tick fields say 70 ms) */
+	write_proc(&t, 1007, 5150, "101.00 51.60\n");
+	assert_int_equal(usage_read(u, &s), 0);
+	assert_int_equal(s.node_delta[FEAT_CPU_TIME], 500000000ull);
+	/* quanta: 10 ms of uptime with 30 ms idle, then 10 ms with none: 0, then 10 ms */
+	write_proc(&t, 1007, 5153, "101.01 51.63\n");
+	assert_int_equal(usage_read(u, &s), 0);
+	assert_int_equal(s.node_delta[FEAT_CPU_TIME], 0);
+	write_proc(&t, 1007, 5153, "101.02 51.63\n");
+	assert_int_equal(usage_read(u, &s), 0);
+	assert_int_equal(s.node_delta[FEAT_CPU_TIME], 10000000ull);
+	/* idle going back (a garbage read): the busy fields for that read, then idle again */
+	write_proc(&t, 1010, 100, "102.02 51.63\n");
+	assert_int_equal(usage_read(u, &s), 0);
+	assert_int_equal(s.node_delta[FEAT_CPU_TIME], 3 * tick_ns());
+	write_proc(&t, 1011, 200, "103.02 52.63\n");
+	assert_int_equal(usage_read(u, &s), 0);
+	assert_int_equal(s.node_delta[FEAT_CPU_TIME], 1000000000ull); /* 2 s - 1 s idle */
+	/* no /proc/uptime (or garbage in it): the busy fields */
+	assert_int_equal(path_join(p, sizeof(p), t.proc, "uptime"), 0);
+	write_text(t.proc, "/", "uptime", "garbage\n");
+	write_proc(&t, 1021, 300, NULL);
+	assert_int_equal(usage_read(u, &s), 0);
+	assert_int_equal(s.node_delta[FEAT_CPU_TIME], 10 * tick_ns());
+	assert_int_equal(unlink(p), 0);
+	write_proc(&t, 1026, 400, NULL);
+	assert_int_equal(usage_read(u, &s), 0);
+	assert_int_equal(s.node_delta[FEAT_CPU_TIME], 5 * tick_ns());
+	usage_close(u);
+	rm_tree(t.base);
+}
+
 static void test_open_errors(void **state)
 {
 	struct tree t;
@@ -911,6 +970,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_proc_stat),
+		cmocka_unit_test(test_node_busy_from_idle),
 		cmocka_unit_test(test_open_errors),
 		cmocka_unit_test(test_exclusive_v2),
 		cmocka_unit_test(test_exclusive_v1),

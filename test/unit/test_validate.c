@@ -78,6 +78,52 @@ static void test_t95(void **state)
 	assert_true(vstats_t95(31) < vstats_t95(30) && vstats_t95(100000) > 1.959);
 }
 
+static void test_deviation_ci(void **state)
+{
+	(void)state;
+	/* 5.85 W vs a 4.5 +- 0.707 W delta: 30 % +- 20.4 points */
+	assert_true(fabs(validate_deviation_ci95_pct(5.85, 0, 4.5, 0.707) - 20.42) < 0.01);
+	/* both uncertain: the two terms add in quadrature */
+	assert_true(fabs(validate_deviation_ci95_pct(4.0, 0.3, 4.0, 0.4) -
+			 100 * sqrt(0.075 * 0.075 + 0.1 * 0.1)) < 1e-9);
+	/* nothing attributed: only the reported term */
+	assert_true(fabs(validate_deviation_ci95_pct(0, 0.1, 2.0, 0.5) - 5.0) < 1e-9);
+	assert_true(isnan(validate_deviation_ci95_pct(1, 0.1, 0, 0.1)));
+	assert_true(isnan(validate_deviation_ci95_pct(1, -0.1, 1, 0.1)));
+	assert_true(isnan(validate_deviation_ci95_pct(NAN, 0.1, 1, 0.1)));
+}
+
+/* The e2e baseline that was refused: one window with a burst of cluster activity */
+static void test_trim_outliers(void **state)
+{
+	double x[VALIDATE_MAX_SAMPLES] = { 11.859, 12.107, 11.607, 12.100, 13.838, 11.956 };
+	double ys[2][VALIDATE_MAX_SAMPLES] = { { 1, 2, 3, 4, 5, 6 }, { 10, 20, 30, 40, 50, 60 } };
+	double flat[VALIDATE_MAX_SAMPLES] = { 5, 5, 5, 9, 5, 5 };
+	double few[VALIDATE_MAX_SAMPLES] = { 1, 1.1, 0.9, 50 };
+	double two[VALIDATE_MAX_SAMPLES] = { 10, 10.1, 9.9, 10.05, 9.95, 10.02, 9.98, 30, 31 };
+	struct vstats st;
+	(void)state;
+
+	assert_int_equal(vstats_trim_outliers(x, ys, 2, 6), 5);
+	assert_true(x[3] == 12.100 && x[4] == 11.956); /* compacted in order */
+	/* the same window left the agent's series */
+	assert_true(ys[0][4] == 6 && ys[1][3] == 40 && ys[1][4] == 60);
+	vstats_compute(x, 5, &st);
+	assert_true(st.ci95 < 0.35); /* judged now: 10 % of a ~3.5 W step */
+	/* no spread (MAD 0), too few windows: nothing dropped */
+	assert_int_equal(vstats_trim_outliers(flat, NULL, 0, 6), 6);
+	assert_int_equal(vstats_trim_outliers(few, NULL, 0, 4), 4);
+	/* at most n / 4 (2 of 9): both bursts go, farthest first */
+	assert_int_equal(vstats_trim_outliers(two, NULL, 0, 9), 7);
+	for (int i = 0; i < 7; i++)
+		assert_true(two[i] < 11);
+	/* a level shift is not an outlier: a plain step up stays */
+	{
+		double shift[VALIDATE_MAX_SAMPLES] = { 10, 10.1, 9.9, 14, 14.1, 13.9 };
+		assert_int_equal(vstats_trim_outliers(shift, NULL, 0, 6), 6);
+	}
+}
+
 static void test_deviation_and_diff_ci(void **state)
 {
 	struct vstats a = { .n = 5, .mean = 1, .ci95 = 0.3 }, b = { .n = 5, .mean = 2, .ci95 = 0.4 };
@@ -160,7 +206,10 @@ static void wl_report(struct validate_report *r, double base_ci, int n, const do
 		s->delta_w = delta[i];
 		s->wattlet_w = (struct vstats){ .n = 5, .mean = wattlet[i] };
 		s->node_w = (struct vstats){ .n = 5, .mean = 10 + delta[i] * (i + 1) };
+		s->delta_ci95 = base_ci * M_SQRT2; /* the step as noisy as the baseline */
 		s->deviation_pct = validate_deviation_pct(wattlet[i], delta[i]);
+		s->deviation_ci95 = validate_deviation_ci95_pct(wattlet[i], 0, delta[i],
+								s->delta_ci95);
 	}
 }
 
@@ -188,12 +237,22 @@ static void test_judge_workload(void **state)
 	assert_false(r.steps[0].pass);
 	assert_non_null(strstr(r.reason, "30.00 %"));
 
-	/* the same numbers with a noisy baseline: refused, not judged */
+	/* the same numbers with a noisy baseline (CI 0.5 W, 11 % of a step): the bias is
+	 * still beyond 5 % at the near end of its CI (30 - 20.4 %): a confident FAIL */
 	wl_report(&r, 0.5, 3, delta, biased);
+	validate_judge_workload(&r);
+	assert_int_equal(r.verdict, VERDICT_FAIL);
+	assert_non_null(strstr(r.reason, "even allowing for the noise"));
+	/* twice that noise: the CI reaches back inside 5 %: refused, not judged */
+	wl_report(&r, 1.0, 3, delta, biased);
 	validate_judge_workload(&r);
 	assert_int_equal(r.verdict, VERDICT_REFUSED);
 	assert_non_null(strstr(r.reason, "REFUSED TO JUDGE"));
 	assert_non_null(strstr(r.reason, "noisy"));
+	/* and good numbers with noise are refused, never passed */
+	wl_report(&r, 0.5, 3, delta, good);
+	validate_judge_workload(&r);
+	assert_int_equal(r.verdict, VERDICT_REFUSED);
 	/* the boundary: ci == max_noise x smallest step is still judged */
 	wl_report(&r, 0.44, 3, delta, good);
 	validate_judge_workload(&r);
@@ -529,6 +588,52 @@ static void test_vagent_parse_real_export(void **state)
 	ledger_free(l);
 }
 
+/* "pod:<uid>" sums the pod's rows (two containers and the sandbox), not other pods' */
+static void test_vagent_pod_key(void **state)
+{
+	static const char uid[] = "6f3c2a1e-1111-4a2b-9c3d-0123456789ab";
+	static const char other[] = "aaaaaaaa-2222-4a2b-9c3d-0123456789ab";
+	const char *rows[][2] = {
+		{ "/kubepods/besteffort/pod6f3c2a1e-1111-4a2b-9c3d-0123456789ab/c1", uid },
+		{ "/kubepods/besteffort/pod6f3c2a1e-1111-4a2b-9c3d-0123456789ab/c2", uid },
+		{ "/kubepods/besteffort/pod6f3c2a1e-1111-4a2b-9c3d-0123456789ab/sandbox", uid },
+		{ "/kubepods/besteffort/podaaaaaaaa-2222-4a2b-9c3d-0123456789ab/c1", other },
+	};
+	char key[64], key2[64];
+	const char *keys[3] = { key, key2, "pod:" };
+	struct ledger *l = ledger_new(0);
+	struct agent_status st = { 0 };
+	struct vagent_snapshot s;
+	struct wl_err err = { "" };
+	struct strbuf sb;
+	(void)state;
+
+	snprintf(key, sizeof(key), "pod:%s", uid);
+	snprintf(key2, sizeof(key2), "pod:%s", "bbbbbbbb-3333-4a2b-9c3d-0123456789ab");
+	assert_non_null(l);
+	st.version = "test";
+	st.meter = "powercap";
+	ledger_node(l)->zone_mask = 1u << ZONE_PACKAGE;
+	ledger_begin_tick(l);
+	for (size_t i = 0; i < 4; i++) {
+		struct ledger_row *row = ledger_row_get(l, rows[i][0]);
+		assert_non_null(row);
+		snprintf(row->ident.pod_uid, sizeof(row->ident.pod_uid), "%s", rows[i][1]);
+		row->uj[ZONE_PACKAGE][MODE_DYNAMIC] = (i + 1) * 1000000ull;
+		row->uj[ZONE_PACKAGE][MODE_IDLE] = 5000000;
+	}
+	ledger_commit_tick(l, 1000000000ull);
+	strbuf_init(&sb, 1 << 20);
+	assert_int_equal(export_json_workloads(l, &st, &sb), 0);
+	assert_int_equal(vagent_parse(sb.buf, sb.len, keys, 3, &s, &err), 0);
+	assert_true(s.found[0]);
+	assert_true(fabs(s.dyn_j[0][ZONE_PACKAGE] - 6.0) < 1e-9); /* 1 + 2 + 3 J, dynamic */
+	assert_false(s.found[1]); /* a pod the agent does not know */
+	assert_false(s.found[2]); /* "pod:" matches no row without a pod uid */
+	strbuf_release(&sb);
+	ledger_free(l);
+}
+
 static void test_vagent_unreachable(void **state)
 {
 	struct wl_err err = { "" };
@@ -643,6 +748,8 @@ int main(void)
 		cmocka_unit_test(test_stats_edges),
 		cmocka_unit_test(test_t95),
 		cmocka_unit_test(test_deviation_and_diff_ci),
+		cmocka_unit_test(test_deviation_ci),
+		cmocka_unit_test(test_trim_outliers),
 		cmocka_unit_test(test_judge_node),
 		cmocka_unit_test(test_judge_workload),
 		cmocka_unit_test(test_report_json_workload),
@@ -651,6 +758,7 @@ int main(void)
 		cmocka_unit_test(test_state_poll),
 		cmocka_unit_test(test_validation_metrics),
 		cmocka_unit_test(test_vagent_parse_real_export),
+		cmocka_unit_test(test_vagent_pod_key),
 		cmocka_unit_test(test_vagent_unreachable),
 		cmocka_unit_test(test_checks),
 		cmocka_unit_test(test_target_cleanup_on_failure),
