@@ -11,8 +11,12 @@
  *           smallest step the sampler saw), or a step's delta CI is above sqrt(2) x
  *           that (the load changed during the step): whether the attribution is within
  *           the threshold would be decided by the noise, so no verdict is given;
- *   fail    a step's |deviation| > workload_pct, or the meter is not sane;
- *   pass    otherwise.
+ *   refuse  (inconclusive) a step's |deviation| is above workload_pct but its CI reaches
+ *           back inside: neither pass nor fail is supported by the numbers;
+ *   fail    a step's |deviation| > workload_pct with no CI known, or the meter is not
+ *           sane;
+ *   pass    otherwise: every step's deviation within workload_pct and the noise bounded
+ *           as above.
  */
 #include <math.h>
 #include <stdio.h>
@@ -169,6 +173,19 @@ void validate_judge_workload(struct validate_report *r)
 				 r->thr.max_noise * 100, expected);
 			return;
 		}
+	}
+	if (worst >= 0 && isfinite(r->steps[worst].deviation_pct) &&
+	    isfinite(r->steps[worst].deviation_ci95) &&
+	    fabs(r->steps[worst].deviation_pct) - r->steps[worst].deviation_ci95 <=
+		    r->thr.workload_pct) {
+		const struct vstep_result *s = &r->steps[worst];
+		r->verdict = VERDICT_REFUSED;
+		snprintf(r->reason, sizeof(r->reason),
+			 "REFUSED TO JUDGE: inconclusive: step %d's deviation %.2f %% +- %.2f (95 %% "
+			 "CI) reaches both sides of the %.3g %% threshold; use more or longer "
+			 "samples or a quieter node", s->step, s->deviation_pct, s->deviation_ci95,
+			 r->thr.workload_pct);
+		return;
 	}
 	if (worst >= 0) {
 		const struct vstep_result *s = &r->steps[worst];

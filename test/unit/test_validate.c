@@ -279,13 +279,26 @@ static void test_judge_workload(void **state)
 	assert_non_null(strstr(r.reason, "step 2 is too noisy"));
 
 	/* the talk's Redis table: -5.56 % at step 3 fails a 5 % threshold, passes 6 % */
-	wl_report(&r, 0.001, 3, talk_delta, talk_kepler);
+	wl_report(&r, 0.0001, 3, talk_delta, talk_kepler);
 	validate_judge_workload(&r);
 	assert_int_equal(r.verdict, VERDICT_FAIL);
 	assert_true(r.steps[0].pass && r.steps[1].pass && !r.steps[2].pass);
 	r.thr.workload_pct = 6;
 	validate_judge_workload(&r);
 	assert_int_equal(r.verdict, VERDICT_PASS);
+
+	/* the same table with the noise of a real run (CI 1 mW on 70 mW steps): -5.56 % +-
+	 * 1.9 reaches back inside 5 %: inconclusive, refused; -8 % +- 1.8 fails */
+	wl_report(&r, 0.001, 3, talk_delta, talk_kepler);
+	validate_judge_workload(&r);
+	assert_int_equal(r.verdict, VERDICT_REFUSED);
+	assert_non_null(strstr(r.reason, "inconclusive: step 3"));
+	{
+		const double k2[] = { 0.071, 0.138, 0.072 * 0.92 };
+		wl_report(&r, 0.001, 3, talk_delta, k2);
+		validate_judge_workload(&r);
+		assert_int_equal(r.verdict, VERDICT_FAIL);
+	}
 
 	/* a workload too small to see */
 	{
