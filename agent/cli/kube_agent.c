@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "../common/strbuf.h"
+#include "../common/uidtab.h"
 #include "../kube/kube_config.h"
 #include "../kube/kube_http.h"
 #include "../kube/kube_kubelet.h"
@@ -28,9 +29,7 @@
 
 /* Per-pod state the agent keeps between ticks (keyed by pod uid). */
 struct pod_state {
-	char uid[64];
-	bool used;                      /* slot in use */
-	uint64_t seen_tick;
+	struct uidtab_hdr h;            /* key: the pod's uid; seen: the tick */
 	struct ep_ring dyn, idle;       /* joules over the PodEnergy window */
 	uint64_t window_ms;
 	struct ep_ring budget[EP_MAX_BUDGETS];
@@ -40,11 +39,9 @@ struct pod_state {
 
 /* Per EnergyPolicy (keyed by uid): when this node last looked at its status. */
 struct policy_state {
-	char uid[EP_UID_MAX + 1];
-	bool used;
+	struct uidtab_hdr h; /* key: the policy's uid; seen: the tick */
 	bool entry;      /* our status.nodes[] entry is there (we applied it) */
 	uint64_t last_ms; /* CLOCK_REALTIME ms of the last look; 0 never */
-	uint64_t seen_tick;
 };
 
 /* This tick's pods of one policy on this node. */
@@ -78,13 +75,12 @@ struct kube_agent {
 	double *entry_request;
 	size_t entry_alloc;
 
-	/* pod states: open addressing by uid */
-	struct pod_state *ps;
-	size_t ps_cap, ps_used;
+	/* pod states by uid (struct pod_state) */
+	struct uidtab ps;
 
-	/* EnergyPolicy status: per-policy states (open addressing by uid), this tick's sums */
-	struct policy_state *pst;
-	size_t pst_cap, pst_used;
+	/* EnergyPolicy status: per-policy states by uid (struct policy_state), this tick's
+	 * sums */
+	struct uidtab pst;
 	struct policy_acc *acc;
 	size_t n_acc, acc_alloc;
 };
@@ -105,162 +101,15 @@ const char *kube_agent_node(const struct kube_agent *ka)
 
 /* ---- pod states ------------------------------------------------------------ */
 
-static uint64_t hash_str(const char *s)
+
+/* A pod's state goes: its PodEnergy writes are forgotten too. */
+static void pod_gone(void *rec, void *ud)
 {
-	uint64_t h = 1469598103934665603ull;
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ull;
-	}
-	return h;
-}
+	struct kube_agent *ka = ud;
+	const struct pod_state *ps = rec;
 
-static int ps_grow(struct kube_agent *ka)
-{
-	size_t ncap = ka->ps_cap ? ka->ps_cap * 2 : 256;
-	struct pod_state *n = calloc(ncap, sizeof(*n));
-
-	if (!n)
-		return -ENOMEM;
-	for (size_t i = 0; i < ka->ps_cap; i++) {
-		if (!ka->ps[i].used)
-			continue;
-		size_t slot = hash_str(ka->ps[i].uid) & (ncap - 1);
-		while (n[slot].used)
-			slot = (slot + 1) & (ncap - 1);
-		n[slot] = ka->ps[i];
-	}
-	free(ka->ps);
-	ka->ps = n;
-	ka->ps_cap = ncap;
-	return 0;
-}
-
-/* Finds or creates the state of a pod; NULL when the table is full. */
-static struct pod_state *ps_get(struct kube_agent *ka, const char *uid)
-{
-	size_t slot;
-
-	if (strlen(uid) >= sizeof(ka->ps[0].uid))
-		return NULL;
-	if (2 * (ka->ps_used + 1) > ka->ps_cap) {
-		if (ka->ps_used >= POD_STATE_MAX || ps_grow(ka))
-			return NULL;
-	}
-	slot = hash_str(uid) & (ka->ps_cap - 1);
-	while (ka->ps[slot].used) {
-		if (strcmp(ka->ps[slot].uid, uid) == 0)
-			return &ka->ps[slot];
-		slot = (slot + 1) & (ka->ps_cap - 1);
-	}
-	memset(&ka->ps[slot], 0, sizeof(ka->ps[slot]));
-	ka->ps[slot].used = true;
-	snprintf(ka->ps[slot].uid, sizeof(ka->ps[slot].uid), "%s", uid);
-	ka->ps_used++;
-	return &ka->ps[slot];
-}
-
-/* Drops states of pods not seen this tick (rebuilds the table: deletion in open
- * addressing needs it). */
-static void ps_sweep(struct kube_agent *ka)
-{
-	size_t live = 0;
-
-	for (size_t i = 0; i < ka->ps_cap; i++)
-		live += ka->ps[i].used && ka->ps[i].seen_tick == ka->ticks;
-	if (live == ka->ps_used)
-		return;
-	for (size_t i = 0; i < ka->ps_cap; i++)
-		if (ka->ps[i].used && ka->ps[i].seen_tick != ka->ticks) {
-			if (ka->writer)
-				kube_writer_forget_pod(ka->writer, ka->ps[i].uid);
-			ka->ps[i].used = false;
-		}
-	/* re-insert the survivors so probe chains stay intact */
-	struct pod_state *old = ka->ps;
-	size_t cap = ka->ps_cap;
-	ka->ps = NULL;
-	ka->ps_cap = 0;
-	ka->ps_used = 0;
-	if (ps_grow(ka) == 0) {
-		for (size_t i = 0; i < cap; i++) {
-			if (!old[i].used)
-				continue;
-			struct pod_state *n = ps_get(ka, old[i].uid);
-			if (n)
-				*n = old[i];
-		}
-	}
-	free(old);
-}
-
-/* ---- policy states (same scheme as the pod states) ----------------------------- */
-
-static int pst_grow(struct kube_agent *ka)
-{
-	size_t ncap = ka->pst_cap ? ka->pst_cap * 2 : 64;
-	struct policy_state *n = calloc(ncap, sizeof(*n));
-
-	if (!n)
-		return -ENOMEM;
-	for (size_t i = 0; i < ka->pst_cap; i++) {
-		if (!ka->pst[i].used)
-			continue;
-		size_t slot = hash_str(ka->pst[i].uid) & (ncap - 1);
-		while (n[slot].used)
-			slot = (slot + 1) & (ncap - 1);
-		n[slot] = ka->pst[i];
-	}
-	free(ka->pst);
-	ka->pst = n;
-	ka->pst_cap = ncap;
-	return 0;
-}
-
-static struct policy_state *pst_get(struct kube_agent *ka, const char *uid)
-{
-	size_t slot;
-
-	if (strlen(uid) >= sizeof(ka->pst[0].uid))
-		return NULL;
-	if (2 * (ka->pst_used + 1) > ka->pst_cap && pst_grow(ka))
-		return NULL;
-	slot = hash_str(uid) & (ka->pst_cap - 1);
-	while (ka->pst[slot].used) {
-		if (strcmp(ka->pst[slot].uid, uid) == 0)
-			return &ka->pst[slot];
-		slot = (slot + 1) & (ka->pst_cap - 1);
-	}
-	memset(&ka->pst[slot], 0, sizeof(ka->pst[slot]));
-	ka->pst[slot].used = true;
-	snprintf(ka->pst[slot].uid, sizeof(ka->pst[slot].uid), "%s", uid);
-	ka->pst_used++;
-	return &ka->pst[slot];
-}
-
-/* Drops the states of policies that are gone (rebuilds the table). */
-static void pst_sweep(struct kube_agent *ka)
-{
-	size_t live = 0, cap = ka->pst_cap;
-	struct policy_state *old = ka->pst;
-
-	for (size_t i = 0; i < cap; i++)
-		live += old[i].used && old[i].seen_tick == ka->ticks;
-	if (live == ka->pst_used)
-		return;
-	ka->pst = NULL;
-	ka->pst_cap = 0;
-	ka->pst_used = 0;
-	if (pst_grow(ka) == 0) {
-		for (size_t i = 0; i < cap; i++) {
-			if (!old[i].used || old[i].seen_tick != ka->ticks)
-				continue;
-			struct policy_state *n = pst_get(ka, old[i].uid);
-			if (n)
-				*n = old[i];
-		}
-	}
-	free(old);
+	if (ka->writer)
+		kube_writer_forget_pod(ka->writer, ps->h.key);
 }
 
 /* ---- watches ---------------------------------------------------------------- */
@@ -360,6 +209,8 @@ struct kube_agent *kube_agent_new(const struct config *c, struct wl_err *err)
 		err_set(err, ENOMEM, "out of memory");
 		return NULL;
 	}
+	uidtab_init(&ka->ps, sizeof(struct pod_state), 256, POD_STATE_MAX);
+	uidtab_init(&ka->pst, sizeof(struct policy_state), 64, 0);
 	ka->cfg = c;
 	env = getenv("NODE_NAME");
 	if (c->node_name[0])
@@ -377,7 +228,7 @@ struct kube_agent *kube_agent_new(const struct config *c, struct wl_err *err)
 		memcpy(ka->node_fm + 8, ka->node, strlen(ka->node) + 1);
 	} else
 		snprintf(ka->node_fm, sizeof(ka->node_fm), "wattlet-%.100s-%016" PRIx64, ka->node,
-			 hash_str(ka->node));
+			 str_hash(ka->node));
 
 	co.kubeconfig = c->kubeconfig[0] ? c->kubeconfig : NULL;
 	ka->kc = kube_config_load(&co, err);
@@ -455,8 +306,8 @@ void kube_agent_free(struct kube_agent *ka)
 	json_decref(ka->node_labels);
 	free(ka->entry_policy);
 	free(ka->entry_request);
-	free(ka->ps);
-	free(ka->pst);
+	uidtab_release(&ka->ps);
+	uidtab_release(&ka->pst);
 	free(ka->acc);
 	free(ka);
 }
@@ -927,10 +778,10 @@ static void offer_policies(struct kube_agent *ka, uint64_t now_real_ns)
 
 		if (policy_set_at(ka->policies, i, &who) != 0 || !who.ns[0] || !who.name[0])
 			continue;
-		ps = pst_get(ka, who.uid);
+		ps = uidtab_get(&ka->pst, who.uid);
 		if (!ps)
 			continue;
-		ps->seen_tick = ka->ticks;
+		ps->h.seen = ka->ticks;
 		iv = who.policy ? who.policy->update_interval_ms : EP_INTERVAL_DEFAULT_MS;
 		if (ps->last_ms && now_ms >= ps->last_ms && now_ms - ps->last_ms < iv)
 			continue;
@@ -970,7 +821,7 @@ static void offer_policies(struct kube_agent *ka, uint64_t now_real_ns)
 		}
 		offer_status_body(ka, &who, "sum", "wattlet", body);
 	}
-	pst_sweep(ka);
+	uidtab_sweep(&ka->pst, ka->ticks, NULL, NULL);
 }
 
 void kube_agent_after_tick(struct kube_agent *ka, struct ledger *workloads, struct ledger *pods,
@@ -1012,10 +863,10 @@ void kube_agent_after_tick(struct kube_agent *ka, struct ledger *workloads, stru
 		if (pol && pol->has_carbon)
 			p->co2e_g += ep_co2e_grams(uj_to_j(export_total_uj(p->tick_uj, zones)),
 						   pol->carbon_g_per_kwh);
-		ps = ps_get(ka, p->key);
+		ps = uidtab_get(&ka->ps, p->key);
 		if (!ps)
 			continue;
-		ps->seen_tick = ka->ticks;
+		ps->h.seen = ka->ticks;
 		strbuf_init(&annot, 4096);
 		check_budgets(ka, ps, pol, pod, now_ms, uj_to_j(export_total_uj(p->uj, zones)),
 			      &annot);
@@ -1026,7 +877,7 @@ void kube_agent_after_tick(struct kube_agent *ka, struct ledger *workloads, stru
 			acc_add(ka, pol, uj_to_j(export_total_uj(p->uj, zones)),
 				pol->has_carbon ? p->co2e_g : 0);
 	}
-	ps_sweep(ka);
+	uidtab_sweep(&ka->ps, ka->ticks, pod_gone, ka);
 	offer_node(ka, workloads, st, zones);
 	offer_policies(ka, now_real_ns);
 }

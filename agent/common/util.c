@@ -198,3 +198,14 @@ bool path_exists(const char *path)
 	struct stat st;
 	return stat(path, &st) == 0;
 }
+
+uint64_t str_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ull;
+	}
+	return h;
+}

@@ -54,4 +54,7 @@ uint64_t real_ns(void);
 /* true if path exists (any type) */
 bool path_exists(const char *path);
 
+/* 64-bit FNV-1a of the string's bytes (hash tables keyed by strings). */
+uint64_t str_hash(const char *s);
+
 #endif

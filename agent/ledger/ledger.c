@@ -26,22 +26,13 @@ struct ledger {
 	struct ledger_node node;
 };
 
-static uint64_t hash_str(const char *s)
-{
-	uint64_t h = 1469598103934665603ull; /* FNV-1a */
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ull;
-	}
-	return h;
-}
 
 /* Refills idx (cap slots, zeroed here) from the row array. */
 static void index_fill(const struct ledger *l, uint32_t *idx, size_t cap)
 {
 	memset(idx, 0, cap * sizeof(*idx));
 	for (size_t i = 0; i < l->n; i++) {
-		size_t slot = hash_str(l->rows[i]->key) & (cap - 1);
+		size_t slot = str_hash(l->rows[i]->key) & (cap - 1);
 		while (idx[slot])
 			slot = (slot + 1) & (cap - 1);
 		idx[slot] = (uint32_t)(i + 1);
@@ -62,7 +53,7 @@ static int index_rebuild(struct ledger *l, size_t cap)
 
 static long index_find(const struct ledger *l, const char *key, size_t *slot_out)
 {
-	size_t slot = hash_str(key) & (l->index_cap - 1);
+	size_t slot = str_hash(key) & (l->index_cap - 1);
 	while (l->index[slot]) {
 		size_t i = l->index[slot] - 1;
 		if (strcmp(l->rows[i]->key, key) == 0) {

@@ -164,6 +164,18 @@ static void run_close(struct run *r, struct validate_report *rep)
 	rep->timestamp_s = real_ns() / 1e9;
 }
 
+/* A run that ended without a verdict: what it opened is closed, the report says why. */
+static void run_failed(struct run *r, struct validate_report *rep, const struct wl_err *err)
+{
+	vagent_free(r->ag);
+	meter_close(r->m);
+	r->ag = NULL;
+	r->m = NULL;
+	rep->verdict = VERDICT_ERROR;
+	snprintf(rep->reason, sizeof(rep->reason), "%s", err ? err->msg : "error");
+	rep->timestamp_s = real_ns() / 1e9;
+}
+
 /* The first edge of a phase: aligns to the next tick; its meter delta is discarded. */
 static int phase_start(struct run *r, struct wl_err *err)
 {
@@ -281,13 +293,8 @@ int validate_node(const struct validate_opts *o, struct validate_report *rep, st
 	r.m = NULL;
 	validate_judge_node(rep);
 cleanup:
-	if (rc) {
-		vagent_free(r.ag);
-		meter_close(r.m);
-		rep->verdict = VERDICT_ERROR;
-		snprintf(rep->reason, sizeof(rep->reason), "%s", err ? err->msg : "error");
-		rep->timestamp_s = real_ns() / 1e9;
-	}
+	if (rc)
+		run_failed(&r, rep, err);
 	free(sw);
 	free(aw);
 	return rc;
@@ -458,13 +465,8 @@ int validate_workload(const struct validate_opts *o, struct vtarget *t,
 	r.m = NULL;
 	validate_judge_workload(rep);
 cleanup:
-	if (rc) {
-		vagent_free(r.ag);
-		meter_close(r.m);
-		rep->verdict = VERDICT_ERROR;
-		snprintf(rep->reason, sizeof(rep->reason), "%s", err ? err->msg : "error");
-		rep->timestamp_s = real_ns() / 1e9;
-	}
+	if (rc)
+		run_failed(&r, rep, err);
 	free(inst);
 	return rc;
 }
