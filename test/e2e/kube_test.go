@@ -196,14 +196,27 @@ func (c *Cluster) InstallAgent(t *testing.T, sets ...string) {
 }
 
 // AgentURL is the base URL of the agent's HTTP server (the agent pod's IP, port 9102;
-// the host reaches pod IPs over the bridge).
+// the host reaches pod IPs over the bridge). It waits for a Ready agent pod that is not
+// being deleted: right after a reinstall the previous release's pod may still be
+// terminating, without an IP.
 func (c *Cluster) AgentURL(t *testing.T) string {
 	t.Helper()
-	ip := c.Must(t, 20*time.Second, "get", "pods", "-n", AgentNamespace, "-l", "app.kubernetes.io/name=wattlet",
-		"-o", "jsonpath={.items[0].status.podIP}")
-	if ip == "" {
-		t.Fatal("agent pod has no IP")
-	}
+	ip := ""
+	Eventually(t, 90*time.Second, time.Second, "a Ready agent pod with an IP", func() (bool, string) {
+		out, err := c.Run(t, 20*time.Second, "get", "pods", "-n", AgentNamespace, "-l",
+			"app.kubernetes.io/name=wattlet", "-o", `jsonpath={range .items[*]}{.metadata.deletionTimestamp}{"|"}{.status.podIP}{"|"}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}`)
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+			f := strings.Split(line, "|")
+			if len(f) == 3 && f[0] == "" && f[1] != "" && f[2] == "True" {
+				ip = f[1]
+				return true, ""
+			}
+		}
+		return false, "pods (deletion|ip|ready): " + out
+	}, nil)
 	return "http://" + ip + ":9102"
 }
 
