@@ -1,10 +1,17 @@
 # wattlet - one entry point: build, run, test, bench.
 #   make            build the agent (build/wattlet) and the simulated RAPL meter (build/raplsim)
 #   make run        run the agent on this host (simulated RAPL where there is none)
-#   make test       unit tests, sanitizer build of them, integration tests
+#   make test       unit tests, the same under ASan+UBSan, integration, fuzz smoke, e2e cluster
 #   make bench      overhead benchmarks
+#   make soak       30-minute soak under cgroup churn (RSS and fd slopes)
+#   make fuzz       libFuzzer targets for every parser (fuzz/README.md)
+#   make hw-check   hardware kit: probe + validate on real meters, markdown report (docs/hardware/)
 #   make clean
 # Every target installs missing Debian packages first (hack/deps.sh).
+
+# `make` alone builds the agent and the simulator; the included bpf/bench makefiles come first
+# and would otherwise make their first target the default.
+.DEFAULT_GOAL := all
 
 CC       ?= gcc
 BUILD    ?= build
@@ -31,12 +38,13 @@ DEPS_STAMP := $(BUILD)/.deps-ok
 GENERATED_HEADERS :=
 -include bpf/bpf.mk
 -include bench/bench.mk
+-include hack/hw-check.mk
 
-.PHONY: all run test unit-test asan-test integration-test bench clean deps help
+.PHONY: all run test unit-test asan-test integration-test bench soak clean deps help
 all: $(BUILD)/wattlet $(BUILD)/raplsim
 
 help:
-	@sed -n '1,8p' Makefile
+	@sed -n '1,/^$$/p' Makefile
 
 deps: $(DEPS_STAMP)
 $(DEPS_STAMP): hack/deps.sh
@@ -83,6 +91,7 @@ $(BUILD)/test-asan/%: test/unit/%.c $(BUILD)/libwattlet-asan.a | $(DEPS_STAMP)
 
 UNIT_BINS := $(addprefix $(BUILD)/test/,$(TEST_NAMES))
 ASAN_BINS := $(addprefix $(BUILD)/test-asan/,$(TEST_NAMES))
+-include fuzz/fuzz.mk
 
 unit-test: $(UNIT_BINS) $(BUILD)/raplsim
 	@bash hack/run-unit.sh $(BUILD)/test $(TEST_NAMES)
@@ -103,6 +112,11 @@ run: all
 
 bench: all $(BUILD)/bench/metrics_bench
 	@bash bench/bench.sh $(BUILD)
+
+# make soak: 30 minutes of cgroup churn; RSS and fd slopes printed and judged (test/soak/soak.sh).
+# make test runs a 40 s smoke of it (test/integration/it_soak_smoke.sh).
+soak: all
+	@SOAK_SECONDS=$${SOAK_SECONDS:-1800} SOAK_PAUSE=$${SOAK_PAUSE:-1} BUILD=$(BUILD) bash test/soak/soak.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -15,6 +15,14 @@
  * task of another cgroup (or idle) is switched in. Consecutive switches inside one
  * cgroup therefore touch only per-CPU memory; userspace adds pend when it reads.
  *
+ * Cgroups removed before userspace named them (short Jobs, init containers: created
+ * and removed within one tick) keep their charge: cg_gone_* at cgroup_rmdir records,
+ * for the walked hierarchy only, id -> (parent id, name) in the bounded cg_gone map
+ * (full: counted in drops[CU_DROP_GONE]); userspace names the cgroup from its
+ * parent, reads its cg_stats entry a last time and deletes both entries. These run
+ * at rmdir only, never on the sched_switch path; userspace loads the object without
+ * them where they fail to load or attach (then as before: such usage goes to system).
+ *
  * Each program exists as tp_btf (direct, BTF-checked loads of kernel fields) and
  * raw_tp (bpf_probe_read_kernel through BPF_CORE_READ); userspace picks one set with
  * bpf_program__set_autoload. The shared code takes a constant `btf` so clang keeps
@@ -74,6 +82,14 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } drops SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, CU_DEF_MAX_GONE);
+	__type(key, __u64);
+	__type(value, struct cu_gone);
+} cg_gone SEC(".maps");
 
 /* max_entries 0: libbpf sizes these to the number of possible CPUs. */
 struct {
@@ -275,6 +291,47 @@ static __always_inline int on_exit(struct task_struct *p, const bool btf)
 	return 0;
 }
 
+/* Is cgrp in the hierarchy whose ids cg_stats uses (v2: the default hierarchy, id 0;
+ * v1: the one carrying cpuacct)? Ids of different hierarchies may collide. */
+static __always_inline bool walked_hierarchy(struct cgroup *cgrp, const bool btf)
+{
+	if (use_v1) {
+		int sid;
+		__u32 mask;
+
+		if (!bpf_core_enum_value_exists(enum cgroup_subsys_id, cpuacct_cgrp_id))
+			return false;
+		sid = bpf_core_enum_value(enum cgroup_subsys_id, cpuacct_cgrp_id);
+		if (sid < 0 || sid >= 32)
+			return false;
+		mask = KREAD(btf, cgrp->root->subsys_mask, cgrp, root, subsys_mask);
+		return mask & (1u << sid);
+	}
+	return KREAD(btf, cgrp->root->hierarchy_id, cgrp, root, hierarchy_id) == 0;
+}
+
+/* cgroup_rmdir: keep the removed cgroup's id -> (parent id, name) for userspace. */
+static __always_inline int record_gone(struct cgroup *cgrp, const bool btf)
+{
+	struct cgroup_subsys_state *pcss;
+	struct cu_gone g = {};
+	const char *name;
+	__u64 id;
+
+	if (!cgrp || !walked_hierarchy(cgrp, btf))
+		return 0;
+	id = KREAD(btf, cgrp->kn->id, cgrp, kn, id);
+	pcss = KREAD(btf, cgrp->self.parent, cgrp, self.parent);
+	if (pcss)
+		g.parent = KREAD(btf, pcss->cgroup->kn->id, pcss, cgroup, kn, id);
+	name = KREAD(btf, cgrp->kn->name, cgrp, kn, name);
+	if (!id || !g.parent || !name || bpf_probe_read_kernel_str(g.name, sizeof(g.name), name) <= 0)
+		return 0;
+	if (bpf_map_update_elem(&cg_gone, &id, &g, BPF_NOEXIST))
+		count_drop(CU_DROP_GONE);
+	return 0;
+}
+
 SEC("tp_btf/sched_switch")
 int BPF_PROG(btf_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
@@ -325,4 +382,16 @@ int raw_cg_rmdir(void *ctx)
 {
 	__sync_fetch_and_add(&cg_events, 1);
 	return 0;
+}
+
+SEC("tp_btf/cgroup_rmdir")
+int BPF_PROG(btf_cg_gone, struct cgroup *cgrp, const char *path)
+{
+	return record_gone(cgrp, true);
+}
+
+SEC("raw_tp/cgroup_rmdir")
+int BPF_PROG(raw_cg_gone, struct cgroup *cgrp, const char *path)
+{
+	return record_gone(cgrp, false);
 }

@@ -8,6 +8,11 @@
  *   cpu_state   percpu array [0]           -> struct cu_cpu (who runs here since when,
  *                                            and the charge not yet in cg_stats)
  *   drops       percpu array [CU_DROP_*]   -> u64 failed map inserts
+ *   cg_gone     hash         u64 cgroup id -> struct cu_gone: cgroups of the walked
+ *                                            hierarchy removed since userspace last
+ *                                            read (filled at cgroup_rmdir; userspace
+ *                                            reads each entry's cg_stats once more,
+ *                                            then deletes both entries)
  *
  * A cgroup's CPU time is its cg_stats sum over CPUs plus, on each CPU whose cu_cpu.cgid
  * names it, cu_cpu.pend and the running slice (now - ts while pid != 0).
@@ -32,10 +37,14 @@
 #define CU_DROP_CG 0
 #define CU_DROP_TGID 1
 #define CU_UNSEEN 2 /* task storage not available: slice not charged */
-#define CU_NDROP 3
+#define CU_DROP_GONE 3 /* cg_gone full: a removed cgroup's name was not kept */
+#define CU_NDROP 4
 
 #define CU_DEF_MAX_CGROUPS 16384
 #define CU_DEF_MAX_TGIDS 32768
+/* Removed cgroups kept between two reads (a churn of 2048 per second at 2 s ticks). */
+#define CU_DEF_MAX_GONE 4096
+#define CU_NAME_LEN 256 /* a cgroup directory name (NAME_MAX 255) and its NUL */
 
 /* Per task (task local storage): its se.sum_exec_runtime when last charged, and
  * the css_set / cgroup id seen then (cgroup id recomputed when css_set changes). */
@@ -43,6 +52,13 @@ struct cu_task {
 	__u64 rt;
 	__u64 cs;
 	__u64 cgid;
+};
+
+/* A removed cgroup (cg_gone value): its parent's id and its directory name, so
+ * userspace can name it from the parent's path even if it never saw it alive. */
+struct cu_gone {
+	__u64 parent;
+	char name[CU_NAME_LEN];
 };
 
 struct cu_val {

@@ -6,6 +6,7 @@ set -euo pipefail
 PKGS=(
 	# build
 	gcc clang llvm make pkg-config libc6-dev
+	libclang-rt-dev # libFuzzer and sanitizer runtimes for clang (fuzz/fuzz.mk)
 	libyaml-dev libwebsockets-dev libjansson-dev libcurl4-openssl-dev
 	libbpf-dev bpftool libelf-dev zlib1g-dev libpfm4-dev
 	# tests

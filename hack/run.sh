@@ -10,9 +10,15 @@ mkdir -p "$RUNDIR"
 
 args=(run --checkpoint "$RUNDIR/ledger.ckpt")
 sim_pid=""
-cleanup() { [ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null; wait 2>/dev/null || true; }
+cleanup() {
+	if [ -n "$sim_pid" ]; then kill "$sim_pid" 2>/dev/null || true; fi
+	wait 2>/dev/null || true
+}
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+# Ctrl-C reaches the agent too (same process group); it shuts down cleanly and exits 0,
+# and so does this script then, so make does not report an error for a normal stop.
+interrupted=0
+trap 'interrupted=1' INT TERM
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "make run: note: not root - RAPL energy_uj is root-only and eBPF needs root;" \
@@ -44,4 +50,9 @@ fi
 
 echo "make run: $BUILD/wattlet ${args[*]} $*"
 echo "make run: try: curl -s localhost:9102/metrics | grep wattlet_node   or   $BUILD/wattlet top"
-"$BUILD/wattlet" "${args[@]}" "$@"
+rc=0
+"$BUILD/wattlet" "${args[@]}" "$@" || rc=$?
+if [ "$interrupted" = 1 ] && [ "$rc" -eq 0 ]; then
+	echo "make run: agent stopped cleanly"
+fi
+exit "$rc"

@@ -66,6 +66,8 @@ struct agent {
 	struct rec_writer *rec;  /* --record */
 	bool rec_failing;
 	struct validate_watch vwatch; /* validate.result_file */
+	struct meter_watch mwatch;    /* probing again while there is no meter */
+	uint32_t meter_err_zones;     /* zones whose last read failed (logged once) */
 };
 
 static void self_usage(struct agent_status *st)
@@ -91,8 +93,12 @@ static int http_handler(void *ctx, const char *path, struct strbuf *body, const 
 	int rc;
 
 	if (strcmp(path, "/metrics") == 0) {
+		struct http_stats hs;
 		self_usage(&a->st);
+		http_server_stats(a->http, &hs);
+		a->st.http = &hs;
 		rc = export_metrics(a->ledger, &a->st, a->cfg->kepler_compat, body);
+		a->st.http = NULL;
 		*ctype = "text/plain; version=0.0.4; charset=utf-8";
 		return rc ? 500 : 200;
 	}
@@ -252,6 +258,67 @@ static void finish_pods(struct agent *a, double dt, uint64_t dt_ns, uint64_t now
 	a->pods_touched = false;
 }
 
+static void meter_opts_from(const struct config *c, struct meter_opts *mo);
+
+static void zone_list(uint32_t mask, char *buf, size_t cap)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (int z = 0; z < ZONE_COUNT && len < cap; z++)
+		if (mask & (1u << z)) {
+			int n = snprintf(buf + len, cap - len, "%s%s", len ? "," : "", zone_name(z));
+			if (n < 0)
+				break;
+			len += (size_t)n;
+		}
+}
+
+/* While no meter is in use, probes again every meter.reprobe_interval (a RAPL driver
+ * loaded late, a simulated meter started after the agent). Returns true when one
+ * appeared: its first read is a baseline, no energy from before is invented. */
+static bool meter_reprobe(struct agent *a)
+{
+	struct meter_probe probe[METER_KIND_COUNT];
+	struct meter_opts mo;
+	char zones[128];
+
+	meter_opts_from(a->cfg, &mo);
+	a->meter = meter_watch_poll(&a->mwatch, &mo, mono_ns(), probe);
+	if (!a->meter)
+		return false;
+	meter_describe(a->meter, a->meter_detail, sizeof(a->meter_detail));
+	zone_list(meter_zone_mask(a->meter), zones, sizeof(zones));
+	log_info("meter appeared: %s, zones %s: %s (probe %" PRIu64 "; energy counted from its "
+		 "first reading on)", meter_kind_name(meter_get_kind(a->meter)), zones,
+		 a->meter_detail, a->mwatch.probes);
+	a->st.meter = meter_kind_name(meter_get_kind(a->meter));
+	a->st.meter_detail = a->meter_detail;
+	a->meter_err_zones = 0;
+	set_model(a, a->have_model ? &a->model : NULL);
+	if (a->kube)
+		kube_agent_set_meters(a->kube, probe, METER_KIND_COUNT);
+	return true;
+}
+
+/* Logs zones whose reads start failing (with the reason) and those that recover. */
+static void meter_log_errors(struct agent *a, uint32_t err_mask)
+{
+	uint32_t fresh = err_mask & ~a->meter_err_zones, back = a->meter_err_zones & ~err_mask;
+	char why[1024], zones[128];
+
+	if (fresh) {
+		meter_describe_errors(a->meter, fresh, why, sizeof(why));
+		log_warn("meter: read failed: %s; those zones report no energy until they read "
+			 "again (the gap is then counted, bounded by meter.max_watts)", why);
+	}
+	if (back) {
+		zone_list(back, zones, sizeof(zones));
+		log_info("meter: zone %s reads again", zones);
+	}
+	a->meter_err_zones = err_mask;
+}
+
 static int tick(struct agent *a)
 {
 	const struct config *c = a->cfg;
@@ -261,8 +328,11 @@ static int tick(struct agent *a)
 	struct attrib_result res;
 	double idle_w[ZONE_COUNT], dt, util = 0;
 	uint64_t t0 = mono_ns(), system_cpu;
+	bool metered = a->meter != NULL;
 	int rc;
 
+	if (!a->meter && meter_reprobe(a))
+		metered = false; /* this tick's read is its baseline */
 	/* energy and usage back to back, so both cover the same interval */
 	if (a->meter) {
 		rc = meter_read(a->meter, &md);
@@ -270,6 +340,7 @@ static int tick(struct agent *a)
 			log_warn("meter read failed: %s", strerror(-rc));
 			md.zone_mask = 0;
 		}
+		meter_log_errors(a, md.error_mask);
 		for (int z = 0; z < ZONE_COUNT; z++) {
 			if (md.error_mask & (1u << z))
 				a->st.meter_errors++;
@@ -278,14 +349,30 @@ static int tick(struct agent *a)
 				log_warn("meter: counter reset detected in zone %s", zone_name(z));
 			}
 		}
+		if (meter_zone_mask(a->meter) == 0) { /* every domain vanished (driver unloaded) */
+			log_warn("meter %s: every domain is gone; no meter in use, probing again every "
+				 "%.1f s (meter.reprobe_interval)", a->st.meter, c->meter_reprobe_ms / 1e3);
+			meter_close(a->meter);
+			a->meter = NULL;
+			a->meter_err_zones = 0;
+			a->meter_detail[0] = '\0';
+			a->st.meter = "none";
+			a->st.meter_detail = a->meter_detail;
+			set_model(a, a->have_model ? &a->model : NULL);
+			if (a->kube) /* NodeEnergy no longer lists it as in use */
+				kube_agent_set_meters(a->kube, NULL, 0);
+			meter_watch_init(&a->mwatch, c->meter_reprobe_ms * 1000000ull, mono_ns());
+		}
 	}
 	rc = usage_read(a->usage, &us);
 	if (rc) {
 		log_warn("usage read failed: %s; tick skipped", strerror(-rc));
 		return rc;
 	}
-	if (!a->meter)
+	if (!metered) {
+		memset(&md, 0, sizeof(md));
 		md.dt_ns = us.dt_ns;
+	}
 	dt = md.dt_ns / 1e9;
 	if (us.dt_ns == 0 || md.dt_ns == 0)
 		return 0; /* baseline tick */
@@ -294,7 +381,7 @@ static int tick(struct agent *a)
 
 	if (a->rec) { /* the meter's reading, never an estimate */
 		struct wl_err rerr = { "" };
-		if (rec_write(a->rec, a->meter ? &md : NULL, &us, &rerr) != 0) {
+		if (rec_write(a->rec, metered ? &md : NULL, &us, &rerr) != 0) {
 			if (!a->rec_failing)
 				log_error("%s; recording goes on being tried", rerr.msg);
 			a->rec_failing = true;
@@ -423,24 +510,32 @@ static void meter_opts_from(const struct config *c, struct meter_opts *mo)
 	mo->max_watts = c->meter_max_watts;
 }
 
-/* Loads a checkpoint; a corrupt one is reported and set aside as PATH.bad. */
+/* Loads a checkpoint; ledger_load moves a bad one aside as PATH.bad-<time> and its
+ * message says what was wrong, what was kept and where the file went. */
 static void restore(struct ledger *l, const char *path, const char *what)
 {
 	struct wl_err err = { "" };
-	int rc = ledger_load(l, path, &err);
+	struct ledger_load_info info;
+	int rc = ledger_load(l, path, &info, &err);
 
+	if (info.stale_tmps_removed)
+		log_info("ledger: removed %zu temporary file(s) next to %s that a crash left behind",
+			 info.stale_tmps_removed, path);
 	if (rc == 0) {
-		log_info("ledger: totals restored from %s (%zu %s)", path, ledger_count(l), what);
+		log_info("ledger: totals restored from %s (%zu %s)%s", path, ledger_count(l), what,
+			 info.version == 1 ? "; format 1 without checksums, the next checkpoint "
+					     "writes format 2" : "");
 		return;
 	}
 	if (rc == -ENOENT) {
 		log_info("ledger: no checkpoint at %s yet, starting from zero", path);
 		return;
 	}
-	log_error("ledger: %s; starting from zero and keeping the bad file as %s.bad", err.msg, path);
-	char bad[PATH_MAX + 8];
-	if (fmt_path(bad, sizeof(bad), "%s.bad", path) == 0)
-		rename(path, bad);
+	if (rc == -EBADMSG) {
+		log_error("ledger: %s; totals partly restored (%zu %s)", err.msg, ledger_count(l), what);
+		return;
+	}
+	log_error("ledger: %s; %s start from zero", err.msg, what);
 }
 
 static int agent_start(struct agent *a, const struct config *c, const struct daemon_opts *o)
@@ -481,6 +576,11 @@ static int agent_start(struct agent *a, const struct config *c, const struct dae
 			 "Run `wattlet probe` for the reasons; on a simulated host start raplsim and set "
 			 "meter.powercap_root");
 	}
+	/* no meter: look again every meter.reprobe_interval (0: never) */
+	meter_watch_init(&a->mwatch, a->meter ? 0 : c->meter_reprobe_ms * 1000000ull, mono_ns());
+	if (!a->meter && c->meter_reprobe_ms)
+		log_info("meter: probing again every %.1f s while none is found "
+			 "(meter.reprobe_interval)", c->meter_reprobe_ms / 1e3);
 	if (c->model_file[0]) {
 		if (pm_load_file(c->model_file, &a->file_model, &err) != 0) {
 			log_error("model.file: %s", err.msg);
@@ -520,6 +620,8 @@ static int agent_start(struct agent *a, const struct config *c, const struct dae
 		log_info("usage: eBPF not used: %s", up.ebpf_reason);
 	log_info("usage: %s source; hardware counters: %s", usage_source_name(up.in_use),
 		 up.pmu_reason);
+	if (!up.removed_ok) /* once, at start: short-lived cgroups count to system */
+		log_warn("usage: %s", up.removed_reason);
 
 	a->attrib = attrib_new();
 	a->ledger = ledger_new(c->retention_ms * 1000000ull);
@@ -528,6 +630,7 @@ static int agent_start(struct agent *a, const struct config *c, const struct dae
 		log_error("out of memory");
 		return -1;
 	}
+	ledger_set_rows_share_node(a->pods, false); /* pod aggregates keep no node totals */
 	if (c->checkpoint_path[0]) {
 		snprintf(a->pods_ckpt, sizeof(a->pods_ckpt), "%s.pods", c->checkpoint_path);
 		restore(a->ledger, c->checkpoint_path, "workloads");
@@ -560,16 +663,26 @@ static int agent_start(struct agent *a, const struct config *c, const struct dae
 			}
 			log_warn("kubernetes: %s; running without Kubernetes (set kubernetes.enabled: "
 				 "false to silence this)", err.msg);
+		} else {
+			/* NodeEnergy lists every meter probed and why it is not used */
+			kube_agent_set_meters(a->kube, probe, METER_KIND_COUNT);
 		}
 	}
 	if (c->listen[0]) {
-		a->http = http_server_new(c->listen, http_handler, a, &err);
+		struct http_opts ho = { .max_connections = c->http_max_connections,
+					.idle_timeout_ms = (unsigned)c->http_idle_timeout_ms };
+		a->http = http_server_new_opts(c->listen, &ho, http_handler, a, &err);
 		if (!a->http) {
 			log_error("http: %s", err.msg);
 			return -1;
 		}
-		log_info("http: serving /metrics, /healthz, /readyz, /api/v1/workloads on %s (port %d)",
-			 c->listen, http_server_port(a->http));
+		log_info("http: serving /metrics, /healthz, /readyz, /api/v1/workloads on %s (port %d, "
+			 "at most %u connections)",
+			 c->listen, http_server_port(a->http), http_server_max_connections(a->http));
+		if (http_server_max_connections(a->http) < c->http_max_connections)
+			log_warn("http: http.max_connections %u lowered to %u (a quarter of the open "
+				 "files limit goes to HTTP)", c->http_max_connections,
+				 http_server_max_connections(a->http));
 	}
 
 	a->st.version = WATTLET_VERSION;

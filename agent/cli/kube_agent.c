@@ -83,6 +83,15 @@ struct kube_agent {
 	struct uidtab pst;
 	struct policy_acc *acc;
 	size_t n_acc, acc_alloc;
+
+	/* meters the daemon probed (kube_agent_set_meters) */
+	struct kw_meter meters[KW_MAX_METERS];
+	char meter_reason[KW_MAX_METERS][200];
+	size_t n_meters;
+	bool have_probe;
+
+	/* failed API writes already logged; when the last warning went out */
+	uint64_t write_fail_logged, last_write_fail_log_ns;
 };
 
 bool kube_agent_wanted(const struct config *c)
@@ -312,6 +321,8 @@ void kube_agent_free(struct kube_agent *ka)
 	free(ka);
 }
 
+static void log_write_failures(struct kube_agent *ka);
+
 void kube_agent_service(struct kube_agent *ka)
 {
 	if (kube_kubelet_service(ka->pods, 0) != 0)
@@ -332,6 +343,7 @@ void kube_agent_service(struct kube_agent *ka)
 		}
 		ka->pod_failures_logged = ks.failures;
 	}
+	log_write_failures(ka);
 	if (!ka->pods_synced_logged) {
 		if (ks.synced) {
 			log_info("kubernetes: pod table filled (%zu pods on %s)",
@@ -339,6 +351,56 @@ void kube_agent_service(struct kube_agent *ka)
 			ka->pods_synced_logged = true;
 		}
 	}
+}
+
+void kube_agent_set_meters(struct kube_agent *ka, const struct meter_probe *probe, size_t n)
+{
+	ka->n_meters = 0;
+	ka->have_probe = true;
+	for (size_t i = 0; probe && i < n && ka->n_meters < KW_MAX_METERS; i++) {
+		struct kw_meter *m = &ka->meters[ka->n_meters];
+		if (!probe[i].tried)
+			continue;
+		snprintf(ka->meter_reason[ka->n_meters], sizeof(ka->meter_reason[0]), "%s",
+			 probe[i].reason[0] ? probe[i].reason
+					    : (probe[i].chosen ? "in use" : "not usable"));
+		m->kind = meter_kind_name(probe[i].kind);
+		m->in_use = probe[i].chosen;
+		m->reason = ka->meter_reason[ka->n_meters];
+		ka->n_meters++;
+	}
+}
+
+static uint64_t write_failures(const struct kube_writer_stats *ws)
+{
+	uint64_t n = 0;
+	for (int i = 0; i < KW_RES_COUNT; i++)
+		for (int j = 0; j < KW_REASON_COUNT; j++)
+			n += ws->failures[i][j];
+	return n;
+}
+
+/* Failed writes reach the log: the API's message, at most once a minute (a burst of
+ * failures is one warning with its count). */
+static void log_write_failures(struct kube_agent *ka)
+{
+	struct kube_writer_stats ws;
+	uint64_t n, now = mono_ns();
+
+	memset(&ws, 0, sizeof(ws));
+	kube_writer_stats(ka->writer, &ws);
+	n = write_failures(&ws);
+	if (n <= ka->write_fail_logged)
+		return;
+	if (ka->last_write_fail_log_ns && now - ka->last_write_fail_log_ns < 60ull * 1000000000ull)
+		return;
+	log_warn("kubernetes: %" PRIu64 " write(s) to the API failed%s (%" PRIu64 " in all); the "
+		 "last: %s %s: %s",
+		 n - ka->write_fail_logged, ka->last_write_fail_log_ns ? " in the last minute" : "", n,
+		 kube_writer_resource_name(ws.last_resource), kube_writer_reason_name(ws.last_reason),
+		 ws.last_error);
+	ka->write_fail_logged = n;
+	ka->last_write_fail_log_ns = now;
 }
 
 void kube_agent_write_stats(struct kube_agent *ka, struct export_kube_writes *out)
@@ -360,6 +422,19 @@ void kube_agent_write_stats(struct kube_agent *ka, struct export_kube_writes *ou
 	out->skipped_unchanged = ws.skipped_unchanged;
 	out->rate_limited = ws.rate_limited;
 	out->backoffs = ws.backoffs;
+	for (int i = 0; i < KW_RES_COUNT; i++)
+		for (int j = 0; j < KW_REASON_COUNT; j++) {
+			size_t k = out->n_fail;
+			if (!ws.failures[i][j] || k >= sizeof(out->fail) / sizeof(out->fail[0]))
+				continue;
+			/* the generic status applies are the EnergyPolicies' */
+			out->fail[k].resource = i == KW_RES_STATUS
+							? "energypolicies"
+							: kube_writer_resource_name((enum kw_resource)i);
+			out->fail[k].reason = kube_writer_reason_name((enum kw_reason)j);
+			out->fail[k].count = ws.failures[i][j];
+			out->n_fail++;
+		}
 }
 
 /* ---- model ------------------------------------------------------------------ */
@@ -547,7 +622,8 @@ static size_t pod_containers(const struct ledger *workloads, const char *uid, ui
 static void offer_pod(struct kube_agent *ka, const struct ledger *workloads,
 		      const struct ledger_row *p, const struct kube_pod_info *pod,
 		      const struct energypolicy *pol, struct pod_state *ps, uint32_t zones,
-		      const char *model, uint64_t now_real_ns, const char *annot)
+		      const char *model, const char *source, uint64_t now_real_ns,
+		      const char *annot)
 {
 	struct kw_pod snap = { 0 };
 	struct kw_zone kz[ZONE_COUNT];
@@ -614,6 +690,7 @@ static void offer_pod(struct kube_agent *ka, const struct ledger *workloads,
 	snap.n_containers = pod_containers(workloads, pod->uid, zones, ctr, ids, KW_MAX_CONTAINERS);
 	snap.interval_s = (unsigned)(interval_ms / 1000);
 	snap.budget_annotation = annot;
+	snap.energy_source = source;
 	kube_writer_offer_pod(ka->writer, &snap);
 }
 
@@ -626,6 +703,30 @@ static double worst_deviation(const struct export_validation *v)
 	return worst;
 }
 
+/* Zone names of a mask, comma-separated. */
+static void zone_list(uint32_t mask, char *out, size_t cap)
+{
+	size_t n = 0;
+	out[0] = '\0';
+	for (int z = 0; z < ZONE_COUNT && n + 1 < cap; z++)
+		if (mask & (1u << z))
+			n += (size_t)snprintf(out + n, cap - n, "%s%s", n ? "," : "", zone_name((enum zone)z));
+}
+
+/* Why no meter: the probe's reasons, "kind: reason; ..." (or what the daemon says). */
+static void no_meter_why(const struct kube_agent *ka, const struct agent_status *st, char *out,
+			 size_t cap)
+{
+	size_t n = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < ka->n_meters && n + 1 < cap; i++)
+		n += (size_t)snprintf(out + n, cap - n, "%s%s: %s", n ? "; " : "", ka->meters[i].kind,
+				      ka->meters[i].reason);
+	if (!n)
+		snprintf(out, cap, "%s", st->meter_detail && *st->meter_detail ? st->meter_detail
+									: "no meter probed");
+}
+
 static void offer_node(struct kube_agent *ka, const struct ledger *workloads,
 		       const struct agent_status *st, uint32_t zones)
 {
@@ -633,13 +734,25 @@ static void offer_node(struct kube_agent *ka, const struct ledger *workloads,
 	struct kw_node snap = { 0 };
 	struct kw_meter meter = { 0 };
 	struct kw_node_zone kz[ZONE_COUNT];
-	struct kw_condition cond[2];
-	char model_msg[WL_ERR_MAX + 64];
+	struct kw_condition cond[3];
+	char model_msg[WL_ERR_MAX + 64], why[1200], src_msg[2048], ez[64];
+	const char *source = st->energy_source ? st->energy_source : "none";
+	const char *model_name = st->model_name && *st->model_name ? st->model_name : MS_BUILTIN_NAME;
+	bool have_meter = st->meter && strcmp(st->meter, "none") != 0;
 	size_t nz = 0;
 
-	meter.kind = st->meter;
-	meter.in_use = strcmp(st->meter, "none") != 0;
-	meter.reason = st->meter_detail && *st->meter_detail ? st->meter_detail : "no energy meter";
+	/* meters: every kind probed; without the probe, the one in use (the CRD knows no
+	 * kind "none": such a status was refused whole, issue 19) */
+	if (ka->have_probe) {
+		snap.meters = ka->meters;
+		snap.n_meters = ka->n_meters;
+	} else if (have_meter) {
+		meter.kind = st->meter;
+		meter.in_use = true;
+		meter.reason = st->meter_detail && *st->meter_detail ? st->meter_detail : "in use";
+		snap.meters = &meter;
+		snap.n_meters = 1;
+	}
 	for (int z = 0; z < ZONE_COUNT; z++) {
 		if (!(zones & (1u << z)))
 			continue;
@@ -655,17 +768,51 @@ static void offer_node(struct kube_agent *ka, const struct ledger *workloads,
 	cond[0].reason = ka->have_choice && ka->choice.invalid ? "InvalidPowerModel" : "ModelApplied";
 	snprintf(model_msg, sizeof(model_msg), "%s", ka->have_choice ? ka->choice.reason : "built-in ratio model");
 	cond[0].message = model_msg;
+	no_meter_why(ka, st, why, sizeof(why));
 	cond[1].type = "MeterAvailable";
-	cond[1].status = meter.in_use ? "True" : "False";
-	cond[1].reason = meter.in_use ? "MeterFound" : "NoMeter";
-	cond[1].message = meter.reason;
-	cond[0].last_transition_ns = cond[1].last_transition_ns = 0;
+	cond[1].status = have_meter ? "True" : "False";
+	cond[1].reason = have_meter ? "MeterFound" : "NoMeter";
+	cond[1].message = have_meter ? (st->meter_detail ? st->meter_detail : "") : why;
+	zone_list(st->estimated_zones, ez, sizeof(ez));
+	cond[2].type = "EnergySource";
+	if (strcmp(source, "meter") == 0) {
+		cond[2].status = "True";
+		cond[2].reason = "MeterFound";
+		snprintf(src_msg, sizeof(src_msg), "measured by the %s meter: %s", st->meter,
+			 st->meter_detail ? st->meter_detail : "");
+	} else if (strcmp(source, "meter+model") == 0) {
+		cond[2].status = "True";
+		cond[2].reason = "MeterAndModel";
+		snprintf(src_msg, sizeof(src_msg),
+			 "measured by the %s meter; zones %s estimated by PowerModel %s", st->meter, ez,
+			 model_name);
+	} else if (strcmp(source, "model") == 0) {
+		cond[2].status = "True";
+		cond[2].reason = "ModelEstimated";
+		snprintf(src_msg, sizeof(src_msg),
+			 "no energy meter; zones %s estimated by PowerModel %s (estimates, not "
+			 "measurements)",
+			 ez, model_name);
+	} else {
+		source = "none";
+		cond[2].status = "False";
+		cond[2].reason = "NoMeter";
+		snprintf(src_msg, sizeof(src_msg),
+			 "no energy meter on this node (%.1200s) and no PowerModel with estimated zones "
+			 "selects it: energy is NOT reported (zeros). Apply a PowerModel with estimated "
+			 "zones whose nodeSelector matches this node: fit one on a metered node of the "
+			 "same hardware (wattlet run --record FILE; wattlet model fit FILE) or start "
+			 "from k8s/examples/powermodel-estimated.yaml (docs/models.md)",
+			 why);
+	}
+	cond[2].message = src_msg;
+	cond[0].last_transition_ns = cond[1].last_transition_ns = cond[2].last_transition_ns = 0;
 
 	snap.name = ka->node;
-	snap.meters = &meter;
-	snap.n_meters = 1;
 	snap.usage_source = st->usage_source;
-	snap.model_name = st->model_name ? st->model_name : MS_BUILTIN_NAME;
+	snap.energy_source = source;
+	snap.estimated_zones = st->estimated_zones;
+	snap.model_name = model_name;
 	snap.attribution = ka->have_choice && ka->choice.model
 				   ? pm_attribution_name(ka->choice.model->attribution)
 				   : "ratio";
@@ -690,7 +837,7 @@ static void offer_node(struct kube_agent *ka, const struct ledger *workloads,
 		}
 	}
 	snap.conditions = cond;
-	snap.n_conditions = 2;
+	snap.n_conditions = 3;
 	kube_writer_offer_node(ka->writer, &snap);
 }
 
@@ -824,6 +971,18 @@ static void offer_policies(struct kube_agent *ka, uint64_t now_real_ns)
 	uidtab_sweep(&ka->pst, ka->ticks, NULL, NULL);
 }
 
+/* PodEnergy status.energySource from the node's: a pod's energy is measured only when
+ * no zone is estimated. */
+static const char *pod_source(const struct agent_status *st)
+{
+	const char *s = st->energy_source;
+	if (!s || strcmp(s, "none") == 0)
+		return "none";
+	if (strcmp(s, "meter") == 0 && !st->estimated_zones)
+		return "measured";
+	return "estimated";
+}
+
 void kube_agent_after_tick(struct kube_agent *ka, struct ledger *workloads, struct ledger *pods,
 			   const struct agent_status *st, uint64_t now_real_ns, double dt_s)
 {
@@ -870,7 +1029,7 @@ void kube_agent_after_tick(struct kube_agent *ka, struct ledger *workloads, stru
 		strbuf_init(&annot, 4096);
 		check_budgets(ka, ps, pol, pod, now_ms, uj_to_j(export_total_uj(p->uj, zones)),
 			      &annot);
-		offer_pod(ka, workloads, p, pod, pol, ps, zones, model, now_real_ns,
+		offer_pod(ka, workloads, p, pod, pol, ps, zones, model, pod_source(st), now_real_ns,
 			  annot.overflow ? NULL : annot.buf);
 		strbuf_release(&annot);
 		if (pol)

@@ -27,6 +27,7 @@
 #include "../attrib/attrib.h"
 #include "../config/config.h"
 #include "../export/export.h"
+#include "../meter/meter.h"
 #include "../ledger/ledger.h"
 #include "../model/powermodel.h"
 #include "../usage/usage.h"
@@ -59,6 +60,10 @@ void kube_agent_prepare_attrib(struct kube_agent *ka, const struct ledger *workl
  * PodEnergy / NodeEnergy / EnergyPolicy snapshots to the writer. */
 void kube_agent_after_tick(struct kube_agent *ka, struct ledger *workloads, struct ledger *pods,
 			   const struct agent_status *st, uint64_t now_real_ns, double dt_s);
+
+/* The meters the daemon probed (meter_open's probe array, n entries): NodeEnergy
+ * status.meters lists every kind tried, the one in use and why the others are not. */
+void kube_agent_set_meters(struct kube_agent *ka, const struct meter_probe *probe, size_t n);
 
 /* The writer's counters (kube_writer_stats) by resource, for /metrics. */
 void kube_agent_write_stats(struct kube_agent *ka, struct export_kube_writes *out);

@@ -289,6 +289,9 @@ static int cmd_probe(const struct config *c)
 	}
 	printf("  ebpf:     %s: %s\n", up.ebpf_ok ? "available" : "not used", up.ebpf_reason);
 	printf("  pmu:      %s: %s\n", up.pmu_ok ? "available" : "absent", up.pmu_reason);
+	if (u) /* cgroups created and removed between two ticks */
+		printf("  removed:  %s: %s\n", up.removed_ok ? "charged" : "to system",
+		       up.removed_reason);
 	printf("  features: dynamic energy of each zone is shared by\n");
 	for (int z = 0; z < ZONE_COUNT; z++) {
 		enum feature f = c->zone_feature[z];

@@ -56,6 +56,11 @@ static void usage(FILE *f)
 	      "      --max-noise F           refuse to judge when the baseline's 95 % CI half-width\n"
 	      "                              is above F x the smallest step (default 0.10)\n"
 	      "      --min-step W            refuse to judge when a step is below W watts (0.05)\n"
+	      "      --max-other-bias F      refuse to judge when the CPU used outside the\n"
+	      "                              instances changes between phases or within one by\n"
+	      "                              more than F x the workload threshold x the step's\n"
+	      "                              own CPU (default 0.5: 0.0075 cores for a 0.3-core\n"
+	      "                              step at 5 %); 1000 turns the rule off\n"
 	      "      --attempts N            workload: when refused as too noisy, measure again,\n"
 	      "                              up to N runs in all (default 1; 1..10)\n"
 	      "      --deployment NS/NAME    workload: scale this Deployment 0, 1, .., K\n"
@@ -73,7 +78,8 @@ static void usage(FILE *f)
 	      "      --powercap-root DIR     same as --set meter.powercap_root=DIR\n"
 	      "      --meter-order LIST      same as --set meter.order=LIST\n"
 	      "  -h, --help                  this help\n"
-	      "Exit status: 0 passed, 1 failed, 2 bad usage, 3 refused to judge (too noisy),\n"
+	      "Exit status: 0 passed, 1 failed, 2 bad usage, 3 refused to judge (too noisy, or\n"
+	      "the CPU used outside the instances changed),\n"
 	      "4 could not run. See docs/validation.md.\n",
 	      f);
 }
@@ -81,7 +87,7 @@ static void usage(FILE *f)
 enum {
 	O_URL = 256, O_SAMPLES, O_DURATION, O_SETTLE, O_STEPS, O_ZONE, O_NODE_THR, O_WL_THR,
 	O_NOISE, O_MIN_STEP, O_JSON, O_NO_STATE, O_SET, O_POWERCAP, O_METER_ORDER,
-	O_DEPLOY, O_KUBECONFIG, O_NODE, O_READY, O_ATTEMPTS,
+	O_DEPLOY, O_KUBECONFIG, O_NODE, O_READY, O_ATTEMPTS, O_OTHER_BIAS,
 };
 
 static const struct option opts[] = {
@@ -95,6 +101,7 @@ static const struct option opts[] = {
 	{ "workload-threshold", required_argument, NULL, O_WL_THR },
 	{ "max-noise", required_argument, NULL, O_NOISE },
 	{ "min-step", required_argument, NULL, O_MIN_STEP },
+	{ "max-other-bias", required_argument, NULL, O_OTHER_BIAS },
 	{ "json", required_argument, NULL, O_JSON },
 	{ "deployment", required_argument, NULL, O_DEPLOY },
 	{ "attempts", required_argument, NULL, O_ATTEMPTS },
@@ -256,6 +263,7 @@ static int parse(struct vcli *v, int argc, char **argv)
 		case O_WL_THR: rc = num_arg("--workload-threshold", optarg, 0, 1000, &v->vo.thr.workload_pct); break;
 		case O_NOISE: rc = num_arg("--max-noise", optarg, 0, 100, &v->vo.thr.max_noise); break;
 		case O_MIN_STEP: rc = num_arg("--min-step", optarg, 0, 100000, &v->vo.thr.min_step_w); break;
+		case O_OTHER_BIAS: rc = num_arg("--max-other-bias", optarg, 0, 1000, &v->vo.thr.max_other_bias); break;
 		case O_JSON: v->json_path = optarg; break;
 		case O_DEPLOY: v->deployment = optarg; break;
 		case O_ATTEMPTS:
@@ -364,22 +372,32 @@ static void print_workload(const struct validate_report *r)
 {
 	printf("workload power, zone %s: node power delta (sampler) vs wattlet's dynamic power of "
 	       "the new instance\n", zone_name(r->zone));
-	printf("  baseline: %.3f W +- %.3f W (95 %% CI, %zu x %.3g s)\n", r->baseline_w.mean,
+	printf("  baseline: %.3f W +- %.3f W (95 %% CI, %zu x %.3g s)", r->baseline_w.mean,
 	       r->baseline_w.ci95, r->baseline_w.n, r->sample_s);
-	printf("  %-4s %-10s %-20s %-20s %-20s %s\n", "step", "node W", "sampler delta W",
-	       "wattlet workload W", "deviation (CI95)", "result");
+	if (r->other_known)
+		printf("; other CPU %.3f cores, drift %+.3f", r->baseline_other.cores.mean,
+		       r->baseline_other.drift);
+	printf("\n  %-4s %-10s %-20s %-20s %-20s %-26s %s\n", "step", "node W", "sampler delta W",
+	       "wattlet workload W", "deviation (CI95)", "other CPU (change/limit)", "result");
 	for (int i = 0; i < r->n_steps; i++) {
 		const struct vstep_result *s = &r->steps[i];
-		char a[32], b[32], d[40];
+		char a[32], b[32], d[40], o[64];
 		if (s->node_w.n == 0)
 			continue;
 		snprintf(a, sizeof(a), "%.3f +- %.3f", s->delta_w, s->delta_ci95);
 		snprintf(b, sizeof(b), "%.3f +- %.3f", s->wattlet_w.mean, s->wattlet_w.ci95);
 		snprintf(d, sizeof(d), "%+.2f%% +- %.2f", s->deviation_pct, s->deviation_ci95);
-		printf("  %d->%-2d %-10.3f %-20s %-20s %-20s %s\n", s->step - 1, s->step,
-		       s->node_w.mean, a, b, d,
+		if (r->other_known)
+			snprintf(o, sizeof(o), "%.3f (%+.3f/%.4f)", s->other.cores.mean,
+				 s->other_change, s->other_limit);
+		else
+			snprintf(o, sizeof(o), "unknown");
+		printf("  %d->%-2d %-10.3f %-20s %-20s %-20s %-26s %s\n", s->step - 1, s->step,
+		       s->node_w.mean, a, b, d, o,
 		       r->verdict == VERDICT_REFUSED ? "-" : s->pass ? "pass" : "FAIL");
 	}
+	printf("  (other CPU: cores used outside the instances; refused when a change or a drift "
+	       "exceeds the limit)\n");
 }
 
 static int write_json(const char *path, const struct validate_report *r)

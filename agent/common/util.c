@@ -24,17 +24,13 @@ int err_set(struct wl_err *e, int err_code, const char *fmt, ...)
 	return -err_code;
 }
 
-int read_file(const char *path, char *buf, size_t cap, size_t *len)
+int read_fd(int fd, char *buf, size_t cap, size_t *len)
 {
-	int fd, err = 0;
 	size_t got = 0;
+	int err = 0;
 
 	if (!buf || cap == 0)
 		return -EINVAL;
-	buf[0] = '\0';
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
 	for (;;) {
 		ssize_t n;
 		if (got == cap - 1) {
@@ -57,10 +53,24 @@ int read_file(const char *path, char *buf, size_t cap, size_t *len)
 			break;
 		got += (size_t)n;
 	}
-	close(fd);
 	buf[got] = '\0';
 	if (len)
 		*len = got;
+	return err;
+}
+
+int read_file(const char *path, char *buf, size_t cap, size_t *len)
+{
+	int fd, err;
+
+	if (!buf || cap == 0)
+		return -EINVAL;
+	buf[0] = '\0';
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	err = read_fd(fd, buf, cap, len);
+	close(fd);
 	return err;
 }
 
@@ -199,13 +209,32 @@ bool path_exists(const char *path)
 	return stat(path, &st) == 0;
 }
 
+/* str_hash keeps the offset it has always used (one digit short of FNV's): it names
+ * field managers of long node names (kube_agent), which must not change on upgrade.
+ * mem_hash is standard FNV-1a 64 (checkpoint checksums, checkable by other tools). */
+#define FNV64_OFFSET 1469598103934665603ull
+#define FNV1A64_OFFSET 14695981039346656037ull
+#define FNV64_PRIME 1099511628211ull
+
 uint64_t str_hash(const char *s)
 {
-	uint64_t h = 1469598103934665603ull;
+	uint64_t h = FNV64_OFFSET;
 
 	for (; *s; s++) {
 		h ^= (unsigned char)*s;
-		h *= 1099511628211ull;
+		h *= FNV64_PRIME;
+	}
+	return h;
+}
+
+uint64_t mem_hash(const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	uint64_t h = FNV1A64_OFFSET;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= b[i];
+		h *= FNV64_PRIME;
 	}
 	return h;
 }

@@ -26,6 +26,9 @@ int err_set(struct wl_err *e, int err_code, const char *fmt, ...)
 /* Reads at most cap-1 bytes of path into buf and NUL-terminates it. *len (may be NULL)
  * gets the byte count. -EFBIG if the file is larger than cap-1 bytes. */
 int read_file(const char *path, char *buf, size_t cap, size_t *len);
+/* The same from an open fd (not closed here): for callers that open with their own
+ * flags and checks (non-blocking, no links, file type). */
+int read_fd(int fd, char *buf, size_t cap, size_t *len);
 
 /* Reads a file holding one token (e.g. "package-0\n") into buf, trailing whitespace
  * removed. -EINVAL when empty. */
@@ -54,7 +57,10 @@ uint64_t real_ns(void);
 /* true if path exists (any type) */
 bool path_exists(const char *path);
 
-/* 64-bit FNV-1a of the string's bytes (hash tables keyed by strings). */
+/* 64-bit FNV-1a-style hash of the string's bytes (hash tables keyed by strings). */
 uint64_t str_hash(const char *s);
+/* 64-bit FNV-1a of n bytes (checksums of records). A single changed byte always changes
+ * it: for a given byte every step is a bijection of the state. */
+uint64_t mem_hash(const void *p, size_t n);
 
 #endif

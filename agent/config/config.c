@@ -20,6 +20,8 @@
 #include <sys/stat.h>
 #include <yaml.h>
 
+#include "../common/yamllimit.h"
+
 #define CONFIG_FILE_MAX (1024 * 1024) /* a config file larger than this is refused */
 #define WHY_MAX 320
 #define MS_S 1000ULL
@@ -112,12 +114,16 @@ struct key_desc {
 static const struct key_desc keys[] = {
 	DUR("tick", tick_ms, 100, 60 * MS_S),
 	STR("listen", listen, false),
+	SECT("http"),
+	{ "http.max_connections", K_UINT, OFF(http_max_connections), 0, 1, 65536, false, NULL, 0 },
+	DUR("http.idle_timeout", http_idle_timeout_ms, 100, MS_H),
 	SECT("meter"),
 	{ "meter.order", K_METERS, OFF(meter_order), 0, 0, 0, false, meter_kind_names, METER_KIND_COUNT },
 	STR("meter.sysfs_root", sysfs_root, true),
 	STR("meter.powercap_root", powercap_root, false),
 	STR("meter.dev_root", dev_root, true),
 	DBL("meter.max_watts", meter_max_watts, 1, 100000),
+	DUR("meter.reprobe_interval", meter_reprobe_ms, 0, MS_H),
 	SECT("cgroup"),
 	STR("cgroup.root", cgroup_root, true),
 	ENUMK("cgroup.hierarchy", cgroup_hierarchy, hierarchy_names),
@@ -177,6 +183,8 @@ void config_defaults(struct config *c)
 	memset(c, 0, sizeof(*c));
 	c->tick_ms = 1000;
 	snprintf(c->listen, sizeof(c->listen), "%s", "0.0.0.0:9102");
+	c->http_max_connections = 64;
+	c->http_idle_timeout_ms = 10 * MS_S;
 	c->meter_order[0] = METER_POWERCAP;
 	c->meter_order[1] = METER_PERF;
 	c->meter_order[2] = METER_MSR;
@@ -187,6 +195,7 @@ void config_defaults(struct config *c)
 	c->powercap_root[0] = '\0';
 	snprintf(c->dev_root, sizeof(c->dev_root), "%s", "/dev");
 	c->meter_max_watts = 2000;
+	c->meter_reprobe_ms = 30 * MS_S;
 	snprintf(c->cgroup_root, sizeof(c->cgroup_root), "%s", "/sys/fs/cgroup");
 	c->cgroup_hierarchy = CG_PREF_AUTO;
 	c->containers_only = false;
@@ -707,25 +716,26 @@ static const char *expect_text(const struct key_desc *d)
 /* Checks the keys of a mapping are scalars and unique; returns 0 or an error. */
 static int check_keys(struct walk *w, yaml_node_t *map, const char *prefix)
 {
-	yaml_node_pair_t *p, *q;
+	yaml_node_t *k, *k2;
+	int r;
 
-	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-		yaml_node_t *k = yaml_document_get_node(w->doc, p->key);
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+	     p++) {
+		k = yaml_document_get_node(w->doc, p->key);
 		if (!k || k->type != YAML_SCALAR_NODE)
 			return werr(w, k ? k->start_mark : map->start_mark,
 				    "%s%skeys must be plain names, not %s", prefix ? prefix : "",
 				    prefix ? ": " : "", k ? node_kind(k) : "nothing");
-		for (q = map->data.mapping.pairs.start; q < p; q++) {
-			yaml_node_t *k2 = yaml_document_get_node(w->doc, q->key);
-			if (k2->data.scalar.length == k->data.scalar.length &&
-			    !memcmp(k2->data.scalar.value, k->data.scalar.value, k->data.scalar.length))
-				return werr(w, k->start_mark,
-					    "duplicate key \"%s%s%.96s\" (first at line %zu, column %zu)",
-					    prefix ? prefix : "", prefix ? "." : "",
-					    (const char *)k->data.scalar.value, k2->start_mark.line + 1,
-					    k2->start_mark.column + 1);
-		}
 	}
+	/* sorted, not pairwise: a mapping of 100k keys must not cost 10^10 compares */
+	r = ylim_mapping_dup(w->doc, map, &k, &k2);
+	if (r < 0)
+		return err_set(w->err, -r, "%s: out of memory", w->file);
+	if (r == 1)
+		return werr(w, k->start_mark,
+			    "duplicate key \"%s%s%.96s\" (first at line %zu, column %zu)",
+			    prefix ? prefix : "", prefix ? "." : "", (const char *)k->data.scalar.value,
+			    k2->start_mark.line + 1, k2->start_mark.column + 1);
 	return 0;
 }
 
@@ -930,6 +940,7 @@ int config_load_file(struct config *c, const char *path, struct wl_err *err)
 {
 	yaml_parser_t ps;
 	yaml_document_t doc, doc2;
+	yaml_mark_t deep;
 	bool ps_ok = false, doc_ok = false;
 	struct config *tmp = NULL;
 	char *text = NULL;
@@ -947,6 +958,17 @@ int config_load_file(struct config *c, const char *path, struct wl_err *err)
 		goto cleanup;
 	}
 	ps_ok = true;
+	/* before building the tree: libyaml is quadratic in nesting depth and anchors */
+	ret = ylim_check(text, len, &deep);
+	if (ret < 0) {
+		ret = err_set(err, -ret, "%s: out of memory", path);
+		goto cleanup;
+	}
+	if (ret != YLIM_OK) {
+		ret = err_set(err, EINVAL, "%s:%zu:%zu: %s", path, deep.line + 1, deep.column + 1,
+			      ylim_reason(ret));
+		goto cleanup;
+	}
 	yaml_parser_set_input_string(&ps, (const unsigned char *)text, len);
 	if (!yaml_parser_load(&ps, &doc)) {
 		ret = parser_error(path, &ps, text, len, err);

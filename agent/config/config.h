@@ -31,6 +31,10 @@ enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 struct config {
 	uint64_t tick_ms;              /* "tick": 1s; 100ms..60s */
 	char listen[128];              /* "listen": "0.0.0.0:9102"; "" disables HTTP */
+	unsigned http_max_connections; /* http.max_connections: 64; 1..65536, and never more
+					  than RLIMIT_NOFILE/4 minus 6 (export/http.h) */
+	uint64_t http_idle_timeout_ms; /* http.idle_timeout: 10s; 100ms..1h: a connection with
+					  no request or response progress is closed */
 
 	/* meter.* */
 	enum meter_kind meter_order[METER_KIND_COUNT]; /* meter.order */
@@ -39,6 +43,8 @@ struct config {
 	char powercap_root[PATH_MAX];  /* meter.powercap_root: "" = <sysfs_root>/class/powercap */
 	char dev_root[PATH_MAX];       /* meter.dev_root: /dev */
 	double meter_max_watts;        /* meter.max_watts: 2000; reset-vs-wrap threshold */
+	uint64_t meter_reprobe_ms;     /* meter.reprobe_interval: 30s; 0..1h, 0 = never. While
+					  no meter is in use, meters are probed again this often */
 
 	/* cgroup.* */
 	char cgroup_root[PATH_MAX];    /* cgroup.root: /sys/fs/cgroup */

@@ -1,7 +1,7 @@
 /* export.h - renders the ledger for the outside world: Prometheus text and JSON.
  *
  * Exporters only read: every number comes from the ledger and the agent status;
- * nothing is recomputed here (DESIGN.md). Output goes into a capped strbuf.
+ * nothing is recomputed here (docs/design.md). Output goes into a capped strbuf.
  *
  * Return convention: 0 or negative errno (-E2BIG when the output cap was hit).
  */
@@ -14,6 +14,7 @@
 #include "../common/strbuf.h"
 #include "../common/zone.h"
 #include "../ledger/ledger.h"
+#include "http.h"
 
 /* The last platform validation result of one kind (`wattlet validate`, read by the
  * daemon from validate.result_file). */
@@ -36,6 +37,11 @@ struct export_kube_writes {
 	uint64_t skipped_unchanged; /* due by interval but unchanged: not written */
 	uint64_t rate_limited;      /* writes that had to wait for the rate limit */
 	uint64_t backoffs;          /* times the writer backed off (429, 5xx, no answer) */
+	/* failed writes by resource and reason (the API Status reason: Invalid, Forbidden,
+	 * ...; NoResponse): wattlet_kube_write_failures_total, nonzero entries only. The
+	 * strings are static label values (no escaping). */
+	struct { const char *resource, *reason; uint64_t count; } fail[64];
+	size_t n_fail;
 };
 
 /* What the daemon knows about itself; filled by the daemon each tick. */
@@ -69,6 +75,7 @@ struct agent_status {
 	uint64_t self_rss_bytes;
 	struct export_validation validation[EXPORT_VALIDATION_KINDS]; /* last validations */
 	const struct export_kube_writes *kube_writes; /* NULL: Kubernetes off (no series) */
+	const struct http_stats *http; /* the HTTP server's counters; NULL: no series */
 };
 
 /* Which zones to show: those the meter measures plus any holding energy. */

@@ -22,8 +22,15 @@ struct out_buf {
 
 void ob_add(struct out_buf *o, const char *s, size_t n);
 void ob_adds(struct out_buf *o, const char *s);
-void ob_label(struct out_buf *o, const char *s); /* Prometheus label-escaped */
-void ob_json_str(struct out_buf *o, const char *s); /* quoted, JSON-escaped */
+/* Appends a name (any bytes) as text that is valid UTF-8 without control characters,
+ * escaped for a Prometheus label value and a JSON string alike (the two need the
+ * same escapes once controls are gone): invalid UTF-8 bytes and controls are spelled
+ * \xNN, a real backslash that would read as such an escape \x5c; distinct names give
+ * distinct text (export_common.c explains the scheme). NULL is "". 0 or -E2BIG/-ENOMEM
+ * from the strbuf. */
+int export_add_text(struct strbuf *sb, const char *s);
+void ob_label(struct out_buf *o, const char *s);    /* export_add_text() */
+void ob_json_str(struct out_buf *o, const char *s); /* quoted export_add_text() */
 void ob_u64(struct out_buf *o, uint64_t v);
 /* v / 10^digits with exactly `digits` fractional digits: 1234567, 6 -> "1.234567" */
 void ob_fixed(struct out_buf *o, uint64_t v, unsigned digits);

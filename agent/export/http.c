@@ -5,6 +5,25 @@
  * timer for the deadline; its callback marks the deadline and calls
  * lws_cancel_service() so the poll() that lws enters right after running the timer
  * wakes at once instead of sleeping until the next internal event.
+ *
+ * Connection bounds. lws accepts until its per-thread fd table (fd_limit_per_thread)
+ * is one short of full and then stops polling the listening socket, so the table is
+ * sized to hold the listening socket, lws' wake-up pipe and cap + HTTP_EVICT_SLACK
+ * connections: that is the hard bound on descriptors (cap + 6). We keep our own
+ * table of accepted connections (filled from LWS_CALLBACK_WSI_CREATE, emptied from
+ * LWS_CALLBACK_WSI_DESTROY) with the time of each one's last progress and whether it
+ * is answering a request:
+ *  - LWS_CALLBACK_FILTER_NETWORK_CONNECTION (just after accept()) admits a connection
+ *    below the cap; at the cap it dooms the connection idle longest and admits the
+ *    new one (the slack covers doomed connections until lws closes them), or, with
+ *    every connection busy, refuses it (lws closes the fd);
+ *  - a sweep timer dooms connections without progress for idle_timeout, whatever
+ *    lws' own per-state timeouts (none after a WebSocket or raw transition) say.
+ * Dooming is lws_set_timeout(LWS_TO_KILL_ASYNC): lws closes the wsi from its timer
+ * list in the same service round, without a lingering shutdown for a reason other
+ * than keep-alive idle. lws' own timeouts are set 2 s longer than ours: a backstop.
+ * A wsi that lws frees without WSI_DESTROY (only its adoption "bail" path, a role or
+ * protocol missing, which cannot happen for this server) would leave a stale slot.
  */
 #include "http.h"
 
@@ -15,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -22,6 +42,17 @@
 
 #define HTTP_CHUNK 16384
 #define HTTP_DEFAULT_CTYPE "text/plain; charset=utf-8"
+#define HTTP_EVICT_SLACK 4u   /* slots for doomed connections lws has not closed yet */
+#define HTTP_FIXED_FDS 2u     /* listening socket + lws' wake-up pipe */
+#define HTTP_FD_SHARE 4u      /* hold at most RLIMIT_NOFILE / HTTP_FD_SHARE fds */
+#define HTTP_KILL_REASON PENDING_TIMEOUT_USER_REASON_BASE
+
+struct conn_slot {
+	struct lws *wsi;  /* NULL: free */
+	uint64_t last_ns; /* accept, request start, bytes sent, response done */
+	uint64_t doom_ns; /* when doomed (0: not doomed) */
+	bool busy;        /* a request is being answered */
+};
 
 struct http_server {
 	struct lws_context *lws;
@@ -29,9 +60,17 @@ struct http_server {
 	http_handler_fn fn;
 	void *fn_ctx;
 	lws_sorted_usec_list_t sul;
+	lws_sorted_usec_list_t sweep_sul;
 	bool deadline_hit;
 	int port;
 	unsigned long long requests;
+	unsigned cap;            /* connections admitted at a time */
+	unsigned nslots;         /* cap + HTTP_EVICT_SLACK + HTTP_FIXED_FDS */
+	unsigned doomed;         /* slots doomed and not yet destroyed */
+	uint64_t idle_ns;
+	lws_usec_t sweep_us;
+	struct conn_slot *slots;
+	struct http_stats st;
 };
 
 /* per connection; lws zeroes it when the connection is accepted */
@@ -42,13 +81,138 @@ struct http_conn {
 	bool close_after;
 };
 
+static struct http_server *server_of(struct lws *wsi)
+{
+	return lws_context_user(lws_get_context(wsi));
+}
+
+/* The slot of wsi, or NULL for a connection we do not track. lws resets a new
+ * wsi's opaque pointer after WSI_CREATE, so the first lookup scans and caches. */
+static struct conn_slot *slot_of(struct http_server *s, struct lws *wsi)
+{
+	struct conn_slot *c = lws_get_opaque_user_data(wsi);
+
+	if (c && c >= s->slots && c < s->slots + s->nslots && c->wsi == wsi)
+		return c;
+	for (unsigned i = 0; i < s->nslots; i++) {
+		if (s->slots[i].wsi == wsi) {
+			lws_set_opaque_user_data(wsi, &s->slots[i]);
+			return &s->slots[i];
+		}
+	}
+	return NULL;
+}
+
+static void touch(struct http_server *s, struct lws *wsi, int busy)
+{
+	struct conn_slot *c = slot_of(s, wsi);
+
+	if (!c)
+		return;
+	c->last_ns = mono_ns();
+	if (busy >= 0)
+		c->busy = busy;
+}
+
+static void doom(struct http_server *s, struct conn_slot *c, uint64_t now)
+{
+	if (!c->doom_ns)
+		s->doomed++;
+	c->doom_ns = now ? now : 1;
+	lws_set_timeout(c->wsi, HTTP_KILL_REASON, LWS_TO_KILL_ASYNC);
+}
+
+/* Called just after accept(); nonzero makes lws close the new fd. */
+static int admit(struct http_server *s)
+{
+	uint64_t now = mono_ns();
+	unsigned used = s->st.open;
+
+	if (used - s->doomed >= s->cap) {
+		struct conn_slot *victim = NULL;
+		for (unsigned i = 0; i < s->nslots; i++) {
+			struct conn_slot *c = &s->slots[i];
+			if (!c->wsi || c->doom_ns || c->busy)
+				continue;
+			if (!victim || c->last_ns < victim->last_ns)
+				victim = c;
+		}
+		if (!victim) {
+			s->st.refused++;
+			return 1;
+		}
+		doom(s, victim, now);
+		s->st.evicted++;
+	}
+	if (used >= s->nslots) { /* doomed ones still open: wait for lws to close them */
+		s->st.refused++;
+		return 1;
+	}
+	return 0;
+}
+
+static void track(struct http_server *s, struct lws *wsi)
+{
+	for (unsigned i = 0; i < s->nslots; i++) {
+		struct conn_slot *c = &s->slots[i];
+		if (c->wsi)
+			continue;
+		memset(c, 0, sizeof(*c));
+		c->wsi = wsi;
+		c->last_ns = mono_ns();
+		s->st.open++;
+		s->st.accepted++;
+		return;
+	}
+	/* admit() keeps a slot free for every accepted fd; should not happen */
+	s->st.refused++;
+	lws_set_timeout(wsi, HTTP_KILL_REASON, LWS_TO_KILL_ASYNC);
+}
+
+static void untrack(struct http_server *s, struct lws *wsi)
+{
+	struct conn_slot *c = slot_of(s, wsi);
+
+	if (!c)
+		return;
+	if (c->doom_ns)
+		s->doomed--;
+	memset(c, 0, sizeof(*c));
+	s->st.open--;
+}
+
+static void sweep_cb(lws_sorted_usec_list_t *sul)
+{
+	struct http_server *s = lws_container_of(sul, struct http_server, sweep_sul);
+	uint64_t now = mono_ns(), sweep_ns = (uint64_t)s->sweep_us * 1000u;
+
+	for (unsigned i = 0; i < s->nslots; i++) {
+		struct conn_slot *c = &s->slots[i];
+		if (!c->wsi)
+			continue;
+		if (c->doom_ns) {
+			/* lws may have replaced our kill timeout with one of its own */
+			if (now - c->doom_ns > sweep_ns)
+				doom(s, c, now);
+			continue;
+		}
+		if (now - c->last_ns >= s->idle_ns) {
+			doom(s, c, now);
+			s->st.timed_out++;
+		}
+	}
+	lws_sul_schedule(s->lws, 0, &s->sweep_sul, sweep_cb, s->sweep_us);
+}
+
 static int send_headers(struct lws *wsi, int status, const char *ctype, size_t len,
-			bool allow_hdr)
+			bool allow_hdr, bool close_hdr)
 {
 	unsigned char buf[LWS_PRE + 1024];
 	unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf) - 1;
 	static const char allow[] = "GET, HEAD";
 	static const char nostore[] = "no-store";
+	static const char nosniff[] = "nosniff";
+	static const char close[] = "close";
 
 	if (lws_add_http_common_headers(wsi, (unsigned int)status, ctype, (lws_filepos_t)len,
 					&p, end))
@@ -57,13 +221,34 @@ static int send_headers(struct lws *wsi, int status, const char *ctype, size_t l
 					(const unsigned char *)nostore, (int)strlen(nostore), &p,
 					end))
 		return -1;
+	if (lws_add_http_header_by_name(wsi, (const unsigned char *)"x-content-type-options:",
+					(const unsigned char *)nosniff, (int)strlen(nosniff), &p,
+					end))
+		return -1;
 	if (allow_hdr &&
 	    lws_add_http_header_by_name(wsi, (const unsigned char *)"allow:",
 					(const unsigned char *)allow, (int)strlen(allow), &p, end))
 		return -1;
+	if (close_hdr &&
+	    lws_add_http_header_by_name(wsi, (const unsigned char *)"connection:",
+					(const unsigned char *)close, (int)strlen(close), &p, end))
+		return -1;
 	if (lws_finalize_write_http_header(wsi, start, &p, end))
 		return -1;
 	return 0;
+}
+
+/* Answers an upgrade request with 403 and a short body; the caller then closes. */
+static void refuse_upgrade(struct http_server *s, struct lws *wsi)
+{
+	static const char msg[] = "protocol upgrades are not supported\n";
+	unsigned char buf[LWS_PRE + sizeof(msg)];
+
+	s->st.upgrades_refused++;
+	if (send_headers(wsi, 403, HTTP_DEFAULT_CTYPE, sizeof(msg) - 1, false, true))
+		return;
+	memcpy(buf + LWS_PRE, msg, sizeof(msg) - 1);
+	lws_write(wsi, buf + LWS_PRE, sizeof(msg) - 1, LWS_WRITE_HTTP_FINAL);
 }
 
 /* Builds the response in conn->body and sends the headers; the body follows from
@@ -84,12 +269,13 @@ static int start_response(struct http_server *s, struct lws *wsi, struct http_co
 	c->sent = 0;
 	c->close_after = false;
 	s->requests++;
+	touch(s, wsi, 1);
 
 	if (!is_get && !is_head) {
 		/* the request may carry a body we will not read: answer and close */
 		c->close_after = true;
 		strbuf_adds(&c->body, "method not allowed\n");
-		if (send_headers(wsi, 405, HTTP_DEFAULT_CTYPE, c->body.len, true))
+		if (send_headers(wsi, 405, HTTP_DEFAULT_CTYPE, c->body.len, true, true))
 			return -1;
 		lws_callback_on_writable(wsi);
 		return 0;
@@ -106,17 +292,18 @@ static int start_response(struct http_server *s, struct lws *wsi, struct http_co
 		status = 500;
 	if (!ctype)
 		ctype = HTTP_DEFAULT_CTYPE;
-	if (send_headers(wsi, status, ctype, c->body.len, false))
+	if (send_headers(wsi, status, ctype, c->body.len, false, false))
 		return -1;
 	if (is_head || c->body.len == 0) {
 		c->sent = c->body.len;
+		touch(s, wsi, 0);
 		return lws_http_transaction_completed(wsi) ? -1 : 0;
 	}
 	lws_callback_on_writable(wsi);
 	return 0;
 }
 
-static int send_chunk(struct lws *wsi, struct http_conn *c)
+static int send_chunk(struct http_server *s, struct lws *wsi, struct http_conn *c)
 {
 	unsigned char buf[LWS_PRE + HTTP_CHUNK];
 	size_t left, n;
@@ -131,6 +318,7 @@ static int send_chunk(struct lws *wsi, struct http_conn *c)
 	if (lws_write(wsi, buf + LWS_PRE, n, final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) < 0)
 		return -1;
 	c->sent += n;
+	touch(s, wsi, final ? 0 : -1);
 	if (!final) {
 		lws_callback_on_writable(wsi);
 		return 0;
@@ -143,22 +331,42 @@ static int send_chunk(struct lws *wsi, struct http_conn *c)
 static int http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 		   size_t len)
 {
-	struct http_server *s = lws_context_user(lws_get_context(wsi));
+	struct http_server *s = server_of(wsi);
 	struct http_conn *c = user;
 
 	(void)len;
+	if (!s)
+		return reason == LWS_CALLBACK_FILTER_NETWORK_CONNECTION ? 1 : 0;
 	switch (reason) {
+	case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+		return admit(s);
+	case LWS_CALLBACK_WSI_CREATE:
+		track(s, wsi);
+		return 0;
+	case LWS_CALLBACK_WSI_DESTROY:
+		untrack(s, wsi);
+		return 0;
 	case LWS_CALLBACK_HTTP:
-		if (!c || !s)
+		if (!c || !slot_of(s, wsi))
 			return -1;
 		return start_response(s, wsi, c, in);
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		if (!c)
 			return -1;
-		return send_chunk(wsi, c);
+		return send_chunk(s, wsi, c);
 	case LWS_CALLBACK_HTTP_BODY:
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
 		return 0; /* bodies are never read; 405 already answered */
+	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+		/* WebSocket or h2c: nothing here speaks them; answer 403 and hang up */
+		refuse_upgrade(s, wsi);
+		return -1;
+	case LWS_CALLBACK_RAW_ADOPT:
+	case LWS_CALLBACK_RAW_RX:
+	case LWS_CALLBACK_ESTABLISHED:
+		/* CONNECT turns the connection raw; a WebSocket must never get here */
+		s->st.upgrades_refused += reason == LWS_CALLBACK_RAW_ADOPT;
+		return -1;
 	case LWS_CALLBACK_CLOSED_HTTP:
 	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
 		if (c && c->body_init) {
@@ -254,19 +462,46 @@ static int probe_bind(const char *host, int port, int family)
 	return ret;
 }
 
+/* Connections allowed at a time: the configured cap, lowered so that connections,
+ * eviction slack and the fixed descriptors stay within RLIMIT_NOFILE / 4. */
+static unsigned effective_cap(unsigned want)
+{
+	struct rlimit rl;
+	uint64_t budget = UINT32_MAX;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		budget = (uint64_t)rl.rlim_cur / HTTP_FD_SHARE;
+	if (budget <= HTTP_FIXED_FDS + HTTP_EVICT_SLACK + 1)
+		return 1;
+	budget -= HTTP_FIXED_FDS + HTTP_EVICT_SLACK;
+	return want < budget ? want : (unsigned)budget;
+}
+
 struct http_server *http_server_new(const char *listen, http_handler_fn fn, void *ctx,
 				    struct wl_err *err)
+{
+	return http_server_new_opts(listen, NULL, fn, ctx, err);
+}
+
+struct http_server *http_server_new_opts(const char *listen, const struct http_opts *opts,
+					 http_handler_fn fn, void *ctx, struct wl_err *err)
 {
 	struct lws_context_creation_info info;
 	struct http_server *s = NULL;
 	struct lws_vhost *vh;
 	char host[INET6_ADDRSTRLEN + 1];
 	int port = 0, family = AF_INET, rc;
+	unsigned want = HTTP_DEFAULT_MAX_CONNECTIONS, idle_ms = HTTP_DEFAULT_IDLE_TIMEOUT_MS;
+	unsigned idle_s;
 
 	if (!fn) {
 		err_set(err, EINVAL, "http server needs a handler");
 		return NULL;
 	}
+	if (opts && opts->max_connections)
+		want = opts->max_connections;
+	if (opts && opts->idle_timeout_ms)
+		idle_ms = opts->idle_timeout_ms;
 	if (parse_listen(listen, host, sizeof(host), &port, &family, err))
 		return NULL;
 	rc = probe_bind(host, port, family);
@@ -286,10 +521,25 @@ struct http_server *http_server_new(const char *listen, http_handler_fn fn, void
 	s->protocols[0].name = "http";
 	s->protocols[0].callback = http_cb;
 	s->protocols[0].per_session_data_size = sizeof(struct http_conn);
+	s->cap = effective_cap(want);
+	/* room for everything lws' fd table can hold, so lws' limit is the one that binds */
+	s->nslots = s->cap + HTTP_EVICT_SLACK + HTTP_FIXED_FDS;
+	s->idle_ns = (uint64_t)idle_ms * 1000000u;
+	s->sweep_us = (lws_usec_t)idle_ms * 1000 / 4;
+	if (s->sweep_us < 50 * LWS_US_PER_MS)
+		s->sweep_us = 50 * LWS_US_PER_MS;
+	if (s->sweep_us > LWS_US_PER_SEC)
+		s->sweep_us = LWS_US_PER_SEC;
+	s->slots = calloc(s->nslots, sizeof(*s->slots));
+	if (!s->slots) {
+		err_set(err, ENOMEM, "out of memory");
+		goto cleanup;
+	}
 
 	/* process-wide switch; we never want lws' own stderr output from a library */
 	lws_set_log_level(0, NULL);
 
+	idle_s = (idle_ms + 999) / 1000 + 2; /* ours fire first; lws' are the backstop */
 	memset(&info, 0, sizeof(info));
 	info.port = port;
 	info.iface = *host ? host : NULL;
@@ -299,9 +549,13 @@ struct http_server *http_server_new(const char *listen, http_handler_fn fn, void
 	info.uid = -1;
 	info.server_string = "wattlet";
 	info.options = LWS_SERVER_OPTION_DISABLE_IPV6 * (family == AF_INET);
-	/* a slow client must not hold a connection forever */
-	info.timeout_secs = 10;
-	info.keepalive_timeout = 10;
+	/* lws' own per-state timeouts (header wait, keep-alive) back ours up */
+	info.timeout_secs = idle_s;
+	info.timeout_secs_ah_idle = idle_s;
+	info.keepalive_timeout = (int)idle_s;
+	/* lws stops accepting one short of a full table: at most cap + slack + fixed fds */
+	info.fd_limit_per_thread = s->cap + HTTP_EVICT_SLACK + HTTP_FIXED_FDS + 1;
+	info.count_threads = 1;
 
 	s->lws = lws_create_context(&info);
 	if (!s->lws) {
@@ -315,11 +569,29 @@ struct http_server *http_server_new(const char *listen, http_handler_fn fn, void
 		err_set(err, EADDRNOTAVAIL, "cannot listen on %s: no listening socket", listen);
 		goto cleanup;
 	}
+	lws_sul_schedule(s->lws, 0, &s->sweep_sul, sweep_cb, s->sweep_us);
 	return s;
 
 cleanup:
 	http_server_free(s);
 	return NULL;
+}
+
+unsigned http_server_max_connections(const struct http_server *s)
+{
+	return s ? s->cap : 0;
+}
+
+void http_server_stats(const struct http_server *s, struct http_stats *st)
+{
+	if (!st)
+		return;
+	if (!s) {
+		memset(st, 0, sizeof(*st));
+		return;
+	}
+	*st = s->st;
+	st->max = s->cap;
 }
 
 int http_server_port(const struct http_server *s)
@@ -364,7 +636,9 @@ void http_server_free(struct http_server *s)
 		return;
 	if (s->lws) {
 		lws_sul_cancel(&s->sul);
-		lws_context_destroy(s->lws);
+		lws_sul_cancel(&s->sweep_sul);
+		lws_context_destroy(s->lws); /* WSI_DESTROY for each connection: slots live */
 	}
+	free(s->slots);
 	free(s);
 }

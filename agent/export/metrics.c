@@ -371,6 +371,50 @@ static void kube_metrics(struct render *r)
 		   "Times due writes had to wait for the per-node rate limit.", k->rate_limited);
 	scalar_u64(o, "wattlet_kube_writer_backoffs_total", "counter",
 		   "Times the writer backed off (no answer, 429 or 5xx).", k->backoffs);
+	family(o, "wattlet_kube_write_failures_total", "counter",
+	       "Failed writes to the Kubernetes API by resource and reason (the API Status "
+	       "reason: Invalid, Forbidden, Conflict, NotFound, Timeout, ...; NoResponse when "
+	       "no answer came). The agent logs the API's message; NodeEnergy "
+	       "status.writeErrors shows the last one.");
+	for (size_t i = 0; i < k->n_fail && i < sizeof(k->fail) / sizeof(k->fail[0]); i++) {
+		open1(o, "wattlet_kube_write_failures_total", "resource", k->fail[i].resource);
+		ob_adds(o, ",reason=\"");
+		ob_adds(o, k->fail[i].reason);
+		ob_adds(o, "\"} ");
+		ob_u64(o, k->fail[i].count);
+		ob_add(o, "\n", 1);
+	}
+}
+
+/* ---- the HTTP server ----------------------------------------------------------- */
+
+static void http_metrics(struct render *r)
+{
+	const struct http_stats *h = r->s->http;
+	struct out_buf *o = &r->o;
+
+	if (!h)
+		return;
+	scalar_u64(o, "wattlet_http_connections", "gauge",
+		   "HTTP connections open (this scrape's included).", h->open);
+	scalar_u64(o, "wattlet_http_connections_max", "gauge",
+		   "HTTP connections allowed at a time (http.max_connections, at most a quarter "
+		   "of the open-files limit).", h->max);
+	scalar_u64(o, "wattlet_http_connections_accepted_total", "counter",
+		   "HTTP connections accepted.", h->accepted);
+	family(o, "wattlet_http_connections_closed_total", "counter",
+	       "HTTP connections the agent closed, by reason: evicted (the longest idle, to make "
+	       "room at the cap), idle_timeout, refused (at the cap with every connection busy), "
+	       "upgrade (WebSocket/h2c upgrade or CONNECT).");
+	ob_adds(o, "wattlet_http_connections_closed_total{reason=\"evicted\"} ");
+	ob_u64(o, h->evicted);
+	ob_adds(o, "\nwattlet_http_connections_closed_total{reason=\"idle_timeout\"} ");
+	ob_u64(o, h->timed_out);
+	ob_adds(o, "\nwattlet_http_connections_closed_total{reason=\"refused\"} ");
+	ob_u64(o, h->refused);
+	ob_adds(o, "\nwattlet_http_connections_closed_total{reason=\"upgrade\"} ");
+	ob_u64(o, h->upgrades_refused);
+	ob_add(o, "\n", 1);
 }
 
 /* ---- platform validation (wattlet validate) ------------------------------------ */
@@ -670,6 +714,7 @@ int export_metrics(const struct ledger *l, const struct agent_status *s, bool ke
 	}
 	agent_metrics(r);
 	kube_metrics(r);
+	http_metrics(r);
 	validation_metrics(r);
 	if (kepler_compat) {
 		kepler_node(r);

@@ -12,11 +12,13 @@
 #include <jansson.h>
 
 #include "agent/common/strbuf.h"
+#include "agent/common/yamllimit.h"
 
 #define KC_MAX_FILE (1024 * 1024)
 #define KC_MAX_TOKEN (64 * 1024)
 #define KC_MAX_B64 (4 * 1024 * 1024)
 #define KC_YAML_DEPTH 64
+#define KC_YAML_NODES 100000 /* JSON values a kubeconfig may expand to (aliases included) */
 
 /* A PEM given as a path or as bytes. */
 struct pem_src {
@@ -255,12 +257,16 @@ cleanup:
 
 /* ---- kubeconfig: YAML -> JSON tree ------------------------------------------ */
 
-static json_t *yaml_to_json(yaml_document_t *doc, yaml_node_t *n, int depth)
+/* *budget counts the JSON values still allowed: aliases make one YAML node appear many
+ * times (ten aliases a level multiply by ten a level), so the tree built is bounded by
+ * this count, not by the text's size. */
+static json_t *yaml_to_json(yaml_document_t *doc, yaml_node_t *n, int depth, size_t *budget)
 {
 	json_t *j = NULL;
 
-	if (!n || depth > KC_YAML_DEPTH)
+	if (!n || depth > KC_YAML_DEPTH || *budget == 0)
 		return NULL;
+	(*budget)--;
 	switch (n->type) {
 	case YAML_SCALAR_NODE:
 		return json_stringn((const char *)n->data.scalar.value, n->data.scalar.length);
@@ -268,7 +274,8 @@ static json_t *yaml_to_json(yaml_document_t *doc, yaml_node_t *n, int depth)
 		j = json_array();
 		for (yaml_node_item_t *it = n->data.sequence.items.start;
 		     j && it < n->data.sequence.items.top; it++) {
-			json_t *v = yaml_to_json(doc, yaml_document_get_node(doc, *it), depth + 1);
+			json_t *v = yaml_to_json(doc, yaml_document_get_node(doc, *it), depth + 1,
+						 budget);
 			if (!v || json_array_append_new(j, v)) {
 				json_decref(j);
 				return NULL;
@@ -285,7 +292,7 @@ static json_t *yaml_to_json(yaml_document_t *doc, yaml_node_t *n, int depth)
 				json_decref(j);
 				return NULL;
 			}
-			v = yaml_to_json(doc, yaml_document_get_node(doc, p->value), depth + 1);
+			v = yaml_to_json(doc, yaml_document_get_node(doc, p->value), depth + 1, budget);
 			if (!v || json_object_setn_new(j, (const char *)k->data.scalar.value,
 						       k->data.scalar.length, v)) {
 				json_decref(j);
@@ -305,7 +312,9 @@ static json_t *load_yaml(const char *path, struct wl_err *e)
 	char *buf = malloc(KC_MAX_FILE);
 	size_t len = 0;
 	json_t *root = NULL;
-	int err;
+	yaml_mark_t mark = { 0 };
+	size_t budget = KC_YAML_NODES;
+	int err, lim;
 
 	if (!buf) {
 		err_set(e, ENOMEM, "out of memory");
@@ -322,15 +331,22 @@ static json_t *load_yaml(const char *path, struct wl_err *e)
 		free(buf);
 		return NULL;
 	}
+	lim = ylim_check(buf, len, &mark);
+	if (lim < 0 || lim > YLIM_OK) {
+		err_set(e, lim < 0 ? -lim : EINVAL, "kubeconfig %s: line %zu column %zu: %s", path,
+			mark.line + 1, mark.column + 1, lim < 0 ? strerror(-lim) : ylim_reason(lim));
+		goto out_parser;
+	}
 	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
 	if (!yaml_parser_load(&parser, &doc)) {
 		err_set(e, EINVAL, "kubeconfig %s: YAML error at line %zu: %s", path,
 			parser.problem_mark.line + 1, parser.problem ? parser.problem : "?");
 		goto out_parser;
 	}
-	root = yaml_to_json(&doc, yaml_document_get_root_node(&doc), 0);
+	root = yaml_to_json(&doc, yaml_document_get_root_node(&doc), 0, &budget);
 	if (!root || !json_is_object(root)) {
-		err_set(e, EINVAL, "kubeconfig %s: not a YAML mapping (or nested too deep)", path);
+		err_set(e, EINVAL, "kubeconfig %s: not a YAML mapping (or nested too deep, or "
+			"aliases expand to more than %d values)", path, KC_YAML_NODES);
 		json_decref(root);
 		root = NULL;
 	}

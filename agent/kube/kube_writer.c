@@ -81,6 +81,7 @@ struct kube_writer {
 	uint64_t node_last_write_ns, node_next_try_ns, node_skip_until_ns;
 	double node_w_watts, node_w_joules;
 	uint64_t node_w_hash;
+	uint64_t node_w_failures; /* failures_total() when the node was last written */
 	struct cond_state conds[KW_MAX_CONDITIONS];
 	size_t n_conds;
 
@@ -222,7 +223,7 @@ static struct kw_pod *pod_dup(const struct kw_pod *s, size_t *cut)
 	if (!s->containers)
 		nc = 0;
 	sz += slen(s->ns) + slen(s->name) + slen(s->uid) + slen(s->node) + slen(s->model) +
-	      slen(s->policy) + slen(s->budget_annotation);
+	      slen(s->policy) + slen(s->budget_annotation) + slen(s->energy_source);
 	for (size_t i = 0; i < nc; i++)
 		sz += slen(s->containers[i].name) + slen(s->containers[i].container_id);
 	a.p = calloc(1, sz);
@@ -239,6 +240,7 @@ static struct kw_pod *pod_dup(const struct kw_pod *s, size_t *cut)
 	d->model = ar_str(&a, s->model);
 	d->policy = ar_str(&a, s->policy);
 	d->budget_annotation = ar_str(&a, s->budget_annotation);
+	d->energy_source = ar_str(&a, s->energy_source);
 	d->n_zones = nz;
 	d->zones = NULL;
 	if (nz) {
@@ -272,7 +274,8 @@ static struct kw_node *node_dup(const struct kw_node *s)
 	struct arena a;
 	struct kw_node *d;
 
-	sz += slen(s->name) + slen(s->usage_source) + slen(s->model_name) + slen(s->attribution);
+	sz += slen(s->name) + slen(s->usage_source) + slen(s->model_name) + slen(s->attribution) +
+	      slen(s->energy_source);
 	for (size_t i = 0; i < nm; i++)
 		sz += slen(s->meters[i].kind) + slen(s->meters[i].reason);
 	for (size_t i = 0; i < nz; i++)
@@ -291,6 +294,7 @@ static struct kw_node *node_dup(const struct kw_node *s)
 	d->usage_source = ar_str(&a, s->usage_source);
 	d->model_name = ar_str(&a, s->model_name);
 	d->attribution = ar_str(&a, s->attribution);
+	d->energy_source = ar_str(&a, s->energy_source);
 	d->n_meters = nm;
 	d->meters = NULL;
 	if (nm) {
@@ -366,6 +370,7 @@ static uint64_t pod_hash(const struct kw_pod *p)
 	h = fnv(h, p->model);
 	h = fnv(h, p->policy);
 	h = fnv(h, p->node);
+	h = fnv(h, p->energy_source);
 	h = fnv_u64(h, p->has_co2e);
 	h = fnv_u64(h, p->n_zones);
 	for (size_t i = 0; i < p->n_zones; i++)
@@ -383,6 +388,8 @@ static uint64_t node_hash(const struct kw_node *n)
 	h = fnv(h, n->usage_source);
 	h = fnv(h, n->model_name);
 	h = fnv(h, n->attribution);
+	h = fnv(h, n->energy_source);
+	h = fnv_u64(h, n->estimated_zones);
 	for (size_t i = 0; i < n->n_meters; i++) {
 		h = fnv(h, n->meters[i].kind);
 		h = fnv_u64(h, n->meters[i].in_use);
@@ -457,6 +464,41 @@ static bool nonempty(const char *s)
 	return s && *s;
 }
 
+/* s is one of the NULL-terminated list (the CRD's enum). */
+static bool one_of(const char *s, const char *const *list)
+{
+	for (; s && *list; list++)
+		if (strcmp(s, *list) == 0)
+			return true;
+	return false;
+}
+
+static const char *const METER_KINDS[] = { "powercap", "perf", "msr", "hwmon", "acpi", NULL };
+static const char *const NODE_SOURCES[] = { "meter", "model", "meter+model", "none", NULL };
+static const char *const POD_SOURCES[] = { "measured", "estimated", "none", NULL };
+
+/* An enum string: written when the CRD allows it, else left out and counted. */
+static int put_enum(json_t *o, const char *k, const char *s, const char *const *list,
+		    uint64_t *omitted)
+{
+	if (!s)
+		return 0;
+	if (!one_of(s, list)) {
+		if (omitted)
+			(*omitted)++;
+		return 0;
+	}
+	return put_str(o, k, s);
+}
+
+/* The writer's failures as the NodeEnergy shows them (status.writeErrors). */
+struct werr_view {
+	uint64_t total;
+	uint64_t at_ns;
+	const char *resource, *reason;
+	char message[256];
+};
+
 static char *pod_json_c(const struct kw_pod *p, int which, uint64_t *omitted)
 {
 	json_t *root, *md, *x, *a;
@@ -504,6 +546,7 @@ static char *pod_json_c(const struct kw_pod *p, int which, uint64_t *omitted)
 		rc |= put_str(x, "nodeName", p->node);
 		rc |= put_str(x, "model", p->model);
 		rc |= put_str(x, "policy", p->policy ? p->policy : "");
+		rc |= put_enum(x, "energySource", p->energy_source, POD_SOURCES, omitted);
 		rc |= put_time(x, "lastMeasured", p->last_measured_ns);
 		rc |= put_num(x, "windowSeconds", p->window_s, omitted);
 		rc |= put_num(x, "watts", p->watts, omitted);
@@ -555,7 +598,8 @@ static char *pod_json_c(const struct kw_pod *p, int which, uint64_t *omitted)
 	return dump(root);
 }
 
-static char *node_json_c(const struct kw_node *n, int which, uint64_t *omitted)
+static char *node_json_c(const struct kw_node *n, int which, const struct werr_view *we,
+			 uint64_t *omitted)
 {
 	json_t *root, *md, *x, *a;
 	int rc = 0;
@@ -586,8 +630,11 @@ static char *node_json_c(const struct kw_node *n, int which, uint64_t *omitted)
 			rc |= json_object_set_new(x, "meters", a);
 			for (size_t i = 0; i < n->n_meters; i++) {
 				json_t *m;
-				if (!nonempty(n->meters[i].kind))
+				if (!one_of(n->meters[i].kind, METER_KINDS)) {
+					if (omitted && n->meters[i].kind)
+						(*omitted)++;
 					continue;
+				}
 				m = json_object();
 				rc |= json_array_append_new(a, m);
 				rc |= put_str(m, "kind", n->meters[i].kind);
@@ -598,12 +645,21 @@ static char *node_json_c(const struct kw_node *n, int which, uint64_t *omitted)
 		}
 		if (nonempty(n->usage_source))
 			rc |= put_str(x, "usageSource", n->usage_source);
-		if (n->model_name || n->attribution) {
+		rc |= put_enum(x, "energySource", n->energy_source, NODE_SOURCES, omitted);
+		if (n->model_name || n->attribution || n->estimated_zones) {
 			json_t *m = json_object();
 			rc |= json_object_set_new(x, "model", m);
 			rc |= put_str(m, "name", n->model_name);
 			if (nonempty(n->attribution))
 				rc |= put_str(m, "attribution", n->attribution);
+			if (n->estimated_zones) {
+				json_t *ez = json_array();
+				rc |= json_object_set_new(m, "estimatedZones", ez);
+				for (int z = 0; z < ZONE_COUNT; z++)
+					if ((n->estimated_zones & (1u << z)) && zone_name((enum zone)z))
+						rc |= json_array_append_new(
+							ez, json_string(zone_name((enum zone)z)));
+			}
 		}
 		rc |= put_num(x, "watts", n->watts, omitted);
 		rc |= put_num(x, "joules", n->joules, omitted);
@@ -637,6 +693,15 @@ static char *node_json_c(const struct kw_node *n, int which, uint64_t *omitted)
 					  n->validation.pod_deviation_pct, omitted);
 		}
 		rc |= put_time(x, "lastUpdateTime", real_ns());
+		if (we && we->total) {
+			json_t *e = json_object();
+			rc |= json_object_set_new(x, "writeErrors", e);
+			rc |= json_object_set_new(e, "failedWrites", json_integer((json_int_t)we->total));
+			rc |= put_time(e, "lastTime", we->at_ns);
+			rc |= put_str(e, "lastResource", we->resource);
+			rc |= put_str(e, "lastReason", we->reason);
+			rc |= put_str(e, "lastMessage", we->message);
+		}
 		a = json_array();
 		rc |= json_object_set_new(x, "conditions", a);
 		for (size_t i = 0; i < n->n_conditions; i++) {
@@ -669,7 +734,7 @@ char *kube_writer_pod_json(const struct kw_pod *snap, int which, const char *fie
 
 char *kube_writer_node_json(const struct kw_node *snap, int which)
 {
-	return node_json_c(snap, which, NULL);
+	return node_json_c(snap, which, NULL, NULL);
 }
 
 static char *event_json(const struct kw_event *ev, const char *node, const char *ns)
@@ -1019,20 +1084,111 @@ static void set_err_locked(struct kube_writer *w, const char *what, const char *
 	}
 }
 
-/* Sends one request with the lock NOT held; then takes the lock to account for it.
- * Returns with the lock held. */
-static enum res send_req(struct kube_writer *w, const char *method, const char *path,
-			 const char *body, const char *ct, const char *what)
+static const char *const REASON_NAMES[KW_REASON_COUNT] = {
+	[KW_REASON_INVALID] = "Invalid",
+	[KW_REASON_FORBIDDEN] = "Forbidden",
+	[KW_REASON_UNAUTHORIZED] = "Unauthorized",
+	[KW_REASON_NOTFOUND] = "NotFound",
+	[KW_REASON_CONFLICT] = "Conflict",
+	[KW_REASON_BADREQUEST] = "BadRequest",
+	[KW_REASON_TOOMANYREQUESTS] = "TooManyRequests",
+	[KW_REASON_TIMEOUT] = "Timeout",
+	[KW_REASON_INTERNALERROR] = "InternalError",
+	[KW_REASON_SERVICEUNAVAILABLE] = "ServiceUnavailable",
+	[KW_REASON_NORESPONSE] = "NoResponse",
+	[KW_REASON_OTHER] = "Other",
+};
+
+static const char *const RESOURCE_NAMES[KW_RES_COUNT] = {
+	[KW_RES_PODENERGIES] = "podenergies",
+	[KW_RES_NODEENERGIES] = "nodeenergies",
+	[KW_RES_EVENTS] = "events",
+	[KW_RES_STATUS] = "status",
+};
+
+const char *kube_writer_reason_name(enum kw_reason r)
+{
+	return (unsigned)r < KW_REASON_COUNT ? REASON_NAMES[r] : "Other";
+}
+
+const char *kube_writer_resource_name(enum kw_resource r)
+{
+	return (unsigned)r < KW_RES_COUNT ? RESOURCE_NAMES[r] : "other";
+}
+
+enum kw_reason kube_writer_reason_of(long status, const char *body, int rc)
+{
+	enum kw_reason r = KW_REASON_OTHER;
+
+	if (rc || status <= 0)
+		return rc == -ETIMEDOUT ? KW_REASON_TIMEOUT : KW_REASON_NORESPONSE;
+	if (body && *body) {
+		json_t *j = json_loads(body, 0, NULL);
+		const char *s = json_string_value(json_object_get(j, "reason"));
+		if (s) {
+			if (strcmp(s, "AlreadyExists") == 0)
+				s = "Conflict";
+			else if (strcmp(s, "ServerTimeout") == 0)
+				s = "Timeout";
+			for (int i = 0; i < KW_REASON_OTHER; i++)
+				if (i != KW_REASON_NORESPONSE && strcmp(s, REASON_NAMES[i]) == 0)
+					r = (enum kw_reason)i;
+		}
+		json_decref(j);
+		if (r != KW_REASON_OTHER)
+			return r;
+	}
+	switch (status) {
+	case 400: return KW_REASON_BADREQUEST;
+	case 401: return KW_REASON_UNAUTHORIZED;
+	case 403: return KW_REASON_FORBIDDEN;
+	case 404: return KW_REASON_NOTFOUND;
+	case 409: return KW_REASON_CONFLICT;
+	case 422: return KW_REASON_INVALID;
+	case 429: return KW_REASON_TOOMANYREQUESTS;
+	case 500: return KW_REASON_INTERNALERROR;
+	case 503: return KW_REASON_SERVICEUNAVAILABLE;
+	case 504: return KW_REASON_TIMEOUT;
+	default: return KW_REASON_OTHER;
+	}
+}
+
+static uint64_t failures_total(const struct kube_writer *w)
+{
+	uint64_t n = 0;
+	for (int i = 0; i < KW_RES_COUNT; i++)
+		for (int j = 0; j < KW_REASON_COUNT; j++)
+			n += w->st.failures[i][j];
+	return n;
+}
+
+/* The failures as status.writeErrors shows them (lock held). */
+static void werr_snapshot(const struct kube_writer *w, struct werr_view *v)
+{
+	v->total = failures_total(w);
+	v->at_ns = w->st.last_error_real_ns;
+	v->resource = kube_writer_resource_name(w->st.last_resource);
+	v->reason = kube_writer_reason_name(w->st.last_reason);
+	copy_str(v->message, sizeof(v->message), w->st.last_error);
+}
+
+/* Sends one request with the lock NOT held; then takes the lock to account for it
+ * (a failure by resource and reason). Returns with the lock held. */
+static enum res send_req(struct kube_writer *w, enum kw_resource res, const char *method,
+			 const char *path, const char *body, const char *ct, const char *what)
 {
 	struct wl_err e = { { 0 } };
 	long status = 0;
 	int rc;
 	enum res r;
+	enum kw_reason why = KW_REASON_OTHER;
 
 	if (w->o.send) {
 		rc = w->o.send(w->o.send_ud, method, path, body, ct, &status, &e);
 		if (!rc && (status < 200 || status > 299) && !e.msg[0])
 			snprintf(e.msg, sizeof(e.msg), "HTTP %ld", status);
+		if (rc || status < 200 || status > 299)
+			why = kube_writer_reason_of(rc ? 0 : status, NULL, rc);
 	} else {
 		struct kube_resp resp;
 		rc = kube_http_request(w->http, method, path, body, ct, &resp, &e);
@@ -1040,6 +1196,8 @@ static enum res send_req(struct kube_writer *w, const char *method, const char *
 			status = resp.status;
 			kube_resp_check(&resp, &e);
 		}
+		if (rc || status < 200 || status > 299)
+			why = kube_writer_reason_of(rc ? 0 : status, rc ? NULL : resp.body, rc);
 		kube_resp_release(&resp);
 	}
 	pthread_mutex_lock(&w->mu);
@@ -1055,8 +1213,13 @@ static enum res send_req(struct kube_writer *w, const char *method, const char *
 		r = R_INVALID;
 	else
 		r = R_OTHER4XX;
-	if (r != R_OK)
+	if (r != R_OK) {
 		set_err_locked(w, what, e.msg[0] ? e.msg : "request failed");
+		w->st.failures[res][why]++;
+		w->st.last_resource = res;
+		w->st.last_reason = why;
+		w->st.last_error_real_ns = real_ns();
+	}
 	return r;
 }
 
@@ -1213,7 +1376,7 @@ static int write_pod(struct kube_writer *w, struct pslot *s, uint64_t now)
 			set_err_locked(w, "PodEnergy", "cannot build request");
 			goto done;
 		}
-		r = send_req(w, "PATCH", path, body, APPLY_CT, "apply PodEnergy");
+		r = send_req(w, KW_RES_PODENERGIES, "PATCH", path, body, APPLY_CT, "apply PodEnergy");
 		sent++;
 		free(body);
 		body = NULL;
@@ -1231,7 +1394,8 @@ static int write_pod(struct kube_writer *w, struct pslot *s, uint64_t now)
 		set_err_locked(w, "PodEnergy", "cannot build request");
 		goto done;
 	}
-	r = send_req(w, "PATCH", path, body, APPLY_CT, "apply PodEnergy status");
+	r = send_req(w, KW_RES_PODENERGIES, "PATCH", path, body, APPLY_CT,
+		     "apply PodEnergy status");
 	sent++;
 	if (r == R_NOTFOUND && !need_create)
 		created = false; /* deleted behind our back: create it again */
@@ -1288,11 +1452,13 @@ static int write_node(struct kube_writer *w, uint64_t now)
 	enum res r = R_OK;
 	int sent = 0;
 	uint64_t omitted = 0;
+	struct werr_view we;
 
 	w->node_pending = NULL;
+	werr_snapshot(w, &we);
 	pthread_mutex_unlock(&w->mu);
 	if (need_create) {
-		body = node_json_c(n, 0, NULL);
+		body = node_json_c(n, 0, NULL, NULL);
 		if (!body || object_path(path, sizeof(path), NULL, "nodeenergies", n->name, false,
 					 w->field_manager)) {
 			pthread_mutex_lock(&w->mu);
@@ -1300,7 +1466,7 @@ static int write_node(struct kube_writer *w, uint64_t now)
 			set_err_locked(w, "NodeEnergy", "cannot build request");
 			goto done;
 		}
-		r = send_req(w, "PATCH", path, body, APPLY_CT, "apply NodeEnergy");
+		r = send_req(w, KW_RES_NODEENERGIES, "PATCH", path, body, APPLY_CT, "apply NodeEnergy");
 		sent++;
 		free(body);
 		body = NULL;
@@ -1309,7 +1475,7 @@ static int write_node(struct kube_writer *w, uint64_t now)
 		w->node_created = true;
 		pthread_mutex_unlock(&w->mu);
 	}
-	body = node_json_c(n, 1, &omitted);
+	body = node_json_c(n, 1, &we, &omitted);
 	if (!body || object_path(path, sizeof(path), NULL, "nodeenergies", n->name, true,
 				 w->field_manager)) {
 		pthread_mutex_lock(&w->mu);
@@ -1317,7 +1483,8 @@ static int write_node(struct kube_writer *w, uint64_t now)
 		set_err_locked(w, "NodeEnergy", "cannot build request");
 		goto done;
 	}
-	r = send_req(w, "PATCH", path, body, APPLY_CT, "apply NodeEnergy status");
+	r = send_req(w, KW_RES_NODEENERGIES, "PATCH", path, body, APPLY_CT,
+		     "apply NodeEnergy status");
 	sent++;
 	if (r == R_NOTFOUND)
 		w->node_created = false;
@@ -1332,6 +1499,7 @@ done:
 			w->node_w_watts = n->watts;
 			w->node_w_joules = n->joules;
 			w->node_w_hash = node_hash(n);
+			w->node_w_failures = we.total;
 			w->st.writes_ok++;
 			w->st.node_writes_ok++;
 			ring_add(&w->writes_ring, now);
@@ -1372,7 +1540,8 @@ static int send_event(struct kube_writer *w, uint64_t now)
 	strbuf_adds(&sb, "/events");
 	body = event_json(ev, node, ns);
 	if (body && !sb.overflow) {
-		r = send_req(w, "POST", sb.buf, body, "application/json", "create Event");
+		r = send_req(w, KW_RES_EVENTS, "POST", sb.buf, body, "application/json",
+			     "create Event");
 		w->st.event_requests++;
 	} else {
 		pthread_mutex_lock(&w->mu);
@@ -1411,7 +1580,7 @@ static int send_apply(struct kube_writer *w, uint64_t now)
 	kube_url_escape(&sb, a->fm);
 	strbuf_adds(&sb, "&force=true");
 	if (!sb.overflow) {
-		r = send_req(w, "PATCH", sb.buf, a->body, APPLY_CT, "apply status");
+		r = send_req(w, KW_RES_STATUS, "PATCH", sb.buf, a->body, APPLY_CT, "apply status");
 	} else {
 		pthread_mutex_lock(&w->mu);
 		set_err_locked(w, "status", "cannot build request");
@@ -1498,9 +1667,11 @@ int kube_writer_run_once(struct kube_writer *w, uint64_t *next_ms)
 		if (w->node_pending) {
 			uint64_t nx = UINT64_MAX;
 			const struct kw_node *n = w->node_pending;
+			/* new write failures are news for status.writeErrors */
 			bool chg = w->node_written &&
-				   changed(w, w->node_w_watts, w->node_w_joules, w->node_w_hash,
-					   n->watts, n->joules, node_hash(n));
+				   (changed(w, w->node_w_watts, w->node_w_joules, w->node_w_hash,
+					    n->watts, n->joules, node_hash(n)) ||
+				    failures_total(w) != w->node_w_failures);
 			if (due(w, now, w->node_written, w->node_last_write_ns, w->node_next_try_ns,
 				&w->node_skip_until_ns, (double)w->o.node_interval_s * 1e9, chg,
 				&nx)) {

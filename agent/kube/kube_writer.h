@@ -32,8 +32,16 @@
  * (object deleted behind our back) re-creates it on the next try.
  * kube_writer_forget_pod() drops a deleted pod from the queue; its PodEnergy is left
  * to the garbage collector (ownerReferences): the writer never deletes objects.
+ * Every failed request is counted by resource and reason (failures[][]): the API's
+ * Status `reason` (Invalid, Forbidden, NotFound, Conflict, ...), from the HTTP status
+ * when the body has none, NoResponse / Timeout when no answer came; last_error keeps
+ * the API's message, last_reason / last_resource / last_error_real_ns what and when.
+ * The NodeEnergy status carries them too (status.writeErrors) once a write failed.
  * Numbers: non-finite or negative values are never written (the field is left out and
- * counted in values_omitted); the CRDs' required fields are always present.
+ * counted in values_omitted); the CRDs' required fields are always present. Enum
+ * strings the CRDs would refuse (a meter kind other than powercap/perf/msr/hwmon/acpi,
+ * e.g. "none"; an unknown energy source) are left out and counted there as well, so one
+ * bad field never costs the whole status write.
  *
  * Threading: kube_writer_offer_*, _forget_pod, _event, _stats and _kick may be called
  * from any thread (mutex inside). kube_writer_new starts the thread (unless
@@ -68,6 +76,33 @@
 #define KW_APPLY_BODY_MAX (1u << 20) /* kube_writer_offer_status bodies */
 #define KW_FIELD_MANAGER_MAX 128     /* the API server's limit */
 
+/* What a failed write was about (failures[] first index). KW_RES_STATUS: the generic
+ * kube_writer_offer_status applies (EnergyPolicy status in the agent). */
+enum kw_resource { KW_RES_PODENERGIES, KW_RES_NODEENERGIES, KW_RES_EVENTS, KW_RES_STATUS,
+		   KW_RES_COUNT };
+/* Why (failures[] second index): the API Status reasons the writer tells apart; the
+ * rest is KW_REASON_OTHER. Names: kube_writer_reason_name(). */
+enum kw_reason {
+	KW_REASON_INVALID,	     /* 422 Invalid: the schema refused the object */
+	KW_REASON_FORBIDDEN,	     /* 403: RBAC */
+	KW_REASON_UNAUTHORIZED,	     /* 401: token */
+	KW_REASON_NOTFOUND,	     /* 404 */
+	KW_REASON_CONFLICT,	     /* 409 Conflict / AlreadyExists */
+	KW_REASON_BADREQUEST,	     /* 400 */
+	KW_REASON_TOOMANYREQUESTS,   /* 429 */
+	KW_REASON_TIMEOUT,	     /* Timeout / ServerTimeout / 504, or no answer in time */
+	KW_REASON_INTERNALERROR,     /* 500 */
+	KW_REASON_SERVICEUNAVAILABLE, /* 503 */
+	KW_REASON_NORESPONSE,	     /* connection refused, TLS failure, ... */
+	KW_REASON_OTHER,
+	KW_REASON_COUNT
+};
+const char *kube_writer_reason_name(enum kw_reason r);	  /* "Invalid", ... */
+const char *kube_writer_resource_name(enum kw_resource r); /* "podenergies", ... "status" */
+/* The reason of an answer: the Status body's `reason` when it is one of the above,
+ * else from the HTTP status (body may be NULL; status 0: no answer, rc the -errno). */
+enum kw_reason kube_writer_reason_of(long status, const char *body, int rc);
+
 struct kw_zone {
 	enum zone zone;
 	double dynamic_joules, idle_joules;
@@ -101,6 +136,10 @@ struct kw_pod {
 	 * (one applied before is removed). A change re-applies metadata + spec, at the
 	 * pod's next due write (it counts as a changed text field). */
 	const char *budget_annotation;
+	/* "measured" (every zone from the meter), "estimated" (a PowerModel estimates at
+	 * least one zone), "none" (no energy source: the numbers are zeros, not
+	 * measurements); NULL: left out. status.energySource. */
+	const char *energy_source;
 };
 
 struct kw_meter {
@@ -130,6 +169,9 @@ struct kw_node {
 	size_t n_meters;
 	const char *usage_source; /* ebpf | cgroup */
 	const char *model_name, *attribution;
+	/* meter | model | meter+model | none; NULL: left out. status.energySource */
+	const char *energy_source;
+	uint32_t estimated_zones; /* bit z: the model estimates zone z (model.estimatedZones) */
 	double watts, joules;
 	const struct kw_node_zone *zones;
 	size_t n_zones;
@@ -205,7 +247,12 @@ struct kube_writer_stats {
 	double writes_per_s_1m;	    /* object writes per second over the last 60 s */
 	double requests_per_s_1m;
 	bool backing_off;
-	char last_error[256];
+	char last_error[256];	    /* "<what>: <the API's message>" of the last failure */
+	enum kw_resource last_resource; /* ... and what it was about, why, when */
+	enum kw_reason last_reason;
+	uint64_t last_error_real_ns; /* CLOCK_REALTIME; 0: no failure yet */
+	/* failed requests by resource and reason (an object write that fails is one) */
+	uint64_t failures[KW_RES_COUNT][KW_REASON_COUNT];
 	/* By resource (the totals above are their sums): object writes that succeeded /
 	 * failed and HTTP requests sent (a PodEnergy or NodeEnergy write is one request,
 	 * two when it creates the object). Event requests = events_sent + failed sends. */

@@ -61,13 +61,13 @@ static int list_devs(const struct meter_cfg *c, struct hw_dev *devs, int max, ch
 		if (fmt_path(h->base, sizeof(h->base), "%s/%s", dir, de->d_name))
 			continue;
 		if (path_join(p, sizeof(p), h->base, "name") == 0 &&
-		    read_str_file(p, h->name, sizeof(h->name)) == 0) {
+		    meter_read_attr_str(p, h->name, sizeof(h->name)) == 0) {
 			n++;
 			continue;
 		}
 		if (fmt_path(h->base, sizeof(h->base), "%s/%s/device", dir, de->d_name) == 0 &&
 		    path_join(p, sizeof(p), h->base, "name") == 0 &&
-		    read_str_file(p, h->name, sizeof(h->name)) == 0)
+		    meter_read_attr_str(p, h->name, sizeof(h->name)) == 0)
 			n++;
 	}
 	closedir(d);
@@ -176,7 +176,7 @@ static int scan_channels(const struct hw_dev *h, bool acpi, struct hw_chan *ch, 
 		char p[600];
 		if (fmt_path(p, sizeof(p), "%s/%s%u_label", h->base, ch[i].energy ? "energy" : "power",
 			     ch[i].idx) ||
-		    read_str_file(p, ch[i].label, sizeof(ch[i].label)))
+		    meter_read_attr_str(p, ch[i].label, sizeof(ch[i].label)))
 			ch[i].label[0] = '\0';
 		ch[i].zone = acpi ? ZONE_PLATFORM : channel_zone(h->name, ch[i].label);
 	}
@@ -245,7 +245,7 @@ static int open_common(struct meter *m, const struct meter_cfg *c, bool acpi, ch
 			}
 			if (path_join(p, sizeof(p), h->base, ch[k].file))
 				continue;
-			e = read_u64_file(p, &v);
+			e = meter_read_attr_u64(p, &v, NULL);
 			if (e) {
 				if (!n_unread++) {
 					first_unread_err = e;

@@ -2,12 +2,14 @@
  * reset and implausible-jump detection, power integration, per-zone error deferral. */
 #include "meter_impl.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 const char *const meter_kind_names[METER_KIND_COUNT] = {
@@ -66,20 +68,119 @@ int meter_add_dom(struct meter *m, const struct meter_dom *d, const char *path)
 	return 0;
 }
 
-int meter_dom_read_raw(const struct meter_dom *d, uint64_t *raw)
+const char *meter_ftype_name(unsigned ftype)
+{
+	switch (ftype & S_IFMT) {
+	case S_IFIFO:
+		return "a FIFO";
+	case S_IFDIR:
+		return "a directory";
+	case S_IFLNK:
+		return "a symbolic link";
+	case S_IFSOCK:
+		return "a socket";
+	case S_IFCHR:
+		return "a character device";
+	case S_IFBLK:
+		return "a block device";
+	case S_IFREG:
+		return "a regular file";
+	}
+	return "not a regular file";
+}
+
+/* Opens path without blocking and without following a link in its last component;
+ * returns the fd once fstat says its type is accepted (regular, or a character device
+ * when dev), else a negative errno with *ftype set. */
+static int open_checked(const char *path, bool dev, unsigned *ftype)
+{
+	struct stat st;
+	int fd, err;
+
+	if (ftype)
+		*ftype = 0;
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		err = -errno;
+		if (err == -ELOOP && lstat(path, &st) == 0 && S_ISLNK(st.st_mode) && ftype)
+			*ftype = S_IFLNK;
+		return err;
+	}
+	if (fstat(fd, &st) != 0) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	if (S_ISREG(st.st_mode) || (dev && S_ISCHR(st.st_mode)))
+		return fd;
+	if (ftype)
+		*ftype = st.st_mode & S_IFMT;
+	close(fd);
+	return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+}
+
+int meter_read_attr(const char *path, char *buf, size_t cap, size_t *len, unsigned *ftype)
+{
+	int fd, err;
+
+	if (ftype)
+		*ftype = 0;
+	if (!path || !buf || cap == 0)
+		return -EINVAL;
+	buf[0] = '\0';
+	fd = open_checked(path, false, ftype);
+	if (fd < 0)
+		return fd;
+	err = read_fd(fd, buf, cap, len);
+	close(fd);
+	return err;
+}
+
+int meter_read_attr_str(const char *path, char *buf, size_t cap)
+{
+	size_t len;
+	int err = meter_read_attr(path, buf, cap, &len, NULL);
+
+	if (err)
+		return err;
+	while (len > 0 && isspace((unsigned char)buf[len - 1]))
+		buf[--len] = '\0';
+	return len ? 0 : -EINVAL;
+}
+
+int meter_read_attr_u64(const char *path, uint64_t *out, unsigned *ftype)
+{
+	char buf[64];
+	int err = meter_read_attr(path, buf, sizeof(buf), NULL, ftype);
+
+	if (err)
+		return err;
+	return parse_u64(buf, out);
+}
+
+int meter_open_dev(const char *path, unsigned *ftype)
+{
+	if (!path)
+		return -EINVAL;
+	return open_checked(path, true, ftype);
+}
+
+int meter_dom_read_raw(const struct meter_dom *d, uint64_t *raw, unsigned *ftype)
 {
 	unsigned char b[8];
 	uint64_t v = 0;
 	ssize_t n;
 	int fd;
 
+	if (ftype)
+		*ftype = 0;
 	switch (d->how) {
 	case SRC_FILE:
-		return read_u64_file(d->path, raw);
+		return meter_read_attr_u64(d->path, raw, ftype);
 	case SRC_MSR:
-		fd = open(d->path, O_RDONLY | O_CLOEXEC);
+		fd = meter_open_dev(d->path, ftype);
 		if (fd < 0)
-			return -errno;
+			return fd;
 		n = pread(fd, b, sizeof(b), (off_t)d->msr_off);
 		if (n < 0) {
 			int e = -errno;
@@ -127,6 +228,8 @@ static void resolve_cfg(const struct meter_opts *o, struct meter_cfg *c)
 		snprintf(c->powercap_root, sizeof(c->powercap_root), "%s/class/powercap",
 			 c->sysfs_root);
 	c->max_watts = default_max_watts(o ? o->max_watts : 0);
+	c->clock = o ? o->clock : NULL;
+	c->clock_ctx = o ? o->clock_ctx : NULL;
 }
 
 void meter_close(struct meter *m)
@@ -155,6 +258,8 @@ static int open_kind(enum meter_kind k, const struct meter_cfg *c, struct meter 
 	}
 	m->kind = k;
 	m->max_watts = c->max_watts;
+	m->clock = c->clock;
+	m->clock_ctx = c->clock_ctx;
 	switch (k) {
 	case METER_POWERCAP:
 		err = meter_powercap_open(m, c, reason, cap);
@@ -308,9 +413,11 @@ void meter_summarize(const struct meter *m, const char *prefix, char *buf, size_
 	}
 }
 
-/* Outcome of one domain's read, applied in a second pass (so a zone with an error
- * keeps every one of its baselines and reports 0, and nothing is lost). */
-enum dom_res { RES_NONE, RES_ERR, RES_OK, RES_BASE, RES_RESET };
+/* Outcome of one domain's read. Pass 1 reads every raw value (RES_RAW or RES_ERR), then
+ * the timestamp is taken, pass 2 turns raw values into steps, and pass 3 books them (so
+ * a zone with an error keeps every one of its baselines and reports 0, and nothing is
+ * lost). */
+enum dom_res { RES_NONE, RES_ERR, RES_RAW, RES_OK, RES_BASE, RES_RESET };
 
 struct dom_step {
 	enum dom_res res;
@@ -385,35 +492,22 @@ static void step_power(const struct meter *m, struct meter_dom *d, uint64_t raw,
 	s->uj = ((double)d->base_raw + (double)raw) / 2.0 * (double)(t - d->base_t) / 1e9;
 }
 
-int meter_read_at(struct meter *m, uint64_t t, struct meter_delta *out)
+/* Pass 1: one raw read of every live domain, no timestamp yet. */
+static void read_domains(struct meter *m, struct dom_step *steps)
 {
-	struct dom_step *steps;
-	uint32_t err_mask = 0, zmask = 0;
-	double acc[ZONE_COUNT] = { 0 };
-	int first_err = 0, n_ok = 0;
-
-	if (!m || !out)
-		return -EINVAL;
-	memset(out, 0, sizeof(*out));
-	if (m->started && t < m->last_t)
-		return -EINVAL;
-	steps = calloc(m->n ? (size_t)m->n : 1, sizeof(*steps));
-	if (!steps)
-		return -ENOMEM;
-	out->t_ns = t;
-	out->dt_ns = m->started ? t - m->last_t : 0;
-
 	for (int i = 0; i < m->n; i++) {
 		struct meter_dom *d = &m->dom[i];
+		unsigned ftype = 0;
 		uint64_t raw;
 		int err;
 
 		if (d->gone)
 			continue;
-		zmask |= 1u << d->zone;
-		err = meter_dom_read_raw(d, &raw);
+		err = meter_dom_read_raw(d, &raw, &ftype);
 		if (err) {
 			d->last_err = err;
+			d->ftype = ftype;
+			d->err_now = true;
 			if (err == -ENOENT || err == -ENODEV || err == -ENXIO) {
 				if (++d->enoent_reads >= METER_VANISH_READS)
 					d->gone = true; /* dropped from the next read on */
@@ -423,12 +517,40 @@ int meter_read_at(struct meter *m, uint64_t t, struct meter_delta *out)
 			steps[i].res = RES_ERR;
 		} else {
 			d->enoent_reads = 0;
+			d->err_now = false;
+			d->ftype = 0;
+			steps[i].res = RES_RAW;
+			steps[i].raw = raw;
+		}
+	}
+}
+
+/* Passes 2 and 3 with t, the time the raw values of pass 1 describe. */
+static int book_domains(struct meter *m, uint64_t t, struct dom_step *steps,
+			struct meter_delta *out)
+{
+	uint32_t err_mask = 0, zmask = 0;
+	double acc[ZONE_COUNT] = { 0 };
+	int first_err = 0, n_ok = 0;
+
+	out->t_ns = t;
+	out->dt_ns = m->started ? t - m->last_t : 0;
+	for (int i = 0; i < m->n; i++) {
+		struct meter_dom *d = &m->dom[i];
+
+		if (steps[i].res == RES_NONE)
+			continue;
+		zmask |= 1u << d->zone;
+		if (steps[i].res == RES_RAW) {
+			uint64_t raw = steps[i].raw;
 			if (!d->have_base)
-				steps[i].res = RES_BASE, steps[i].raw = raw;
+				steps[i].res = RES_BASE;
 			else if (d->is_power)
 				step_power(m, d, raw, t, &steps[i]);
 			else
 				step_counter(m, d, raw, t, &steps[i]);
+			if (steps[i].res == RES_ERR)
+				d->err_now = true; /* implausible value (last_err -ERANGE) */
 		}
 		if (steps[i].res == RES_ERR) {
 			err_mask |= 1u << d->zone;
@@ -463,7 +585,6 @@ int meter_read_at(struct meter *m, uint64_t t, struct meter_delta *out)
 		d->frac_uj = e - floor(e);
 		acc[d->zone] += floor(e);
 	}
-	free(steps);
 
 	for (int z = 0; z < ZONE_COUNT; z++)
 		if (!(err_mask & (1u << z)))
@@ -477,7 +598,119 @@ int meter_read_at(struct meter *m, uint64_t t, struct meter_delta *out)
 	return 0;
 }
 
+/* have_t: t is the caller's; otherwise the clock is read after the domains are. */
+static int read_meter(struct meter *m, bool have_t, uint64_t t, struct meter_delta *out)
+{
+	struct dom_step *steps;
+	int rc;
+
+	if (!m || !out)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	if (have_t && m->started && t < m->last_t)
+		return -EINVAL;
+	steps = calloc(m->n ? (size_t)m->n : 1, sizeof(*steps));
+	if (!steps)
+		return -ENOMEM;
+	read_domains(m, steps);
+	if (!have_t)
+		t = m->clock ? m->clock(m->clock_ctx) : mono_ns();
+	if (m->started && t < m->last_t)
+		rc = -EINVAL; /* an injected clock went back */
+	else
+		rc = book_domains(m, t, steps, out);
+	free(steps);
+	return rc;
+}
+
+int meter_read_at(struct meter *m, uint64_t t, struct meter_delta *out)
+{
+	return read_meter(m, true, t, out);
+}
+
 int meter_read(struct meter *m, struct meter_delta *out)
 {
-	return meter_read_at(m, mono_ns(), out);
+	return read_meter(m, false, 0, out);
+}
+
+static void dom_error_text(const struct meter_dom *d, char *buf, size_t cap)
+{
+	const char *what = d->path ? d->path : d->src;
+
+	if (d->ftype)
+		snprintf(buf, cap, "%s is %s, not %s", what, meter_ftype_name(d->ftype),
+			 d->how == SRC_MSR ? "a device file" : "a regular file");
+	else if (d->last_err == -ERANGE)
+		snprintf(buf, cap, "%s: value out of range or implausible (a step above "
+			 "max_watts x interval)", what);
+	else if (d->last_err == -EINVAL)
+		snprintf(buf, cap, "%s: not a decimal counter value", what);
+	else
+		snprintf(buf, cap, "%s: %s", what, strerror(d->last_err ? -d->last_err : EIO));
+}
+
+int meter_describe_errors(const struct meter *m, uint32_t zone_mask, char *buf, size_t cap)
+{
+	size_t len = 0;
+
+	if (!buf || cap == 0)
+		return -EINVAL;
+	buf[0] = '\0';
+	if (!m)
+		return -EINVAL;
+	for (int i = 0; i < m->n; i++) {
+		const struct meter_dom *d = &m->dom[i];
+		char why[400];
+		int n;
+
+		if (!d->err_now || !(zone_mask & (1u << d->zone)))
+			continue;
+		dom_error_text(d, why, sizeof(why));
+		n = snprintf(buf + len, cap - len, "%s%s (%s): %s", len ? "; " : "", d->name, d->src,
+			     why);
+		if (n < 0 || (size_t)n >= cap - len)
+			return -ENOSPC;
+		len += (size_t)n;
+	}
+	return 0;
+}
+
+void meter_watch_init(struct meter_watch *w, uint64_t interval_ns, uint64_t now_ns)
+{
+	if (!w)
+		return;
+	memset(w, 0, sizeof(*w));
+	w->interval_ns = interval_ns;
+	w->next_ns = now_ns + interval_ns;
+}
+
+struct meter *meter_watch_poll(struct meter_watch *w, const struct meter_opts *opts,
+			       uint64_t now_ns, struct meter_probe *probe)
+{
+	struct meter *m;
+	char desc[sizeof(w->seen)];
+	int n;
+
+	if (!w || w->interval_ns == 0 || (!w->pending && now_ns < w->next_ns))
+		return NULL;
+	w->probes++;
+	w->next_ns = now_ns + w->interval_ns;
+	m = meter_open(opts, probe);
+	if (!m) {
+		w->pending = false;
+		return NULL;
+	}
+	/* the domain count, then as much of the description as fits */
+	n = snprintf(desc, sizeof(desc), "%s %d:", meter_kind_name(m->kind), m->n);
+	if (n > 0 && (size_t)n < sizeof(desc))
+		meter_describe(m, desc + n, sizeof(desc) - (size_t)n);
+	if (w->pending && strcmp(desc, w->seen) == 0) {
+		w->pending = false;
+		return m;
+	}
+	/* first sighting, or the set changed since: confirm on the next poll */
+	w->pending = true;
+	snprintf(w->seen, sizeof(w->seen), "%s", desc);
+	meter_close(m);
+	return NULL;
 }

@@ -51,6 +51,10 @@ struct meter_opts {
 	 * wrap. 0 selects the default (2000 W per zone). */
 	double max_watts;
 	const char *proc_root;     /* default "/proc" when NULL (msr: CPU vendor/model) */
+	/* CLOCK_MONOTONIC ns for meter_read(); NULL selects mono_ns(). Called after the
+	 * domains are read (tests inject one). */
+	uint64_t (*clock)(void *ctx);
+	void *clock_ctx;
 };
 
 struct meter_probe {
@@ -62,7 +66,7 @@ struct meter_probe {
 };
 
 struct meter_delta {
-	uint64_t t_ns;                  /* CLOCK_MONOTONIC at the read */
+	uint64_t t_ns;                  /* CLOCK_MONOTONIC at the read (taken after it) */
 	uint64_t dt_ns;                 /* since the previous read (0 on the first) */
 	uint64_t uj[ZONE_COUNT];        /* energy in the interval, microjoules */
 	uint32_t zone_mask;             /* bit z set: zone z is measured */
@@ -91,6 +95,11 @@ int meter_describe(const struct meter *m, char *buf, size_t cap);
  * call establishes the baseline and returns uj[] all zero with dt_ns 0. A domain that
  * fails to read sets its error bit, contributes 0, and keeps its previous baseline so
  * no energy is lost once it reads again (the next good read covers the gap).
+ * Every file is opened non-blocking and must be a regular file (a FIFO or directory in
+ * a counter's place is a read error of that zone, never a stall). The timestamp is
+ * taken after all domains are read, so dt_ns covers everything the values hold, and a
+ * domain's step is bounded by max_watts x the time since its own baseline: a larger
+ * forward step is an error once and then a counter reset (the step is discarded).
  * Returns 0, or a negative errno when no domain could be read at all. */
 int meter_read(struct meter *m, struct meter_delta *out);
 
@@ -98,5 +107,30 @@ int meter_read(struct meter *m, struct meter_delta *out);
  * the clock (for a caller that timestamps several sources back to back, and for
  * tests). t_ns must not go backwards between calls (-EINVAL if it does). */
 int meter_read_at(struct meter *m, uint64_t t_ns, struct meter_delta *out);
+
+/* One line naming the domains of the zones in zone_mask whose latest read failed and
+ * why, e.g. "package-0 (intel-rapl:0): /sys/.../energy_uj is a FIFO, not a regular
+ * file". 0, -ENOSPC when truncated, -EINVAL on bad arguments; "" when none failed. */
+int meter_describe_errors(const struct meter *m, uint32_t zone_mask, char *buf, size_t cap);
+
+/* Looking for a meter again while none is in use (a RAPL driver loaded after the agent
+ * started, a simulated meter started a moment later). A meter is accepted once two
+ * probes in a row find the same domains, so a tree still being created is not taken
+ * half-way. The caller owns the struct (no allocation). */
+struct meter_watch {
+	uint64_t interval_ns; /* between probes; 0: never probe again */
+	uint64_t next_ns;     /* monotonic time of the next probe */
+	bool pending;         /* a meter was seen once; the next poll probes to confirm */
+	char seen[512];       /* its meter_describe() text */
+	uint64_t probes;      /* probes done */
+};
+
+void meter_watch_init(struct meter_watch *w, uint64_t interval_ns, uint64_t now_ns);
+/* Probes when due (or to confirm a pending find) and returns a new meter the caller owns
+ * (meter_close), or NULL. The meter has not been read: its first meter_read() is the
+ * baseline, so no energy from before it appeared is invented. probe (may be NULL, else
+ * METER_KIND_COUNT entries) is filled by each probe done. */
+struct meter *meter_watch_poll(struct meter_watch *w, const struct meter_opts *opts,
+			       uint64_t now_ns, struct meter_probe *probe);
 
 #endif

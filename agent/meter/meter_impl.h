@@ -48,6 +48,8 @@ struct meter_dom {
 	unsigned enoent_reads;
 	bool gone;
 	int last_err;
+	bool err_now;     /* the latest read of this domain failed */
+	unsigned ftype;   /* S_IFMT of a file found not to be a regular file (last_err) */
 };
 
 /* Resolved configuration the backends see. */
@@ -57,6 +59,8 @@ struct meter_cfg {
 	char dev_root[256];
 	char proc_root[256];
 	double max_watts;
+	uint64_t (*clock)(void *ctx);
+	void *clock_ctx;
 };
 
 struct meter {
@@ -66,14 +70,34 @@ struct meter {
 	int n, cap;
 	bool started;
 	uint64_t last_t;
+	uint64_t (*clock)(void *ctx); /* NULL: mono_ns */
+	void *clock_ctx;
 };
 
 /* Appends a copy of d (path duplicated; state zeroed). -ENOMEM, -E2BIG at the cap. */
 int meter_add_dom(struct meter *m, const struct meter_dom *d, const char *path);
 
 /* Reads one raw value for d (no state change). 0 or negative errno; garbage -> -EINVAL
- * or -ERANGE. */
-int meter_dom_read_raw(const struct meter_dom *d, uint64_t *raw);
+ * or -ERANGE. *ftype (may be NULL) gets the S_IFMT bits of a file of the wrong type
+ * (0 otherwise). */
+int meter_dom_read_raw(const struct meter_dom *d, uint64_t *raw, unsigned *ftype);
+
+/* Every file a meter reads, at open and on each tick, goes through these: the file is
+ * opened O_RDONLY|O_NONBLOCK|O_CLOEXEC|O_NOFOLLOW (a sysfs attribute is never a link
+ * itself; links in the directory part, such as class/powercap/intel-rapl:0, are
+ * followed) and read only when fstat says it is a regular file. A FIFO, socket, device
+ * or directory put in a counter's place therefore fails at once instead of blocking
+ * the agent. Contracts as read_file / read_str_file / read_u64_file in util.h, plus:
+ * a file of the wrong type gives -EISDIR (directory), -ELOOP (symbolic link) or
+ * -EINVAL (anything else) and its S_IFMT bits in *ftype (may be NULL; 0 otherwise). */
+int meter_read_attr(const char *path, char *buf, size_t cap, size_t *len, unsigned *ftype);
+int meter_read_attr_str(const char *path, char *buf, size_t cap);
+int meter_read_attr_u64(const char *path, uint64_t *out, unsigned *ftype);
+/* Opens an MSR device file the same way; a character device or (fixtures) a regular
+ * file is accepted. Returns the fd or a negative errno (*ftype as above). */
+int meter_open_dev(const char *path, unsigned *ftype);
+/* "a FIFO", "a directory", "a symbolic link", ... for S_IFMT bits. */
+const char *meter_ftype_name(unsigned ftype);
 
 /* "N domains: package x2, core x2, ..." into buf after prefix. */
 void meter_summarize(const struct meter *m, const char *prefix, char *buf, size_t cap);

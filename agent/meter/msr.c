@@ -51,7 +51,7 @@ static int read_cpuinfo(const char *proc_root, struct cpu_id *id)
 	buf = malloc(16384);
 	if (!buf)
 		return -ENOMEM;
-	err = read_file(path, buf, 16384, NULL);
+	err = meter_read_attr(path, buf, 16384, NULL, NULL);
 	if (err && err != -EFBIG) { /* only the first processor block is needed */
 		free(buf);
 		return err;
@@ -119,10 +119,10 @@ static int msr_read64(const char *path, uint64_t off, uint64_t *out)
 	unsigned char b[8];
 	uint64_t v = 0;
 	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = meter_open_dev(path, NULL);
 
 	if (fd < 0)
-		return -errno;
+		return fd;
 	n = pread(fd, b, sizeof(b), (off_t)off);
 	if (n < 0) {
 		int e = -errno;

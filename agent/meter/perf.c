@@ -78,16 +78,16 @@ static int read_event(const char *pmu, const char *ev, uint64_t *config, double 
 	char p[512], buf[128];
 	int err;
 
-	if (fmt_path(p, sizeof(p), "%s/events/%s", pmu, ev) || read_file(p, buf, sizeof(buf), NULL))
+	if (fmt_path(p, sizeof(p), "%s/events/%s", pmu, ev) || meter_read_attr(p, buf, sizeof(buf), NULL, NULL))
 		return -ENOENT;
 	err = meter_perf_parse_config(buf, config);
 	if (err)
 		return err;
 	if (fmt_path(p, sizeof(p), "%s/events/%s.scale", pmu, ev) ||
-	    read_file(p, buf, sizeof(buf), NULL) || parse_double(buf, scale) || *scale <= 0)
+	    meter_read_attr(p, buf, sizeof(buf), NULL, NULL) || parse_double(buf, scale) || *scale <= 0)
 		return -EINVAL;
 	if (fmt_path(p, sizeof(p), "%s/events/%s.unit", pmu, ev) == 0 &&
-	    read_str_file(p, buf, sizeof(buf)) == 0 && strcmp(buf, "Joules") != 0)
+	    meter_read_attr_str(p, buf, sizeof(buf)) == 0 && strcmp(buf, "Joules") != 0)
 		return -EINVAL;
 	return 0;
 }
@@ -106,12 +106,12 @@ int meter_perf_open(struct meter *m, const struct meter_cfg *c, char *reason, si
 			 "(no RAPL for perf: VM, unsupported CPU or kernel)", c->sysfs_root);
 		return -ENOENT;
 	}
-	if (fmt_path(p, sizeof(p), "%s/type", pmu) || read_u64_file(p, &type) || type > UINT32_MAX) {
+	if (fmt_path(p, sizeof(p), "%s/type", pmu) || meter_read_attr_u64(p, &type, NULL) || type > UINT32_MAX) {
 		snprintf(reason, cap, "power PMU has no valid type file");
 		return -EINVAL;
 	}
 	if (fmt_path(p, sizeof(p), "%s/cpumask", pmu) == 0 &&
-	    read_file(p, buf, sizeof(buf), NULL) == 0) {
+	    meter_read_attr(p, buf, sizeof(buf), NULL, NULL) == 0) {
 		n_cpu = meter_parse_cpulist(buf, cpus, PERF_MAX_CPUS);
 		for (int i = 0; i < n_cpu; i++) {
 			int pk = meter_cpu_package(c->sysfs_root, cpus[i]);

@@ -148,6 +148,7 @@ int meter_powercap_open(struct meter *m, const struct meter_cfg *c, char *reason
 	struct pc_list l = { 0 };
 	int n_top, n_eacces = 0, n_bad = 0, n_dup = 0, n_unknown = 0, n_nowrap = 0;
 	int err = 0, first_bad_err = 0;
+	unsigned first_bad_ft = 0;
 	char first_bad[48] = "", first_eacces[48] = "";
 
 	if (!path_exists(c->powercap_root)) {
@@ -179,7 +180,7 @@ int meter_powercap_open(struct meter *m, const struct meter_cfg *c, char *reason
 		int zv;
 
 		if (path_join(p, sizeof(p), z->dir, "name") ||
-		    read_str_file(p, z->name, sizeof(z->name))) {
+		    meter_read_attr_str(p, z->name, sizeof(z->name))) {
 			n_bad++;
 			z->name[0] = '\0';
 			continue;
@@ -198,6 +199,7 @@ int meter_powercap_open(struct meter *m, const struct meter_cfg *c, char *reason
 		struct meter_dom d = { 0 };
 		char p[600];
 		uint64_t v;
+		unsigned ft = 0;
 		int e;
 
 		if (!z->name[0])
@@ -214,7 +216,7 @@ int meter_powercap_open(struct meter *m, const struct meter_cfg *c, char *reason
 		}
 		if (path_join(p, sizeof(p), z->dir, "energy_uj"))
 			continue;
-		e = read_u64_file(p, &v);
+		e = meter_read_attr_u64(p, &v, &ft);
 		if (e == -EACCES || e == -EPERM) {
 			if (!n_eacces++)
 				snprintf(first_eacces, sizeof(first_eacces), "%s", z->id);
@@ -224,6 +226,7 @@ int meter_powercap_open(struct meter *m, const struct meter_cfg *c, char *reason
 			if (!n_bad++) {
 				snprintf(first_bad, sizeof(first_bad), "%s", z->id);
 				first_bad_err = e;
+				first_bad_ft = ft;
 			}
 			continue;
 		}
@@ -236,7 +239,7 @@ int meter_powercap_open(struct meter *m, const struct meter_cfg *c, char *reason
 		{
 			char rp[600];
 			if (path_join(rp, sizeof(rp), z->dir, "max_energy_range_uj") ||
-			    read_u64_file(rp, &d.wrap) || d.wrap == 0) {
+			    meter_read_attr_u64(rp, &d.wrap, NULL) || d.wrap == 0) {
 				d.wrap = 0; /* unknown range: any step back counts as a reset */
 				n_nowrap++;
 			}
@@ -256,9 +259,11 @@ int meter_powercap_open(struct meter *m, const struct meter_cfg *c, char *reason
 				 n_eacces, n_eacces == 1 ? "" : "s", first_eacces);
 			err = -EACCES;
 		} else if (n_bad) {
-			snprintf(reason, cap, "%d RAPL zone%s found, none readable (%s: %s)", n_bad,
+			snprintf(reason, cap, "%d RAPL zone%s found, none readable (%s: %s%s)", n_bad,
 				 n_bad == 1 ? "" : "s", first_bad[0] ? first_bad : "name",
-				 first_bad_err ? strerror(-first_bad_err) : "no name");
+				 first_bad_ft ? "energy_uj is " : "",
+				 first_bad_ft ? meter_ftype_name(first_bad_ft)
+					      : first_bad_err ? strerror(-first_bad_err) : "no name");
 			err = first_bad_err ? first_bad_err : -EIO;
 		} else {
 			snprintf(reason, cap, "%d intel-rapl entr%s, none with a known zone name",

@@ -11,7 +11,7 @@ static int read_int_file(const char *path, int *out)
 {
 	int64_t v;
 	char buf[32];
-	int err = read_file(path, buf, sizeof(buf), NULL);
+	int err = meter_read_attr(path, buf, sizeof(buf), NULL, NULL);
 
 	if (err)
 		return err;

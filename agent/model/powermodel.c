@@ -10,6 +10,8 @@
 
 #include <yaml.h>
 
+#include "../common/yamllimit.h"
+
 #define MAX_LIST 64 /* more list items than this is rejected before validation */
 
 const char *pm_attribution_name(enum pm_attribution a)
@@ -464,12 +466,19 @@ static int parse_doc(struct yctx *y, struct powermodel *out)
 						ybad(y, sv, h, "expected a list");
 						goto cleanup;
 					}
-					nz = (size_t)(sv->data.sequence.items.top - sv->data.sequence.items.start);
-					if (nz > MAX_LIST) {
+					size_t n = (size_t)(sv->data.sequence.items.top -
+							    sv->data.sequence.items.start);
+					if (n > MAX_LIST) {
 						ybad(y, sv, h, "too many items");
 						goto cleanup;
 					}
+					/* a second zones list cannot get here (duplicate keys are
+					 * refused first); were it to, the first one's lists go */
+					for (size_t i = 0; coefs && i < nz; i++)
+						free(coefs[i]);
+					free(coefs);
 					free(zones);
+					nz = n;
 					zones = calloc(nz ? nz : 1, sizeof(*zones));
 					coefs = calloc(nz ? nz : 1, sizeof(*coefs));
 					if (!zones || !coefs) {
@@ -518,11 +527,23 @@ int pm_parse_yaml(const char *text, size_t len, struct powermodel *out, struct w
 {
 	yaml_parser_t parser;
 	yaml_document_t doc, extra;
+	yaml_node_t *dup, *first;
+	yaml_mark_t mark;
 	struct yctx y = { &doc, err };
 	int rc;
 
 	if (!text || !out)
 		return err_set(err, EINVAL, "no PowerModel text");
+	if (len > PM_FILE_MAX)
+		return err_set(err, EFBIG, "PowerModel text of %zu bytes (at most %d)", len,
+			       PM_FILE_MAX);
+	/* before building the tree: libyaml is quadratic in nesting depth and anchors */
+	rc = ylim_check(text, len, &mark);
+	if (rc < 0)
+		return err_set(err, -rc, "out of memory (YAML parser)");
+	if (rc != YLIM_OK)
+		return err_set(err, EINVAL, "line %zu column %zu: %s", mark.line + 1,
+			       mark.column + 1, ylim_reason(rc));
 	if (!yaml_parser_initialize(&parser))
 		return err_set(err, ENOMEM, "out of memory (YAML parser)");
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
@@ -533,7 +554,18 @@ int pm_parse_yaml(const char *text, size_t len, struct powermodel *out, struct w
 		yaml_parser_delete(&parser);
 		return rc;
 	}
-	rc = parse_doc(&y, out);
+	/* YAML forbids equal keys in a mapping; taking the last one silently would hide
+	 * a mistake (and a repeated spec/zones once leaked the first one's lists) */
+	rc = ylim_document_dup(&doc, &dup, &first);
+	if (rc < 0)
+		rc = err_set(err, -rc, "out of memory (YAML parser)");
+	else if (rc == 1)
+		rc = err_set(err, EINVAL, "line %zu column %zu: %.96s: duplicate key (first at line "
+			     "%zu, column %zu)", dup->start_mark.line + 1, dup->start_mark.column + 1,
+			     (const char *)dup->data.scalar.value, first->start_mark.line + 1,
+			     first->start_mark.column + 1);
+	else
+		rc = parse_doc(&y, out);
 	if (rc == 0) {
 		/* one document per file: a second one would be silently ignored */
 		if (!yaml_parser_load(&parser, &extra)) {

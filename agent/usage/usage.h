@@ -6,6 +6,10 @@
  *   cgroup  the fallback: CPU time from v2 cpu.stat / v1 cpuacct.usage.
  * usage_open() with USAGE_AUTO tries eBPF and falls back with a reason (probe).
  *
+ * A cgroup removed before any read listed it still gets one entry, with all its
+ * usage, in the read after its removal (eBPF source with the cgroup_rmdir recorder;
+ * probe->removed_ok). The cgroup source cannot see such cgroups.
+ *
  * Entries are *exclusive*: a cgroup's own usage, not its descendants' (the cgroup
  * source subtracts the children's totals from the hierarchical counter). The root
  * cgroup ("/") is reported like any other entry; callers decide that it is "system".
@@ -44,6 +48,11 @@ struct usage_probe {
 	char ebpf_reason[200]; /* why eBPF is not used, or what was attached */
 	bool pmu_ok;
 	char pmu_reason[200];  /* why there are no hardware counters, or which */
+	/* Cgroups created and removed between two reads (short Jobs, init containers):
+	 * removed_ok when their usage still gets an entry of its own (eBPF with the
+	 * cgroup_rmdir recorder); else it goes to the root ("system"). Why, either way. */
+	bool removed_ok;
+	char removed_reason[240];
 };
 
 struct usage_entry {

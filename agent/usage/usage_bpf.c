@@ -11,6 +11,25 @@
  *        reported and leave the map. Exited processes leave tgid_stats in the kernel
  *        (leader exit) and by a periodic sweep here.
  *
+ * Short-lived cgroups (created and removed between two reads, so no walk ever saw
+ * them: short Jobs, init containers) are charged to their own entry in the read after
+ * their removal. The kernel side records every removed cgroup of the walked
+ * hierarchy at cgroup_rmdir in cg_gone: id -> (parent id, name), bounded
+ * (CU_DEF_MAX_GONE; a full map counts in drops and the usage goes to system as
+ * before). Each read takes cg_gone *before* cg_stats, so every id taken was removed
+ * before its stats were read and those stats are final (but for the last task's final
+ * switch-out, which can land microseconds after rmdir: a read falling in between
+ * counts that slice from cpu_state and loses only what the switch adds later). The
+ * path is the parent's (from the walk, from this read's vanished cgroups, or from
+ * another cg_gone entry: a pod's cgroup removed together with its container) plus
+ * the name; a parent from the kernel, not a path, so a cgroup namespace or a walk
+ * root below the hierarchy root names it as the walk would. The entry is
+ * reported once with its whole total, then deleted from cg_stats and cg_gone, so
+ * neither map grows. An id removed after cg_gone was taken keeps its cg_stats entry
+ * (the rewalk does not delete ids still listed in cg_gone) until the next read.
+ * Where the rmdir program does not load or attach, the object is loaded without it
+ * (probe says why) and such cgroups' usage goes to system, as before.
+ *
  * Totals per id are kept monotonic (a torn read of cpu_state cannot make a delta
  * negative). libbpf's messages are captured, not printed (WATTLET_BPF_DEBUG=1 prints).
  */
@@ -49,6 +68,14 @@ struct known {
 	char *path;
 };
 
+/* A cg_gone entry taken this read; path resolved on demand, owned here. */
+struct gone {
+	uint64_t id;
+	struct cu_gone v;
+	char *path;
+	bool failed; /* no path: the parent is unknown (too deep, or its record dropped) */
+};
+
 struct bpf_src {
 	struct cpuusage_bpf *skel;
 	const struct cg_layout *layout;
@@ -72,8 +99,13 @@ struct bpf_src {
 
 	struct known *known; /* sorted by id, from the last walk */
 	size_t nknown;
-	char **stale;        /* paths of vanished cgroups reported this read */
+	struct known *stale; /* vanished cgroups reported this read, sorted by id */
 	size_t nstale;
+
+	bool gone_on;        /* the cgroup_rmdir recorder is attached */
+	struct gone *gone;   /* cg_gone as taken this read, sorted by id */
+	size_t ngone, cap_gone;
+	uint64_t gone_lost;  /* removed cgroups with usage not reported (output bound) */
 
 	struct usage_entry *out;
 	size_t cap_out;
@@ -127,6 +159,13 @@ static int cmp_tot(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static int cmp_gone(const void *a, const void *b)
+{
+	uint64_t x = ((const struct gone *)a)->id, y = ((const struct gone *)b)->id;
+
+	return x < y ? -1 : x > y;
+}
+
 static int cmp_known(const void *a, const void *b)
 {
 	uint64_t x = ((const struct known *)a)->id, y = ((const struct known *)b)->id;
@@ -158,8 +197,15 @@ static void free_known(struct known *k, size_t n)
 static void free_stale(struct bpf_src *s)
 {
 	for (size_t i = 0; i < s->nstale; i++)
-		free(s->stale[i]);
+		free(s->stale[i].path);
 	s->nstale = 0;
+}
+
+static void free_gone(struct bpf_src *s)
+{
+	for (size_t i = 0; i < s->ngone; i++)
+		free(s->gone[i].path);
+	s->ngone = 0;
 }
 
 static void bpf_close(void *state)
@@ -180,6 +226,8 @@ static void bpf_close(void *state)
 	free_known(s->known, s->nknown);
 	free_stale(s);
 	free(s->stale);
+	free_gone(s);
+	free(s->gone);
 	free(s->out);
 	free(s);
 }
@@ -202,8 +250,9 @@ static int load_err(struct wl_err *err, int rc, const char *what)
 		       libbpf_last[0] ? "; libbpf: " : "", libbpf_last);
 }
 
-/* One attempt with the tp_btf (btf=true) or raw_tp programs. */
-static int try_load(struct bpf_src *s, bool btf, struct wl_err *err)
+/* One attempt with the tp_btf (btf=true) or raw_tp programs, with or without the
+ * cgroup_rmdir recorder of removed cgroups (gone). */
+static int try_load(struct bpf_src *s, bool btf, bool gone, struct wl_err *err)
 {
 	struct cpuusage_bpf *sk;
 	struct bpf_program *btf_progs[4], *raw_progs[4];
@@ -224,6 +273,8 @@ static int try_load(struct bpf_src *s, bool btf, struct wl_err *err)
 		bpf_program__set_autoload(btf_progs[i], btf);
 		bpf_program__set_autoload(raw_progs[i], !btf);
 	}
+	bpf_program__set_autoload(sk->progs.btf_cg_gone, btf && gone);
+	bpf_program__set_autoload(sk->progs.raw_cg_gone, !btf && gone);
 	sk->rodata->use_v1 = !s->layout->cpu_is_v2;
 	sk->rodata->have_pmu = s->have_pmu;
 	sk->rodata->per_process = s->per_process;
@@ -264,9 +315,36 @@ static int try_load(struct bpf_src *s, bool btf, struct wl_err *err)
 		goto cleanup;
 	}
 	s->skel = sk;
+	s->gone_on = gone;
 	return 0;
 cleanup:
 	cpuusage_bpf__destroy(sk);
+	return rc;
+}
+
+/* tp_btf, else raw_tp; each first with the removed-cgroup recorder, then without it
+ * (a kernel where only that program fails keeps CPU accounting). err gets the first
+ * attempt's reason; gone_why why the recorder is not used. Permission problems end
+ * the search (they will not go away). */
+static int load_any(struct bpf_src *s, struct wl_err *err, struct wl_err *gone_why)
+{
+	int rc = -EINVAL;
+
+	gone_why->msg[0] = '\0';
+	for (int b = 0; b < 2; b++)
+		for (int g = 0; g < 2; g++) {
+			struct wl_err e = { "" };
+
+			rc = try_load(s, b == 0, g == 0, &e);
+			if (rc == 0)
+				return 0;
+			if (b == 0 && g == 0 && err)
+				*err = e;
+			if (g == 0)
+				*gone_why = e;
+			if (rc == -EPERM || rc == -EACCES)
+				return rc;
+		}
 	return rc;
 }
 
@@ -274,7 +352,7 @@ static void *bpf_open(const struct usage_opts *opts, struct usage_probe *probe,
 		      struct wl_err *err)
 {
 	struct bpf_src *s = NULL;
-	struct wl_err pmu_err = { "" };
+	struct wl_err pmu_err = { "" }, gone_why = { "" };
 	int rc;
 
 	if (!opts || !opts->layout) {
@@ -316,15 +394,8 @@ static void *bpf_open(const struct usage_opts *opts, struct usage_probe *probe,
 	s->pmu = pmu_open(s->ncpu, &pmu_err);
 	s->have_pmu = s->pmu != NULL;
 
-	rc = try_load(s, true, err);
-	if (rc < 0) {
-		struct wl_err err2;
-
-		/* permission problems will not go away with raw_tp */
-		if (rc != -EPERM && rc != -EACCES && try_load(s, false, &err2) == 0)
-			rc = 0;
-	}
-	if (rc < 0 && s->have_pmu) {
+	rc = load_any(s, err, &gone_why);
+	if (rc < 0 && rc != -EPERM && rc != -EACCES && s->have_pmu) {
 		/* a PMU-specific failure must not cost CPU time accounting */
 		struct wl_err err3;
 
@@ -332,7 +403,7 @@ static void *bpf_open(const struct usage_opts *opts, struct usage_probe *probe,
 		s->pmu = NULL;
 		s->have_pmu = false;
 		snprintf(pmu_err.msg, sizeof(pmu_err.msg), "PMU: disabled, eBPF load with counters failed");
-		if (try_load(s, true, &err3) == 0 || try_load(s, false, &err3) == 0)
+		if (load_any(s, &err3, &gone_why) == 0)
 			rc = 0;
 	}
 	if (rc < 0)
@@ -344,6 +415,18 @@ static void *bpf_open(const struct usage_opts *opts, struct usage_probe *probe,
 			 "eBPF: %s/sched_switch attached, cgroup ids from %s",
 			 bpf_program__autoload(s->skel->progs.btf_switch) ? "tp_btf" : "raw_tp",
 			 s->layout->cpu_is_v2 ? "cgroup v2" : "v1 cpuacct");
+		probe->removed_ok = s->gone_on;
+		if (s->gone_on)
+			snprintf(probe->removed_reason, sizeof(probe->removed_reason),
+				 "cgroups removed between two reads keep their usage (%s/cgroup_rmdir "
+				 "records up to %u per read)",
+				 bpf_program__autoload(s->skel->progs.btf_cg_gone) ? "tp_btf" : "raw_tp",
+				 (unsigned)CU_DEF_MAX_GONE);
+		else
+			snprintf(probe->removed_reason, sizeof(probe->removed_reason),
+				 "cgroups removed between two reads are not seen, their usage goes "
+				 "to system (cgroup_rmdir recorder: %.100s)",
+				 gone_why.msg[0] ? gone_why.msg : "not loaded");
 		probe->pmu_ok = s->have_pmu;
 		if (s->have_pmu)
 			snprintf(probe->pmu_reason, sizeof(probe->pmu_reason),
@@ -575,9 +658,27 @@ static int emit(struct bpf_src *s, size_t *n, uint64_t id, const char *path,
 	return 0;
 }
 
+static struct gone *find_gone(struct bpf_src *s, uint64_t id)
+{
+	struct gone key = { .id = id };
+
+	return s->ngone ? bsearch(&key, s->gone, s->ngone, sizeof(*s->gone), cmp_gone) : NULL;
+}
+
+/* An id removed after cg_gone was taken this read, not yet named: its cg_stats entry
+ * stays for the next read. */
+static bool gone_later(struct bpf_src *s, uint64_t id)
+{
+	struct cu_gone v;
+
+	return s->gone_on && !find_gone(s, id) &&
+	       bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.cg_gone), &id, &v) == 0;
+}
+
 /* Re-walks cpu_root. Known cgroups missing from the new walk are reported one last
- * time (their paths move to stale) and their map entries are deleted; ids in the
- * map that the walk does not know are deleted too. */
+ * time (they move to stale) and their map entries are deleted; ids in the map that
+ * the walk does not know are deleted too, except short-lived ones named by cg_gone
+ * (charged by charge_gone, or in the next read). */
 static int rewalk(struct bpf_src *s, uint64_t now, uint64_t events, size_t *nout)
 {
 	struct walk_ctx w = { 0 };
@@ -616,17 +717,143 @@ static int rewalk(struct bpf_src *s, uint64_t now, uint64_t events, size_t *nout
 
 		if (c && !s->first)
 			(void)emit(s, nout, k->id, k->path, c, p);
-		s->stale[s->nstale++] = k->path;
+		s->stale[s->nstale++] = *k; /* known is sorted, so stale is */
 		k->path = NULL;
 		s->vanished++;
 	}
 	free_known(s->known, s->nknown);
 	s->known = w.k;
 	s->nknown = w.n;
-	for (size_t i = 0; i < s->ncur; i++)
-		if (!find_known(s->known, s->nknown, s->cur[i].id))
-			bpf_map_delete_elem(fd, &s->cur[i].id);
+	for (size_t i = 0; i < s->ncur; i++) {
+		uint64_t id = s->cur[i].id;
+
+		if (find_known(s->known, s->nknown, id))
+			continue;
+		/* never-named ids that cg_gone names are charge_gone's (this read) or the
+		 * next read's; vanished known ones were reported above */
+		if (!find_known(s->stale, s->nstale, id) && (find_gone(s, id) || gone_later(s, id)))
+			continue;
+		bpf_map_delete_elem(fd, &id);
+	}
 	return 0;
+}
+
+/* Takes cg_gone into s->gone (sorted, unique). Called before cg_stats is read, so
+ * the stats of every id taken are final. A map changing while it is iterated may
+ * skip a key: it stays there for the next read. */
+static int read_gone(struct bpf_src *s)
+{
+	int fd = bpf_map__fd(s->skel->maps.cg_gone);
+	uint64_t key, next, *kp = NULL;
+	unsigned guard = 0;
+	size_t w = 0;
+
+	free_gone(s);
+	if (!s->gone_on)
+		return 0;
+	while (bpf_map_get_next_key(fd, kp, &next) == 0) {
+		struct gone *g;
+
+		key = next;
+		kp = &key;
+		if (++guard > 2u * CU_DEF_MAX_GONE)
+			break;
+		if (s->ngone >= s->cap_gone) {
+			size_t cap = s->cap_gone ? s->cap_gone * 2 : 16;
+			struct gone *ng;
+
+			if (cap > 2u * CU_DEF_MAX_GONE)
+				break;
+			ng = realloc(s->gone, cap * sizeof(*ng));
+			if (!ng)
+				return -ENOMEM;
+			s->gone = ng;
+			s->cap_gone = cap;
+		}
+		g = &s->gone[s->ngone];
+		memset(g, 0, sizeof(*g));
+		if (bpf_map_lookup_elem(fd, &key, &g->v) != 0)
+			continue;
+		g->id = key;
+		g->v.name[CU_NAME_LEN - 1] = '\0';
+		s->ngone++;
+	}
+	if (s->ngone == 0)
+		return 0;
+	qsort(s->gone, s->ngone, sizeof(*s->gone), cmp_gone);
+	for (size_t i = 0; i < s->ngone; i++)
+		if (!w || s->gone[w - 1].id != s->gone[i].id)
+			s->gone[w++] = s->gone[i];
+	s->ngone = w;
+	return 0;
+}
+
+/* The path of a removed cgroup: its parent's (a live cgroup, one that vanished this
+ * read, or another removed one) + "/" + its name; NULL if the parent is unknown. */
+static const char *gone_path(struct bpf_src *s, struct gone *g, unsigned depth)
+{
+	const struct known *k;
+	const char *pp = NULL;
+	struct gone *pg;
+	size_t lp, ln;
+
+	if (g->path || g->failed)
+		return g->path;
+	ln = strlen(g->v.name);
+	if (depth < CG_WALK_MAX_DEPTH && ln > 0 && !strchr(g->v.name, '/')) {
+		if ((k = find_known(s->known, s->nknown, g->v.parent)) ||
+		    (k = find_known(s->stale, s->nstale, g->v.parent)))
+			pp = k->path;
+		else if ((pg = find_gone(s, g->v.parent)) && pg != g)
+			pp = gone_path(s, pg, depth + 1);
+	}
+	if (!pp) {
+		g->failed = true;
+		return NULL;
+	}
+	lp = strcmp(pp, "/") == 0 ? 0 : strlen(pp);
+	g->path = malloc(lp + 1 + ln + 1);
+	if (!g->path) {
+		g->failed = true;
+		return NULL;
+	}
+	memcpy(g->path, pp, lp);
+	g->path[lp] = '/';
+	memcpy(g->path + lp + 1, g->v.name, ln + 1);
+	return g->path;
+}
+
+/* Charges each removed cgroup taken from cg_gone that no walk named (a vanished
+ * known one was reported by rewalk) with its whole final total, then deletes its
+ * cg_stats and cg_gone entries. After a successful rewalk only. */
+static void charge_gone(struct bpf_src *s, size_t *nout)
+{
+	int sfd = bpf_map__fd(s->skel->maps.cg_stats), gfd = bpf_map__fd(s->skel->maps.cg_gone);
+
+	for (size_t i = 0; i < s->ngone; i++) {
+		struct gone *g = &s->gone[i];
+		const struct tot *c = find_tot(s->cur, s->ncur, g->id);
+
+		if (find_known(s->known, s->nknown, g->id)) {
+			/* alive after all (cannot happen: kernfs ids are not reused) */
+			bpf_map_delete_elem(gfd, &g->id);
+			continue;
+		}
+		/* no path: outside the walked subtree or deeper than max_depth (never
+		 * tracked, like live ones there), or the parent's record was dropped
+		 * (counted then): its usage stays with system, as before */
+		if (c && !s->first && !find_known(s->stale, s->nstale, g->id)) {
+			const char *path = gone_path(s, g, 0);
+
+			if (path && emit(s, nout, g->id, path, c,
+					 find_tot(s->prev, s->nprev, g->id)) == 0)
+				s->vanished++;
+			else if (path)
+				s->gone_lost++; /* output bound reached */
+		}
+		bpf_map_delete_elem(sfd, &g->id);
+		bpf_map_delete_elem(gfd, &g->id);
+	}
 }
 
 static void sweep_tgids(struct bpf_src *s)
@@ -657,13 +884,14 @@ static uint64_t sum_drops(struct bpf_src *s)
 	int fd = bpf_map__fd(s->skel->maps.drops);
 	uint64_t *v = calloc((size_t)s->ncpu, sizeof(*v));
 	uint64_t total = 0;
-	__u32 k = CU_DROP_CG;
+	const __u32 slots[] = { CU_DROP_CG, CU_DROP_GONE };
 
 	if (!v)
 		return 0;
-	if (bpf_map_lookup_elem(fd, &k, v) == 0)
-		for (int c = 0; c < s->ncpu; c++)
-			total += v[c];
+	for (size_t i = 0; i < sizeof(slots) / sizeof(slots[0]); i++)
+		if (bpf_map_lookup_elem(fd, &slots[i], v) == 0)
+			for (int c = 0; c < s->ncpu; c++)
+				total += v[c];
 	free(v);
 	return total;
 }
@@ -679,6 +907,10 @@ static int bpf_read(void *state, const struct usage_entry **entries, size_t *n,
 
 	if (!s || !entries || !n)
 		return -EINVAL;
+	/* removed cgroups first: their cg_stats entries, read next, are then final */
+	rc = read_gone(s);
+	if (rc < 0)
+		return rc;
 	/* A CPU's pend is flushed into cg_stats at a switch; if one lands between reading
 	 * cg_stats and reading cpu_state, that pend would be missing from this read. So
 	 * note every CPU's switch count first and read again (bounded) when any CPU
@@ -705,7 +937,7 @@ static int bpf_read(void *state, const struct usage_entry **entries, size_t *n,
 	events = __atomic_load_n(&s->skel->bss->cg_events, __ATOMIC_RELAXED);
 	/* mkdir/rmdir seen: walk now (at most once per read); an id without a path
 	 * (deeper than max_depth, or racing a mkdir): walk, rate limited */
-	need_walk = s->first || events != s->walk_events;
+	need_walk = s->first || events != s->walk_events || s->ngone > 0;
 	for (size_t i = 0; !need_walk && i < s->ncur; i++)
 		if (!find_known(s->known, s->nknown, s->cur[i].id) &&
 		    now - s->last_walk_ns >= WALK_UNKNOWN_NS)
@@ -716,6 +948,8 @@ static int bpf_read(void *state, const struct usage_entry **entries, size_t *n,
 		rc = rewalk(s, now, events, &nout);
 		if (rc < 0 && s->first)
 			return rc;
+		if (rc == 0) /* else cg_gone is kept for the next read */
+			charge_gone(s, &nout);
 	}
 
 	/* Every known cgroup, with its delta; ids with no path yet keep their old
@@ -762,7 +996,7 @@ static int bpf_read(void *state, const struct usage_entry **entries, size_t *n,
 						       (1u << FEAT_CACHE_MISSES)
 					     : 0u);
 	if (dropped)
-		*dropped = sum_drops(s) + s->walk_overflow;
+		*dropped = sum_drops(s) + s->walk_overflow + s->gone_lost;
 	if (vanished)
 		*vanished = s->vanished;
 	return 0;

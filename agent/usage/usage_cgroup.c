@@ -360,6 +360,11 @@ static void *cgsrc_open(const struct usage_opts *opts, struct usage_probe *probe
 		snprintf(probe->pmu_reason, sizeof(probe->pmu_reason),
 			 "hardware counters need the eBPF source (the cgroup source measures CPU "
 			 "time only)");
+		/* a walk only sees cgroups alive at a read */
+		probe->removed_ok = false;
+		snprintf(probe->removed_reason, sizeof(probe->removed_reason),
+			 "cgroup source: cgroups created and removed between two reads are not "
+			 "seen, their CPU time goes to system (the eBPF source keeps it)");
 	}
 	return s;
 }

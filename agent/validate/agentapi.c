@@ -1,6 +1,6 @@
 /* agentapi.c - reads a running agent's /api/v1/workloads (libcurl, jansson): its tick
- * count, meter counters, node joules per zone and the dynamic joules of the workloads
- * a validation follows. */
+ * count, meter counters, node joules per zone and the dynamic joules and CPU seconds
+ * of the workloads a validation follows. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
@@ -147,6 +147,7 @@ int vagent_parse(const char *text, size_t len, const char *const *keys, size_t n
 	json_array_foreach(wls, i, w) {
 		const char *k = json_string_value(json_object_get(w, "workload"));
 		const char *uid = json_string_value(json_object_get(w, "pod_uid"));
+		double cpu_s = num(w, "cpu_seconds"); /* NAN when absent: no other-CPU rule */
 		if (!k)
 			continue;
 		for (size_t q = 0; q < n; q++) {
@@ -160,12 +161,14 @@ int vagent_parse(const char *text, size_t len, const char *const *keys, size_t n
 				zone_joules(json_object_get(w, "zones"), false, j);
 				for (int z = 0; z < ZONE_COUNT; z++)
 					out->dyn_j[q][z] += j[z];
+				out->cpu_s[q] += cpu_s;
 				out->found[q] = true;
 				continue;
 			}
 			if (out->found[q] || strcmp(keys[q], k) != 0)
 				continue;
 			out->found[q] = true;
+			out->cpu_s[q] = cpu_s;
 			zone_joules(json_object_get(w, "zones"), false, out->dyn_j[q]);
 		}
 	}

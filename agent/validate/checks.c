@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/statfs.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "validate.h"
@@ -180,5 +181,45 @@ int validate_cpu_jiffies(const char *proc_root, uint64_t *busy, uint64_t *total)
 		return -EINVAL;
 	*busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
 	*total = *busy + v[3] + v[4];
+	return 0;
+}
+
+int validate_cpu_busy(const char *proc_root, double *busy_s, double *uptime_s)
+{
+	char path[PATH_MAX], line[512];
+	unsigned long long v[5] = { 0 };
+	long hz = sysconf(_SC_CLK_TCK);
+	unsigned ncpu = 0;
+	bool agg = false;
+	struct timespec ts;
+	FILE *f;
+
+	if (!busy_s || !uptime_s)
+		return -EINVAL;
+	if (hz <= 0)
+		hz = 100;
+	if (fmt_path(path, sizeof(path), "%s/stat", proc_root ? proc_root : "/proc") != 0)
+		return -ENAMETOOLONG;
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	/* the clock right after the open: /proc/stat is generated at the first read */
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "cpu ", 4) == 0) {
+			/* cpu user nice system idle iowait */
+			agg = sscanf(line, "cpu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+				     &v[3], &v[4]) == 5;
+		} else if (strncmp(line, "cpu", 3) == 0 && line[3] >= '0' && line[3] <= '9') {
+			ncpu++;
+		} else if (strncmp(line, "cpu", 3) != 0) {
+			break; /* the cpu lines come first */
+		}
+	}
+	fclose(f);
+	if (!agg || ncpu == 0)
+		return -EINVAL;
+	*uptime_s = (double)ts.tv_sec + ts.tv_nsec / 1e9;
+	*busy_s = (double)ncpu * *uptime_s - (double)(v[3] + v[4]) / (double)hz;
 	return 0;
 }

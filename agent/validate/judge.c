@@ -2,8 +2,10 @@
  *
  * Node: every compared zone's |deviation| <= node_pct, and the meter sane.
  * Workload (judged zone only):
- *   refuse  the node was saturated during the baseline, or the smallest step is below
- *           min_step_w: nothing can be concluded;
+ *   refuse  the node was saturated during the baseline, or the CPU used outside the
+ *           instances (other CPU) changed between a step and the phase before it, or
+ *           drifted within a phase, by more than the step's other_limit (below), or the
+ *           smallest step is below min_step_w: nothing can be concluded;
  *   fail    (confidently) a step's deviation is beyond workload_pct even at the near
  *           end of its 95 % CI: |deviation| - ci > workload_pct. Noise cannot hide a
  *           gross error, so this is judged before the noise rules below;
@@ -17,6 +19,34 @@
  *           sane;
  *   pass    otherwise: every step's deviation within workload_pct and the noise bounded
  *           as above.
+ *
+ * The other-CPU limit, from the judge's tolerance. Step k adds an instance using C
+ * cores; the sampler's delta is P_i C + P_o dO, where dO is how much the CPU used
+ * outside the instances changed since the previous phase and P_i, P_o are the watts per
+ * busy core of the instance and of that other work. A correct agent gives the instance
+ * P_i C, so its deviation reads  -P_o dO / (P_i C + P_o dO)  ~  -(dO / C)(P_o / P_i):
+ * a systematic error the CIs do not contain (a steady change of load is not noise).
+ * With P_o ~ P_i (exact on a CPU-time power model like the simulated meter's), the
+ * bias is dO / C. It may take at most the share max_other_bias (default 0.5) of the
+ * tolerance workload_pct: |dO| <= max_other_bias x workload_pct / 100 x C. At the
+ * default 0.5 x 5 % the other CPU can move the deviation by 2.5 points, so alone it
+ * can neither fail a correct agent (that needs more than 5) nor pass one more than
+ * 7.5 % off; other work drawing up to twice the instance's watts per core still stays
+ * within the tolerance. For a 0.3-core instance the limit is 0.0075 cores; for one
+ * core, 0.025. A drift within a phase (second half's mean - first half's) is held to
+ * the tightest limit of the steps whose delta uses that phase: the load was not steady
+ * while the phase was measured, so which share of it a phase mean holds is chance.
+ * The rule is applied twice, asymmetrically, because blaming a correct agent is the
+ * worse error. Before any verdict, a change or drift counts only by what exceeds its
+ * own 95 % CI (from the phases' CIs of the mean: sqrt(ci_a^2 + ci_b^2) for a change
+ * between two phases, 2 ci for a drift, the difference of two half-phase means): a
+ * shift that is clearly there refuses everything. Random fluctuation of a few
+ * hundredths of a core (kernel threads, the agent itself) is already in the power CIs,
+ * and judged on point estimates alone it refused nearly every run on a real node, so a
+ * PASS may stand beside it. A FAIL may not: before failing, the point estimates are
+ * held to the limit, and any excess refuses instead (seen: other CPU +0.63 cores within
+ * a bursty step whose CI hid it, and a correct agent at -68 % +- 26).
+ * Steps without a measured instance CPU (C <= 0) are left to min_step_w.
  */
 #include <math.h>
 #include <stdio.h>
@@ -47,6 +77,7 @@ void validate_thresholds_default(struct validate_thresholds *t)
 	t->max_noise = 0.10;
 	t->min_step_w = 0.05;
 	t->max_baseline_util = 0.85;
+	t->max_other_bias = 0.5;
 }
 
 static bool within(double dev, double thr)
@@ -98,6 +129,98 @@ void validate_judge_node(struct validate_report *r)
 		 "every zone within %.3g %% of the independent sampler", r->thr.node_pct);
 }
 
+static bool limit_ok(double lim)
+{
+	return isfinite(lim) && lim >= 0;
+}
+
+static const char *phase_name(int p, char *buf, size_t cap)
+{
+	if (p == 0)
+		snprintf(buf, cap, "the baseline");
+	else
+		snprintf(buf, cap, "step %d", p);
+	return buf;
+}
+
+/* A phase's 95 % CI of the mean, 0 where unknown (one window). */
+static double ci_or0(const struct vother_cpu *o)
+{
+	return isfinite(o->cores.ci95) && o->cores.ci95 > 0 ? o->cores.ci95 : 0;
+}
+
+/* How far |x| is beyond its CI half-width ci (0 when within it; NAN stays NAN). */
+static double beyond_ci(double x, double ci)
+{
+	double b = fabs(x) - ci;
+	return b > 0 ? b : (isnan(b) ? b : 0);
+}
+
+/* The other-CPU rule (see the top of this file): refuses and returns true when the
+ * CPU used outside the instances changed or drifted beyond a step's limit. Phases in
+ * time order; within one, its drift before its change against the phase before. */
+static bool other_cpu_refused(struct validate_report *r, double ci_weight)
+{
+	char a[32], b[32];
+
+	if (!r->other_known)
+		return false;
+	for (int i = 0; i < r->n_steps; i++) /* from the thresholds in force */
+		r->steps[i].other_limit = r->thr.max_other_bias * r->thr.workload_pct / 100.0 *
+					  r->steps[i].cpu.mean;
+	for (int p = 0; p <= r->n_steps; p++) {
+		const struct vother_cpu *o = p == 0 ? &r->baseline_other : &r->steps[p - 1].other;
+		double lim = INFINITY;
+		int by = 0; /* the step whose limit applies */
+
+		/* the steps whose delta uses phase p: p itself and p + 1 */
+		for (int k = p; k <= p + 1 && k <= r->n_steps; k++) {
+			const struct vstep_result *s = &r->steps[k - 1];
+			if (k >= 1 && s->cpu.mean > 0 && limit_ok(s->other_limit) &&
+			    s->other_limit < lim) {
+				lim = s->other_limit;
+				by = k;
+			}
+		}
+		if (by && isfinite(o->drift) && !(beyond_ci(o->drift, ci_weight * 2 * ci_or0(o)) <= lim)) {
+			const struct vstep_result *s = &r->steps[by - 1];
+			r->verdict = VERDICT_REFUSED;
+			snprintf(r->reason, sizeof(r->reason),
+				 "REFUSED TO JUDGE: the CPU used outside the instances (other CPU) "
+				 "drifted by %+.3f cores within %s (mean %.3f cores), beyond its "
+				 "95 %% CI by more than the %.4f cores allowed (%.3g x %.3g %% of step %d's %.3f-core instance): "
+				 "the load around the workload was not steady, so the node power delta "
+				 "is not the workload's; run on a quieter node", o->drift,
+				 phase_name(p, a, sizeof(a)), o->cores.mean, lim, r->thr.max_other_bias,
+				 r->thr.workload_pct, by, s->cpu.mean);
+			return true;
+		}
+		if (p >= 1) {
+			const struct vstep_result *s = &r->steps[p - 1];
+			const struct vother_cpu *q = p == 1 ? &r->baseline_other : &r->steps[p - 2].other;
+			if (!(s->cpu.mean > 0) || !limit_ok(s->other_limit))
+				continue;
+			double ci = ci_weight * hypot(ci_or0(q), ci_or0(&s->other));
+			if (!(beyond_ci(s->other_change, ci) <= s->other_limit)) {
+				r->verdict = VERDICT_REFUSED;
+				snprintf(r->reason, sizeof(r->reason),
+					 "REFUSED TO JUDGE: the CPU used outside the instances (other "
+					 "CPU) changed by %+.3f cores from %s to step %d (%.3f -> %.3f "
+					 "cores), beyond its 95 %% CI by more than the %.4f cores allowed "
+					 "(%.3g x %.3g %% of "
+					 "the new %.3f-core instance): other work, not the workload, "
+					 "would move step %d's deviation by about %.0f %%; run on a "
+					 "quieter node", s->other_change, phase_name(p - 1, b, sizeof(b)),
+					 p, q->cores.mean, s->other.cores.mean, s->other_limit,
+					 r->thr.max_other_bias, r->thr.workload_pct, s->cpu.mean, p,
+					 100 * fabs(s->other_change) / s->cpu.mean);
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
 void validate_judge_workload(struct validate_report *r)
 {
 	double expected = INFINITY;
@@ -131,6 +254,8 @@ void validate_judge_workload(struct validate_report *r)
 			 r->baseline_cpu_util * 100, r->thr.max_baseline_util * 100);
 		return;
 	}
+	if (other_cpu_refused(r, 1)) /* a level shift beyond its CI: nothing can be judged */
+		return;
 	if (!(expected >= r->thr.min_step_w)) {
 		r->verdict = VERDICT_REFUSED;
 		snprintf(r->reason, sizeof(r->reason),
@@ -143,6 +268,9 @@ void validate_judge_workload(struct validate_report *r)
 		const struct vstep_result *s = &r->steps[i];
 		if (isfinite(s->deviation_pct) && isfinite(s->deviation_ci95) &&
 		    fabs(s->deviation_pct) - s->deviation_ci95 > r->thr.workload_pct) {
+			/* never blame the agent while other work moved at all beyond the limit */
+			if (other_cpu_refused(r, 0))
+				return;
 			r->verdict = VERDICT_FAIL;
 			snprintf(r->reason, sizeof(r->reason),
 				 "step %d: wattlet gave the new workload %.3f W, the node power rose by "
@@ -189,6 +317,8 @@ void validate_judge_workload(struct validate_report *r)
 	}
 	if (worst >= 0) {
 		const struct vstep_result *s = &r->steps[worst];
+		if (other_cpu_refused(r, 0))
+			return;
 		r->verdict = VERDICT_FAIL;
 		snprintf(r->reason, sizeof(r->reason),
 			 "step %d: wattlet gave the new workload %.3f W, the node power rose by "

@@ -30,6 +30,14 @@ static json_t *jstats(const struct vstats *s)
 			 (json_int_t)s->dropped);
 }
 
+/* The CPU used outside the instances in one phase, cores. */
+static json_t *jother(const struct vother_cpu *o)
+{
+	return json_pack("{s:I,s:o,s:o,s:o,s:o}", "n", (json_int_t)o->cores.n, "mean_cores",
+			 jnum(o->cores.mean), "stddev_cores", jnum(o->cores.stddev), "ci95_cores",
+			 jnum(o->cores.ci95), "drift_cores", jnum(o->drift));
+}
+
 static json_t *jzones(uint32_t mask)
 {
 	json_t *a = json_array();
@@ -95,9 +103,12 @@ static json_t *report_obj(const struct validate_report *r)
 		      "thresholds", "node_percent", jnum(r->thr.node_pct), "workload_percent",
 		      jnum(r->thr.workload_pct), "max_noise_fraction", jnum(r->thr.max_noise),
 		      "min_step_watts", jnum(r->thr.min_step_w), "checks", jchecks(&r->checks));
-	if (o)
+	if (o) {
 		json_object_set_new(json_object_get(o, "thresholds"), "max_baseline_utilization",
 				    jnum(r->thr.max_baseline_util));
+		json_object_set_new(json_object_get(o, "thresholds"), "max_other_cpu_bias_fraction",
+				    jnum(r->thr.max_other_bias));
+	}
 	if (!o)
 		return NULL;
 	if (node) {
@@ -119,27 +130,37 @@ static json_t *report_obj(const struct validate_report *r)
 		json_t *steps = json_array();
 		for (int i = 0; i < r->n_steps && steps; i++) {
 			const struct vstep_result *s = &r->steps[i];
-			json_array_append_new(
-				steps, json_pack("{s:i,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:b}", "step",
-						 s->step, "instance", s->key, "node",
-						 jstats(&s->node_w), "sampler_delta_w",
-						 jnum(s->delta_w), "sampler_delta_ci95_w",
-						 jnum(s->delta_ci95), "wattlet", jstats(&s->wattlet_w),
-						 "all_instances_delta_w",
-						 jnum(s->all_instances_delta_w), "deviation_percent",
-						 jnum(s->deviation_pct), "deviation_ci95_percent",
-						 jnum(s->deviation_ci95), "pass", s->pass));
+			json_t *st = json_pack("{s:i,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:b}", "step",
+					       s->step, "instance", s->key, "node",
+					       jstats(&s->node_w), "sampler_delta_w",
+					       jnum(s->delta_w), "sampler_delta_ci95_w",
+					       jnum(s->delta_ci95), "wattlet", jstats(&s->wattlet_w),
+					       "all_instances_delta_w",
+					       jnum(s->all_instances_delta_w), "deviation_percent",
+					       jnum(s->deviation_pct), "deviation_ci95_percent",
+					       jnum(s->deviation_ci95), "pass", s->pass);
+			json_t *oc = r->other_known ? jother(&s->other) : NULL;
+			if (oc) {
+				json_object_set_new(oc, "change_cores", jnum(s->other_change));
+				json_object_set_new(oc, "limit_cores", jnum(s->other_limit));
+			}
+			if (st) {
+				json_object_set_new(st, "instance_cpu_cores", jnum(s->cpu.mean));
+				json_object_set_new(st, "other_cpu", oc ? oc : json_null());
+			} else {
+				json_decref(oc);
+			}
+			json_array_append_new(steps, st);
 		}
-		json_object_set_new(o, "workload",
-				    json_pack("{s:s,s:s,s:i,s:o,s:o,s:o,s:o}", "zone", zone_name(r->zone),
-					      "command", r->command, "attempt",
-					      r->attempt > 0 ? r->attempt : 1, "baseline",
-					      jstats(&r->baseline_w), "baseline_cpu_utilization",
-					      r->baseline_cpu_util >= 0 ? jnum(r->baseline_cpu_util)
-									: json_null(),
-					      "expected_step_w",
-					      jnum(r->expected_step_w), "steps",
-					      steps ? steps : json_array()));
+		x = json_pack("{s:s,s:s,s:i,s:o,s:o,s:o,s:o,s:o}", "zone", zone_name(r->zone),
+			      "command", r->command, "attempt", r->attempt > 0 ? r->attempt : 1,
+			      "baseline", jstats(&r->baseline_w), "baseline_cpu_utilization",
+			      r->baseline_cpu_util >= 0 ? jnum(r->baseline_cpu_util) : json_null(),
+			      "baseline_other_cpu",
+			      r->other_known ? jother(&r->baseline_other) : json_null(),
+			      "expected_step_w", jnum(r->expected_step_w), "steps",
+			      steps ? steps : json_array());
+		json_object_set_new(o, "workload", x);
 	}
 	return o;
 }

@@ -20,10 +20,19 @@
 #define EARLY_MS 60     /* start polling this long before the expected edge */
 #define EDGE_SLACK_S 10 /* give up when the agent does not tick for this long past due */
 
+/* CPU counters read at a window edge, right after the meter */
+struct edge_cpu {
+	bool node_ok;                    /* busy_s and up_s were read */
+	double busy_s, up_s;             /* validate_cpu_busy */
+	double inst_s[VAGENT_MAX_KEYS];  /* each instance's CPU seconds; NAN unknown */
+};
+
 struct run {
 	const struct validate_opts *o;
 	struct meter *m;
 	struct vagent *ag;
+	struct vtarget *t;               /* workload: reads the instances' CPU itself */
+	struct edge_cpu ecur, eprev;
 	uint64_t target_ticks;   /* next edge's tick count */
 	uint64_t ticks_per_window;
 	uint64_t last_edge_ns;
@@ -105,6 +114,19 @@ static int edge(struct run *r, struct wl_err *err)
 	rc = meter_read(r->m, &r->md);
 	if (rc)
 		return err_set(err, -rc, "the sampler could not read the meter: %s", strerror(-rc));
+	r->eprev = r->ecur;
+	r->ecur.node_ok = validate_cpu_busy(o->meter.proc_root, &r->ecur.busy_s,
+					    &r->ecur.up_s) == 0;
+	for (size_t k = 0; k < r->n_keys; k++) {
+		double v = NAN;
+		if (r->t && r->t->ops->cpu_s) {
+			if (r->t->ops->cpu_s(r->t->impl, (int)k + 1, &v) != 0)
+				v = NAN;
+		} else if (s.found[k]) {
+			v = s.cpu_s[k];
+		}
+		r->ecur.inst_s[k] = v;
+	}
 	r->last_edge_ns = mono_ns();
 	r->prev = r->cur;
 	r->cur = s;
@@ -300,14 +322,13 @@ cleanup:
 	return rc;
 }
 
-/* Samples one phase: N windows. node[] gets the sampler's power in the judged zone,
- * inst[k][] the agent's dynamic power of instance k (0-based, k < n_inst). */
+/* Samples one phase: N windows into w (w->n_inst = n_inst instances running), then
+ * adds it to the report (validate_workload_phase). */
 static int sample_phase(struct run *r, struct validate_report *rep, const char *name,
-			struct vtarget *t, int n_inst, double *node,
-			double inst[VALIDATE_MAX_STEPS][VALIDATE_MAX_SAMPLES], size_t *kept,
-			struct wl_err *err)
+			int n_inst, struct vwindows *w, struct wl_err *err)
 {
 	const struct validate_opts *o = r->o;
+	struct vtarget *t = r->t;
 	enum zone z = o->zone;
 	int rc = phase_start(r, err);
 
@@ -318,8 +339,10 @@ static int sample_phase(struct run *r, struct validate_report *rep, const char *
 			return err_set(err, ENOENT, "the agent does not report workload %s (is "
 				       "cgroup.containers_only set, or does it read another cgroup "
 				       "hierarchy?)", r->keys[k]);
+	w->n = o->samples;
+	w->n_inst = n_inst;
 	for (size_t i = 0; i < o->samples; i++) {
-		double dt;
+		double dt, up, inst_cpu = 0;
 		rc = edge(r, err);
 		if (rc)
 			return rc;
@@ -328,31 +351,34 @@ static int sample_phase(struct run *r, struct validate_report *rep, const char *
 		if (!(r->md.zone_mask & (1u << z)))
 			return err_set(err, ENODEV, "the meter does not measure zone %s",
 				       zone_name(z));
-		node[i] = dt > 0 ? r->md.uj[z] / 1e6 / dt : 0;
+		w->node_w[i] = dt > 0 ? r->md.uj[z] / 1e6 / dt : 0;
+		up = r->ecur.up_s - r->eprev.up_s;
 		for (int k = 0; k < n_inst; k++) {
+			double c = r->ecur.inst_s[k] - r->eprev.inst_s[k];
 			if (!r->cur.found[k] || !r->prev.found[k])
 				return err_set(err, ENOENT, "workload %s vanished from the agent",
 					       r->keys[k]);
-			inst[k][i] = dt > 0 ? (r->cur.dyn_j[k][z] - r->prev.dyn_j[k][z]) / dt : 0;
+			w->y[VW_INST_W + k][i] =
+				dt > 0 ? (r->cur.dyn_j[k][z] - r->prev.dyn_j[k][z]) / dt : 0;
+			w->y[VW_INST_CPU + k][i] = up > 0 ? c / up : NAN;
+			inst_cpu += c;
 			if (t && t->ops->alive && !t->ops->alive(t->impl, k + 1))
 				return err_set(err, ECHILD, "instance %d (%s) exited during the "
 					       "measurement", k + 1, r->keys[k]);
 		}
-		progress(o, "%s: sample %zu/%zu (%.2f s): node %s %.3f W%s", name, i + 1,
-			 o->samples, dt, zone_name(z), node[i], n_inst ? "" : "");
+		/* node busy CPU minus the instances': NAN (rule not applied) when unknown */
+		w->y[VW_OTHER][i] = r->ecur.node_ok && r->eprev.node_ok && up > 0 ?
+					    (r->ecur.busy_s - r->eprev.busy_s - inst_cpu) / up : NAN;
+		progress(o, "%s: sample %zu/%zu (%.2f s): node %s %.3f W, other CPU %.3f cores",
+			 name, i + 1, o->samples, dt, zone_name(z), w->node_w[i], w->y[VW_OTHER][i]);
 	}
-	*kept = vstats_trim_outliers(node, inst, (size_t)n_inst, o->samples);
-	if (*kept < o->samples)
+	rc = validate_workload_phase(rep, n_inst, w);
+	if (rc)
+		return err_set(err, -rc, "%s: the windows could not be evaluated", name);
+	if (w->n < o->samples)
 		progress(o, "%s: %zu window(s) left out as outliers (a burst of other activity)",
-			 name, o->samples - *kept);
+			 name, o->samples - w->n);
 	return 0;
-}
-
-/* Stats of the kept windows, with the count left out. */
-static void phase_stats(const double *x, size_t kept, size_t samples, struct vstats *out)
-{
-	vstats_compute(x, kept, out);
-	out->dropped = samples - kept;
 }
 
 int validate_workload(const struct validate_opts *o, struct vtarget *t,
@@ -360,10 +386,7 @@ int validate_workload(const struct validate_opts *o, struct vtarget *t,
 {
 	static const size_t KEYCAP = sizeof(((struct vstep_result *)0)->key);
 	struct run r;
-	double (*inst)[VALIDATE_MAX_SAMPLES] = NULL;
-	double node[VALIDATE_MAX_SAMPLES], prev_sum = 0;
-	size_t kept = 0;
-	struct vstats prev;
+	struct vwindows *w = NULL;
 	char name[32];
 	int rc;
 
@@ -378,8 +401,8 @@ int validate_workload(const struct validate_opts *o, struct vtarget *t,
 			     VALIDATE_MAX_STEPS < VAGENT_MAX_KEYS ? VALIDATE_MAX_STEPS : VAGENT_MAX_KEYS);
 		goto cleanup;
 	}
-	inst = calloc(VALIDATE_MAX_STEPS, sizeof(*inst));
-	if (!inst) {
+	w = calloc(1, sizeof(*w));
+	if (!w) {
 		rc = err_set(err, ENOMEM, "out of memory");
 		goto cleanup;
 	}
@@ -400,26 +423,27 @@ int validate_workload(const struct validate_opts *o, struct vtarget *t,
 	rc = run_open(&r, o, rep, err);
 	if (rc)
 		goto cleanup;
+	r.t = t;
 
 	progress(o, "baseline: %zu samples of %.3g s with no workload", o->samples,
 		 o->sample_ms / 1e3);
 	{
 		uint64_t b0 = 0, t0 = 0, b1 = 0, t1 = 0;
 		int j0 = validate_cpu_jiffies(o->meter.proc_root, &b0, &t0);
-		rc = sample_phase(&r, rep, "baseline", NULL, 0, node, inst, &kept, err);
+		rc = sample_phase(&r, rep, "baseline", 0, w, err);
 		if (rc)
 			goto cleanup;
 		if (j0 == 0 && validate_cpu_jiffies(o->meter.proc_root, &b1, &t1) == 0 && t1 > t0)
 			rep->baseline_cpu_util = (double)(b1 - b0) / (double)(t1 - t0);
 	}
-	phase_stats(node, kept, o->samples, &rep->baseline_w);
-	prev = rep->baseline_w;
-	progress(o, "baseline: %.3f W +- %.3f W (95 %% CI), CPUs %.0f %% busy", prev.mean,
-		 prev.ci95, rep->baseline_cpu_util * 100);
+	progress(o, "baseline: %.3f W +- %.3f W (95 %% CI), CPUs %.0f %% busy, other CPU %.3f "
+		 "cores (drift %+.3f)", rep->baseline_w.mean, rep->baseline_w.ci95,
+		 rep->baseline_cpu_util * 100, rep->baseline_other.cores.mean,
+		 rep->baseline_other.drift);
 
 	for (int k = 1; k <= o->steps; k++) {
 		struct vstep_result *s = &rep->steps[k - 1];
-		double sum = 0, settle;
+		double settle;
 
 		s->step = k;
 		rc = t->ops->scale_up(t->impl, k, s->key, KEYCAP, err);
@@ -438,27 +462,15 @@ int validate_workload(const struct validate_opts *o, struct vtarget *t,
 			goto cleanup;
 		}
 		snprintf(name, sizeof(name), "step %d", k);
-		rc = sample_phase(&r, rep, name, t, k, node, inst, &kept, err);
+		rc = sample_phase(&r, rep, name, k, w, err);
 		if (rc)
 			goto cleanup;
-		phase_stats(node, kept, o->samples, &s->node_w);
-		phase_stats(inst[k - 1], kept, o->samples, &s->wattlet_w);
-		s->delta_w = s->node_w.mean - prev.mean;
-		s->delta_ci95 = vstats_diff_ci95(&s->node_w, &prev);
-		for (int q = 0; q < k; q++) {
-			struct vstats st;
-			vstats_compute(inst[q], kept, &st);
-			sum += st.mean;
-		}
-		s->all_instances_delta_w = sum - prev_sum;
-		prev_sum = sum;
-		s->deviation_pct = validate_deviation_pct(s->wattlet_w.mean, s->delta_w);
-		s->deviation_ci95 = validate_deviation_ci95_pct(s->wattlet_w.mean, s->wattlet_w.ci95,
-								s->delta_w, s->delta_ci95);
-		prev = s->node_w;
 		progress(o, "step %d: node %.3f W, delta %.3f W +- %.3f, wattlet %.3f W, "
-			 "deviation %.2f %% +- %.2f", k, s->node_w.mean, s->delta_w, s->delta_ci95,
-			 s->wattlet_w.mean, s->deviation_pct, s->deviation_ci95);
+			 "deviation %.2f %% +- %.2f; instance CPU %.3f cores, other CPU %.3f cores "
+			 "(change %+.3f, drift %+.3f, limit %.4f)", k, s->node_w.mean, s->delta_w,
+			 s->delta_ci95, s->wattlet_w.mean, s->deviation_pct, s->deviation_ci95,
+			 s->cpu.mean, s->other.cores.mean, s->other_change, s->other.drift,
+			 s->other_limit);
 	}
 	run_close(&r, rep);
 	r.ag = NULL;
@@ -467,6 +479,6 @@ int validate_workload(const struct validate_opts *o, struct vtarget *t,
 cleanup:
 	if (rc)
 		run_failed(&r, rep, err);
-	free(inst);
+	free(w);
 	return rc;
 }

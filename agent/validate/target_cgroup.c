@@ -132,6 +132,39 @@ static bool alive(void *impl, int step)
 	return true;
 }
 
+/* CPU seconds of instance `step` from its cgroup: cgroup v2 cpu.stat usage_usec, or v1
+ * cpuacct.usage (nanoseconds). Read by the validator at the window edge. */
+static int cpu_s(void *impl, int step, double *seconds)
+{
+	struct cg_target *c = impl;
+	char dir[PATH_MAX], path[PATH_MAX], buf[4096];
+	unsigned long long v;
+	const char *p;
+	int rc;
+
+	if (step < 1 || step > c->n || !c->made[step] || !seconds ||
+	    dir_of(c, step, dir, sizeof(dir)) != 0 ||
+	    fmt_path(path, sizeof(path), "%s/cpu.stat", dir) != 0)
+		return -EINVAL;
+	rc = read_file(path, buf, sizeof(buf), NULL);
+	if (rc == 0) {
+		p = strstr(buf, "usage_usec ");
+		if (p && (p == buf || p[-1] == '\n') && sscanf(p, "usage_usec %llu", &v) == 1) {
+			*seconds = (double)v / 1e6;
+			return 0;
+		}
+	}
+	if (fmt_path(path, sizeof(path), "%s/cpuacct.usage", dir) != 0)
+		return -ENAMETOOLONG;
+	rc = read_file(path, buf, sizeof(buf), NULL);
+	if (rc)
+		return rc;
+	if (sscanf(buf, "%llu", &v) != 1)
+		return -EINVAL;
+	*seconds = (double)v / 1e9;
+	return 0;
+}
+
 /* SIGKILLs every process in dir/cgroup.procs; returns how many were listed. */
 static int kill_procs(const char *dir)
 {
@@ -204,6 +237,7 @@ static void target_free(void *impl)
 static const struct vtarget_ops cg_ops = {
 	.scale_up = scale_up,
 	.alive = alive,
+	.cpu_s = cpu_s,
 	.teardown = teardown,
 	.free = target_free,
 };

@@ -17,8 +17,17 @@
  * confidence intervals; when the baseline's CI half-width is above a fraction of the
  * expected step the result is REFUSED (not judged), saying why.
  *
- * Modules: stats.c (statistics), judge.c (verdicts), report.c (JSON report and the
- * state file the daemon exports), checks.c (CPU/meter correctness checks),
+ * Other CPU: in every window the validator also measures the node's busy CPU time
+ * (/proc/stat, from measured idle) minus the instances' CPU time: the CPU used outside
+ * the instances under test. A change of it between a step and the phase its delta is
+ * taken from, or a drift of it within a phase, moves the node power delta by work that
+ * is not the instance's (a background build that stops during the baseline): beyond
+ * a limit derived from the judge's tolerance the result is REFUSED, never passed or
+ * failed (judge.c has the derivation).
+ *
+ * Modules: stats.c (statistics), phase.c (a phase's windows -> the report's numbers),
+ * judge.c (verdicts), report.c (JSON report and the state file the daemon exports),
+ * checks.c (CPU/meter correctness checks, node busy CPU time),
  * agentapi.c (reading a running agent's /api/v1/workloads), run.c (the sampling
  * loops), target_cgroup.c (the standalone workload target).
  *
@@ -87,6 +96,10 @@ struct validate_thresholds {
 	double min_step_w;   /* refuse when the expected step is below this (default 0.05 W) */
 	double max_baseline_util; /* refuse when the baseline already kept this fraction of
 				     all CPUs busy: new work would displace, not add (0.85) */
+	double max_other_bias; /* refuse when the CPU used outside the instances changed by
+				  more than max_other_bias x workload_pct % of the step's own
+				  CPU between phases or within one: the share of the
+				  tolerance that other work may take (default 0.5) */
 };
 void validate_thresholds_default(struct validate_thresholds *t);
 
@@ -122,6 +135,15 @@ void validate_checks_meter(struct validate_checks *c, const struct meter *m,
 			   const char *powercap_root);
 /* Busy and total jiffies of all CPUs from <proc_root>/stat (NULL = /proc). */
 int validate_cpu_jiffies(const char *proc_root, uint64_t *busy, uint64_t *total);
+/* The node's busy CPU time from measured idle: *busy_s = online CPUs (the cpuN lines of
+ * <proc_root>/stat) x *uptime_s - (idle + iowait) seconds, where *uptime_s is
+ * CLOCK_BOOTTIME read as the file is generated (the clock of /proc/uptime, in ns rather
+ * than its 10 ms: on a 64-CPU host those 10 ms alone would be 0.64 CPU-seconds). On a
+ * tickless kernel idle is measured at idle entry and exit, whereas the busy fields are
+ * sampled by the timer tick (they read a 30 % duty-cycle load ~6 % low). Differences
+ * of two reads are busy CPU-seconds over the time that passed; idle comes in 1/USER_HZ
+ * quanta per CPU. -ENOENT/-EINVAL when the file is missing or unparsable. */
+int validate_cpu_busy(const char *proc_root, double *busy_s, double *uptime_s);
 /* Accounts one sampler window: dt seconds, its delta, the meter's max_watts. */
 void validate_checks_window(struct validate_checks *c, const struct meter_delta *d, double dt,
 			    double max_watts);
@@ -142,6 +164,7 @@ struct vagent_snapshot {
 	/* for the workloads asked for (keys[] given to vagent_fetch) */
 	bool found[VAGENT_MAX_KEYS];
 	double dyn_j[VAGENT_MAX_KEYS][ZONE_COUNT]; /* dynamic joules per zone */
+	double cpu_s[VAGENT_MAX_KEYS];       /* CPU seconds the agent counted */
 };
 
 struct vagent;
@@ -170,6 +193,9 @@ struct vtarget_ops {
 	int (*scale_up)(void *impl, int step, char *key, size_t cap, struct wl_err *err);
 	/* true while instance `step` is still running */
 	bool (*alive)(void *impl, int step);
+	/* Optional (NULL: the agent's count is used): the CPU seconds instance `step` has
+	 * used so far, read by the validator itself at the window edge. */
+	int (*cpu_s)(void *impl, int step, double *seconds);
 	/* Stops every instance and removes what scale_up created. Idempotent. */
 	void (*teardown)(void *impl);
 	void (*free)(void *impl);
@@ -184,7 +210,9 @@ struct vtarget {
  * /dev/null) inside its own new cgroup <cpu_root><relbase>/step<k>, the hierarchy the
  * agent reads CPU time from; the process joins the cgroup before it execs. relbase
  * starts with '/' (e.g. "/wattlet-validate-1234"). Teardown SIGKILLs everything in the
- * cgroups, reaps the children and removes the directories. argv is copied. */
+ * cgroups, reaps the children and removes the directories. argv is copied. The
+ * instances' CPU time is read from their cgroups (cpu.stat usage_usec, or v1
+ * cpuacct.usage). */
 int vtarget_cgroup_new(struct vtarget *t, const char *cpu_root, const char *relbase,
 		       const char *const *argv, struct wl_err *err);
 /* Kubernetes: each instance is one more replica of a Deployment (target_kube.c):
@@ -228,6 +256,14 @@ struct vzone_result {                /* node check, one zone */
 	bool pass;
 };
 
+/* The CPU used outside the instances in one phase (cores): per-window stats of node
+ * busy CPU minus the instances' CPU, and its drift within the phase. */
+struct vother_cpu {
+	struct vstats cores;             /* mean/stddev/ci95 are in cores here */
+	double drift;                    /* mean of the phase's second half of windows minus
+					    its first half's; NAN when n < 2 */
+};
+
 struct vstep_result {
 	int step;                        /* 1..K */
 	char key[256];                   /* the new instance's workload key */
@@ -238,6 +274,13 @@ struct vstep_result {
 	double all_instances_delta_w;    /* change in the sum over all instances */
 	double deviation_pct;            /* (wattlet_w.mean - delta_w) / delta_w x 100 */
 	double deviation_ci95;           /* its 95 % CI half-width, percentage points */
+	struct vstats cpu;               /* the new instance's CPU, cores */
+	double all_instances_w;          /* agent's dynamic power summed over all instances */
+	struct vother_cpu other;         /* CPU outside the instances in this phase */
+	double other_change;             /* other.cores.mean - the previous phase's, cores */
+	double other_limit;              /* allowed |change| and |drift| for this step:
+					    max_other_bias x workload_pct / 100 x cpu.mean
+					    (set by the phase, again by the judge from r->thr) */
 	bool pass;
 };
 
@@ -261,9 +304,36 @@ struct validate_report {
 	double baseline_cpu_util;        /* busy fraction of all CPUs during the baseline
 					    (/proc/stat); < 0 unknown */
 	double expected_step_w;
+	bool other_known;                /* the other-CPU numbers below and in steps[] were
+					    measured (false: the other-CPU rule is not applied) */
+	struct vother_cpu baseline_other;
 	int n_steps;
 	struct vstep_result steps[VALIDATE_MAX_STEPS];
 };
+
+/* One phase's windows, as measured (or synthesised by a test): node_w is the sampler's
+ * power of the judged zone, y[] holds the paired per-window series (VW_* rows).
+ * n_inst instances were running (0 for the baseline). */
+enum {
+	VW_OTHER = 0,                                /* CPU outside the instances, cores */
+	VW_INST_W = 1,                               /* + k: agent dynamic W, instance k */
+	VW_INST_CPU = 1 + VALIDATE_MAX_STEPS,        /* + k: CPU of instance k, cores */
+	VW_ROWS = 1 + 2 * VALIDATE_MAX_STEPS,
+};
+struct vwindows {
+	size_t n;
+	int n_inst;
+	double node_w[VALIDATE_MAX_SAMPLES];
+	double y[VW_ROWS][VALIDATE_MAX_SAMPLES];
+};
+
+/* Adds one measured phase to a workload report: phase 0 is the baseline, phase k the
+ * step that started instance k (w->n_inst == k; phases in order, the report made by
+ * the previous calls). Leaves out outlier windows (vstats_trim_outliers, all series
+ * paired; w is compacted), then fills the phase's stats, its delta and deviation
+ * against the previous phase, and the other-CPU numbers (other_known set when every
+ * kept window's other CPU is finite). -EINVAL on a phase out of order or no windows. */
+int validate_workload_phase(struct validate_report *r, int phase, struct vwindows *w);
 
 void validate_opts_default(struct validate_opts *o);
 

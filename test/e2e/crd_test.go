@@ -278,9 +278,21 @@ func TestHelmLint(t *testing.T) {
 	if !strings.Contains(out, "0 chart(s) failed") {
 		t.Fatalf("helm lint:\n%s", out)
 	}
-	for _, set := range []string{"kubeletMode=false", "securityContext.privileged=true",
+	for _, set := range []string{"podSource=kubelet", "podSource=kubelet,kubelet.authorization=nodes/proxy",
+		"networkPolicy.enabled=true", "securityContext.privileged=true",
 		"simulatedRapl.enabled=true", "serviceMonitor.enabled=true"} {
 		mustRun(t, nil, helm, "lint", "--strict", "helm/wattlet", "--set", set)
+	}
+	for _, bad := range []struct{ set, names string }{
+		{"podSource=kubeletz", "podSource"},
+		{"kubelet.authorization=nodes/*", "authorization"},
+		{"networkPolicy.enabled=true,networkPolicy.from=null", "networkPolicy"},
+		{"kubeletMode=true", "kubeletMode"}, // the old switch is gone, not silently ignored
+	} {
+		out, err := run(t, nil, helm, "template", "x", "helm/wattlet", "--kube-version", "1.31.0", "--set", bad.set)
+		if err == nil || !strings.Contains(out, bad.names) {
+			t.Errorf("%s accepted or error does not name %s: %v\n%s", bad.set, bad.names, err, out)
+		}
 	}
 	// values.schema.json refuses a bad value, naming it.
 	out, err := run(t, nil, helm, "template", "x", "helm/wattlet", "--kube-version", "1.31.0", "--set", "metricsPort=70000")
@@ -296,18 +308,34 @@ func TestHelmLint(t *testing.T) {
 // The least-privilege rules and the knobs that change them.
 func TestHelmTemplateRBACAndSecurity(t *testing.T) {
 	helm := needHelm(t)
-	kubelet := string(helmTemplate(t, helm))
-	api := string(helmTemplate(t, helm, "--set", "kubeletMode=false"))
+	def := string(helmTemplate(t, helm))
+	api := def
+	kubelet := string(helmTemplate(t, helm, "--set", "podSource=kubelet"))
+	legacy := string(helmTemplate(t, helm, "--set", "podSource=kubelet", "--set", "kubelet.authorization=nodes/proxy"))
+	netpol := string(helmTemplate(t, helm, "--set", "networkPolicy.enabled=true"))
 	priv := string(helmTemplate(t, helm, "--set", "securityContext.privileged=true"))
 	sim := string(helmTemplate(t, helm, "--set", "simulatedRapl.enabled=true"))
 	for _, c := range []struct {
 		doc, what string
 		want      bool
 	}{
-		{kubelet, "resources: [nodes/proxy]", true},
-		{kubelet, "resources: [pods]", false},
+		// the default: a pod watch on the API server, no kubelet access at all
 		{api, "resources: [pods]", true},
 		{api, "resources: [nodes/proxy]", false},
+		{api, "resources: [nodes/pods]", false},
+		{api, "value: \"apiserver\"", true},
+		// kubelet mode only when asked; fine-grained unless legacy is asked too
+		{kubelet, "resources: [nodes/pods]", true},
+		{kubelet, "resources: [nodes/proxy]", false},
+		{kubelet, "resources: [pods]", false},
+		{kubelet, "value: \"kubelet\"", true},
+		{legacy, "resources: [nodes/proxy]", true},
+		{legacy, "resources: [nodes/pods]", false},
+		{def, "kind: NetworkPolicy", false},
+		{netpol, "kind: NetworkPolicy", true},
+		{netpol, "kubernetes.io/metadata.name: monitoring", true},
+		{netpol, "app.kubernetes.io/name: wattlet-test", true},
+		{netpol, "port: 9102", true},
 		{kubelet, "hostPID: true", true},
 		{kubelet, "add:\n                - BPF\n                - PERFMON\n", true},
 		{kubelet, "SYS_RESOURCE", false}, /* opt-in: kernels < 5.11 only */
@@ -329,7 +357,7 @@ func TestHelmTemplateRBACAndSecurity(t *testing.T) {
 	}
 	// No rule names secrets or configmaps, and no rule uses a wildcard.
 	bad := regexp.MustCompile(`(?m)^\s*-?\s*(resources|verbs|apiGroups): \[[^\]]*(secrets|configmaps|"\*"|\*)`)
-	for _, doc := range []string{kubelet, api} {
+	for _, doc := range []string{kubelet, api, legacy} {
 		if m := bad.FindString(doc); m != "" {
 			t.Errorf("ClusterRole grants too much: %q", m)
 		}
@@ -405,7 +433,8 @@ func TestCRDsOnCluster(t *testing.T) {
 
 	t.Run("helm template | kubectl apply --dry-run=server", func(t *testing.T) {
 		helm := needHelm(t)
-		for _, set := range []string{"kubeletMode=true", "kubeletMode=false",
+		for _, set := range []string{"podSource=kubelet", "podSource=apiserver",
+			"podSource=kubelet,kubelet.authorization=nodes/proxy", "networkPolicy.enabled=true",
 			"simulatedRapl.enabled=true", "securityContext.privileged=true"} {
 			out := helmTemplate(t, helm, "--set", set)
 			mustRun(t, out, k, "apply", "--dry-run=server", "-f", "-")
@@ -476,7 +505,7 @@ metadata: {name: crdtest-node}
 `)
 		mustRun(t, pe, k, "apply", "-f", "-")
 		status := `{"status":{"nodeName":"crdtest-node","model":"builtin-ratio","policy":"",` +
-			`"lastMeasured":"2026-01-01T00:00:00Z","windowSeconds":60,"watts":4.25,` +
+			`"lastMeasured":"2026-01-01T00:00:00Z","windowSeconds":60,"watts":4.25,"energySource":"measured",` +
 			`"dynamicWatts":3.1,"idleWatts":1.15,"joules":1234.5,"co2eGrams":0.12,` +
 			`"zones":[{"zone":"package","dynamicJoules":1000.1,"idleJoules":200.2,"dynamicWatts":3,"idleWatts":1}],` +
 			`"containers":[{"name":"app","containerID":"containerd://abc","joules":1200.3,"watts":4.1}]}}`
@@ -490,7 +519,16 @@ metadata: {name: crdtest-node}
 			t.Errorf("negative status.watts accepted or not named: %v\n%s", err, out)
 		}
 		mustRun(t, nil, k, "patch", "ne", "crdtest-node", "--subresource=status", "--type=merge",
-			"-p", `{"status":{"usageSource":"cgroup","model":{"name":"builtin-ratio","attribution":"ratio"},"watts":52.3,"joules":1200000}}`)
+			"-p", `{"status":{"usageSource":"cgroup","energySource":"none","model":{"name":"builtin-ratio","attribution":"ratio"},"watts":0,"joules":0,`+
+				`"meters":[{"kind":"powercap","inUse":false,"reason":"/sys/class/powercap does not exist"}],`+
+				`"writeErrors":{"failedWrites":2,"lastTime":"2026-01-01T00:00:00Z","lastResource":"podenergies","lastReason":"Forbidden","lastMessage":"HTTP 403: forbidden"},`+
+				`"conditions":[{"type":"EnergySource","status":"False","reason":"NoMeter","message":"apply a PowerModel with estimated zones","lastTransitionTime":"2026-01-01T00:00:00Z"}]}}`)
+		// a meter kind the CRD does not know (what the agent sent for "no meter", issue 19)
+		out, err = run(t, nil, k, "patch", "ne", "crdtest-node", "--subresource=status", "--type=merge",
+			"-p", `{"status":{"meters":[{"kind":"none","inUse":false}]}}`)
+		if err == nil || !strings.Contains(out, "Unsupported value") {
+			t.Errorf("meter kind none accepted or not named: %v\n%s", err, out)
+		}
 
 		table := mustRun(t, nil, k, "get", "podenergy", "-n", testNS, "crdtest-pod")
 		lines := strings.Split(strings.TrimSpace(table), "\n")
@@ -498,13 +536,13 @@ metadata: {name: crdtest-node}
 			t.Fatalf("kubectl get podenergy:\n%s", table)
 		}
 		hdr := strings.Fields(lines[0])
-		wantHdr := []string{"NAME", "NODE", "WATTS", "JOULES", "CO2E(G)", "MODEL", "AGE"}
+		wantHdr := []string{"NAME", "NODE", "WATTS", "JOULES", "SOURCE", "CO2E(G)", "MODEL", "AGE"}
 		if strings.Join(hdr, " ") != strings.Join(wantHdr, " ") {
 			t.Errorf("podenergy columns %v, want %v", hdr, wantHdr)
 		}
 		row := strings.Fields(lines[1])
-		if len(row) != 7 || row[1] != "crdtest-node" || row[2] != "4.25" || row[3] != "1234.5" ||
-			row[4] != "0.12" || row[5] != "builtin-ratio" {
+		if len(row) != 8 || row[1] != "crdtest-node" || row[2] != "4.25" || row[3] != "1234.5" ||
+			row[4] != "measured" || row[5] != "0.12" || row[6] != "builtin-ratio" {
 			t.Errorf("podenergy row %v", row)
 		}
 
@@ -525,8 +563,18 @@ metadata: {name: crdtest-node}
 			mustRun(t, nil, k, c...)
 		}
 		ne := mustRun(t, nil, k, "get", "ne", "crdtest-node")
-		if !strings.Contains(ne, "builtin-ratio") || !strings.Contains(ne, "52.3") {
-			t.Errorf("kubectl get nodeenergy:\n%s", ne)
+		nl := strings.Split(strings.TrimSpace(ne), "\n")
+		if len(nl) != 2 || strings.Join(strings.Fields(nl[0]), " ") != "NAME WATTS JOULES SOURCE REASON MODEL USAGE AGE" {
+			t.Fatalf("kubectl get nodeenergy columns:\n%s", ne)
+		}
+		if f := strings.Fields(nl[1]); len(f) != 8 || f[3] != "none" || f[4] != "NoMeter" || f[5] != "builtin-ratio" {
+			t.Errorf("kubectl get nodeenergy row %v", f)
+		}
+		wide := mustRun(t, nil, k, "get", "ne", "crdtest-node", "-o", "wide")
+		for _, w := range []string{"MESSAGE", "WRITE-ERROR", "apply a PowerModel with estimated zones", "Forbidden"} {
+			if !strings.Contains(wide, w) {
+				t.Errorf("kubectl get nodeenergy -o wide lacks %q:\n%s", w, wide)
+			}
 		}
 	})
 
@@ -595,8 +643,13 @@ metadata: {name: crdtest-node}
 		if out, _ := run(t, nil, k, "auth", "can-i", "--as", nobody, "get", "secrets", "-A"); strings.HasPrefix(strings.TrimSpace(out), "yes") {
 			t.Skip("SKIP: the cluster lets an unbound service account read secrets: not RBAC-authorized, can-i checks would prove nothing")
 		}
-		for _, mode := range []string{"true", "false"} {
-			rbac := helmTemplate(t, helm, "--set", "kubeletMode="+mode, "--set", "fullnameOverride=crdtest-wattlet",
+		for _, mode := range []string{"apiserver", "nodes/pods", "nodes/proxy"} {
+			src, authz := "kubelet", mode
+			if mode == "apiserver" {
+				src, authz = "apiserver", "nodes/pods"
+			}
+			rbac := helmTemplate(t, helm, "--set", "podSource="+src, "--set", "kubelet.authorization="+authz,
+				"--set", "fullnameOverride=crdtest-wattlet",
 				"--show-only", "templates/clusterrole.yaml", "--show-only", "templates/serviceaccount.yaml")
 			rbac = bytes.ReplaceAll(rbac, []byte("app.kubernetes.io/instance: wattlet"),
 				[]byte("app.kubernetes.io/instance: crdtest"))
@@ -616,15 +669,19 @@ metadata: {name: crdtest-node}
 				{[]string{"update", "energypolicies.wattlet.dev", "-n", "default"}, "no"},
 				{[]string{"create", "events", "-n", "default"}, "yes"},
 				{[]string{"get", "nodes"}, "yes"},
+				// the agent's node watch (fieldSelector metadata.name=<node>) needs list+watch
+				{[]string{"list", "nodes"}, "yes"},
+				{[]string{"watch", "nodes"}, "yes"},
 				{[]string{"patch", "nodes"}, "no"},
-				{[]string{"get", "nodes", "--subresource=proxy"}, map[string]string{"true": "yes", "false": "no"}[mode]},
-				{[]string{"watch", "pods", "-A"}, map[string]string{"true": "no", "false": "yes"}[mode]},
+				{[]string{"get", "nodes", "--subresource=proxy"}, map[string]string{"apiserver": "no", "nodes/pods": "no", "nodes/proxy": "yes"}[mode]},
+				{[]string{"get", "nodes", "--subresource=pods"}, map[string]string{"apiserver": "no", "nodes/pods": "yes", "nodes/proxy": "no"}[mode]},
+				{[]string{"watch", "pods", "-A"}, map[string]string{"apiserver": "yes", "nodes/pods": "no", "nodes/proxy": "no"}[mode]},
 				{[]string{"delete", "pods", "-A"}, "no"},
 			} {
 				args := append([]string{"auth", "can-i", "--as", sa}, c.args...)
 				out, _ := run(t, nil, k, args...) // exit 1 means "no"
 				if got := strings.TrimSpace(out); !strings.HasPrefix(got, c.want) {
-					t.Errorf("kubeletMode=%s: can-i %s = %q, want %s", mode, strings.Join(c.args, " "), got, c.want)
+					t.Errorf("%s: can-i %s = %q, want %s", mode, strings.Join(c.args, " "), got, c.want)
 				}
 			}
 		}

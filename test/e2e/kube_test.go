@@ -169,13 +169,26 @@ func (c *Cluster) HelmRun(timeout time.Duration, args ...string) (string, error)
 // InstallAgent installs the chart (helm/wattlet) as AgentRelease in AgentNamespace on
 // the simulated RAPL meter with the locally imported image, plus the given `--set`s
 // ("key=value"), and waits for the DaemonSet and the CRDs. A release a previous run
-// left goes first; the release is uninstalled (waiting) when the test ends.
+// left goes first; the release is uninstalled (waiting) when the test ends. The chart's
+// defaults hold otherwise (podSource apiserver).
 func (c *Cluster) InstallAgent(t *testing.T, sets ...string) {
+	t.Helper()
+	c.installAgent(t, true, sets...)
+}
+
+// InstallAgentNoMeter is InstallAgent without the simulated meter: the chart as a user
+// installs it on a node without RAPL (these machines have none).
+func (c *Cluster) InstallAgentNoMeter(t *testing.T, sets ...string) {
+	t.Helper()
+	c.installAgent(t, false, sets...)
+}
+
+func (c *Cluster) installAgent(t *testing.T, sim bool, sets ...string) {
 	t.Helper()
 	c.HelmRun(2*time.Minute, "uninstall", AgentRelease, "-n", AgentNamespace, "--wait")
 	args := []string{"install", AgentRelease, filepath.Join(c.Root, "helm", "wattlet"),
 		"-n", AgentNamespace, "--create-namespace",
-		"--set", "simulatedRapl.enabled=true", "--set", "image.pullPolicy=Never"}
+		"--set", fmt.Sprintf("simulatedRapl.enabled=%v", sim), "--set", "image.pullPolicy=Never"}
 	for _, s := range sets {
 		args = append(args, "--set", s)
 	}

@@ -37,7 +37,7 @@ check "/healthz answers ok" curl -sf -o /dev/null "$AGENT_URL/healthz"
 check "/api/v1/workloads is JSON with workloads" bash -c \
 	"curl -sf $AGENT_URL/api/v1/workloads | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if d[\"workloads\"] else 1)'"
 check "top --once renders a frame from the agent" bash -c \
-	"'$WATTLET' top --url $AGENT_URL --once | grep -qi 'system'"
+	"'$WATTLET' top --url $AGENT_URL --once -n 100000 | grep -qi 'system'"
 out=$("$WATTLET" top --url http://127.0.0.1:1 --once 2>&1); rc=$?
 echo "$out"
 check "top: exit status non-zero when the agent is unreachable" [ $rc -ne 0 ]

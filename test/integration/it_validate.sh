@@ -8,8 +8,9 @@
 #              node power delta must match the dynamic power the agent gave the new
 #              cgroup within 5 % -> PASS on the real attribution, and FAIL when the agent
 #              runs with attribution.test_bias=0.3 (every workload's share x 1.3).
-# Plus: exit 3 (refused) when noise cannot be judged, SIGINT cleans up, the verdicts
-# appear in the agent's metrics.
+# Plus: exit 3 (refused) when noise cannot be judged, or when a background job in another
+# cgroup stops halfway through the baseline (the CPU used outside the instances changed),
+# SIGINT cleans up, the verdicts appear in the agent's metrics.
 #
 # Settings and why:
 # - raplsim --interval-ms 10: real RAPL counters advance about every 1 ms. With the
@@ -52,8 +53,18 @@ V=("$WATTLET" validate)
 VFLAGS=(--url "$AGENT_URL" --powercap-root "$TMP/powercap" --set validate.result_file="$STATE")
 WL_CMD=(stress-ng --cpu 1 --cpu-load 30 --cpu-method loop --quiet)
 no_leftovers() { # no validation cgroup or stress-ng of ours left behind
-	local root; root=$(cpu_root)
-	! ls -d "$root"/wattlet-validate-* >/dev/null 2>&1 && ! pgrep -f "cpu-load 30 --cpu-method loop" >/dev/null
+	# (a validation still running elsewhere on this host is not ours: its cgroup is
+	# wattlet-validate-<pid of a live validator>)
+	local root d p cg; root=$(cpu_root)
+	for d in "$root"/wattlet-validate-*; do
+		[ -d "$d" ] || continue
+		kill -0 "${d##*-}" 2>/dev/null || return 1
+	done
+	for p in $(pgrep -f "^stress-ng .*--cpu-load 30 --cpu-method loop"); do # not validators
+		cg=$(grep -m1 -o 'wattlet-validate-[0-9]*' "/proc/$p/cgroup" 2>/dev/null)
+		[ -e "/proc/$p" ] || continue # exited meanwhile
+		[ -n "$cg" ] && kill -0 "${cg##*-}" 2>/dev/null || return 1
+	done
 }
 show() { sed -n '/^correctness checks/,$p' "$1" | sed 's/^/    /'; }
 
@@ -103,11 +114,17 @@ start_agent "$TMP/agent-bias.log" "${AGENT_FLAGS[@]}" --set attribution.test_bia
 	|| { fail "biased agent did not become ready: $(tail -20 "$TMP/agent-bias.log")"; finish; exit; }
 VFLAGS=(--url "$AGENT_URL" --powercap-root "$TMP/powercap" --set validate.result_file="$STATE")
 run_wl wl_bias
-# No refusal allowed here: a +30 % error is beyond 5 % even at the near end of the CI a
-# quiet host produces, a noisy moment is measured again (--attempts 3), and a validator
-# that cannot fail is worthless.
-check "validate workload, attribution biased +30 %: FAIL (exit 1; got $rc)" [ $rc -eq 1 ]
-check "validate workload, biased: deviations near +30 %" python3 - "$TMP/wl_bias.json" <<'PY'
+# No refusal for noise allowed here: a +30 % error is beyond 5 % even at the near end of
+# the CI a quiet host produces, a noisy moment is measured again (--attempts 3), and a
+# validator that cannot fail is worthless. The refusals that stand are about the host,
+# not the noise: when other work on this shared host changed its load (the other-CPU
+# rule) or saturated it in all three attempts, the node power delta is not the
+# workload's and no verdict is the right answer.
+if [ $rc -eq 3 ] && grep -Eq '^verdict: REFUSED.*(\(other CPU\)|saturated)' "$TMP/wl_bias.out"; then
+	skip "validate workload (biased): the host's other load changed or saturated it in every attempt (refused, exit 3): $(grep ^verdict "$TMP/wl_bias.out")"
+else
+	check "validate workload, attribution biased +30 %: FAIL (exit 1; got $rc)" [ $rc -eq 1 ]
+	check "validate workload, biased: deviations near +30 %" python3 - "$TMP/wl_bias.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
 d = [x["deviation_percent"] for x in r["workload"]["steps"]]
@@ -116,7 +133,55 @@ assert r["verdict"] == "fail", r["verdict"]
 # the median step: one step may be disturbed by a neighbour, the bias is in all of them
 assert 20 < sorted(d)[1] < 40, d
 PY
+fi
 check "validate workload (biased): cleaned up" no_leftovers
+
+# --- a background job in another cgroup stops halfway through the baseline ------------------
+# The incident this guards against: a build that stopped during the baseline made a
+# correct agent "fail" by -152 %. The validator measures the CPU used outside the
+# instances in every window and refuses. The agent still runs biased: the refusal wins
+# over the +30 % error too (the delta is not the workload's, so nothing can be judged).
+# ~15 s: 4 x 1 s windows per phase, one step.
+BG_CMD=(stress-ng --cpu 1 --cpu-load 40 --cpu-method loop --quiet)
+bg_cg=$(cg_create "wattlet-it-bg-$$")
+cg_run "$bg_cg" "${BG_CMD[@]}"
+bg_pid=${PIDS[-1]}
+bg_running() { [ -n "$(cat "$bg_cg/cgroup.procs" 2>/dev/null)" ]; }
+wait_for 10 bg_running || fail "background: stress-ng did not start in $bg_cg"
+"${V[@]}" workload "${VFLAGS[@]}" --samples 4 --duration 1s --settle 1s --steps 1 --no-state \
+	--json "$TMP/bgstop.json" -- "${WL_CMD[@]}" > "$TMP/bgstop.out" 2>&1 &
+vpid=$!
+# stop the background after the baseline's second window (progress is line-buffered)
+if wait_for 60 grep -q "baseline: sample 2/4" "$TMP/bgstop.out"; then
+	cg_remove "$bg_cg"
+	wait "$bg_pid" 2>/dev/null # reaped here: no job-control noise in the output
+else
+	fail "background: the baseline never reached its second window: $(tail -5 "$TMP/bgstop.out")"
+fi
+wait "$vpid"; rc=$?
+show "$TMP/bgstop.out"
+if [ $rc -eq 3 ] && grep -q '^verdict: REFUSED.*saturated' "$TMP/bgstop.out"; then
+	skip "background stops: this host was saturated already (refused for that first)"
+else
+	check "background stops mid-baseline: refused, not judged (exit 3; got $rc)" [ $rc -eq 3 ]
+	check "background stops: the reason is the CPU used outside the instances" \
+		grep -q '^verdict: REFUSED: REFUSED TO JUDGE: the CPU used outside the instances (other CPU)' \
+		"$TMP/bgstop.out"
+	check "background stops: the table has the other-CPU column" grep -q 'other CPU (change/limit)' "$TMP/bgstop.out"
+	check "background stops: JSON has the other CPU of every phase" python3 - "$TMP/bgstop.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+w = r["workload"]
+b, s = w["baseline_other_cpu"], w["steps"][0]["other_cpu"]
+print("    other CPU: baseline %.3f cores (drift %+.3f), step 1 %.3f (change %+.3f, limit %.4f)"
+      % (b["mean_cores"], b["drift_cores"], s["mean_cores"], s["change_cores"], s["limit_cores"]))
+assert r["verdict"] == "refused" and "other CPU" in r["reason"], r["reason"]
+assert r["thresholds"]["max_other_cpu_bias_fraction"] == 0.5
+# the background's stop is beyond the limit, as a drift or a change
+assert abs(b["drift_cores"]) > s["limit_cores"] or abs(s["change_cores"]) > s["limit_cores"]
+PY
+fi
+check "background stops: cleaned up" no_leftovers
 
 # --- metrics: the agent exports the last results ---------------------------------------------
 got_metrics() {

@@ -21,11 +21,20 @@ check() { # check "description" command...
 
 cleanup_all() {
 	local p c
+	[ "${LIB_CLEANED:-0}" = 1 ] && return 0  # once: finish() and the EXIT trap both call it
+	LIB_CLEANED=1
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	# cg_create usually runs in $(...), a subshell: its record is the file, not CGROUPS
+	[ -f "$TMP/.cgroups" ] && mapfile -t -O "${#CGROUPS[@]}" CGROUPS < "$TMP/.cgroups"
 	for c in "${CGROUPS[@]}"; do cg_remove "$c"; done
 	rm -rf "$TMP"
 }
+
+# A test killed by run.sh's timeout, or one that exits early, still removes its
+# processes, cgroups and temporary directory.
+trap cleanup_all EXIT
+trap 'exit 143' TERM INT
 
 finish() {
 	cleanup_all
@@ -56,16 +65,24 @@ cpu_root() {
 # mode sees it too); prints the absolute path of the CPU-hierarchy cgroup.
 cg_create() {
 	local root; root=$(cpu_root)
+	local top="$root/${1%%/*}" made=0
+	[ -e "$top" ] || made=1
 	mkdir -p "$root/$1" || return 1
-	CGROUPS+=("$root/$1")
+	if [ $made = 1 ]; then # the top directory we made: removed with all below it
+		CGROUPS+=("$top")
+		echo "$top" >> "$TMP/.cgroups"
+	else                   # an existing top (e.g. system.slice) is never emptied
+		CGROUPS+=("$root/$1")
+		echo "$root/$1" >> "$TMP/.cgroups"
+	fi
 	echo "$root/$1"
 }
 
 cg_remove() {
 	local d=$1 p
 	[ -d "$d" ] || return 0
-	for p in $(cat "$d/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-	wait_for 5 bash -c "[ -z \"\$(cat '$d/cgroup.procs' 2>/dev/null)\" ]"
+	for p in $(find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+	wait_for 5 bash -c "[ -z \"\$(find '$d' -name cgroup.procs -exec cat {} + 2>/dev/null)\" ]"
 	find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
 }
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent/config/config.h"
@@ -259,6 +260,174 @@ static void test_err_syntax(void **state)
 }
 
 /* ---- --set ---- */
+
+/* ---- hostile files: size, nesting depth, many keys ---- */
+
+/* Writes len bytes of text to a new temporary file; path gets its name. */
+static void write_tmp(char *path, size_t cap, const char *text, size_t len)
+{
+	int fd;
+
+	assert_true(cap > 32);
+	snprintf(path, cap, "/tmp/wattlet-config-XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, len), (ssize_t)len);
+	close(fd);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* "tick: " then levels '[' (no closing brackets needed: the depth check comes first) */
+static int load_nested(size_t levels, struct wl_err *e, char *path, size_t cap, double *secs)
+{
+	size_t len = 6 + 2 * levels;
+	char *text = malloc(len);
+	struct config c;
+	double t0;
+	int r;
+
+	assert_non_null(text);
+	memcpy(text, "tick: ", 6);
+	memset(text + 6, '[', levels);
+	memset(text + 6 + levels, ']', levels);
+	write_tmp(path, cap, text, len);
+	free(text);
+	config_defaults(&c);
+	t0 = now_s();
+	r = config_load_file(&c, path, e);
+	*secs = now_s() - t0;
+	unlink(path);
+	return r;
+}
+
+static void test_err_nesting_depth(void **state)
+{
+	char path[64], want[256];
+	struct wl_err e = { { 0 } };
+	double secs;
+	(void)state;
+
+	/* 200k flow levels: refused at level 65 (the top mapping is level 1, so the 64th
+	 * '[' at column 6 + 64), without libyaml's quadratic scan of the rest */
+	assert_int_equal(load_nested(200000, &e, path, sizeof(path), &secs), -EINVAL);
+	snprintf(want, sizeof(want), "%s:1:70: nested deeper than 64 levels", path);
+	assert_string_equal(e.msg, want);
+	print_message("200000-level flow nesting refused in %.3f ms\n", secs * 1e3);
+	/* 64 levels (top mapping + 63 lists) pass the depth check and meet the type check */
+	assert_int_equal(load_nested(63, &e, path, sizeof(path), &secs), -EINVAL);
+	snprintf(want, sizeof(want), "%s:1:7: tick: expected a duration, got a list", path);
+	assert_string_equal(e.msg, want);
+}
+
+/* n anchored list items under tick, one a line ("- &aI 1" on line I + 2) */
+static int load_anchors(size_t n, struct wl_err *e, char *path, size_t cap)
+{
+	size_t tcap = 16 + n * 16, len = 0;
+	char *text = malloc(tcap);
+	struct config c;
+	int r;
+
+	assert_non_null(text);
+	len += (size_t)snprintf(text, tcap, "tick:\n");
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)snprintf(text + len, tcap - len, "- &a%zu 1\n", i);
+	write_tmp(path, cap, text, len);
+	free(text);
+	config_defaults(&c);
+	r = config_load_file(&c, path, e);
+	unlink(path);
+	return r;
+}
+
+/* libyaml resolves each alias by a linear search of the anchors: 20k anchors and
+ * aliases cost 1.7 s, so anchors are capped (256) before the tree is built */
+static void test_err_anchors(void **state)
+{
+	char path[64], want[256];
+	struct wl_err e = { { 0 } };
+	(void)state;
+
+	assert_int_equal(load_anchors(257, &e, path, sizeof(path)), -EINVAL);
+	snprintf(want, sizeof(want), "%s:258:3: more than 256 anchors", path);
+	assert_string_equal(e.msg, want);
+	assert_int_equal(load_anchors(256, &e, path, sizeof(path)), -EINVAL);
+	snprintf(want, sizeof(want), "%s:2:1: tick: expected a duration, got a list", path);
+	assert_string_equal(e.msg, want);
+}
+
+static void test_err_too_large(void **state)
+{
+	size_t len = (1u << 20) + 1;
+	char path[64], *text = malloc(len);
+	struct config c;
+	struct wl_err e = { { 0 } };
+	(void)state;
+
+	assert_non_null(text);
+	memset(text, '#', len); /* one long comment: valid YAML, only the size is wrong */
+	write_tmp(path, sizeof(path), text, len);
+	free(text);
+	config_defaults(&c);
+	assert_int_equal(config_load_file(&c, path, &e), -EFBIG);
+	unlink(path);
+	assert_non_null(strstr(e.msg, "larger than 1048576 bytes"));
+}
+
+/* 100k distinct keys in one mapping: the duplicate check must not be pairwise
+ * (5e9 compares); the first unknown key is the error. */
+static void test_err_many_keys(void **state)
+{
+	size_t n = 100000, cap = n * 16, len = 0;
+	char path[64], want[256], *text = malloc(cap);
+	struct config c;
+	struct wl_err e = { { 0 } };
+	double t0;
+	(void)state;
+
+	assert_non_null(text);
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)snprintf(text + len, cap - len, "k%zu: 1\n", i);
+	write_tmp(path, sizeof(path), text, len);
+	free(text);
+	config_defaults(&c);
+	t0 = now_s();
+	assert_int_equal(config_load_file(&c, path, &e), -EINVAL);
+	print_message("100000 distinct keys refused in %.3f ms\n", (now_s() - t0) * 1e3);
+	snprintf(want, sizeof(want), "%s:1:1: unknown key \"k0\"", path);
+	unlink(path);
+	assert_string_equal(e.msg, want);
+}
+
+static void test_err_duplicate_among_many(void **state)
+{
+	size_t n = 5000, cap = n * 16 + 64, len = 0;
+	char path[64], want[256], *text = malloc(cap);
+	struct config c;
+	struct wl_err e = { { 0 } };
+	(void)state;
+
+	assert_non_null(text);
+	len += (size_t)snprintf(text + len, cap - len, "model:\n  idle_watts:\n");
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)snprintf(text + len, cap - len, "    z%zu: 1\n", i % 2500);
+	write_tmp(path, sizeof(path), text, len);
+	free(text);
+	config_defaults(&c);
+	assert_int_equal(config_load_file(&c, path, &e), -EINVAL);
+	unlink(path);
+	/* z0 comes back first, on line 3 + 2500 */
+	snprintf(want, sizeof(want),
+		 "%s:2503:5: duplicate key \"model.idle_watts.z0\" (first at line 3, column 5)",
+		 path);
+	assert_string_equal(e.msg, want);
+}
 
 static void test_set_overrides_file(void **state)
 {
@@ -574,6 +743,11 @@ int main(void)
 		cmocka_unit_test(test_err_out_of_range),
 		cmocka_unit_test(test_err_duplicate),
 		cmocka_unit_test(test_err_syntax),
+		cmocka_unit_test(test_err_nesting_depth),
+		cmocka_unit_test(test_err_anchors),
+		cmocka_unit_test(test_err_too_large),
+		cmocka_unit_test(test_err_many_keys),
+		cmocka_unit_test(test_err_duplicate_among_many),
 		cmocka_unit_test(test_set_overrides_file),
 		cmocka_unit_test(test_set_errors),
 		cmocka_unit_test(test_set_accepts_edge_values),

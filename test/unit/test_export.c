@@ -19,6 +19,7 @@
 
 #include "agent/cli/top.h"
 #include "agent/export/export.h"
+#include "agent/export/export_impl.h"
 #include "agent/export/http.h"
 
 #define POD_UID "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
@@ -35,7 +36,9 @@
 #define CONMON_KEY "/kubepods.slice/kubepods-pod" POD_UID_SD ".slice/crio-conmon-" CID2 ".scope"
 #define DOCKER_KEY "/system.slice/docker-" CID3 ".scope"
 #define WEIRD_KEY "/system.slice/we\"ird\\na\nme.service"
-#define WEIRD_ESC "/system.slice/we\\\"ird\\\\na\\nme.service"
+/* the newline is spelled \x0a (text), whose backslash the format escapes */
+#define WEIRD_ESC "/system.slice/we\\\"ird\\\\na\\\\x0ame.service"
+#define WEIRD_TEXT "/system.slice/we\"ird\\na\\x0ame.service" /* as a JSON string */
 
 struct fixture {
 	struct ledger *l;
@@ -367,6 +370,8 @@ static void test_metrics_kube_writes(void **state)
 		.skipped_unchanged = 55,
 		.rate_limited = 7,
 		.backoffs = 1,
+		.fail = { { "nodeenergies", "Invalid", 3 }, { "events", "Forbidden", 1 } },
+		.n_fail = 2,
 	};
 	const char *t;
 
@@ -391,6 +396,9 @@ static void test_metrics_kube_writes(void **state)
 	assert_line(t, "wattlet_kube_writes_skipped_total 55");
 	assert_line(t, "wattlet_kube_writes_rate_limited_total 7");
 	assert_line(t, "wattlet_kube_writer_backoffs_total 1");
+	assert_line(t, "# TYPE wattlet_kube_write_failures_total counter");
+	assert_line(t, "wattlet_kube_write_failures_total{resource=\"nodeenergies\",reason=\"Invalid\"} 3");
+	assert_line(t, "wattlet_kube_write_failures_total{resource=\"events\",reason=\"Forbidden\"} 1");
 	assert_no_duplicates(t);
 	promtool_check(t);
 	f->st.kube_writes = NULL;
@@ -495,7 +503,7 @@ static void test_json(void **state)
 	assert_true(fabs(json_real_value(json_object_get(w, "watts")) - 10.75) < 1e-9);
 	assert_true(fabs(json_real_value(json_object_get(w, "cpu_cores")) - 1.5) < 1e-9);
 
-	w = find_wl(wls, WEIRD_KEY); /* escaped and restored exactly */
+	w = find_wl(wls, WEIRD_TEXT); /* the same text as the label value */
 	assert_int_equal(json_integer_value(json_object_get(w, "watts")), 0);
 	w = find_wl(wls, DOCKER_KEY);
 	assert_true(json_is_true(json_object_get(w, "terminated")));
@@ -623,6 +631,239 @@ static void test_top_usage(void **state)
 	close(devnull);
 }
 
+/* The HTTP server's counters: absent without a server, all reasons with one. */
+static void test_metrics_http(void **state)
+{
+	struct fixture *f = *state;
+	struct http_stats hs = { .open = 3, .max = 58, .accepted = 1000, .refused = 2,
+				 .evicted = 900, .timed_out = 40, .upgrades_refused = 1 };
+	const char *t;
+
+	assert_int_equal(export_metrics(f->l, &f->st, false, &f->out), 0);
+	assert_null(strstr(f->out.buf, "wattlet_http_"));
+	f->st.http = &hs;
+	strbuf_reset(&f->out);
+	assert_int_equal(export_metrics(f->l, &f->st, false, &f->out), 0);
+	t = f->out.buf;
+	assert_line(t, "# TYPE wattlet_http_connections gauge");
+	assert_line(t, "wattlet_http_connections 3");
+	assert_line(t, "wattlet_http_connections_max 58");
+	assert_line(t, "wattlet_http_connections_accepted_total 1000");
+	assert_line(t, "wattlet_http_connections_closed_total{reason=\"evicted\"} 900");
+	assert_line(t, "wattlet_http_connections_closed_total{reason=\"idle_timeout\"} 40");
+	assert_line(t, "wattlet_http_connections_closed_total{reason=\"refused\"} 2");
+	assert_line(t, "wattlet_http_connections_closed_total{reason=\"upgrade\"} 1");
+	assert_no_duplicates(t);
+	promtool_check(t);
+	f->st.http = NULL;
+}
+
+/* ---- names that are not valid UTF-8 ----------------------------------------------- */
+
+/* Strict UTF-8 (RFC 3629) without C0/DEL/C1 controls, written independently of
+ * export_common.c. */
+static bool valid_utf8(const unsigned char *p, size_t n, bool newlines)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned c = p[i], cp, len, min;
+		if (c < 0x80) {
+			if ((c < 0x20 && !(newlines && c == '\n')) || c == 0x7f)
+				return false;
+			i++;
+			continue;
+		}
+		if ((c & 0xe0) == 0xc0)
+			len = 2, cp = c & 0x1f, min = 0x80;
+		else if ((c & 0xf0) == 0xe0)
+			len = 3, cp = c & 0x0f, min = 0x800;
+		else if ((c & 0xf8) == 0xf0)
+			len = 4, cp = c & 0x07, min = 0x10000;
+		else
+			return false;
+		if (i + len > n)
+			return false;
+		for (unsigned k = 1; k < len; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (p[i + k] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
+		    (cp >= 0x80 && cp <= 0x9f))
+			return false;
+		i += len;
+	}
+	return true;
+}
+
+static bool valid_text(const unsigned char *p, size_t n)
+{
+	return valid_utf8(p, n, false);
+}
+
+/* Undoes the format escapes (\\ and \") of one rendered value; false on anything
+ * else after a backslash or a bare double quote. */
+static bool unescape_format(const char *in, size_t n, struct strbuf *out)
+{
+	strbuf_reset(out);
+	for (size_t i = 0; i < n; i++) {
+		if (in[i] == '"')
+			return false;
+		if (in[i] == '\\') {
+			if (i + 1 >= n || (in[i + 1] != '\\' && in[i + 1] != '"'))
+				return false;
+			i++;
+		}
+		strbuf_add(out, in + i, 1);
+	}
+	return true;
+}
+
+static int hexd(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* The inverse the escaping promises: \xNN with NN < 0x20, >= 0x7f or 0x5c is byte NN,
+ * everything else is itself. */
+static void decode_text(const char *t, size_t n, struct strbuf *out)
+{
+	strbuf_reset(out);
+	for (size_t i = 0; i < n; i++) {
+		if (t[i] == '\\' && i + 3 < n && t[i + 1] == 'x' && hexd(t[i + 2]) >= 0 &&
+		    hexd(t[i + 3]) >= 0) {
+			int v = hexd(t[i + 2]) * 16 + hexd(t[i + 3]);
+			if (v < 0x20 || v >= 0x7f || v == 0x5c) {
+				char b = (char)v;
+				strbuf_add(out, &b, 1);
+				i += 3;
+				continue;
+			}
+		}
+		strbuf_add(out, t + i, 1);
+	}
+}
+
+/* export_add_text over many byte strings built from the bytes that matter: the
+ * output is valid UTF-8 without controls once the format escapes are undone, and
+ * decodes back to the input (so distinct names give distinct values). */
+static void test_text_escape_roundtrip(void **state)
+{
+	static const unsigned char alpha[] = { '\\', 'x', 'f', '5', 'c', '0', 'a', '"', 'A',
+					       0x01, 0x0a, 0x7f, 0x80, 0x85, 0xa0, 0xa9, 0xbf,
+					       0xc2, 0xc3, 0xe0, 0xed, 0xf0, 0xf4, 0xfe, 0xff };
+	struct strbuf enc, txt, dec;
+	unsigned long long x = 0x9e3779b97f4a7c15ull;
+	(void)state;
+
+	strbuf_init(&enc, 4096);
+	strbuf_init(&txt, 4096);
+	strbuf_init(&dec, 4096);
+	for (int iter = 0; iter < 50000; iter++) {
+		unsigned char name[16];
+		size_t len;
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		len = (size_t)(x % 13);
+		for (size_t i = 0; i < len; i++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			name[i] = alpha[x % sizeof(alpha)];
+		}
+		name[len] = '\0';
+		strbuf_reset(&enc);
+		assert_int_equal(export_add_text(&enc, (const char *)name), 0);
+		if (!unescape_format(enc.buf ? enc.buf : "", enc.len, &txt))
+			fail_msg("bad format escape in '%s'", enc.buf);
+		if (!valid_text((const unsigned char *)(txt.buf ? txt.buf : ""), txt.len))
+			fail_msg("not valid UTF-8 text: '%s'", enc.buf);
+		decode_text(txt.buf ? txt.buf : "", txt.len, &dec);
+		if (dec.len != len || (len && memcmp(dec.buf, name, len) != 0))
+			fail_msg("'%s' does not decode back to its name", enc.buf);
+	}
+	/* names that are valid text are left alone, systemd's own escapes included */
+	strbuf_reset(&enc);
+	assert_int_equal(export_add_text(&enc, "/system.slice/systemd-fsck@dev-disk-by\\x2duuid-"
+					       "\xc3\xa9\xe6\x97\xa5.service"), 0);
+	assert_string_equal(enc.buf, "/system.slice/systemd-fsck@dev-disk-by\\\\x2duuid-"
+				     "\xc3\xa9\xe6\x97\xa5.service");
+	strbuf_release(&enc);
+	strbuf_release(&txt);
+	strbuf_release(&dec);
+}
+
+#define BAD_KEY "/bad\xff\xfe"
+#define BAD_LOOKALIKE "/bad\\xff\\xfe" /* a real name spelled like BAD_KEY's text */
+#define CTL_KEY "/ctl\x01\x1b[31m\x7f"
+#define C1_KEY "/c1\xc2\x85"
+#define OVERLONG_KEY "/ovl\xc0\xaf\xed\xa0\x80\xf4\x90\x80\x80"
+#define TRUNC_KEY "/trunc\xe6\x97"
+
+/* Rows whose names are not valid UTF-8 (or hold controls, or look like an escaped
+ * form) render parseable Prometheus text and valid JSON, with one distinct series
+ * per row that decodes back to the row's key. */
+static void test_names_invalid_utf8(void **state)
+{
+	static const char *const keys[] = { BAD_KEY, BAD_LOOKALIKE, CTL_KEY, C1_KEY,
+					    OVERLONG_KEY, TRUNC_KEY };
+	struct fixture *f = *state;
+	struct strbuf txt, dec;
+	bool seen[sizeof(keys) / sizeof(keys[0])] = { false };
+	const char *p;
+	json_error_t je;
+	json_t *doc;
+	size_t nwl;
+
+	ledger_begin_tick(f->l);
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		set_row(ledger_row_get(f->l, keys[i]), 1000 + i, 0, 0, 1, 0, 1, 0.1);
+	ledger_commit_tick(f->l, 3000000000ull);
+	assert_int_equal(export_metrics(f->l, &f->st, true, &f->out), 0);
+	if (!valid_utf8((const unsigned char *)f->out.buf, f->out.len, true))
+		fail_msg("/metrics output is not valid UTF-8");
+	assert_no_duplicates(f->out.buf);
+	promtool_check(f->out.buf);
+
+	/* each odd key's cpu series: present once, decoding back to the key */
+	strbuf_init(&txt, 4096);
+	strbuf_init(&dec, 4096);
+	for (p = f->out.buf; (p = strstr(p, "\nwattlet_workload_cpu_seconds_total{workload=\""));) {
+		const char *v = p + strlen("\nwattlet_workload_cpu_seconds_total{workload=\"");
+		const char *e = strstr(v, "\",kind=");
+		assert_non_null(e);
+		assert_true(unescape_format(v, (size_t)(e - v), &txt));
+		assert_true(valid_text((const unsigned char *)txt.buf, txt.len));
+		decode_text(txt.buf, txt.len, &dec);
+		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+			if (dec.len == strlen(keys[i]) && memcmp(dec.buf, keys[i], dec.len) == 0) {
+				assert_false(seen[i]);
+				seen[i] = true;
+			}
+		}
+		p = e;
+	}
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (!seen[i])
+			fail_msg("no series decodes to key %zu", i);
+	assert_non_null(strstr(f->out.buf, "workload=\"/bad\\\\xff\\\\xfe\""));
+	assert_non_null(strstr(f->out.buf, "workload=\"/bad\\\\x5cxff\\\\x5cxfe\""));
+
+	strbuf_reset(&f->out);
+	assert_int_equal(export_json_workloads(f->l, &f->st, &f->out), 0);
+	doc = json_loads(f->out.buf, 0, &je); /* jansson rejects invalid UTF-8 */
+	if (!doc)
+		fail_msg("invalid JSON at line %d: %s", je.line, je.text);
+	nwl = json_array_size(json_object_get(doc, "workloads"));
+	assert_int_equal(nwl, ledger_count(f->l));
+	find_wl(json_object_get(doc, "workloads"), "/bad\\xff\\xfe");
+	find_wl(json_object_get(doc, "workloads"), "/bad\\x5cxff\\x5cxfe");
+	find_wl(json_object_get(doc, "workloads"), "/ctl\\x01\\x1b[31m\\x7f");
+	find_wl(json_object_get(doc, "workloads"), "/c1\\xc2\\x85");
+	find_wl(json_object_get(doc, "workloads"), "/trunc\\xe6\\x97");
+	json_decref(doc);
+	strbuf_release(&txt);
+	strbuf_release(&dec);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -634,6 +875,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_metrics_cap, setup, teardown),
 		cmocka_unit_test(test_metrics_empty_ledger),
 		cmocka_unit_test_setup_teardown(test_json, setup, teardown),
+		cmocka_unit_test(test_text_escape_roundtrip),
+		cmocka_unit_test_setup_teardown(test_metrics_http, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_names_invalid_utf8, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_top_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_top_unreachable, setup, teardown),
 		cmocka_unit_test(test_top_usage),

@@ -6,13 +6,19 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "agent/export/http.h"
 
@@ -39,6 +45,11 @@ static int handler(void *ctx, const char *path, struct strbuf *body, const char 
 			strbuf_addf(body, "%015u\n", i);
 		return 200;
 	}
+	if (strcmp(path, "/huge") == 0) { /* more than loopback socket buffers hold */
+		for (unsigned i = 0; i < (32u << 20) / 16; i++)
+			strbuf_add(body, "0123456789abcde\n", 16);
+		return 200;
+	}
 	if (strcmp(path, "/empty") == 0)
 		return 204;
 	strbuf_adds(body, "not found\n");
@@ -53,6 +64,8 @@ struct client_req {
 	char ctype[128];
 	struct strbuf body;
 	curl_off_t content_length;
+	char headers[2048];
+	size_t headers_len;
 	CURLcode rc;
 	atomic_bool done;
 };
@@ -61,6 +74,19 @@ static size_t on_body(char *p, size_t sz, size_t n, void *ud)
 {
 	struct client_req *r = ud;
 	return strbuf_add(&r->body, p, sz * n) ? 0 : sz * n;
+}
+
+static size_t on_header(char *p, size_t sz, size_t n, void *ud)
+{
+	struct client_req *r = ud;
+	size_t len = sz * n, room = sizeof(r->headers) - 1 - r->headers_len;
+
+	if (len > room)
+		len = room;
+	memcpy(r->headers + r->headers_len, p, len);
+	r->headers_len += len;
+	r->headers[r->headers_len] = '\0';
+	return sz * n;
 }
 
 static void *client_thread(void *arg)
@@ -77,6 +103,8 @@ static void *client_thread(void *arg)
 	curl_easy_setopt(c, CURLOPT_URL, r->url);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	if (strcmp(r->method, "HEAD") == 0)
@@ -140,6 +168,8 @@ static void test_get_metrics(void **state)
 	assert_string_equal(hs.last_path, "/metrics");
 	assert_int_equal(hs.calls, 1);
 	assert_int_equal(http_server_requests(s), 1);
+	assert_non_null(strcasestr(r.headers, "\r\nx-content-type-options: nosniff\r\n"));
+	assert_non_null(strcasestr(r.headers, "\r\ncache-control: no-store\r\n"));
 	strbuf_release(&r.body);
 	http_server_free(s);
 }
@@ -154,6 +184,8 @@ static void test_not_found(void **state)
 	run_client(s, &r, "GET", "/nope");
 	assert_int_equal(r.rc, CURLE_OK);
 	assert_int_equal(r.status, 404);
+	assert_non_null(strcasestr(r.headers, "\r\nx-content-type-options: nosniff\r\n"));
+	assert_non_null(strcasestr(r.headers, "\r\ncache-control: no-store\r\n"));
 	assert_string_equal(r.body.buf, "not found\n");
 	strbuf_release(&r.body);
 	http_server_free(s);
@@ -302,6 +334,262 @@ static void test_service_returns_without_traffic(void **state)
 	http_server_free(NULL);
 }
 
+/* ---- raw clients: upgrades, the connection cap, the idle timeout ---------------------- */
+
+static int raw_connect(int port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	/* loopback: the kernel completes the handshake whether or not the server accepts */
+	assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK), 0);
+	return fd;
+}
+
+static void raw_send(int fd, const char *req)
+{
+	size_t len = strlen(req);
+	assert_int_equal(send(fd, req, len, MSG_NOSIGNAL), (ssize_t)len);
+}
+
+/* Services s and reads fd until the peer closes it or max_ms pass. Returns true when
+ * it was closed (EOF or reset); what arrived is in out (NUL-terminated). */
+static bool raw_wait_closed(struct http_server *s, int fd, char *out, size_t cap, int max_ms)
+{
+	uint64_t end = mono_ns() + (uint64_t)max_ms * 1000000ull;
+	size_t len = 0;
+
+	out[0] = '\0';
+	while (mono_ns() < end) {
+		ssize_t n;
+		assert_int_equal(http_server_service(s, 10), 0);
+		while ((n = recv(fd, out + len, cap - 1 - len, 0)) > 0) {
+			len += (size_t)n;
+			out[len] = '\0';
+			if (len == cap - 1)
+				len = 0; /* keep reading; only the tail matters then */
+		}
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+			return true;
+	}
+	return false;
+}
+
+static struct http_server *start_opts(struct handler_state *hs, unsigned max_conn,
+				      unsigned idle_ms)
+{
+	struct wl_err err = {{0}};
+	struct http_opts o = { .max_connections = max_conn, .idle_timeout_ms = idle_ms };
+	struct http_server *s = http_server_new_opts("127.0.0.1:0", &o, handler, hs, &err);
+	if (!s)
+		fail_msg("http_server_new_opts: %s", err.msg);
+	return s;
+}
+
+/* A WebSocket (or h2c) upgrade gets 403 and a closed connection, never 101; CONNECT
+ * (which lws would turn into a raw socket) is closed; the server serves on. */
+static void test_upgrades_refused(void **state)
+{
+	static const char *const reqs[] = {
+		"GET /metrics HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+		"GET /metrics HTTP/1.1\r\nHost: x\r\nUpgrade: h2c\r\nConnection: Upgrade, "
+		"HTTP2-Settings\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n",
+		"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
+	};
+	struct handler_state hs = {0};
+	struct http_server *s = start_opts(&hs, 8, 5000);
+	struct http_stats st;
+	struct client_req r;
+	char buf[4096];
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
+		int fd = raw_connect(http_server_port(s));
+		raw_send(fd, reqs[i]);
+		if (!raw_wait_closed(s, fd, buf, sizeof(buf), 3000))
+			fail_msg("request %zu: connection still open after 3 s: '%s'", i, buf);
+		assert_null(strstr(buf, " 101 "));
+		if (i < 2) {
+			/* lws answers 1.0 before the request line is fully processed */
+			if (strncmp(buf, "HTTP/1.", 7) != 0 || strncmp(buf + 8, " 403 ", 5) != 0)
+				fail_msg("request %zu answered '%s'", i, buf);
+			assert_non_null(strcasestr(buf, "\r\nx-content-type-options: nosniff\r\n"));
+		}
+		close(fd);
+	}
+	http_server_stats(s, &st);
+	assert_int_equal(st.upgrades_refused, 3);
+	assert_int_equal(hs.calls, 0);
+	run_client(s, &r, "GET", "/metrics");
+	assert_int_equal(r.status, 200);
+	strbuf_release(&r.body);
+	http_server_free(s);
+}
+
+/* Twice the cap in idle connections: the server keeps at most the cap open, closes
+ * the oldest idle ones, and a real request still gets its answer while the idle
+ * clients hold their sockets; after they go, the count falls to zero. */
+static void test_connection_cap(void **state)
+{
+	enum { CAP = 4, IDLE = 3 * CAP };
+	struct handler_state hs = {0};
+	struct http_server *s = start_opts(&hs, CAP, 60000);
+	struct http_stats st;
+	struct client_req r;
+	int fds[IDLE], closed = 0;
+	uint64_t end;
+	(void)state;
+
+	assert_int_equal(http_server_max_connections(s), CAP);
+	for (int i = 0; i < IDLE; i++) {
+		fds[i] = raw_connect(http_server_port(s));
+		assert_int_equal(http_server_service(s, 0), 0);
+	}
+	/* bounded poll: everything accepted, and at most CAP left open */
+	end = mono_ns() + 3000000000ull;
+	do {
+		assert_int_equal(http_server_service(s, 10), 0);
+		http_server_stats(s, &st);
+	} while ((st.accepted < IDLE || st.open > CAP) && mono_ns() < end);
+	if (st.accepted < IDLE || st.open > CAP)
+		fail_msg("accepted %llu, open %u (cap %d)", st.accepted, st.open, CAP);
+	assert_int_equal(st.evicted, IDLE - CAP);
+	assert_int_equal(st.timed_out, 0);
+	/* the evicted clients see their connection closed */
+	for (int i = 0; i < IDLE; i++) {
+		char c;
+		ssize_t n = recv(fds[i], &c, 1, 0);
+		closed += n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+	}
+	assert_int_equal(closed, IDLE - CAP);
+
+	run_client(s, &r, "GET", "/metrics"); /* idle clients still hold CAP connections */
+	assert_int_equal(r.rc, CURLE_OK);
+	assert_int_equal(r.status, 200);
+	strbuf_release(&r.body);
+	http_server_stats(s, &st);
+	assert_true(st.open <= CAP);
+
+	for (int i = 0; i < IDLE; i++)
+		close(fds[i]);
+	end = mono_ns() + 3000000000ull;
+	do {
+		assert_int_equal(http_server_service(s, 10), 0);
+		http_server_stats(s, &st);
+	} while (st.open > 0 && mono_ns() < end);
+	assert_int_equal(st.open, 0);
+	run_client(s, &r, "GET", "/metrics");
+	assert_int_equal(r.status, 200);
+	strbuf_release(&r.body);
+	http_server_free(s);
+}
+
+/* A silent client, a half-sent request header and an idle keep-alive connection are
+ * all closed after the idle timeout, not before. */
+static void test_idle_timeout(void **state)
+{
+	static const char *const sends[] = { NULL, "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow:",
+					     "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n" };
+	struct handler_state hs = {0};
+	struct http_server *s = start_opts(&hs, 8, 400);
+	struct http_stats st;
+	char buf[4096];
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(sends) / sizeof(sends[0]); i++) {
+		int fd = raw_connect(http_server_port(s));
+		uint64_t t0 = mono_ns(), ms;
+		if (sends[i])
+			raw_send(fd, sends[i]);
+		if (!raw_wait_closed(s, fd, buf, sizeof(buf), 5000))
+			fail_msg("case %zu: still open after 5 s", i);
+		ms = (mono_ns() - t0) / 1000000ull;
+		if (ms < 350 || ms > 2500)
+			fail_msg("case %zu: closed after %llu ms (idle timeout 400 ms)", i,
+				 (unsigned long long)ms);
+		if (i == 2)
+			assert_int_equal(strncmp(buf, "HTTP/1.1 200", 12), 0);
+		close(fd);
+	}
+	http_server_stats(s, &st);
+	assert_int_equal(st.timed_out, 3);
+	assert_int_equal(st.open, 0);
+	http_server_free(s);
+}
+
+/* A connection busy answering is never evicted: with the cap reached by a client that
+ * stopped reading a large response, a new connection is refused (closed at once);
+ * the stalled one is closed by the idle timeout, and the server serves on. */
+static void test_busy_not_evicted(void **state)
+{
+	struct handler_state hs = {0};
+	struct http_server *s = start_opts(&hs, 1, 1500);
+	struct http_stats st;
+	struct client_req r;
+	char buf[256];
+	uint64_t end, t0;
+	int a, b;
+	(void)state;
+
+	a = raw_connect(http_server_port(s));
+	raw_send(a, "GET /huge HTTP/1.1\r\nHost: x\r\n\r\n"); /* and never read */
+	end = mono_ns() + 3000000000ull;
+	while (http_server_requests(s) < 1 && mono_ns() < end)
+		assert_int_equal(http_server_service(s, 10), 0);
+	assert_int_equal(http_server_requests(s), 1);
+	t0 = mono_ns();
+
+	b = raw_connect(http_server_port(s));
+	if (!raw_wait_closed(s, b, buf, sizeof(buf), 1000))
+		fail_msg("second connection not refused at the cap");
+	http_server_stats(s, &st);
+	assert_int_equal(st.refused, 1);
+	assert_int_equal(st.evicted, 0);
+	assert_int_equal(st.open, 1);
+	close(b);
+
+	/* the stalled reader: closed after the idle timeout (from its last progress) */
+	end = mono_ns() + 5000000000ull;
+	do {
+		assert_int_equal(http_server_service(s, 10), 0);
+		http_server_stats(s, &st);
+	} while (st.open > 0 && mono_ns() < end);
+	assert_int_equal(st.open, 0);
+	assert_int_equal(st.timed_out, 1);
+	assert_true(mono_ns() - t0 >= 1000000000ull);
+	close(a);
+	run_client(s, &r, "GET", "/metrics");
+	assert_int_equal(r.status, 200);
+	strbuf_release(&r.body);
+	http_server_free(s);
+}
+
+/* The cap never exceeds a quarter of the open-files limit. */
+static void test_cap_follows_rlimit(void **state)
+{
+	struct handler_state hs = {0};
+	struct rlimit old, low;
+	struct http_server *s;
+	(void)state;
+
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	low = old;
+	low.rlim_cur = 128;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	s = start_opts(&hs, 1000, 0);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	/* 128 / 4 = 32 descriptors: listen socket, lws' pipe, 4 eviction slots */
+	assert_int_equal(http_server_max_connections(s), 26);
+	http_server_free(s);
+	s = start_opts(&hs, 0, 0);
+	assert_int_equal(http_server_max_connections(s), HTTP_DEFAULT_MAX_CONNECTIONS);
+	http_server_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -314,6 +602,11 @@ int main(void)
 		cmocka_unit_test(test_bad_listen),
 		cmocka_unit_test(test_ipv6_any),
 		cmocka_unit_test(test_service_returns_without_traffic),
+		cmocka_unit_test(test_upgrades_refused),
+		cmocka_unit_test(test_connection_cap),
+		cmocka_unit_test(test_idle_timeout),
+		cmocka_unit_test(test_busy_not_evicted),
+		cmocka_unit_test(test_cap_follows_rlimit),
 	};
 	int rc;
 

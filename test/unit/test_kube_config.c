@@ -134,6 +134,55 @@ static void test_rejected(void **st)
 	kube_config_free(c);
 }
 
+static void expect_text_fails(const char *text, const char *want)
+{
+	char path[] = "/tmp/wattlet-kc-XXXXXX";
+	struct wl_err e = { { 0 } };
+	struct kube_config *c;
+	int fd = mkstemp(path);
+	size_t len = strlen(text);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, len), (ssize_t)len);
+	close(fd);
+	c = kube_config_from_file(path, NULL, &e);
+	unlink(path);
+	if (c) {
+		kube_config_free(c);
+		fail_msg("accepted a kubeconfig that should fail with \"%s\"", want);
+	}
+	if (!strstr(e.msg, want))
+		fail_msg("error \"%s\" lacks \"%s\"", e.msg, want);
+}
+
+/* Untrusted YAML: deep nesting is refused before libyaml builds the tree (it is
+ * quadratic in depth), and aliases cannot expand a small file into a huge tree. */
+static void test_yaml_bombs(void **st)
+{
+	enum { DEEP = 50000 };
+	char *deep = malloc(2 * DEEP + 32), *bomb = malloc(8192), *p;
+	(void)st;
+	assert_non_null(deep);
+	assert_non_null(bomb);
+	p = deep + sprintf(deep, "clusters: ");
+	memset(p, '[', DEEP);
+	memset(p + DEEP, ']', DEEP);
+	p[2 * DEEP] = '\n';
+	p[2 * DEEP + 1] = 0;
+	expect_text_fails(deep, "nested deeper than");
+	/* 10 aliases a level, 9 levels: 10^9 values from under 1 KiB */
+	p = bomb + sprintf(bomb, "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+	for (int l = 1; l < 10; l++) {
+		p += sprintf(p, "a%d: &a%d [", l, l);
+		for (int k = 0; k < 10; k++)
+			p += sprintf(p, "%s*a%d", k ? ", " : "", l - 1);
+		p += sprintf(p, "]\n");
+	}
+	expect_text_fails(bomb, "aliases expand");
+	free(deep);
+	free(bomb);
+}
+
 static void test_base64(void **st)
 {
 	unsigned char *out = NULL;
@@ -252,7 +301,7 @@ int main(void)
 		cmocka_unit_test(test_inline_data),	  cmocka_unit_test(test_file_paths),
 		cmocka_unit_test(test_token_and_context), cmocka_unit_test(test_token_file),
 		cmocka_unit_test(test_rejected),	  cmocka_unit_test(test_base64),
-		cmocka_unit_test(test_in_cluster_and_rotation),
+		cmocka_unit_test(test_in_cluster_and_rotation), cmocka_unit_test(test_yaml_bombs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -629,6 +629,136 @@ static void test_node_and_events(void **st)
 }
 
 
+/* ---- failures by resource and reason; what a meterless node sends (issue 19) -------- */
+
+static void test_failure_reasons(void **st)
+{
+	struct fake f = { 0 };
+	struct fclock c = { 1000 * S_NS };
+	struct kube_writer *w = mkw(&f, &c, NULL);
+	struct kube_writer_stats s;
+	struct kw_pod p = mkpod("ns", "p", "u", 1, 1);
+	struct kw_node n = mknode(10);
+	(void)st;
+
+	/* the Status body's reason wins; else the HTTP status; no answer: NoResponse */
+	assert_int_equal(kube_writer_reason_of(409, "{\"kind\":\"Status\",\"reason\":\"AlreadyExists\"}", 0),
+			 KW_REASON_CONFLICT);
+	assert_int_equal(kube_writer_reason_of(422, "{\"kind\":\"Status\",\"reason\":\"Invalid\"}", 0),
+			 KW_REASON_INVALID);
+	assert_int_equal(kube_writer_reason_of(504, "{\"reason\":\"ServerTimeout\"}", 0),
+			 KW_REASON_TIMEOUT);
+	assert_int_equal(kube_writer_reason_of(403, "not json", 0), KW_REASON_FORBIDDEN);
+	assert_int_equal(kube_writer_reason_of(418, "{\"reason\":\"Teapot\"}", 0), KW_REASON_OTHER);
+	assert_int_equal(kube_writer_reason_of(0, NULL, -ECONNREFUSED), KW_REASON_NORESPONSE);
+	assert_int_equal(kube_writer_reason_of(0, NULL, -ETIMEDOUT), KW_REASON_TIMEOUT);
+	assert_string_equal(kube_writer_reason_name(KW_REASON_INVALID), "Invalid");
+	assert_string_equal(kube_writer_resource_name(KW_RES_NODEENERGIES), "nodeenergies");
+
+	/* 403 on the PodEnergy (RBAC), then 422 on the NodeEnergy */
+	f.status = 403;
+	assert_int_equal(kube_writer_offer_pod(w, &p), 0);
+	assert_int_equal(kube_writer_run_once(w, NULL), 1);
+	kube_writer_stats(w, &s);
+	assert_int_equal(s.failures[KW_RES_PODENERGIES][KW_REASON_FORBIDDEN], 1);
+	assert_int_equal(s.last_resource, KW_RES_PODENERGIES);
+	assert_int_equal(s.last_reason, KW_REASON_FORBIDDEN);
+	assert_true(s.last_error_real_ns > 0);
+	f.status = 422;
+	assert_int_equal(kube_writer_offer_node(w, &n), 0);
+	assert_int_equal(kube_writer_run_once(w, NULL), 1);
+	kube_writer_stats(w, &s);
+	assert_int_equal(s.failures[KW_RES_NODEENERGIES][KW_REASON_INVALID], 1);
+	assert_int_equal(s.node_writes_failed, 1);
+	assert_int_equal(s.last_reason, KW_REASON_INVALID);
+	assert_non_null(strstr(s.last_error, "NodeEnergy"));
+	assert_non_null(strstr(s.last_error, "Too long"));
+	/* the next NodeEnergy status carries the failures (status.writeErrors) */
+	f.status = 0;
+	c.t += 31 * S_NS;
+	assert_int_equal(kube_writer_offer_node(w, &n), 0);
+	assert_int_equal(kube_writer_run_once(w, NULL), 2); /* create + status */
+	{
+		json_t *j = json_loads(f.sbody, 0, NULL);
+		json_t *we = json_object_get(json_object_get(j, "status"), "writeErrors");
+		assert_non_null(we);
+		assert_int_equal(json_integer_value(json_object_get(we, "failedWrites")), 2);
+		assert_string_equal(json_string_value(json_object_get(we, "lastReason")), "Invalid");
+		assert_string_equal(json_string_value(json_object_get(we, "lastResource")),
+				    "nodeenergies");
+		assert_non_null(strstr(json_string_value(json_object_get(we, "lastMessage")),
+				       "Too long"));
+		assert_non_null(json_string_value(json_object_get(we, "lastTime")));
+		json_decref(j);
+	}
+	/* no answer at all */
+	f.rc = -ECONNREFUSED;
+	c.t += 200 * S_NS;
+	{
+		struct kw_pod q = mkpod("ns", "q", "u-q", 1, 1);
+		assert_int_equal(kube_writer_offer_pod(w, &q), 0);
+	}
+	assert_int_equal(kube_writer_run_once(w, NULL), 1);
+	kube_writer_stats(w, &s);
+	assert_int_equal(s.failures[KW_RES_PODENERGIES][KW_REASON_NORESPONSE], 1);
+	kube_writer_free(w);
+	fake_release(&f);
+}
+
+/* A node without a meter: the agent's status once named meter kind "none", which the
+ * CRD's enum refuses, and the whole status write failed with 422 (issue 19). The writer
+ * leaves such a meter out (counted) and writes the rest, with the energy source. */
+static void test_node_without_meter_json(void **st)
+{
+	static const struct kw_meter M[] = { { "none", false, "no energy meter" },
+					     { "powercap", false, "/sys/class/powercap does not exist" } };
+	struct kw_node n = mknode(0);
+	struct kw_pod p = mkpod("ns", "p", "u", 0, 0);
+	json_t *j, *x, *m;
+	char *b;
+	(void)st;
+
+	n.meters = M;
+	n.n_meters = 2;
+	n.energy_source = "none";
+	b = kube_writer_node_json(&n, 1);
+	assert_non_null(b);
+	j = json_loads(b, 0, NULL);
+	x = json_object_get(j, "status");
+	m = json_object_get(x, "meters");
+	assert_int_equal(json_array_size(m), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(m, 0), "kind")),
+			    "powercap");
+	assert_false(json_is_true(json_object_get(json_array_get(m, 0), "inUse")));
+	assert_string_equal(json_string_value(json_object_get(x, "energySource")), "none");
+	json_decref(j);
+	free(b);
+	/* an estimated model: its zones; an unknown source is left out */
+	n.energy_source = "model";
+	n.estimated_zones = (1u << ZONE_PACKAGE) | (1u << ZONE_DRAM);
+	b = kube_writer_node_json(&n, 1);
+	j = json_loads(b, 0, NULL);
+	x = json_object_get(json_object_get(j, "status"), "model");
+	assert_int_equal(json_array_size(json_object_get(x, "estimatedZones")), 2);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(x, "estimatedZones"), 1)),
+			    "dram");
+	json_decref(j);
+	free(b);
+	n.energy_source = "guess";
+	b = kube_writer_node_json(&n, 1);
+	assert_null(strstr(b, "energySource"));
+	free(b);
+
+	p.energy_source = "none";
+	b = kube_writer_pod_json(&p, 1, NULL);
+	j = json_loads(b, 0, NULL);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "status"),
+							      "energySource")),
+			    "none");
+	json_decref(j);
+	free(b);
+}
+
 /* ---- budget annotation ------------------------------------------------------------------ */
 
 static const char *annotation_of(json_t *j)
@@ -1161,6 +1291,79 @@ static void test_server_errors(void **st)
 	kube_config_free(c);
 }
 
+/* The API refuses a NodeEnergy status (422 Invalid, a Status body naming the field): the
+ * failure is counted by resource and reason with the API's message; a meterless node's
+ * status (meter kind "none", as the agent sent it, issue 19) then goes through the
+ * schema, and shows the failure in status.writeErrors. */
+static void test_server_node_invalid(void **st)
+{
+	static const struct kw_condition BAD[] = {
+		{ "EnergySource", "False", "No Meter!", "apply a PowerModel", 0 },
+	};
+	static const struct kw_condition GOOD[] = {
+		{ "EnergySource", "False", "NoMeter", "apply a PowerModel with estimated zones", 0 },
+	};
+	static const struct kw_meter NONE[] = { { "none", false, "no energy meter" } };
+	struct kube_config *c;
+	struct kube_writer_opts o = { 0 };
+	struct wl_err e = { { 0 } };
+	struct kube_writer *w;
+	struct kube_writer_stats s;
+	struct kw_node n = mknode(0);
+	struct fclock fc = { 1000 * S_NS };
+	json_t *j, *x;
+	(void)st;
+	NEED_SCHEMAS();
+	c = tsrv_config(&S, NULL);
+	assert_non_null(c);
+	o.manual = true;
+	o.now_ns = fclock_now;
+	o.clock_ud = &fc;
+	w = kube_writer_new(c, &o, &e);
+	assert_non_null(w);
+
+	n.conditions = BAD;
+	n.n_conditions = 1;
+	assert_int_equal(kube_writer_offer_node(w, &n), 0);
+	assert_int_equal(kube_writer_run_once(w, NULL), 2); /* created, status refused */
+	kube_writer_stats(w, &s);
+	assert_int_equal(s.node_writes_failed, 1);
+	assert_int_equal(s.failures[KW_RES_NODEENERGIES][KW_REASON_INVALID], 1);
+	assert_int_equal(s.last_reason, KW_REASON_INVALID);
+	assert_int_equal(s.last_resource, KW_RES_NODEENERGIES);
+	assert_false(s.backing_off);
+	/* the API's own message, naming the field */
+	assert_non_null(strstr(s.last_error, "is invalid"));
+	assert_non_null(strstr(s.last_error, "reason"));
+
+	/* the meterless status as the agent offers it: goes through the schema */
+	n.conditions = GOOD;
+	n.meters = NONE;
+	n.n_meters = 1;
+	n.energy_source = "none";
+	assert_int_equal(kube_writer_offer_node(w, &n), 0);
+	assert_int_equal(kube_writer_run_once(w, NULL), 0); /* not before the interval */
+	fc.t += 31 * S_NS;
+	assert_int_equal(kube_writer_run_once(w, NULL), 1);
+	kube_writer_stats(w, &s);
+	if (s.node_writes_ok != 1)
+		fprintf(stderr, "last error: %s\n", s.last_error);
+	assert_int_equal(s.node_writes_ok, 1);
+	j = srv_call("GET", "/__writes", NULL);
+	x = json_object_get(json_object_get(json_object_get(j, "objects"), "/nodeenergies/node-1"),
+			    "status");
+	assert_non_null(x);
+	assert_string_equal(json_string_value(json_object_get(x, "energySource")), "none");
+	assert_int_equal(json_array_size(json_object_get(x, "meters")), 0);
+	x = json_object_get(x, "writeErrors");
+	assert_int_equal(json_integer_value(json_object_get(x, "failedWrites")), 1);
+	assert_string_equal(json_string_value(json_object_get(x, "lastReason")), "Invalid");
+	assert_non_null(strstr(json_string_value(json_object_get(x, "lastMessage")), "is invalid"));
+	json_decref(j);
+	kube_writer_free(w);
+	kube_config_free(c);
+}
+
 static void test_server_down_and_thread(void **st)
 {
 	char kc[1024], p[300];
@@ -1251,11 +1454,14 @@ int main(void)
 		cmocka_unit_test(test_budget_annotation_bodies),
 		cmocka_unit_test(test_offer_status),
 		cmocka_unit_test(test_write_rate_100_pods),
+		cmocka_unit_test(test_failure_reasons),
+		cmocka_unit_test(test_node_without_meter_json),
 	};
 	const struct CMUnitTest server[] = {
 		cmocka_unit_test(test_server_apply_schema),
 		cmocka_unit_test(test_server_energypolicy_status),
 		cmocka_unit_test(test_server_errors),
+		cmocka_unit_test(test_server_node_invalid),
 		cmocka_unit_test(test_server_down_and_thread),
 	};
 	int rc = cmocka_run_group_tests_name("kube_writer", unit, NULL, NULL);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -895,6 +896,331 @@ static void test_read_real_clock(void **state)
 	rm_tree(f.root);
 }
 
+
+/* --- files that are not regular files, the read timestamp, stalls, re-probing ----- */
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void replace_with_fifo(const char *root, const char *rel)
+{
+	char p[700];
+	snprintf(p, sizeof(p), "%s/%s", root, rel);
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(mkfifo(p, 0600), 0);
+}
+
+static void test_fifo_in_place(void **state)
+{
+	struct fx f;
+	struct meter *m;
+	struct meter_probe pr[METER_KIND_COUNT];
+	struct meter_delta d;
+	char p[700], why[1024];
+	double t0;
+	(void)state;
+
+	/* a regression blocks in open() on the FIFO: SIGALRM ends the test run instead */
+	alarm(10);
+	fx_init(&f, "intel-2s", METER_POWERCAP);
+	m = fx_open(&f, NULL);
+	assert_non_null(m);
+	assert_int_equal(meter_read(m, &d), 0); /* the real clock, as the daemon reads */
+
+	replace_with_fifo(f.root, PC "intel-rapl:1/energy_uj");
+	/* small steps: with the real clock, max_watts x (dt + 1 ms) is only a few joules */
+	put_u64(f.root, PC "intel-rapl:0/energy_uj", 73248391254ull + 200000);
+	put_u64(f.root, PC "intel-rapl:0/intel-rapl:0:0/energy_uj", 41022837112ull + 100000);
+	t0 = now_s();
+	assert_int_equal(meter_read(m, &d), 0);
+	assert_true(now_s() - t0 < 1.0);
+	assert_int_equal(d.error_mask, BIT(ZONE_PACKAGE));
+	assert_int_equal(d.uj[ZONE_PACKAGE], 0);
+	assert_int_equal(d.uj[ZONE_CORE], 100000); /* other zones go on */
+	assert_int_equal(meter_describe_errors(m, d.error_mask, why, sizeof(why)), 0);
+	print_message("  %s\n", why);
+	assert_non_null(strstr(why, "intel-rapl:1"));
+	assert_non_null(strstr(why, "is a FIFO, not a regular file"));
+	assert_int_equal(meter_describe_errors(m, BIT(ZONE_CORE), why, sizeof(why)), 0);
+	assert_string_equal(why, "");
+	/* again: still an error, and the domain is not dropped as vanished */
+	t0 = now_s();
+	assert_int_equal(meter_read(m, &d), 0);
+	assert_true(now_s() - t0 < 1.0);
+	assert_int_equal(d.error_mask, BIT(ZONE_PACKAGE));
+	assert_true(meter_zone_mask(m) & BIT(ZONE_PACKAGE)); /* not dropped as vanished */
+
+	/* back to a regular file: the next read books the whole gap of both sockets */
+	snprintf(p, sizeof(p), "%s/" PC "intel-rapl:1/energy_uj", f.root);
+	assert_int_equal(unlink(p), 0);
+	put_u64(f.root, PC "intel-rapl:1/energy_uj", 70112983001ull + 300000);
+	assert_int_equal(meter_read(m, &d), 0);
+	assert_int_equal(d.error_mask, 0);
+	assert_int_equal(d.uj[ZONE_PACKAGE], 200000 + 300000);
+	meter_close(m);
+
+	/* probing a tree with FIFOs in it returns promptly too (the daemon re-probes in its
+	 * loop): a FIFO as a zone's name and as its energy_uj */
+	replace_with_fifo(f.root, PC "intel-rapl:0/name");
+	replace_with_fifo(f.root, PC "intel-rapl:1/energy_uj");
+	t0 = now_s();
+	m = fx_open(&f, pr);
+	assert_true(now_s() - t0 < 1.0);
+	assert_non_null(m); /* the other zones are still usable */
+	assert_int_equal(meter_describe(m, why, sizeof(why)), 0);
+	assert_null(strstr(why, "intel-rapl:0)"));
+	assert_null(strstr(why, "intel-rapl:1)"));
+	assert_non_null(strstr(why, "intel-rapl:2"));
+	meter_close(m);
+	alarm(0);
+	rm_tree(f.root);
+}
+
+static void test_dir_and_symlink_in_place(void **state)
+{
+	struct fx f;
+	struct meter *m;
+	struct meter_delta d;
+	char p[700], q[700], why[1024];
+	(void)state;
+
+	alarm(10);
+	fx_init(&f, "intel-2s", METER_POWERCAP);
+	m = fx_open(&f, NULL);
+	assert_non_null(m);
+	assert_int_equal(meter_read_at(m, T0, &d), 0);
+
+	/* a directory */
+	snprintf(p, sizeof(p), "%s/" PC "intel-rapl:1/energy_uj", f.root);
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(mkdir(p, 0755), 0);
+	assert_int_equal(meter_read_at(m, T0 + SEC, &d), 0);
+	assert_int_equal(d.error_mask, BIT(ZONE_PACKAGE));
+	assert_int_equal(meter_describe_errors(m, d.error_mask, why, sizeof(why)), 0);
+	assert_non_null(strstr(why, "is a directory"));
+	assert_int_equal(rmdir(p), 0);
+
+	/* a symbolic link to a FIFO: not followed */
+	snprintf(q, sizeof(q), "%s/fifo", f.root);
+	assert_int_equal(mkfifo(q, 0600), 0);
+	assert_int_equal(symlink(q, p), 0);
+	assert_int_equal(meter_read_at(m, T0 + 2 * SEC, &d), 0);
+	assert_int_equal(d.error_mask, BIT(ZONE_PACKAGE));
+	assert_int_equal(meter_describe_errors(m, d.error_mask, why, sizeof(why)), 0);
+	assert_non_null(strstr(why, "is a symbolic link"));
+	assert_int_equal(unlink(p), 0);
+
+	/* a symbolic link to a regular file is refused as well (sysfs attributes never are) */
+	snprintf(q, sizeof(q), "%s/value", f.root);
+	put_u64(f.root, "value", 70112983001ull + 1000);
+	assert_int_equal(symlink(q, p), 0);
+	assert_int_equal(meter_read_at(m, T0 + 3 * SEC, &d), 0);
+	assert_int_equal(d.error_mask, BIT(ZONE_PACKAGE));
+	assert_int_equal(unlink(p), 0);
+
+	/* the directory part of the path may be a link: class/powercap/intel-rapl:N is one */
+	put_u64(f.root, PC "intel-rapl:1/energy_uj", 70112983001ull + 2000);
+	assert_int_equal(meter_read_at(m, T0 + 4 * SEC, &d), 0);
+	assert_int_equal(d.error_mask, 0);
+	assert_int_equal(d.uj[ZONE_PACKAGE], 2000);
+	assert_int_equal(meter_describe_errors(m, ~0u, why, sizeof(why)), 0);
+	assert_string_equal(why, "");
+
+	/* the file helpers directly */
+	{
+		uint64_t v;
+		unsigned ft;
+		char b[16];
+		snprintf(q, sizeof(q), "%s/fifo", f.root);
+		assert_int_equal(meter_read_attr_u64(q, &v, &ft), -EINVAL);
+		assert_int_equal(ft, S_IFIFO);
+		assert_int_equal(meter_read_attr_str(f.root, b, sizeof(b)), -EISDIR);
+		assert_true(meter_open_dev(q, &ft) < 0);
+		assert_int_equal(ft, S_IFIFO);
+		int fd = meter_open_dev("/dev/null", &ft); /* a character device is fine */
+		assert_true(fd >= 0);
+		close(fd);
+		assert_int_equal(meter_read_attr_u64("/dev/null", &v, &ft), -EINVAL);
+		assert_int_equal(ft, S_IFCHR);
+	}
+	meter_close(m);
+	alarm(0);
+	rm_tree(f.root);
+}
+
+/* An injected clock that, when read, advances the counter as the hardware would after
+ * the stamp: what meter_read books must be what the files held before the stamp. */
+struct clock_ctx {
+	const char *root;
+	uint64_t t, raw_after;
+	int calls;
+};
+
+static uint64_t test_clock(void *p)
+{
+	struct clock_ctx *c = p;
+	c->calls++;
+	put_u64(c->root, PC "intel-rapl:0/energy_uj", c->raw_after);
+	return c->t;
+}
+
+static void test_timestamp_after_reads(void **state)
+{
+	struct fx f;
+	struct meter *m;
+	struct meter_delta d;
+	struct clock_ctx ck = { 0 };
+	const uint64_t base = 30918273645ull;
+	(void)state;
+
+	fx_init(&f, "amd-epyc", METER_POWERCAP);
+	ck.root = f.root;
+	f.o.clock = test_clock;
+	f.o.clock_ctx = &ck;
+	m = fx_open(&f, NULL);
+	assert_non_null(m);
+	ck.t = T0;
+	ck.raw_after = base + 5000000;
+	assert_int_equal(meter_read(m, &d), 0);
+	assert_int_equal(ck.calls, 1);
+	assert_int_equal(d.t_ns, T0);
+	/* the reading held `base`; the 5 J written at the stamp belong to the next interval */
+	ck.t = T0 + SEC;
+	ck.raw_after = base + 12000000;
+	assert_int_equal(meter_read(m, &d), 0);
+	assert_int_equal(d.dt_ns, SEC);
+	assert_int_equal(d.uj[ZONE_PACKAGE], 5000000);
+	ck.t = T0 + 2 * SEC;
+	assert_int_equal(meter_read(m, &d), 0);
+	assert_int_equal(d.uj[ZONE_PACKAGE], 7000000);
+	/* an injected clock going back is refused */
+	ck.t = T0;
+	assert_int_equal(meter_read(m, &d), -EINVAL);
+	meter_close(m);
+	rm_tree(f.root);
+}
+
+static void test_stall_bounded(void **state)
+{
+	struct fx f;
+	struct meter *m;
+	struct meter_delta d;
+	const uint64_t base = 30918273645ull;
+	uint64_t booked = 0;
+	(void)state;
+
+	fx_init(&f, "amd-epyc", METER_POWERCAP);
+	f.o.max_watts = 100;
+	m = fx_open(&f, NULL);
+	assert_non_null(m);
+	assert_int_equal(meter_read_at(m, T0, &d), 0);
+	/* a 10 s stall at 90 W: plausible, booked in full */
+	put_u64(f.root, PC "intel-rapl:0/energy_uj", base + 900000000);
+	assert_int_equal(meter_read_at(m, T0 + 10 * SEC, &d), 0);
+	assert_int_equal(d.error_mask | d.reset_mask, 0);
+	assert_int_equal(d.uj[ZONE_PACKAGE], 900000000);
+	/* 1 s later the counter has moved 5 kJ: above 100 W x 1 s, not booked */
+	put_u64(f.root, PC "intel-rapl:0/energy_uj", base + 900000000 + 5000000000ull);
+	assert_int_equal(meter_read_at(m, T0 + 11 * SEC, &d), 0);
+	assert_int_equal(d.error_mask, BIT(ZONE_PACKAGE));
+	booked += d.uj[ZONE_PACKAGE];
+	/* it sticks: a reset; only what came after the jump (50 J in 1 s) is booked */
+	put_u64(f.root, PC "intel-rapl:0/energy_uj", base + 900000000 + 5050000000ull);
+	assert_int_equal(meter_read_at(m, T0 + 12 * SEC, &d), 0);
+	assert_int_equal(d.reset_mask, BIT(ZONE_PACKAGE));
+	assert_int_equal(d.error_mask, 0);
+	booked += d.uj[ZONE_PACKAGE];
+	assert_int_equal(booked, 50000000);
+	assert_true((double)booked <= 100.0 * 2 * 1e6); /* max_watts x the 2 s elapsed */
+	meter_close(m);
+	rm_tree(f.root);
+}
+
+static void mk_zone(const char *root, const char *rel, const char *name, uint64_t uj)
+{
+	char p[700];
+	snprintf(p, sizeof(p), "%s/%s", root, rel);
+	assert_int_equal(mkdir(p, 0755), 0);
+	snprintf(p, sizeof(p), "%s/name", rel);
+	put(root, p, name);
+	snprintf(p, sizeof(p), "%s/max_energy_range_uj", rel);
+	put_u64(root, p, 262143328850ull);
+	snprintf(p, sizeof(p), "%s/energy_uj", rel);
+	put_u64(root, p, uj);
+}
+
+static void test_reprobe_watch(void **state)
+{
+	char root[64] = "/tmp/wl-meter-XXXXXX";
+	struct meter_opts o = { 0 };
+	struct meter_probe pr[METER_KIND_COUNT];
+	struct meter_watch w;
+	struct meter *m;
+	struct meter_delta d;
+	(void)state;
+
+	assert_non_null(mkdtemp(root));
+	o.order[0] = METER_POWERCAP;
+	o.n_order = 1;
+	o.powercap_root = root;
+	m = meter_open(&o, pr);
+	assert_null(m); /* an empty tree: no meter */
+	assert_non_null(strstr(pr[METER_POWERCAP].reason, "no intel-rapl zones"));
+
+	meter_watch_init(&w, 10 * SEC, T0);
+	assert_null(meter_watch_poll(&w, &o, T0 + 5 * SEC, pr)); /* not due */
+	assert_int_equal(w.probes, 0);
+	assert_null(meter_watch_poll(&w, &o, T0 + 10 * SEC, pr)); /* due, nothing there */
+	assert_int_equal(w.probes, 1);
+
+	/* the tree appears, first half-way: seen once, not taken */
+	mk_zone(root, "intel-rapl:0", "package-0\n", 5000000000ull);
+	assert_null(meter_watch_poll(&w, &o, T0 + 11 * SEC, pr)); /* not due yet */
+	assert_int_equal(w.probes, 1);
+	assert_null(meter_watch_poll(&w, &o, T0 + 20 * SEC, pr));
+	assert_int_equal(w.probes, 2);
+	assert_true(w.pending);
+	mk_zone(root, "intel-rapl:0/intel-rapl:0:0", "core\n", 3000000000ull);
+	assert_null(meter_watch_poll(&w, &o, T0 + 21 * SEC, pr)); /* changed: confirm again */
+	assert_int_equal(w.probes, 3);
+	m = meter_watch_poll(&w, &o, T0 + 22 * SEC, pr); /* same twice: taken */
+	assert_non_null(m);
+	assert_int_equal(w.probes, 4);
+	assert_true(pr[METER_POWERCAP].chosen);
+	assert_int_equal(meter_zone_mask(m), BIT(ZONE_PACKAGE) | BIT(ZONE_CORE));
+	/* energy from before it appeared is not invented: the first read is a baseline */
+	assert_int_equal(meter_read_at(m, T0 + 22 * SEC, &d), 0);
+	assert_int_equal(d.dt_ns, 0);
+	assert_int_equal(d.uj[ZONE_PACKAGE], 0);
+	assert_int_equal(d.uj[ZONE_CORE], 0);
+	put_u64(root, "intel-rapl:0/energy_uj", 5000000000ull + 40000000);
+	assert_int_equal(meter_read_at(m, T0 + 23 * SEC, &d), 0);
+	assert_int_equal(d.uj[ZONE_PACKAGE], 40000000);
+	meter_close(m);
+
+	/* a tree that disappears between the sighting and the confirmation is not taken */
+	meter_watch_init(&w, SEC, T0);
+	assert_null(meter_watch_poll(&w, &o, T0 + SEC, NULL));
+	assert_true(w.pending);
+	char cmd[200];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s/intel-rapl:0'", root);
+	assert_int_equal(system(cmd), 0);
+	assert_null(meter_watch_poll(&w, &o, T0 + SEC + 1, NULL));
+	assert_false(w.pending);
+
+	/* interval 0: never probes */
+	mk_zone(root, "intel-rapl:0", "package-0\n", 1);
+	meter_watch_init(&w, 0, T0);
+	for (int i = 0; i < 3; i++)
+		assert_null(meter_watch_poll(&w, &o, T0 + (uint64_t)i * 100 * SEC, NULL));
+	assert_int_equal(w.probes, 0);
+	rm_tree(root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -920,6 +1246,11 @@ int main(void)
 		cmocka_unit_test(test_hwmon_power_integration),
 		cmocka_unit_test(test_acpi_power_meter),
 		cmocka_unit_test(test_read_real_clock),
+		cmocka_unit_test(test_fifo_in_place),
+		cmocka_unit_test(test_dir_and_symlink_in_place),
+		cmocka_unit_test(test_timestamp_after_reads),
+		cmocka_unit_test(test_stall_bounded),
+		cmocka_unit_test(test_reprobe_watch),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

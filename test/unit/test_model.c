@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -94,6 +95,7 @@ static void test_bad_files(void **state)
 		{ "bad_kind.yaml", "kind: 'EnergyPolicy' (expected PowerModel)" },
 		{ "bad_unknown_field.yaml", "spec.idle: unknown field" },
 		{ "bad_estimated_noreg.yaml", "spec.zones[0].regression: missing; source: estimated needs a regression" },
+		{ "bad_duplicate_spec.yaml", "line 15 column 1: spec: duplicate key (first at line 7, column 1)" },
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -138,6 +140,80 @@ static void test_bad_inline(void **state)
 		if (rc != -EINVAL || !strstr(err.msg, cases[i].needle))
 			fail_msg("case %zu: rc %d, error '%s' lacks '%s'", i, rc, err.msg, cases[i].needle);
 	}
+}
+
+/* Equal keys in any mapping are refused, naming the later one and the first; the old
+ * loader took the last and leaked what the first had allocated (ASan build). */
+static void test_duplicate_keys(void **state)
+{
+	static const struct bad_case cases[] = {
+		/* a second zones: under one spec (both lists allocated) */
+		{ "apiVersion: wattlet.dev/v1alpha1\nkind: PowerModel\nmetadata: {name: a}\n"
+		  "spec:\n  zones: [{zone: package, regression: {interceptWatts: 1, coefficients: "
+		  "[{feature: cpu_time, weight: 2}]}}]\n  zones: [{zone: dram}]\n",
+		  "line 6 column 3: zones: duplicate key (first at line 5, column 3)" },
+		/* a second coefficients: in one regression */
+		{ "apiVersion: wattlet.dev/v1alpha1\nkind: PowerModel\nmetadata: {name: a}\n"
+		  "spec: {zones: [{zone: package, regression: {interceptWatts: 1, "
+		  "coefficients: [{feature: cpu_time, weight: 2}], coefficients: []}}]}\n",
+		  "line 4 column 112: coefficients: duplicate key (first at line 4, column 64)" },
+		/* inside a zone item, and in metadata */
+		{ "apiVersion: wattlet.dev/v1alpha1\nkind: PowerModel\nmetadata: {name: a}\n"
+		  "spec: {zones: [{zone: package, zone: dram}]}\n",
+		  "line 4 column 32: zone: duplicate key (first at line 4, column 17)" },
+		{ "apiVersion: wattlet.dev/v1alpha1\nkind: PowerModel\nmetadata: {name: a, name: b}\n"
+		  "spec: {zones: [{zone: package}]}\n",
+		  "line 3 column 21: name: duplicate key (first at line 3, column 12)" },
+		/* the first of several repeats is reported: kind (line 2) before apiVersion */
+		{ "apiVersion: wattlet.dev/v1alpha1\nkind: PowerModel\nkind: PowerModel\n"
+		  "metadata: {name: a}\nspec: {zones: [{zone: package}]}\napiVersion: x\n",
+		  "line 3 column 1: kind: duplicate key (first at line 2, column 1)" },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct powermodel m;
+		struct wl_err err = { "" };
+		int rc = pm_parse_yaml(cases[i].file, strlen(cases[i].file), &m, &err);
+		if (rc != -EINVAL || strcmp(err.msg, cases[i].needle) != 0)
+			fail_msg("case %zu: rc %d, error '%s', want '%s'", i, rc, err.msg,
+				 cases[i].needle);
+	}
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* 200k levels of flow nesting are refused at level 65 before libyaml's quadratic scan;
+ * 64 levels get past the check (and fail on what they are). */
+static void test_nesting_depth(void **state)
+{
+	size_t levels = 200000, pre = strlen("spec: ");
+	char *text = malloc(pre + 2 * levels);
+	struct powermodel m;
+	struct wl_err err = { "" };
+	double t0;
+	(void)state;
+
+	assert_non_null(text);
+	memcpy(text, "spec: ", pre);
+	memset(text + pre, '[', levels);
+	memset(text + pre + levels, ']', levels);
+	t0 = now_s();
+	assert_int_equal(pm_parse_yaml(text, pre + 2 * levels, &m, &err), -EINVAL);
+	print_message("200000-level flow nesting refused in %.3f ms\n", (now_s() - t0) * 1e3);
+	assert_string_equal(err.msg, "line 1 column 70: nested deeper than 64 levels");
+	/* top mapping + 63 lists */
+	levels = 63;
+	memset(text + pre, '[', levels);
+	memset(text + pre + levels, ']', levels);
+	assert_int_equal(pm_parse_yaml(text, pre + 2 * levels, &m, &err), -EINVAL);
+	assert_string_equal(err.msg, "line 1 column 7: spec: expected a mapping");
+	free(text);
 }
 
 /* The JSON path: values parsed elsewhere go through the same validation. */
@@ -308,6 +384,8 @@ int main(void)
 		cmocka_unit_test(test_estimated_predict_roundtrip),
 		cmocka_unit_test(test_bad_files),
 		cmocka_unit_test(test_bad_inline),
+		cmocka_unit_test(test_duplicate_keys),
+		cmocka_unit_test(test_nesting_depth),
 		cmocka_unit_test(test_from_spec),
 		cmocka_unit_test(test_estimate),
 		cmocka_unit_test(test_attrib_regression),

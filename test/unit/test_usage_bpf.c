@@ -27,6 +27,7 @@
 
 #include "agent/cgroup/cgroup.h"
 #include "agent/usage/usage_impl.h"
+#include "bpf/cpuusage.h"
 
 #define MAX_KIDS 8
 #define MAX_DIRS 8
@@ -438,6 +439,145 @@ static void test_short_process_and_sweep(void **state)
 	assert_int_equal(s3.dropped, 0);
 }
 
+/* Number of keys in the cg_gone map this process holds (-1: no such map); with
+ * has != NULL, also whether key *has is among them. */
+static int gone_map_count(uint64_t *has)
+{
+	for (int fd = 3; fd < 1024; fd++) {
+		struct bpf_map_info info;
+		uint32_t len = sizeof(info);
+
+		memset(&info, 0, sizeof(info));
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
+		    strcmp(info.name, "cg_gone") == 0 && info.key_size == 8) {
+			uint64_t key, next, *kp = NULL;
+			int n = 0;
+
+			bool found = false;
+
+			while (bpf_map_get_next_key(fd, kp, &next) == 0 && n < 100000) {
+				key = next;
+				kp = &key;
+				n++;
+				found = found || (has && key == *has);
+			}
+			if (has)
+				*has = found;
+			return n;
+		}
+	}
+	return -1;
+}
+
+/* A pod-like pair of cgroups (pod/ctr) created after one read and removed before the
+ * next, never seen by a walk: ctr's ~300 ms of CPU time come back in the next read
+ * under its own path (named from its removed parent), once, and leave both maps. */
+static void run_short_lived(struct fx *f)
+{
+	char pod[PATH_MAX], ctr[PATH_MAX], rel_pod[160], rel_ctr[160];
+	uint64_t id_ctr, id_pod, cpu;
+	struct snap s0, s1, s2;
+	const struct usage_entry *e;
+	int st = 0;
+
+	mk_cg(f, f->base_rel, NULL);
+	open_src(f);
+	printf("# %s\n", f->probe.removed_reason);
+	assert_true(f->probe.removed_ok);
+	do_read(f, &s0);
+
+	snprintf(rel_pod, sizeof(rel_pod), "%s/pod", f->base_rel);
+	snprintf(rel_ctr, sizeof(rel_ctr), "%s/pod/ctr", f->base_rel);
+	mk_cg(f, rel_pod, pod);
+	mk_cg(f, rel_ctr, ctr);
+	id_pod = inode_of(pod);
+	id_ctr = inode_of(ctr);
+	spawn(f, ctr, 300000000ull, 100);
+	assert_int_equal(waitpid(f->kids[f->nkids - 1], &st, 0), f->kids[f->nkids - 1]);
+	f->nkids--;
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	cpu = cg_cpu(f, rel_ctr);
+	assert_int_equal(rmdir(ctr), 0);
+	assert_int_equal(rmdir(pod), 0);
+	f->ndirs -= 2;
+
+	do_read(f, &s1);
+	e = find_entry(&s1, id_ctr);
+	assert_non_null(e);
+	assert_string_equal(e->path, rel_ctr);
+	assert_true(e->delta[FEAT_CPU_TIME] >= cpu / 100 * 95);
+	assert_close(e->delta[FEAT_CPU_TIME], cpu, 0.02, 500000, "short-lived cgroup");
+	assert_null(find_entry(&s1, id_pod)); /* ran nothing: no entry */
+	assert_true(s1.vanished > s0.vanished);
+	assert_false(any_map_has(id_ctr));
+	{ /* (other cgroups of the host may be removed meanwhile: only ours is checked) */
+		uint64_t has = id_ctr;
+
+		assert_true(gone_map_count(&has) >= 0);
+		assert_false(has);
+	}
+
+	do_read(f, &s2);
+	assert_null(find_entry(&s2, id_ctr));
+	assert_int_equal(s2.dropped, 0);
+}
+
+static void test_short_lived_cgroup(void **state)
+{
+	struct fx *f = *state;
+
+	REQUIRE_ENV(f);
+	printf("# layout %s, cpu root %s\n", cg_mode_name(f->layout.mode), f->layout.cpu_root);
+	run_short_lived(f);
+}
+
+/* The same in the v2 hierarchy (the recorder filters on the hierarchy). */
+static void test_short_lived_cgroup_v2(void **state)
+{
+	struct fx *f = *state;
+
+	REQUIRE_ENV(f);
+	if (!f->layout.cpu_is_v2) {
+		printf("# skipped: cannot force a v2 cpu root here\n");
+		skip();
+	}
+	printf("# forced v2, cpu root %s\n", f->layout.cpu_root);
+	run_short_lived(f);
+}
+
+/* More cgroups removed between two reads than cg_gone holds: the overflow is counted
+ * in dropped (bpf drops[CU_DROP_GONE]) and the next read empties the map. */
+static void test_gone_overflow(void **state)
+{
+	struct fx *f = *state;
+	const int n = CU_DEF_MAX_GONE + 64;
+	char base[PATH_MAX], p[PATH_MAX];
+	struct snap s0, s1;
+	int made = 0, removed = 0;
+
+	REQUIRE_ENV(f);
+	mk_cg(f, f->base_rel, base);
+	open_src(f);
+	assert_true(f->probe.removed_ok);
+	do_read(f, &s0);
+	for (int i = 0; i < n; i++) {
+		assert_int_equal(fmt_path(p, sizeof(p), "%s/c%d", base, i), 0);
+		made += mkdir(p, 0755) == 0;
+	}
+	for (int i = 0; i < n; i++) {
+		assert_int_equal(fmt_path(p, sizeof(p), "%s/c%d", base, i), 0);
+		removed += rmdir(p) == 0;
+	}
+	assert_int_equal(made, n);
+	assert_int_equal(removed, n);
+	do_read(f, &s1);
+	printf("# %d cgroups removed between two reads: dropped %llu -> %llu\n", n,
+	       (unsigned long long)s0.dropped, (unsigned long long)s1.dropped);
+	assert_true(s1.dropped >= s0.dropped + 64);
+	/* emptied, not left full (the host may remove a few cgroups meanwhile) */
+	assert_true(gone_map_count(NULL) < 64);
+}
+
 /* Entries of a cgroup with no tasks have zero deltas; deltas never go backwards. */
 static void test_baseline_zero(void **state)
 {
@@ -485,6 +625,9 @@ int main(void)
 		cmocka_unit_test(test_open_bad_args),
 		cmocka_unit_test_setup_teardown(test_baseline_zero, setup_auto, teardown),
 		cmocka_unit_test_setup_teardown(test_short_process_and_sweep, setup_auto, teardown),
+		cmocka_unit_test_setup_teardown(test_short_lived_cgroup, setup_auto, teardown),
+		cmocka_unit_test_setup_teardown(test_short_lived_cgroup_v2, setup_v2, teardown),
+		cmocka_unit_test_setup_teardown(test_gone_overflow, setup_auto, teardown),
 		cmocka_unit_test_setup_teardown(test_accuracy, setup_auto, teardown),
 		cmocka_unit_test_setup_teardown(test_accuracy_v2, setup_v2, teardown),
 	};

@@ -326,6 +326,210 @@ static void test_judge_workload(void **state)
 	assert_int_equal(r.verdict, VERDICT_FAIL);
 }
 
+/* ---- the other-CPU rule, from synthetic window series ------------------------------- */
+
+/* A run on the simulated meter's curve: idle 10 W + 15 W per busy core. Each instance
+ * uses 0.3 core (4.5 W); the agent and the sampler use 0.02 core ("other" even on a
+ * quiet node); bg(phase, window) adds a background job's cores. The agent gives each
+ * instance 4.5 W x (1 + bias). Small deterministic noise on every series, as measured
+ * windows have. Phases of 8 windows: baseline, then 3 steps. */
+#define SYN_WINDOWS 8
+#define SYN_STEPS 3
+typedef double (*bg_fn)(int phase, int window);
+
+static double noise(unsigned *seed, double amp)
+{
+	*seed = *seed * 1103515245u + 12345u;
+	return amp * (((*seed >> 8) & 0xffff) / 32767.5 - 1.0);
+}
+
+static double bg_none(int phase, int window)
+{
+	(void)phase;
+	(void)window;
+	return 0;
+}
+
+static double bg_steady(int phase, int window)
+{
+	(void)phase;
+	(void)window;
+	return 0.5;
+}
+
+/* the incident: a background build ran through the baseline and stopped before step 1 */
+static double bg_stops_after_baseline(int phase, int window)
+{
+	(void)window;
+	return phase == 0 ? 0.5 : 0;
+}
+
+static double bg_stops_mid_baseline(int phase, int window)
+{
+	return phase == 0 && window < SYN_WINDOWS / 2 ? 0.1 : 0;
+}
+
+/* halfway through the whole run: in the middle of step 2 */
+static double bg_stops_mid_run(int phase, int window)
+{
+	return phase < 2 || (phase == 2 && window < SYN_WINDOWS / 2) ? 0.5 : 0;
+}
+
+static double syn_shift; /* bg_shift: cores of a background that starts with step 1 */
+static double bg_shift(int phase, int window)
+{
+	(void)window;
+	return phase >= 1 ? syn_shift : 0;
+}
+
+static void synth_run(struct validate_report *r, double bias, bg_fn bg)
+{
+	struct vwindows *w = calloc(1, sizeof(*w));
+	unsigned seed = 12345;
+
+	assert_non_null(w);
+	memset(r, 0, sizeof(*r));
+	r->kind = "workload";
+	r->zone = ZONE_PACKAGE;
+	validate_thresholds_default(&r->thr);
+	r->checks.sane = true;
+	r->baseline_cpu_util = -1;
+	for (int p = 0; p <= SYN_STEPS; p++) {
+		memset(w, 0, sizeof(*w));
+		w->n = SYN_WINDOWS;
+		w->n_inst = p;
+		for (int i = 0; i < SYN_WINDOWS; i++) {
+			double busy = 0.02 + bg(p, i) + noise(&seed, 0.002);
+			w->y[VW_OTHER][i] = busy;
+			for (int k = 0; k < p; k++) {
+				double c = 0.3 + noise(&seed, 0.002);
+				w->y[VW_INST_CPU + k][i] = c;
+				w->y[VW_INST_W + k][i] = 15 * c * (1 + bias) + noise(&seed, 0.01);
+				busy += c;
+			}
+			w->node_w[i] = 10 + 15 * busy + noise(&seed, 0.05);
+		}
+		assert_int_equal(validate_workload_phase(r, p, w), 0);
+	}
+	free(w);
+	assert_int_equal(r->n_steps, SYN_STEPS);
+	validate_judge_workload(r);
+}
+
+static void test_phase_numbers(void **state)
+{
+	struct validate_report r;
+	struct vwindows *w = calloc(1, sizeof(*w));
+	(void)state;
+
+	assert_non_null(w);
+	synth_run(&r, 0, bg_stops_mid_run);
+	assert_true(r.other_known);
+	assert_true(fabs(r.baseline_other.cores.mean - 0.52) < 0.002);
+	assert_true(fabs(r.baseline_other.drift) < 0.003);
+	assert_true(fabs(r.steps[0].cpu.mean - 0.3) < 0.002);
+	assert_true(fabs(r.steps[0].other_limit - 0.5 * 0.05 * r.steps[0].cpu.mean) < 1e-12);
+	/* step 2: the background ran for the first half: mean 0.27, drift -0.5 */
+	assert_true(fabs(r.steps[1].other.cores.mean - 0.27) < 0.003);
+	assert_true(fabs(r.steps[1].other.drift + 0.5) < 0.003);
+	assert_true(fabs(r.steps[2].other_change + 0.25) < 0.003);
+	assert_true(fabs(r.steps[2].delta_w - 4.5 + 3.75) < 0.1);
+	assert_true(fabs(r.steps[2].all_instances_w - 13.5) < 0.1);
+	assert_true(fabs(r.steps[2].all_instances_delta_w - 4.5) < 0.1);
+
+	/* order and shape are checked */
+	memset(&r, 0, sizeof(r));
+	validate_thresholds_default(&r.thr);
+	w->n = 4;
+	w->n_inst = 1;
+	assert_int_equal(validate_workload_phase(&r, 1, w), -EINVAL); /* no baseline yet */
+	w->n_inst = 0;
+	assert_int_equal(validate_workload_phase(&r, 1, w), -EINVAL); /* n_inst != phase */
+	w->n = 0;
+	assert_int_equal(validate_workload_phase(&r, 0, w), -EINVAL);
+	/* an unknown other CPU in any window: the rule is not applied */
+	w->n = 4;
+	for (int i = 0; i < 4; i++)
+		w->node_w[i] = 10;
+	w->y[VW_OTHER][2] = NAN;
+	assert_int_equal(validate_workload_phase(&r, 0, w), 0);
+	assert_false(r.other_known);
+	free(w);
+}
+
+static void test_judge_other_cpu(void **state)
+{
+	const double biases[] = { 0, 0.3 };
+	struct validate_report r;
+	(void)state;
+
+	/* a quiet node: the attribution is judged as before */
+	synth_run(&r, 0, bg_none);
+	assert_int_equal(r.verdict, VERDICT_PASS);
+	synth_run(&r, 0.3, bg_none);
+	assert_int_equal(r.verdict, VERDICT_FAIL);
+	/* a steady background changes the level, not the delta: still judged */
+	synth_run(&r, 0, bg_steady);
+	assert_int_equal(r.verdict, VERDICT_PASS);
+	synth_run(&r, 0.3, bg_steady);
+	assert_int_equal(r.verdict, VERDICT_FAIL);
+
+	for (size_t b = 0; b < 2; b++) {
+		/* the incident: without the rule a correct agent is failed ... */
+		synth_run(&r, biases[b], bg_stops_after_baseline);
+		assert_int_equal(r.verdict, VERDICT_REFUSED);
+		assert_non_null(strstr(r.reason, "other CPU"));
+		assert_non_null(strstr(r.reason, "changed by -0.500 cores from the baseline to "
+						 "step 1"));
+		/* background stops halfway through the baseline */
+		synth_run(&r, biases[b], bg_stops_mid_baseline);
+		assert_int_equal(r.verdict, VERDICT_REFUSED);
+		assert_non_null(strstr(r.reason, "other CPU"));
+		assert_non_null(strstr(r.reason, "drifted by -0.100 cores within the baseline"));
+		/* ... and halfway through the run, in the middle of step 2 */
+		synth_run(&r, biases[b], bg_stops_mid_run);
+		assert_int_equal(r.verdict, VERDICT_REFUSED);
+		assert_non_null(strstr(r.reason, "other CPU"));
+		assert_non_null(strstr(r.reason, "drifted by -0.50"));
+		assert_non_null(strstr(r.reason, "cores within step 2"));
+	}
+	/* ... which is what the old judge did: */
+	{
+		struct validate_report o;
+		synth_run(&o, 0, bg_stops_after_baseline);
+		o.thr.max_other_bias = 1000; /* the rule off */
+		validate_judge_workload(&o);
+		assert_int_equal(o.verdict, VERDICT_FAIL);
+		assert_non_null(strstr(o.reason, "even allowing for the noise"));
+		/* an unmeasured other CPU is not a reason to refuse */
+		synth_run(&o, 0, bg_stops_after_baseline);
+		o.other_known = false;
+		validate_judge_workload(&o);
+		assert_int_equal(o.verdict, VERDICT_FAIL);
+	}
+
+	/* the limit: 0.5 x 5 % of the 0.3-core step = 0.0075 cores */
+	syn_shift = 0.006;
+	synth_run(&r, 0, bg_shift);
+	assert_int_equal(r.verdict, VERDICT_PASS);
+	syn_shift = -0.006;
+	synth_run(&r, 0, bg_shift);
+	assert_int_equal(r.verdict, VERDICT_PASS);
+	syn_shift = 0.010;
+	synth_run(&r, 0, bg_shift);
+	assert_int_equal(r.verdict, VERDICT_REFUSED);
+	assert_non_null(strstr(r.reason, "from the baseline to step 1"));
+	assert_non_null(strstr(r.reason, "0.0075 cores allowed"));
+	/* a looser bias share lets it through */
+	syn_shift = 0.010;
+	synth_run(&r, 0, bg_shift);
+	r.thr.max_other_bias = 1.0;
+	validate_judge_workload(&r);
+	assert_true(fabs(r.steps[0].other_limit - 0.05 * r.steps[0].cpu.mean) < 1e-12);
+	assert_int_equal(r.verdict, VERDICT_PASS);
+	syn_shift = 0;
+}
+
 /* ---- report JSON ---------------------------------------------------------------- */
 
 static json_t *render(const struct validate_report *r)
@@ -574,6 +778,7 @@ static void test_vagent_parse_real_export(void **state)
 	row->uj[ZONE_PACKAGE][MODE_DYNAMIC] = 4500000;
 	row->uj[ZONE_PACKAGE][MODE_IDLE] = 700000;
 	row->uj[ZONE_DRAM][MODE_DYNAMIC] = 123;
+	row->cpu_ns = 2500000001ull;
 	ledger_commit_tick(l, 1000000000ull);
 	n->uj[ZONE_PACKAGE][MODE_DYNAMIC] = 20000001;
 	n->uj[ZONE_PACKAGE][MODE_IDLE] = 10000000;
@@ -592,6 +797,7 @@ static void test_vagent_parse_real_export(void **state)
 	assert_true(s.found[0] && !s.found[1]);
 	assert_true(fabs(s.dyn_j[0][ZONE_PACKAGE] - 4.5) < 1e-9); /* dynamic only */
 	assert_true(fabs(s.dyn_j[0][ZONE_DRAM] - 0.000123) < 1e-12);
+	assert_true(fabs(s.cpu_s[0] - 2.500000001) < 1e-12); /* the instance's CPU seconds */
 
 	assert_int_equal(vagent_parse("{\"node\":{}}", 11, NULL, 0, &s, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "lacks"));
@@ -634,6 +840,7 @@ static void test_vagent_pod_key(void **state)
 		snprintf(row->ident.pod_uid, sizeof(row->ident.pod_uid), "%s", rows[i][1]);
 		row->uj[ZONE_PACKAGE][MODE_DYNAMIC] = (i + 1) * 1000000ull;
 		row->uj[ZONE_PACKAGE][MODE_IDLE] = 5000000;
+		row->cpu_ns = (i + 1) * 100000000ull;
 	}
 	ledger_commit_tick(l, 1000000000ull);
 	strbuf_init(&sb, 1 << 20);
@@ -641,6 +848,7 @@ static void test_vagent_pod_key(void **state)
 	assert_int_equal(vagent_parse(sb.buf, sb.len, keys, 3, &s, &err), 0);
 	assert_true(s.found[0]);
 	assert_true(fabs(s.dyn_j[0][ZONE_PACKAGE] - 6.0) < 1e-9); /* 1 + 2 + 3 J, dynamic */
+	assert_true(fabs(s.cpu_s[0] - 0.6) < 1e-9);                /* 0.1 + 0.2 + 0.3 s */
 	assert_false(s.found[1]); /* a pod the agent does not know */
 	assert_false(s.found[2]); /* "pod:" matches no row without a pod uid */
 	strbuf_release(&sb);
@@ -714,6 +922,23 @@ static void test_checks(void **state)
 		snprintf(root, sizeof(root), "%s/validate/nonexistent", fixtures());
 		assert_int_equal(validate_cpu_jiffies(root, &busy, &total), -ENOENT);
 	}
+	{
+		/* measured idle: 2 CPUs x uptime - (8000 idle + 100 iowait) / USER_HZ */
+		double busy_s = 0, up_s = 0, hz = (double)sysconf(_SC_CLK_TCK);
+		char root[PATH_MAX];
+		struct timespec t0, t1;
+		snprintf(root, sizeof(root), "%s/validate/proc", fixtures());
+		clock_gettime(CLOCK_BOOTTIME, &t0);
+		assert_int_equal(validate_cpu_busy(root, &busy_s, &up_s), 0);
+		clock_gettime(CLOCK_BOOTTIME, &t1);
+		assert_true(up_s >= t0.tv_sec + t0.tv_nsec / 1e9 && up_s <= t1.tv_sec + t1.tv_nsec / 1e9);
+		assert_true(fabs(busy_s - (2 * up_s - 8100 / hz)) < 1e-6);
+		snprintf(root, sizeof(root), "%s/validate/nonexistent", fixtures());
+		assert_int_equal(validate_cpu_busy(root, &busy_s, &up_s), -ENOENT);
+		/* the live host: busy time between 0 and CPUs x uptime */
+		assert_int_equal(validate_cpu_busy(NULL, &busy_s, &up_s), 0);
+		assert_true(busy_s >= 0 && busy_s <= sysconf(_SC_NPROCESSORS_CONF) * up_s + 1);
+	}
 
 	memset(&c, 0, sizeof(c));
 	validate_checks_finish(&c); /* the agent on another meter */
@@ -744,6 +969,31 @@ static void test_target_cleanup_on_failure(void **state)
 	assert_string_equal(key, "/wattlet-validate-t/step1");
 	snprintf(dir, sizeof(dir), "%s/wattlet-validate-t/step1", root);
 	assert_true(path_exists(dir));
+	{
+		/* the instance's CPU time, read by the validator itself: v2 cpu.stat, else
+		 * v1 cpuacct.usage */
+		char f[PATH_MAX + 96];
+		double sec = 0;
+		FILE *fp;
+		assert_int_equal(t.ops->cpu_s(t.impl, 1, &sec), -ENOENT);
+		snprintf(f, sizeof(f), "%s/cpu.stat", dir);
+		fp = fopen(f, "w");
+		assert_non_null(fp);
+		fputs("usage_usec 1500000\nuser_usec 1000000\nsystem_usec 500000\n", fp);
+		fclose(fp);
+		assert_int_equal(t.ops->cpu_s(t.impl, 1, &sec), 0);
+		assert_true(fabs(sec - 1.5) < 1e-12);
+		assert_int_equal(t.ops->cpu_s(t.impl, 2, &sec), -EINVAL); /* not started */
+		unlink(f);
+		snprintf(f, sizeof(f), "%s/cpuacct.usage", dir);
+		fp = fopen(f, "w");
+		assert_non_null(fp);
+		fputs("2500000001\n", fp);
+		fclose(fp);
+		assert_int_equal(t.ops->cpu_s(t.impl, 1, &sec), 0);
+		assert_true(fabs(sec - 2.500000001) < 1e-12);
+		unlink(f);
+	}
 	vtarget_close(&t);
 	assert_false(path_exists(dir));
 	snprintf(dir, sizeof(dir), "%s/wattlet-validate-t", root);
@@ -765,6 +1015,8 @@ int main(void)
 		cmocka_unit_test(test_trim_outliers),
 		cmocka_unit_test(test_judge_node),
 		cmocka_unit_test(test_judge_workload),
+		cmocka_unit_test(test_phase_numbers),
+		cmocka_unit_test(test_judge_other_cpu),
 		cmocka_unit_test(test_report_json_workload),
 		cmocka_unit_test(test_report_json_node_nan),
 		cmocka_unit_test(test_state_store_and_load),
