@@ -4,6 +4,7 @@
 #                                              (the committed seeds copied in first)
 #   fuzz/run.sh BUILD smoke RUNS TARGET...     each target RUNS inputs, fixed seed, on a
 #                                              throwaway copy of the committed corpus
+# Both modes also seed with fuzz/crashes/<target>-* (reproducers of past findings).
 # No TARGET: every fuzz/fuzz_*.c.
 # Prints one line per target (executions, new corpus size, crash file) and a closing
 # "fuzz: N passed, N failed"; with FUZZ_COUNTS=<file> also writes "N N" there.
@@ -35,6 +36,8 @@ for t in "$@"; do
 	if [ -d "fuzz/corpus/$t" ]; then
 		cp -n fuzz/corpus/"$t"/* "$corpus"/ 2>/dev/null || true
 	fi
+	# reproducers of past findings run first, as seeds
+	cp -n fuzz/crashes/"$t"-* "$corpus"/ 2>/dev/null || true
 	if [ "$t" = ledger_load ] && [ -x "$BUILD/fuzz/ledger_seed" ]; then
 		"$BUILD/fuzz/ledger_seed" "$corpus" || echo "fuzz $t: note: ledger_seed failed"
 	fi

@@ -258,6 +258,10 @@ static int render(const json_t *doc, const struct top_opts *o, bool clear, char 
 	       str(agent, "usage_source"), num(agent, "ticks"), num(agent, "workloads_live"),
 	       num(agent, "workloads_total"), tbuf,
 	       json_is_true(json_object_get(agent, "ready")) ? "" : "  (not ready)");
+	if (strcmp(str(agent, "energy_source"), "none") == 0) /* said loudly: zeros are not 0 W */
+		printf("NO ENERGY SOURCE on this node: no meter in use and no PowerModel with "
+		       "estimated zones; energy below is 0 because nothing measures it "
+		       "(wattlet probe says why; apply a PowerModel with estimated zones)\n");
 	printf("node %.2f W (dynamic %.2f + idle %.2f):", num(node, "watts"),
 	       num(node, "watts_dynamic"), num(node, "watts_idle"));
 	zones = json_object_get(node, "zones");

@@ -78,7 +78,6 @@ struct http_conn {
 	struct strbuf body;
 	bool body_init;
 	size_t sent;
-	bool close_after;
 };
 
 static struct http_server *server_of(struct lws *wsi)
@@ -238,17 +237,32 @@ static int send_headers(struct lws *wsi, int status, const char *ctype, size_t l
 	return 0;
 }
 
-/* Answers an upgrade request with 403 and a short body; the caller then closes. */
-static void refuse_upgrade(struct http_server *s, struct lws *wsi)
+/* Answers status with a short body (and "Connection: close"), written at once; the
+ * caller then returns -1 so lws closes without reading anything more. */
+static void refuse(struct lws *wsi, int status, const char *msg, bool allow_hdr)
 {
-	static const char msg[] = "protocol upgrades are not supported\n";
-	unsigned char buf[LWS_PRE + sizeof(msg)];
+	unsigned char buf[LWS_PRE + 128];
+	size_t n = strlen(msg);
 
-	s->st.upgrades_refused++;
-	if (send_headers(wsi, 403, HTTP_DEFAULT_CTYPE, sizeof(msg) - 1, false, true))
+	if (n > sizeof(buf) - LWS_PRE ||
+	    send_headers(wsi, status, HTTP_DEFAULT_CTYPE, n, allow_hdr, true))
 		return;
-	memcpy(buf + LWS_PRE, msg, sizeof(msg) - 1);
-	lws_write(wsi, buf + LWS_PRE, sizeof(msg) - 1, LWS_WRITE_HTTP_FINAL);
+	memcpy(buf + LWS_PRE, msg, n);
+	lws_write(wsi, buf + LWS_PRE, n, LWS_WRITE_HTTP_FINAL);
+}
+
+/* A nonzero Content-Length. libwebsockets 4.1 spins forever inside lws_service() on
+ * the body of a request that followed another one in the same read (pipelined), so
+ * requests with a body are answered and closed before lws looks at the body. */
+static bool has_body(struct lws *wsi)
+{
+	char v[32];
+
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0)
+		return false;
+	if (lws_hdr_copy(wsi, v, sizeof(v), WSI_TOKEN_HTTP_CONTENT_LENGTH) < 0)
+		return true;
+	return v[strspn(v, " 0")] != '\0';
 }
 
 /* Builds the response in conn->body and sends the headers; the body follows from
@@ -267,18 +281,17 @@ static int start_response(struct http_server *s, struct lws *wsi, struct http_co
 	}
 	strbuf_reset(&c->body);
 	c->sent = 0;
-	c->close_after = false;
 	s->requests++;
 	touch(s, wsi, 1);
 
 	if (!is_get && !is_head) {
 		/* the request may carry a body we will not read: answer and close */
-		c->close_after = true;
-		strbuf_adds(&c->body, "method not allowed\n");
-		if (send_headers(wsi, 405, HTTP_DEFAULT_CTYPE, c->body.len, true, true))
-			return -1;
-		lws_callback_on_writable(wsi);
-		return 0;
+		refuse(wsi, 405, "method not allowed\n", true);
+		return -1;
+	}
+	if (has_body(wsi)) {
+		refuse(wsi, 400, "request bodies are not accepted\n", false);
+		return -1;
 	}
 
 	status = s->fn(s->fn_ctx, path ? path : "/", &c->body, &ctype);
@@ -323,8 +336,6 @@ static int send_chunk(struct http_server *s, struct lws *wsi, struct http_conn *
 		lws_callback_on_writable(wsi);
 		return 0;
 	}
-	if (c->close_after)
-		return -1;
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
@@ -359,7 +370,8 @@ static int http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user
 		return 0; /* bodies are never read; 405 already answered */
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
 		/* WebSocket or h2c: nothing here speaks them; answer 403 and hang up */
-		refuse_upgrade(s, wsi);
+		s->st.upgrades_refused++;
+		refuse(wsi, 403, "protocol upgrades are not supported\n", false);
 		return -1;
 	case LWS_CALLBACK_RAW_ADOPT:
 	case LWS_CALLBACK_RAW_RX:

@@ -1,6 +1,8 @@
 /* http.h - a tiny single-threaded HTTP/1.1 server (libwebsockets underneath).
  *
- * Serves GET and HEAD only (other methods get 405 from the server itself); every
+ * Serves GET and HEAD only (other methods get 405 from the server itself, and a
+ * GET or HEAD with a nonzero Content-Length gets 400; both close the connection
+ * without reading the body); every
  * request path goes to one handler, which builds the response body into a strbuf
  * and returns the HTTP status (404 for paths it does not know). HEAD gets the same
  * headers as GET, without the body. Every response carries `Cache-Control: no-store`

@@ -128,6 +128,7 @@ static void agent_obj(struct out_buf *o, const struct agent_status *s, size_t li
 	kv_str(o, "version", s->version, true);
 	kv_str(o, "meter", s->meter ? s->meter : "none", true);
 	kv_str(o, "meter_detail", s->meter_detail, true);
+	kv_str(o, "energy_source", s->energy_source ? s->energy_source : "none", true);
 	kv_str(o, "usage_source", s->usage_source, true);
 	kv_str(o, "cgroup_mode", s->cgroup_mode, true);
 	kv_bool(o, "ready", s->ready, true);

@@ -38,12 +38,29 @@ check "/api/v1/workloads is JSON with workloads" bash -c \
 	"curl -sf $AGENT_URL/api/v1/workloads | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if d[\"workloads\"] else 1)'"
 check "top --once renders a frame from the agent" bash -c \
 	"'$WATTLET' top --url $AGENT_URL --once -n 100000 | grep -qi 'system'"
+check "top with the simulated meter: no NO ENERGY SOURCE warning" bash -c \
+	"! '$WATTLET' top --url $AGENT_URL --once | grep -q 'NO ENERGY SOURCE'"
 out=$("$WATTLET" top --url http://127.0.0.1:1 --once 2>&1); rc=$?
 echo "$out"
 check "top: exit status non-zero when the agent is unreachable" [ $rc -ne 0 ]
 check "top: says it cannot reach the agent" grep -qi 'cannot reach' <<<"$out"
 kill "$AGENT_PID"; wait "$AGENT_PID"; rc=$?
 check "SIGTERM: clean exit 0" [ $rc -eq 0 ]
+
+# no meter at all (an empty powercap tree; this host has no other meter): top says so
+# loudly instead of showing zeros as if they were measured (the chart's helm test runs it)
+mkdir -p "$TMP/nometer"
+if "$WATTLET" probe --powercap-root "$TMP/nometer" 2>&1 | grep -q 'IN USE'; then
+	skip "top without a meter: this host has a real meter"
+else
+	start_agent "$TMP/agent-nometer.log" --powercap-root "$TMP/nometer" --tick 500ms --checkpoint "" \
+		|| { fail "agent without a meter not ready: $(tail -3 "$TMP/agent-nometer.log")"; finish; exit; }
+	check "top without a meter: says NO ENERGY SOURCE" bash -c \
+		"'$WATTLET' top --url $AGENT_URL --once | grep -q 'NO ENERGY SOURCE'"
+	check "JSON: energy_source none" bash -c \
+		"curl -sf $AGENT_URL/api/v1/workloads | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)[\"agent\"][\"energy_source\"] == \"none\" else 1)'"
+	kill "$AGENT_PID"; wait "$AGENT_PID"
+fi
 
 if command -v valgrind >/dev/null; then
 	# eBPF syscalls are outside what valgrind models, so this run uses the cgroup source.

@@ -240,6 +240,35 @@ static void assert_close(uint64_t got, uint64_t want, double rel, uint64_t abs_n
 	assert_true(diff <= tol && -diff <= tol);
 }
 
+/* A cgroup counter read before (lo) and after (hi) one eBPF read. The read takes its
+ * totals at one instant inside (its clock reading, before the walk and the removed-cgroup
+ * bookkeeping), so lo <= that sample <= hi: comparing with a counter read only after
+ * the read would add the time busy tasks ran during the rest of it (under load and
+ * cgroup churn, tens to hundreds of ms, different for the two reads). */
+struct bracket {
+	uint64_t lo, hi;
+};
+
+/* got (an eBPF delta between two reads) against the counter's delta over the same
+ * interval, which lies between lo = b1.lo - b0.hi and hi = b1.hi - b0.lo: within rel
+ * of that range. The range must be narrow (slack at most a quarter of the delta: a
+ * read that slow is itself a bug), so the check stays as strict as the window allows. */
+static void assert_bracketed(uint64_t got, struct bracket b0, struct bracket b1, double rel,
+			     const char *what)
+{
+	uint64_t lo = b1.lo - b0.hi, hi = b1.hi - b0.lo;
+	double glo = (double)got - (double)lo * (1.0 - rel);
+	double ghi = (double)hi * (1.0 + rel) - (double)got;
+
+	printf("# %-28s ebpf %10.3f ms  cgroup %10.3f .. %10.3f ms  diff %+.3f%% .. %+.3f%%\n",
+	       what, got / 1e6, lo / 1e6, hi / 1e6,
+	       hi ? 100.0 * ((double)got - (double)hi) / (double)hi : 0.0,
+	       lo ? 100.0 * ((double)got - (double)lo) / (double)lo : 0.0);
+	assert_true(b0.hi >= b0.lo && b1.lo >= b0.hi && b1.hi >= b1.lo);
+	assert_true(4 * (hi - lo) <= lo);
+	assert_true(glo >= 0 && ghi >= 0);
+}
+
 /* CPU ns of tgid in the tgid_stats map this process holds (summed over CPUs); false
  * when no such map or no entry. */
 static bool tgid_map_ns(uint32_t tgid, uint64_t *ns)
@@ -285,7 +314,8 @@ static uint64_t schedstat_ns(pid_t pid)
 static void run_accuracy(struct fx *f)
 {
 	char a[PATH_MAX], b[PATH_MAX], rel_a[160], rel_b[160];
-	uint64_t id_a, id_b, ca0, cb0, ca1, cb1;
+	uint64_t id_a, id_b;
+	struct bracket a0, b0, a1, b1;
 	struct snap s0, s1;
 	const struct usage_entry *ea, *eb;
 	struct timespec win = { 5, 200000000 };
@@ -303,16 +333,20 @@ static void run_accuracy(struct fx *f)
 	kb = spawn(f, b, 0, 60); /* b: bursts and sleeps, many switches */
 	spawn(f, b, 0, 60);
 
+	a0.lo = cg_cpu(f, rel_a);
+	b0.lo = cg_cpu(f, rel_b);
 	do_read(f, &s0);
+	a0.hi = cg_cpu(f, rel_a);
+	b0.hi = cg_cpu(f, rel_b);
 	assert_true(s0.mask & (1u << FEAT_CPU_TIME));
 	if (!f->probe.pmu_ok)
 		assert_int_equal(s0.mask, 1u << FEAT_CPU_TIME);
-	ca0 = cg_cpu(f, rel_a);
-	cb0 = cg_cpu(f, rel_b);
 	nanosleep(&win, NULL); /* the measurement window itself */
+	a1.lo = cg_cpu(f, rel_a);
+	b1.lo = cg_cpu(f, rel_b);
 	do_read(f, &s1);
-	ca1 = cg_cpu(f, rel_a);
-	cb1 = cg_cpu(f, rel_b);
+	a1.hi = cg_cpu(f, rel_a);
+	b1.hi = cg_cpu(f, rel_b);
 
 	ea = find_entry(&s1, id_a);
 	eb = find_entry(&s1, id_b);
@@ -320,9 +354,9 @@ static void run_accuracy(struct fx *f)
 	assert_non_null(eb);
 	assert_string_equal(ea->path, rel_a);
 	assert_string_equal(eb->path, rel_b);
-	assert_true(ca1 - ca0 > 1000000000ull); /* the load really ran */
-	assert_close(ea->delta[FEAT_CPU_TIME], ca1 - ca0, 0.02, 0, "busy cgroup a");
-	assert_close(eb->delta[FEAT_CPU_TIME], cb1 - cb0, 0.02, 0, "switchy cgroup b");
+	assert_true(a1.lo - a0.hi > 1000000000ull); /* the load really ran */
+	assert_bracketed(ea->delta[FEAT_CPU_TIME], a0, a1, 0.02, "busy cgroup a");
+	assert_bracketed(eb->delta[FEAT_CPU_TIME], b0, b1, 0.02, "switchy cgroup b");
 	/* per process (on by default): a switchy child's tgid_stats entry holds what the
 	 * scheduler accounted it since birth, less at most its running slice (its
 	 * bursts are ~1 ms) */
