@@ -162,6 +162,13 @@ static double beyond_ci(double x, double ci)
 	return b > 0 ? b : (isnan(b) ? b : 0);
 }
 
+/* The part of a shift x that counts against limit lim: what exceeds ci_weight x its CI
+ * half-width ci, the CI excusing at most OTHER_RELIEF_MAX limits. */
+static double other_excess(double x, double ci, double ci_weight, double lim)
+{
+	return beyond_ci(x, fmin(ci_weight * ci, OTHER_RELIEF_MAX * lim));
+}
+
 /* The other-CPU rule (see the top of this file): refuses and returns true when the
  * CPU used outside the instances changed or drifted beyond a step's limit. Phases in
  * time order; within one, its drift before its change against the phase before. */
@@ -188,13 +195,15 @@ static bool other_cpu_refused(struct validate_report *r, double ci_weight)
 				by = k;
 			}
 		}
-		if (by && isfinite(o->drift) && !(beyond_ci(o->drift, fmin(ci_weight * 2 * ci_or0(o), OTHER_RELIEF_MAX * lim)) <= lim)) {
+		if (by && isfinite(o->drift) &&
+		    !(other_excess(o->drift, 2 * ci_or0(o), ci_weight, lim) <= lim)) {
 			const struct vstep_result *s = &r->steps[by - 1];
 			r->verdict = VERDICT_REFUSED;
 			snprintf(r->reason, sizeof(r->reason),
 				 "REFUSED TO JUDGE: the CPU used outside the instances (other CPU) "
 				 "drifted by %+.3f cores within %s (mean %.3f cores), beyond its "
-				 "95 %% CI by more than the %.4f cores allowed (%.3g x %.3g %% of step %d's %.3f-core instance): "
+				 "95 %% CI by more than the %.4f cores allowed (%.3g x %.3g %% of "
+				 "step %d's %.3f-core instance): "
 				 "the load around the workload was not steady, so the node power delta "
 				 "is not the workload's; run on a quieter node", o->drift,
 				 phase_name(p, a, sizeof(a)), o->cores.mean, lim, r->thr.max_other_bias,
@@ -206,9 +215,9 @@ static bool other_cpu_refused(struct validate_report *r, double ci_weight)
 			const struct vother_cpu *q = p == 1 ? &r->baseline_other : &r->steps[p - 2].other;
 			if (!(s->cpu.mean > 0) || !limit_ok(s->other_limit))
 				continue;
-			double ci = fmin(ci_weight * hypot(ci_or0(q), ci_or0(&s->other)),
-					  OTHER_RELIEF_MAX * s->other_limit);
-			if (!(beyond_ci(s->other_change, ci) <= s->other_limit)) {
+			double ci = hypot(ci_or0(q), ci_or0(&s->other));
+			if (!(other_excess(s->other_change, ci, ci_weight, s->other_limit) <=
+			      s->other_limit)) {
 				r->verdict = VERDICT_REFUSED;
 				snprintf(r->reason, sizeof(r->reason),
 					 "REFUSED TO JUDGE: the CPU used outside the instances (other "
