@@ -11,9 +11,15 @@
  * the task's cpuacct v1 cgroup. Either equals the cgroup directory's inode number.
  *
  * The hot path avoids the cgroup hash map: each CPU keeps the charge of the cgroup
- * whose task runs on it in cpu_state (pend), and adds it to cg_stats only when a
- * task of another cgroup (or idle) is switched in. Consecutive switches inside one
- * cgroup therefore touch only per-CPU memory; userspace adds pend when it reads.
+ * it charged last in cpu_state (pend), and adds it to cg_stats only when a task of
+ * another cgroup is charged there, or a task exits (its cgroup may be removed next:
+ * its charge must then be in cg_stats). Switches inside one cgroup, also through
+ * idle, therefore touch only per-CPU memory; userspace adds pend when it reads.
+ *
+ * The switch-in time comes from the run-queue clock the scheduler has just updated
+ * (no clock read per switch, which cost ~30 ns here); one CLOCK_MONOTONIC reading per
+ * CU_CAL_NS maps it for userspace (cu_cpu.cal_*). Cost per switch and the ideas
+ * measured: docs/design.md, `make bench`.
  *
  * Cgroups removed before userspace named them (short Jobs, init containers: created
  * and removed within one tick) keep their charge: cg_gone_* at cgroup_rmdir records,
@@ -173,6 +179,17 @@ static __always_inline void charge(void *map, const void *key, const struct cu_v
 		count_drop(drop_slot);
 }
 
+/* Moves this CPU's pend into cg_stats. */
+static __always_inline void flush_pend(struct cu_cpu *c)
+{
+	if (c->pend_cg && c->pend.v[CU_CPU_NS]) {
+		__u64 cgid = c->pend_cg;
+
+		charge(&cg_stats, &cgid, &c->pend, CU_DROP_CG);
+		__builtin_memset(&c->pend, 0, sizeof(c->pend));
+	}
+}
+
 static __always_inline __u64 pmu_read(void *map)
 {
 	struct bpf_perf_event_value pv = {};
@@ -216,17 +233,48 @@ static __always_inline void charge_prev(struct cu_cpu *c, struct task_struct *pr
 		d.v[CU_CMISS] = pmu_now[2] - c->pmu[2];
 	}
 	t->rt = rt;
-	if (t->cgid && t->cgid == c->cgid) {
-		add_val(&c->pend, &d); /* the common case: prev's cgroup is this CPU's */
-	} else if (t->cgid) {
-		__u64 cgid = t->cgid;
-
-		charge(&cg_stats, &cgid, &d, CU_DROP_CG);
+	if (t->cgid) {
+		if (t->cgid == c->pend_cg) {
+			add_val(&c->pend, &d); /* the common case: the cgroup charged last here */
+		} else {
+			flush_pend(c);
+			c->pend_cg = t->cgid;
+			c->pend = d;
+		}
+		/* an exiting task may be its cgroup's last: its charge goes to cg_stats now,
+		 * not when this CPU next charges another cgroup (userspace reads a removed
+		 * cgroup's cg_stats entry a last time) */
+		if (KREAD(btf, prev->flags, prev, flags) & CU_PF_EXITING)
+			flush_pend(c);
 	}
 	if (per_process) {
 		__u32 tgid = KREAD(btf, prev->tgid, prev, tgid);
 		charge(&tgid_stats, &tgid, &d, CU_DROP_TGID);
 	}
+}
+
+/* The switch-in time (cu_cpu.ts) of next, not idle: this CPU's run-queue clock where
+ * the kernel has one we can reach (tp_btf, group scheduling: next->se.cfs_rq->rq, this
+ * CPU's rq), with a CLOCK_MONOTONIC calibration pair renewed every CU_CAL_NS; else
+ * CLOCK_MONOTONIC itself (calibration pair = the reading). 0: no time (no slice). */
+static __always_inline __u64 switch_clock(struct cu_cpu *c, struct task_struct *next,
+					  const bool btf)
+{
+	__u64 clk;
+
+	if (!btf || !bpf_core_field_exists(struct sched_entity, cfs_rq) ||
+	    !bpf_core_field_exists(struct cfs_rq, rq) || !bpf_core_field_exists(struct rq, clock)) {
+		clk = bpf_ktime_get_ns();
+		c->cal_clk = clk;
+		c->cal_mono = clk;
+		return clk;
+	}
+	clk = next->se.cfs_rq->rq->clock; /* a fault-safe load: 0 if a pointer is NULL */
+	if (clk && clk - c->cal_clk >= CU_CAL_NS) {
+		c->cal_mono = bpf_ktime_get_ns();
+		c->cal_clk = clk;
+	}
+	return clk;
 }
 
 static __always_inline int on_switch(struct task_struct *prev, struct task_struct *next,
@@ -235,7 +283,7 @@ static __always_inline int on_switch(struct task_struct *prev, struct task_struc
 	__u32 zero = 0;
 	struct cu_cpu *c = bpf_map_lookup_elem(&cpu_state, &zero);
 	__u64 pmu_now[CU_NPMU] = {};
-	__u64 seq, ncg = 0;
+	__u64 seq;
 	__u32 ppid, npid;
 
 	if (!c)
@@ -252,21 +300,16 @@ static __always_inline int on_switch(struct task_struct *prev, struct task_struc
 	if (ppid != 0)
 		charge_prev(c, prev, ppid, pmu_now, btf);
 
-	/* who runs now: its cgroup owns this CPU's pend and the running slice */
+	/* who runs now: its cgroup owns the running slice */
 	npid = KREAD(btf, next->pid, next, pid);
-	if (npid != 0)
-		ncg = css_set_cgid(KREAD(btf, next->cgroups, next, cgroups), btf);
-	if (ncg != c->cgid) {
-		if (c->cgid && c->pend.v[CU_CPU_NS]) {
-			__u64 cgid = c->cgid;
-
-			charge(&cg_stats, &cgid, &c->pend, CU_DROP_CG);
-			__builtin_memset(&c->pend, 0, sizeof(c->pend));
-		}
-		c->cgid = ncg;
-	}
 	c->pid = npid;
-	c->ts = npid ? bpf_ktime_get_ns() : 0;
+	if (npid != 0) {
+		c->cgid = css_set_cgid(KREAD(btf, next->cgroups, next, cgroups), btf);
+		c->ts = switch_clock(c, next, btf);
+	} else {
+		c->cgid = 0;
+		c->ts = 0;
+	}
 	if (have_pmu) {
 		c->pmu[0] = pmu_now[0];
 		c->pmu[1] = pmu_now[1];

@@ -14,8 +14,9 @@
  *                                            reads each entry's cg_stats once more,
  *                                            then deletes both entries)
  *
- * A cgroup's CPU time is its cg_stats sum over CPUs plus, on each CPU whose cu_cpu.cgid
- * names it, cu_cpu.pend and the running slice (now - ts while pid != 0).
+ * A cgroup's CPU time is its cg_stats sum over CPUs plus, on each CPU, cu_cpu.pend
+ * where cu_cpu.pend_cg names it and the running slice where cu_cpu.cgid names it
+ * (now minus the switch-in time while pid != 0).
  */
 #ifndef WATTLET_BPF_CPUUSAGE_H
 #define WATTLET_BPF_CPUUSAGE_H
@@ -65,11 +66,23 @@ struct cu_val {
 	__u64 v[CU_NVAL];
 };
 
-/* Per CPU: the task switched in last (pid 0 = idle), since when (ts,
- * CLOCK_MONOTONIC ns, for userspace to add the running slice), its cgroup id (0:
- * idle), the PMU readings then, and pend: what tasks of cgroup cgid ran on this CPU
- * and is not in cg_stats yet (it is flushed there when a task of another cgroup, or
- * idle, is switched in - so pend always belongs to the cgroup running now).
+/* Per CPU: the task switched in last (pid 0 = idle), since when (ts, see below; 0
+ * when idle), its cgroup id (cgid, 0: idle), the PMU readings then, and pend: what
+ * tasks of cgroup pend_cg ran on this CPU and is not in cg_stats yet. pend is kept
+ * for the cgroup charged last on this CPU and added to cg_stats only when a task of
+ * another cgroup is charged here (or a task exits), so a CPU that goes from a task to
+ * idle and back to a task of the same cgroup touches no hash map at all. (A cgroup
+ * emptied by moving its tasks out, then removed, can leave its pend on an idle CPU:
+ * userspace counts it from cpu_state in the read that reports the removed cgroup; the
+ * later flush makes a cg_stats entry for an id no walk knows, deleted unreported.)
+ *
+ * ts is read from this CPU's run-queue clock (rq->clock, which the scheduler has just
+ * updated for the switch: no clock read of our own), or - where the kernel does not
+ * offer it (raw_tp, no group scheduling) - from CLOCK_MONOTONIC. cal_clk and cal_mono
+ * are one reading of that clock and of CLOCK_MONOTONIC at the same moment, renewed
+ * when older than CU_CAL_NS; the switch-in time in CLOCK_MONOTONIC is then
+ * cal_mono + (ts - cal_clk) (both clocks count the same ns; with the CLOCK_MONOTONIC
+ * fallback, cal_clk == cal_mono == ts).
  *
  * Written by the program at every switch, read by userspace while that may happen:
  * seq_begin (last member) is written first, seq_end (first member) last, each with
@@ -78,12 +91,23 @@ struct cu_val {
 struct cu_cpu {
 	__u64 seq_end;
 	__u64 ts;
+	__u64 cal_clk;
+	__u64 cal_mono;
 	__u64 cgid;
+	__u64 pend_cg;
 	__u32 pid;
 	__u32 pad;
 	__u64 pmu[CU_NPMU];
 	struct cu_val pend;
 	__u64 seq_begin;
 };
+
+/* A calibration pair (cu_cpu.cal_*) is renewed after this many ns of the run-queue
+ * clock: one CLOCK_MONOTONIC read per ms per busy CPU instead of one per switch. The
+ * two clocks drift apart by at most NTP's slew (500 ppm): < 1 us within a period. */
+#define CU_CAL_NS 1000000ULL
+
+/* task_struct.flags: the task is exiting (include/linux/sched.h; not in BTF). */
+#define CU_PF_EXITING 0x00000004
 
 #endif

@@ -40,6 +40,10 @@ struct usage_opts {
 	unsigned max_depth;    /* cgroup walk depth; 0 selects 16 */
 	const char *proc_root; /* default "/proc" */
 	bool ebpf_per_process_off; /* eBPF source: skip CPU time per process (tgid); kept by default */
+	/* cgroup source: counter files kept open between reads. 0: automatic (half the soft
+	 * RLIMIT_NOFILE on a cgroup filesystem, none on any other tree); > 0: at most that
+	 * many; < 0: none (every counter opened and closed at each read). */
+	int cgroup_max_open;
 };
 
 struct usage_probe {

@@ -375,7 +375,7 @@ static void *bpf_open(const struct usage_opts *opts, struct usage_probe *probe,
 		err_set(err, -s->ncpu, "eBPF: cannot count possible CPUs");
 		goto cleanup;
 	}
-	s->cap_tot = (size_t)s->max_cgroups + (size_t)s->ncpu;
+	s->cap_tot = (size_t)s->max_cgroups + 2u * (size_t)s->ncpu; /* + each CPU's pend and slice */
 	s->keys = calloc(BATCH_KEYS, sizeof(*s->keys));
 	s->vals = calloc((size_t)BATCH_KEYS * (size_t)s->ncpu, sizeof(*s->vals));
 	s->cpus = calloc((size_t)s->ncpu, sizeof(*s->cpus));
@@ -556,6 +556,18 @@ static int snapshot_seqs(struct bpf_src *s)
 	return 0;
 }
 
+/* The CLOCK_MONOTONIC ns the task running on a CPU has run since its switch-in (0 if
+ * none): ts is in the CPU's run-queue clock, mapped by the calibration pair. */
+static uint64_t running_slice(const struct cu_cpu *cc, uint64_t now)
+{
+	uint64_t start;
+
+	if (cc->pid == 0 || cc->cgid == 0 || cc->ts == 0)
+		return 0;
+	start = cc->cal_mono + (uint64_t)((int64_t)(cc->ts - cc->cal_clk));
+	return start < now ? now - start : 0;
+}
+
 /* Sort cur, merge duplicate ids, add each CPU's pending charge and running slice,
  * then keep totals monotonic. cg_stats was read before cpu_state, so a pend flushed
  * in between is missed (reported later), never counted twice. */
@@ -566,19 +578,22 @@ static int finish_cur(struct bpf_src *s, uint64_t now)
 	if (read_cpu_state(s) == 0) {
 		for (int c = 0; c < s->ncpu; c++) {
 			const struct cu_cpu *cc = &s->cpus[c];
+			uint64_t slice = running_slice(cc, now);
 			struct tot *t;
 
-			if (cc->cgid == 0)
-				continue;
-			if (s->ncur >= s->cap_tot)
-				break;
-			t = &s->cur[s->ncur++];
-			memset(t, 0, sizeof(*t));
-			t->id = cc->cgid;
-			for (int f = 0; f < FEAT_COUNT; f++)
-				t->v[f] = cc->pend.v[f];
-			if (cc->pid != 0 && cc->ts != 0 && cc->ts < now)
-				t->v[FEAT_CPU_TIME] += now - cc->ts;
+			if (cc->pend_cg != 0 && s->ncur < s->cap_tot) {
+				t = &s->cur[s->ncur++];
+				memset(t, 0, sizeof(*t));
+				t->id = cc->pend_cg;
+				for (int f = 0; f < FEAT_COUNT; f++)
+					t->v[f] = cc->pend.v[f];
+			}
+			if (slice != 0 && s->ncur < s->cap_tot) {
+				t = &s->cur[s->ncur++];
+				memset(t, 0, sizeof(*t));
+				t->id = cc->cgid;
+				t->v[FEAT_CPU_TIME] = slice;
+			}
 		}
 	}
 	qsort(s->cur, s->ncur, sizeof(*s->cur), cmp_tot);

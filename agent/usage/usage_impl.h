@@ -20,6 +20,24 @@ struct usage_src_ops {
 };
 
 extern const struct usage_src_ops usage_cgroup_ops;
+
+/* The cgroup source walks every cgroup (no subtree carried over unread) at every
+ * read whose number (counted from 0, the baseline) is a multiple of this. */
+#define USAGE_CGROUP_FULL_EVERY 30
+
+/* What the cgroup source's last read did (for tests and benchmarks). */
+struct usage_cgroup_stats {
+	uint64_t counter_reads; /* counter files read (pread) */
+	uint64_t opens;         /* files and directories opened */
+	uint64_t dir_lists;     /* directories listed */
+	uint64_t skipped;       /* cgroups carried over unread: below an unchanged parent */
+	uint64_t shed;          /* kept files closed on EMFILE/ENFILE (the cap dropped) */
+	unsigned fds_kept;      /* counter files open between reads after it */
+	unsigned fd_cap;        /* at most this many (0: opened and closed every read) */
+	bool full;              /* it walked every cgroup */
+};
+/* state: what usage_cgroup_ops.open returned. */
+void usage_cgroup_stats(const void *state, struct usage_cgroup_stats *out);
 /* Provided by usage_bpf.c when the eBPF source is built; usage.c falls back to the
  * cgroup source when this is NULL or its open() fails. */
 extern const struct usage_src_ops *const usage_bpf_ops;
