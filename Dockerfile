@@ -7,7 +7,7 @@ FROM debian:12 AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       gcc clang llvm make pkg-config libc6-dev git ca-certificates \
-      libyaml-dev libwebsockets-dev libjansson-dev libcurl4-openssl-dev \
+      libyaml-dev libwebsockets-dev libjansson-dev libcurl4-openssl-dev libssl-dev \
       libbpf-dev bpftool libelf-dev zlib1g-dev libpfm4-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
@@ -19,7 +19,7 @@ RUN mkdir -p build && touch build/.deps-ok && make -j"$(nproc)" build/wattlet bu
 FROM debian:12-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      libyaml-0-2 libwebsockets17 libjansson4 libcurl4 libbpf1 libelf1 zlib1g libpfm4 \
+      libyaml-0-2 libwebsockets17 libjansson4 libcurl4 libssl3 libbpf1 libelf1 zlib1g libpfm4 \
       ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && mkdir -p /etc/wattlet /var/lib/wattlet

@@ -5,6 +5,7 @@
 #   make bench      overhead benchmarks
 #   make soak       30-minute soak under cgroup churn (RSS and fd slopes)
 #   make fuzz       libFuzzer targets for every parser (fuzz/README.md)
+#   make scale      K simulated nodes writing to the e2e cluster's real API server (docs/scale.md)
 #   make hw-check   hardware kit: probe + validate on real meters, markdown report (docs/hardware/)
 #   make clean
 # Every target installs missing Debian packages first (hack/deps.sh).
@@ -22,7 +23,7 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -Wno-f
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_GNU_SOURCE $(WARN) -MMD -MP -I. -I$(BUILD) \
             -DWATTLET_VERSION='"$(VERSION)"' -DWATTLET_GIT_REV='"$(GIT_REV)"'
-LDLIBS   := -lyaml -lwebsockets -lcurl -ljansson -lbpf -lelf -lz -lm
+LDLIBS   := -lyaml -lwebsockets -lcurl -ljansson -lcrypto -lbpf -lelf -lz -lm
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 AGENT_MAIN := agent/cli/main.c
@@ -39,6 +40,7 @@ GENERATED_HEADERS :=
 -include bpf/bpf.mk
 -include bench/bench.mk
 -include hack/hw-check.mk
+-include sim/scale.mk
 
 .PHONY: all run test unit-test asan-test integration-test bench soak clean deps help
 all: $(BUILD)/wattlet $(BUILD)/raplsim
@@ -89,6 +91,13 @@ $(BUILD)/test-asan/%: test/unit/%.c $(BUILD)/libwattlet-asan.a | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -O1 $(SAN) -o $@ $(filter %.c %.a,$^) $(LDLIBS) -lcmocka
 
+# The NVML stand-in (not a GPU; test/stub/nvml_standin.c) for the GPU tests: test_gpu
+# dlopens it from its own directory, it_gpu_standin.sh through gpu.library.
+$(BUILD)/test/libnvidia-ml.so.1: test/stub/nvml_standin.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -fPIC -shared -o $@ $<
+$(BUILD)/test/test_gpu $(BUILD)/test-asan/test_gpu: | $(BUILD)/test/libnvidia-ml.so.1
+
 UNIT_BINS := $(addprefix $(BUILD)/test/,$(TEST_NAMES))
 ASAN_BINS := $(addprefix $(BUILD)/test-asan/,$(TEST_NAMES))
 -include fuzz/fuzz.mk
@@ -100,7 +109,7 @@ asan-test: $(ASAN_BINS) $(BUILD)/raplsim
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		bash hack/run-unit.sh $(BUILD)/test-asan $(TEST_NAMES)
 
-integration-test: all
+integration-test: all $(BUILD)/test/libnvidia-ml.so.1
 	@bash test/integration/run.sh $(BUILD)
 
 test: all $(UNIT_BINS) $(ASAN_BINS)
@@ -110,7 +119,7 @@ test: all $(UNIT_BINS) $(ASAN_BINS)
 run: all
 	@bash hack/run.sh $(BUILD) $(ARGS)
 
-bench: all $(BUILD)/bench/metrics_bench
+bench: all $(BUILD)/bench/metrics_bench $(BUILD)/bench/writer_bench
 	@bash bench/bench.sh $(BUILD)
 
 # make soak: 30 minutes of cgroup churn; RSS and fd slopes printed and judged (test/soak/soak.sh).

@@ -4,3 +4,7 @@
 $(BUILD)/bench/metrics_bench: bench/metrics_bench.c $(BUILD)/libwattlet.a | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libwattlet.a $(LDLIBS)
+
+$(BUILD)/bench/writer_bench: bench/writer_bench.c $(BUILD)/libwattlet.a | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libwattlet.a $(LDLIBS)

@@ -56,6 +56,9 @@ static int handler(void *ctx, const char *path, struct strbuf *body, const char 
 	if (strcmp(path, "/metrics") == 0) {
 		*ctype = "text/plain; version=0.0.4; charset=utf-8";
 		strbuf_adds(body, "# TYPE wattlet_up gauge\nwattlet_up 1\n");
+		/* as the daemon does: the fuzzed Accept-Encoding goes through the parser */
+		if (http_request_accepts_gzip(srv))
+			http_response_set_encoding(srv, "identity");
 		return 200;
 	}
 	if (strcmp(path, "/api/v1/workloads") == 0) {

@@ -8,6 +8,7 @@ PKGS=(
 	gcc clang llvm make pkg-config libc6-dev
 	libclang-rt-dev # libFuzzer and sanitizer runtimes for clang (fuzz/fuzz.mk)
 	libyaml-dev libwebsockets-dev libjansson-dev libcurl4-openssl-dev
+	libssl-dev # libcrypto: token-review cache keys, TLS file checks (kube_authn, http)
 	libbpf-dev bpftool libelf-dev zlib1g-dev libpfm4-dev
 	# tests
 	libcmocka-dev valgrind stress-ng prometheus curl procps iproute2 python3

@@ -2,7 +2,8 @@
 # hack/hw-check.sh (`make hw-check`) - the hardware kit: on a Linux host with real meters
 # (RAPL, a PMU, an NVIDIA GPU) it installs what it needs, builds the agent, probes, runs
 # `wattlet validate node` and `wattlet validate workload` with stress-ng, checks the
-# per-cgroup PMU counters, records what NVML reports, and writes a markdown report:
+# per-cgroup PMU counters, records what NVML reports and checks the agent's zone gpu against
+# it (docs/gpu.md), and writes a markdown report:
 #   build/hw-check/report-<host>-<UTC date-time>[-SIMULATED].md   (format: docs/hardware/README.md)
 # One command, no interaction, progress on stdout, at most ~8 minutes (every step is bounded
 # by timeout and by the overall budget); the report is written even when a step fails or
@@ -16,7 +17,8 @@
 #   HW_CHECK_OUT=DIR    where the report and the run's logs go (default build/hw-check)
 #   HW_CHECK_BUDGET_S=N overall time budget in seconds (default 480; quick 90)
 #   HW_CHECK_NO_DEPS=1  do not install packages (only report what is missing)
-#   HW_CHECK_NVML_LIB=F the NVML library to load (default libnvidia-ml.so.1)
+#   HW_CHECK_NVML_LIB=F the NVML library to load (default libnvidia-ml.so.1; with HW_CHECK_SIM=1
+#                       and no NVML here: the stand-in BUILD/test/libnvidia-ml.so.1, SIMULATED)
 # Exit status: 0 no check FAILed, 1 some check FAILed, 2 the report could not be written,
 # 130 interrupted (SIGINT/SIGTERM; the report is written, unfinished checks SKIPPED).
 set -u
@@ -52,12 +54,12 @@ fi
 IS_ROOT=0; [ "$(id -u)" -eq 0 ] && IS_ROOT=1
 
 # --- bookkeeping --------------------------------------------------------------------------
-CHECKS=(deps build probe agent validate-node validate-workload pmu-cgroup gpu-nvml)
+CHECKS=(deps build probe agent validate-node validate-workload pmu-cgroup gpu-nvml gpu-agent)
 declare -A V WHY SECS METER_LABEL
 for c in "${CHECKS[@]}"; do V[$c]=SKIPPED; WHY[$c]="not reached"; SECS[$c]=0; METER_LABEL[$c]="-"; done
 STEP_T0=0
 INTERRUPTED=0
-AGENT_PID=""; SIM_PID=""; PMU_CG=""
+AGENT_PID=""; SIM_PID=""; PMU_CG=""; GPU_USER_PID=""; GPU_CG=""
 AGENT_URL=""; SIMDIR=""; CPU_ROOT=""
 METER_IN_USE=""; MLABEL="-"; PROBE_OK=0; BUILD_OK=0; AGENT_OK=0
 LABEL="hardware"; [ "$SIM" = 1 ] && LABEL="SIMULATED RAPL"
@@ -111,6 +113,9 @@ cleanup() {
 	fi
 	[ -n "$AGENT_PID" ] && kill "$AGENT_PID" 2>/dev/null
 	[ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null
+	[ -n "$GPU_USER_PID" ] && kill "$GPU_USER_PID" 2>/dev/null && wait "$GPU_USER_PID" 2>/dev/null
+	[ -n "$GPU_CG" ] && [ -d "$GPU_CG" ] && rmdir "$GPU_CG" 2>/dev/null
+	GPU_USER_PID=""; GPU_CG=""
 	[ -n "$AGENT_PID" ] && wait "$AGENT_PID" 2>/dev/null
 	[ -n "$SIM_PID" ] && wait "$SIM_PID" 2>/dev/null
 	AGENT_PID=""; SIM_PID=""
@@ -207,9 +212,18 @@ write_report() {
 		echo
 		echo "## GPU (NVML)"
 		echo
-		echo "The agent has no NVML support yet; this records what the GPU itself reports."
+		if [ "$GPU_STANDIN" = 1 ]; then
+			echo "> **SIMULATED GPU.** No NVML on this host: the NVML library below is the STAND-IN"
+			echo "> (test/stub/nvml_standin.c, \"STAND-IN (not a GPU)\") with a scripted 180 W GPU used by"
+			echo "> one process at 60 % SM. It exercises the kit and the agent's zone gpu, **not a GPU**."
+			echo
+		fi
+		echo "What NVML reports (an independent reading through ctypes: energy counter, power,"
+		echo "processes), then the agent's zone \`gpu\` over a few ticks (docs/gpu.md)."
 		echo
 		if [ -s "$WORK/gpu.md" ]; then cat "$WORK/gpu.md"; else echo "(none: ${WHY[gpu-nvml]})"; fi
+		echo
+		if [ -s "$WORK/gpu-agent.md" ]; then cat "$WORK/gpu-agent.md"; else echo "Agent zone gpu: (not measured: ${WHY[gpu-agent]})"; fi
 		section_file "nvidia-smi -q -d POWER,UTILIZATION" "$WORK/nvidia-smi.txt" 60
 		echo
 		echo "## Timings"
@@ -398,9 +412,23 @@ if [ "$BUILD_OK" = 1 ] && [ "$SIM" = 1 ]; then
 fi
 MOPTS=()
 [ -n "$SIMDIR" ] && MOPTS=(--powercap-root "$SIMDIR")
+# The NVML library the agent and the GPU checks load. HW_CHECK_SIM=1 on a host without NVML
+# (and without HW_CHECK_NVML_LIB) uses the STAND-IN (test/stub/nvml_standin.c, "STAND-IN (not
+# a GPU)") with one scripted GPU and a real process as its user; labelled SIMULATED.
+NVML_LIB=${HW_CHECK_NVML_LIB:-libnvidia-ml.so.1}; GPU_STANDIN=0
+if [ "$BUILD_OK" = 1 ] && [ "$SIM" = 1 ] && [ -z "${HW_CHECK_NVML_LIB:-}" ] &&
+	! python3 -c 'import ctypes; ctypes.CDLL("libnvidia-ml.so.1")' 2>/dev/null &&
+	run_bounded "$(cap 60)" "$WORK/standin-build.log" make BUILD="$B" "$B/test/libnvidia-ml.so.1"; then
+	sleep 3600 & GPU_USER_PID=$!
+	printf 'gpu power_mw=180000 util=60\nproc gpu=0 pid=%s sm=60\n' "$GPU_USER_PID" > "$WORK/nvml-standin.script"
+	export WATTLET_NVML_STANDIN=$WORK/nvml-standin.script
+	NVML_LIB=$(realpath "$B/test/libnvidia-ml.so.1"); GPU_STANDIN=1
+	METERS_FOUND+=("NVML: the STAND-IN library (not a GPU) for the GPU checks (HW_CHECK_SIM=1, no NVML here)")
+fi
+GOPTS=(--set gpu.library="$NVML_LIB") # probe and agent
 if [ "$BUILD_OK" = 1 ]; then
 	begin probe
-	run_bounded "$(cap 30)" "$WORK/probe.txt" "$WATTLET" probe "${CFG[@]}" --listen "" "${MOPTS[@]}"; rc=$?
+	run_bounded "$(cap 30)" "$WORK/probe.txt" "$WATTLET" probe "${CFG[@]}" --listen "" "${MOPTS[@]}" "${GOPTS[@]}"; rc=$?
 	CPU_ROOT=$(sed -n 's/^  cpu time: \([^ ]*\) .*/\1/p' "$WORK/probe.txt")
 	METER_IN_USE=$(awk '$2 == "IN" && $3 == "USE" {print $1; exit}' "$WORK/probe.txt")
 	PMU_LINE=$(sed -n 's/^  pmu: *//p' "$WORK/probe.txt")
@@ -425,6 +453,11 @@ if [ "$BUILD_OK" = 1 ]; then
 		verdict probe PASS "meter in use: ${METER_IN_USE:-none}$([ "$SIM" = 1 ] && echo ' (SIMULATED)'); usage: ${USAGE_IN_USE:-?}; PMU: ${PMU_LINE%%:*}; cgroups: $CPU_ROOT"
 	fi
 	METER_LABEL[probe]=$MLABEL
+	# the stand-in GPU's user process in a cgroup of its own: a workload with a known share
+	if [ -n "$GPU_USER_PID" ] && [ -n "$CPU_ROOT" ] && [ "$IS_ROOT" = 1 ]; then
+		GPU_CG=$CPU_ROOT/wattlet-hwcheck-gpu-$$
+		mkdir -p "$GPU_CG" && echo "$GPU_USER_PID" > "$GPU_CG/cgroup.procs" || GPU_CG=""
+	fi
 fi
 NO_METER_WHY=""
 if [ -z "$METER_IN_USE" ]; then
@@ -447,10 +480,12 @@ if [ "$PROBE_OK" = 1 ]; then
 	port=$(free_port)
 	AGENT_URL="http://127.0.0.1:$port"
 	AFLAGS=("${CFG[@]}" --listen "127.0.0.1:$port" --tick 1s --checkpoint "" --node-name "hw-check-$HOST"
-		--set validate.result_file="" --set model.features.package=instructions --record "$REC" "${MOPTS[@]}")
+		--set validate.result_file="" --set model.features.package=instructions --record "$REC" "${MOPTS[@]}" "${GOPTS[@]}")
 	# on the simulated meter the truth is known: fixed idle as in it_validate.sh; on hardware
 	# the agent learns idle power as it would in production (noted in the report)
 	[ "$SIM" = 1 ] && AFLAGS+=(--idle-policy none --set model.idle_watts.package=10)
+	# the stand-in GPU: 180 W of which 30 W idle, its one process takes the other 150 W
+	[ "$GPU_STANDIN" = 1 ] && AFLAGS+=(--set model.idle_watts.gpu=30)
 	"$WATTLET" run "${AFLAGS[@]}" > "$WORK/agent.log" 2>&1 &
 	AGENT_PID=$!
 	ready=0
@@ -648,7 +683,8 @@ fi
 
 # --- 8. GPU: what NVML reports ------------------------------------------------------------------
 gpu_check() {
-	local have_smi=0 lib=${HW_CHECK_NVML_LIB:-libnvidia-ml.so.1} out
+	local have_smi=0 lib=$NVML_LIB out
+	[ "$GPU_STANDIN" = 1 ] && METER_LABEL[gpu-nvml]="SIMULATED (stand-in NVML)"
 	command -v nvidia-smi >/dev/null && have_smi=1
 	if [ "$have_smi" = 1 ]; then
 		run_bounded "$(cap 15)" "$WORK/nvidia-smi.txt" nvidia-smi -q -d POWER,UTILIZATION
@@ -669,7 +705,7 @@ n = ctypes.c_uint(0)
 nv.nvmlDeviceGetCount_v2(ctypes.byref(n))
 class Util(ctypes.Structure):
     _fields_ = [("gpu", ctypes.c_uint), ("memory", ctypes.c_uint)]
-rows, problems, summary = [], [], []
+rows, problems, summary, total_w = [], [], [], [0.0]
 for i in range(n.value):
     h = ctypes.c_void_p()
     if not ok(nv.nvmlDeviceGetHandleByIndex_v2(i, ctypes.byref(h))):
@@ -686,16 +722,24 @@ for i in range(n.value):
         time.sleep(0.2)
     dt = time.monotonic() - t0
     has_e = has_e and ok(nv.nvmlDeviceGetTotalEnergyConsumption(h, ctypes.byref(e1)))
-    lim_w = lim.value / 1000.0 if ok(nv.nvmlDeviceGetEnforcedPowerLimit(h, ctypes.byref(lim))) else None
+    lim_w = lim.value / 1000.0 if hasattr(nv, "nvmlDeviceGetEnforcedPowerLimit") and ok(nv.nvmlDeviceGetEnforcedPowerLimit(h, ctypes.byref(lim))) else None
     util = "%d %% gpu, %d %% memory" % (u.gpu, u.memory) if ok(nv.nvmlDeviceGetUtilizationRates(h, ctypes.byref(u))) else "n/a"
+    procs = "n/a"
+    if hasattr(nv, "nvmlDeviceGetComputeRunningProcesses_v3"):
+        class PInfo(ctypes.Structure):
+            _fields_ = [("pid", ctypes.c_uint), ("mem", ctypes.c_ulonglong), ("gi", ctypes.c_uint), ("ci", ctypes.c_uint)]
+        cnt, infos = ctypes.c_uint(64), (PInfo * 64)()
+        if ok(nv.nvmlDeviceGetComputeRunningProcesses_v3(h, ctypes.byref(cnt), infos)):
+            procs = "%d: %s" % (cnt.value, " ".join(str(infos[k].pid) for k in range(min(cnt.value, 8))) or "none")
+    total_w[0] += sum(p) / len(p) if p else 0
     nm = name.value.decode(errors="replace")
     mean = sum(p) / len(p) if p else None
     rate = (e1.value - e0.value) / 1000.0 / dt if has_e else None
-    rows.append("| %d | %s | %s | %s | %s | %s | %s |" % (
+    rows.append("| %d | %s | %s | %s | %s | %s | %s | %s |" % (
         i, nm, "%.1f W" % mean if mean is not None else "n/a",
         "%.0f W" % lim_w if lim_w is not None else "n/a",
         "%.3f kJ" % (e1.value / 1e6) if has_e else "not supported",
-        "%.1f W over %.1f s" % (rate, dt) if rate is not None else "n/a", util))
+        "%.1f W over %.1f s" % (rate, dt) if rate is not None else "n/a", util, procs))
     if mean is None:
         problems.append("%s: no power reading" % nm)
     elif rate is not None and abs(rate - mean) > max(0.25 * mean, 5.0):
@@ -703,9 +747,10 @@ for i in range(n.value):
     summary.append("%s %.1f W%s" % (nm, mean or 0, ", energy counter %.1f W" % rate if rate is not None else ", no energy counter"))
 lines = ["NVML library %s; driver %s; %d GPU(s); power draw: mean of 10 readings over the window; energy counter: "
          "nvmlDeviceGetTotalEnergyConsumption, its rate over the same window." % (libname, drv.value.decode(errors="replace"), n.value),
-         "", "| # | name | power draw | power limit | total energy counter | counter rate | utilisation |",
-         "|---|---|---|---|---|---|---|"] + rows
+         "", "| # | name | power draw | power limit | total energy counter | counter rate | utilisation | compute processes (pids) |",
+         "|---|---|---|---|---|---|---|---|"] + rows
 open(md, "w").write("\n".join(lines) + "\n")
+open(md + ".watts", "w").write("%.3f\n" % total_w[0])
 nv.nvmlShutdown()
 if n.value == 0:
     print("FAIL NVML loaded but reports no GPU")
@@ -728,10 +773,87 @@ PY
 			verdict gpu-nvml SKIPPED "no NVIDIA GPU (no nvidia-smi, no $lib)"
 		fi ;;
 	PASS*|FAIL*) verdict gpu-nvml "${out%% *}" "${out#* }" ;;
+	*"NOT A GPU"*PASS*|*"NOT A GPU"*FAIL*) # the stand-in's own line on stderr comes first
+		out=$(printf '%s\n' "$out" | grep -E '^(PASS|FAIL) ' | tail -1)
+		verdict gpu-nvml "${out%% *}" "${out#* } (the STAND-IN library, not a GPU: SIMULATED)" ;;
 	*) verdict gpu-nvml FAIL "NVML query failed: $(echo "$out" | tail -2 | tr '\n' ' ' | cut -c1-300)" ;;
 	esac
 }
 begin gpu-nvml
 if [ "$(cap 15)" -lt 4 ]; then verdict gpu-nvml SKIPPED "time budget spent"; else gpu_check; fi
+
+# --- 9. GPU: the agent's zone gpu against NVML ---------------------------------------------------
+# Two /metrics samples a few ticks apart: the node's gpu power (dynamic + idle) against the
+# mean power NVML reported in step 8 (same tolerance as the counter-vs-draw check there:
+# 25 % or 5 W; the two windows differ by seconds), exact conservation of zone gpu (sum of
+# workload series == node), and the workloads holding gpu energy.
+gpu_agent_check() {
+	local gl m1=$WORK/gpu-m1.prom m2=$WORK/gpu-m2.prom t1 t2 out
+	gl=$(sed -n '/^gpu (/,/^[a-z]/p' "$WORK/probe.txt" 2>/dev/null | sed -n '2p' | sed 's/^ *//')
+	METER_LABEL[gpu-agent]=$([ "$GPU_STANDIN" = 1 ] && echo "SIMULATED (stand-in NVML)" || echo "hardware: nvml")
+	case $gl in
+	nvml*IN\ USE*) ;;
+	*) verdict gpu-agent SKIPPED "the agent uses no GPU: ${gl:-no gpu section in the probe}"; return ;;
+	esac
+	agent_alive || { verdict gpu-agent SKIPPED "the agent is not running"; return; }
+	curl -sf "$AGENT_URL/metrics" > "$m1"; t1=$(date +%s%N)
+	sleep "$(cap 4)" # the window the power is averaged over (not a synchronisation)
+	curl -sf "$AGENT_URL/metrics" > "$m2"; t2=$(date +%s%N)
+	local expect=""
+	[ "$GPU_STANDIN" = 1 ] && [ -n "$GPU_CG" ] && expect="/${GPU_CG#"$CPU_ROOT"/}"
+	out=$(python3 - "$m1" "$m2" "$t1" "$t2" "$WORK/gpu.md.watts" "$WORK/gpu-agent.md" "$expect" <<'PY' 2>&1
+import re, sys
+from decimal import Decimal
+m1, m2, t1, t2, wfile, md, expect = sys.argv[1:8]
+LINE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)\{(.*)\}\s+(\S+)')
+def load(p):
+    node, work = Decimal(0), {}
+    for l in open(p):
+        m = LINE.match(l)
+        if not m or 'zone="gpu"' not in m.group(2):
+            continue
+        v = Decimal(m.group(3))
+        if m.group(1) == "wattlet_node_joules_total":
+            node += v
+        elif m.group(1) == "wattlet_workload_joules_total":
+            w = re.search(r'workload="((?:[^"\\]|\\.)*)"', m.group(2))
+            key = w.group(1) if w else "?"
+            work[key] = work.get(key, Decimal(0)) + v
+    return node, work
+n1, w1 = load(m1); n2, w2 = load(m2)
+dt = (int(t2) - int(t1)) / 1e9
+agent_w = float(n2 - n1) / dt if dt > 0 else 0
+try:
+    nvml_w = float(open(wfile).read())
+except Exception:
+    nvml_w = None
+cons = sum(w2.values()) == n2
+top = sorted(((float(w2[k] - w1.get(k, 0)) / dt, k) for k in w2), reverse=True)[:5]
+lines = ["Agent zone gpu over %.1f s: %.1f W (dynamic + idle)%s; conservation (sum of workload series == node): %s." % (
+    dt, agent_w, ", NVML draw in step 8: %.1f W" % nvml_w if nvml_w is not None else "", "exact" if cons else "BROKEN"),
+    "", "| workload | gpu W |", "|---|---|"] + ["| %s | %.1f |" % (k, w) for w, k in top]
+open(md, "w").write("\n".join(lines) + "\n")
+bad = []
+if n2 <= 0:
+    bad.append("no gpu energy in the agent's metrics")
+if not cons:
+    bad.append("zone gpu not conserved: node %s != workloads %s" % (n2, sum(w2.values())))
+if nvml_w is not None and abs(agent_w - nvml_w) > max(0.25 * nvml_w, 5.0):
+    bad.append("agent %.1f W vs NVML %.1f W" % (agent_w, nvml_w))
+if expect:  # the stand-in: its scripted user gets the 150 W dynamic (configured 30 W idle)
+    got = float(w2.get(expect, 0) - w1.get(expect, 0)) / dt
+    if abs(got - 150.0) > 0.05 * 150.0:
+        bad.append("the scripted GPU user %s got %.1f W, not 150 W" % (expect, got))
+print(("FAIL " + "; ".join(bad)) if bad else "PASS agent zone gpu %.1f W vs NVML %.1f W; conservation exact; top: %s" % (
+    agent_w, nvml_w or 0, ", ".join("%s %.1f W" % (k, w) for w, k in top[:3])))
+PY
+)
+	case $out in
+	PASS*|FAIL*) verdict gpu-agent "${out%% *}" "${out#* }" ;;
+	*) verdict gpu-agent FAIL "could not read the agent's metrics: $(echo "$out" | tail -2 | tr '\n' ' ' | cut -c1-300)" ;;
+	esac
+}
+begin gpu-agent
+if [ "$(cap 10)" -lt 6 ]; then verdict gpu-agent SKIPPED "time budget spent"; else gpu_agent_check; fi
 
 exit 0 # the EXIT trap cleans up and writes the report; its status is the script's

@@ -15,10 +15,11 @@ cleanup() {
 	wait 2>/dev/null || true
 }
 trap cleanup EXIT
-# Ctrl-C reaches the agent too (same process group); it shuts down cleanly and exits 0,
-# and so does this script then, so make does not report an error for a normal stop.
-interrupted=0
-trap 'interrupted=1' INT TERM
+# Ctrl-C: on a terminal the agent runs as its own job (set -m below), the terminal's
+# foreground process group, so only the agent sees SIGINT; it shuts down cleanly and exits
+# 0, and so do this script and make (GNU make re-raises a SIGINT it receives itself and
+# ends with "Interrupt"). Without a terminal a SIGINT to the whole group still ends here.
+trap ':' INT TERM # the agent decides how the run ends; its exit status is this script's
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "make run: note: not root - RAPL energy_uj is root-only and eBPF needs root;" \
@@ -51,8 +52,10 @@ fi
 echo "make run: $BUILD/wattlet ${args[*]} $*"
 echo "make run: try: curl -s localhost:9102/metrics | grep wattlet_node   or   $BUILD/wattlet top"
 rc=0
+if [ -t 0 ] && [ -t 2 ]; then set -m; fi
 "$BUILD/wattlet" "${args[@]}" "$@" || rc=$?
-if [ "$interrupted" = 1 ] && [ "$rc" -eq 0 ]; then
+set +m
+if [ "$rc" -eq 0 ]; then
 	echo "make run: agent stopped cleanly"
 fi
 exit "$rc"

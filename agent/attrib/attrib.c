@@ -274,6 +274,14 @@ int attrib_compute(struct attrib *a, const struct attrib_input *in, struct attri
 			all = whole;
 		if (in->reg_mask & (1u << z))
 			reg_weights(in, a->shares, nw, z, weight, &all);
+		if ((in->ext_mask & (1u << z)) && in->ext_weight[z]) {
+			whole = 0;
+			for (size_t i = 0; i < nw; i++) {
+				weight[i] = in->ext_weight[z][a->shares[i].entry];
+				whole += weight[i];
+			}
+			all = in->ext_total[z] > whole ? in->ext_total[z] : whole;
+		}
 		given = spread(a->shares, nw, weight, all, dyn, z, MODE_DYNAMIC);
 		if (in->test_bias != 0 && isfinite(in->test_bias) && in->test_bias > -1)
 			given = apply_test_bias(a->shares, nw, z, in->test_bias, &dyn, given, &idle,

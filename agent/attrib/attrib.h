@@ -31,9 +31,12 @@
 #include <stdint.h>
 
 #include "../common/zone.h"
-#include "../config/config.h"
 #include "../meter/meter.h"
 #include "../usage/usage.h"
+
+/* How a zone's idle energy is shared (config attribution.idle_policy, EnergyPolicy
+ * spec.idlePolicy); see above. */
+enum idle_policy { IDLE_NONE, IDLE_EVEN, IDLE_USAGE, IDLE_REQUEST };
 
 struct attrib_input {
 	const struct meter_delta *energy;
@@ -60,6 +63,16 @@ struct attrib_input {
 	 * node prediction is 0 falls back to the ratio. Zero-initialised = off. */
 	uint32_t reg_mask;
 	double reg_w[ZONE_COUNT][FEAT_COUNT];
+	/* Zones shared by weights measured elsewhere instead of a usage feature (zone gpu:
+	 * each entry's part of each GPU's dynamic energy from NVML per-process samples,
+	 * agent/usage/gpu.h). For bit z in ext_mask, entry i's weight is ext_weight[z][i]
+	 * (one per usage entry) out of ext_total[z] (raised to their sum if lower); what
+	 * non-workload entries hold and ext_total minus the sum stays with system. Used for
+	 * the dynamic split and idle under the usage policy; zero-initialised = off. */
+	uint32_t ext_mask;
+	const uint64_t *ext_weight[ZONE_COUNT];
+	uint64_t ext_total[ZONE_COUNT];
+	const char *ext_name[ZONE_COUNT]; /* what the weights are, for the status ("nvml_sm") */
 };
 
 struct attrib_share {

@@ -17,17 +17,19 @@
 #include "../common/strbuf.h"
 #include "../export/export.h"
 #include "../export/http.h"
+#include "../export/metrics_cache.h"
 #include "../ledger/ledger.h"
 #include "../meter/meter.h"
 #include "../model/idle.h"
 #include "../model/powermodel.h"
 #include "../model/record.h"
+#include "../pipeline/tick.h"
 #include "../usage/usage.h"
 #include "../validate/validate.h"
+#include "http_guard.h"
+#include "gpu_stage.h"
 #include "kube_agent.h"
 #include "log.h"
-
-#define IDLE_UPDATE_EVERY 10 /* ticks between idle re-estimates */
 
 /* Set by the signal handler; the daemon's only process-wide mutable state. */
 static volatile sig_atomic_t stop_requested;
@@ -47,10 +49,15 @@ struct agent {
 	struct ledger *ledger;
 	struct ledger *pods;  /* per-pod aggregates, keyed by pod uid */
 	char pods_ckpt[PATH_MAX + 8];
-	bool pods_touched;
 	struct idle_est *idle[ZONE_COUNT];
+	double class_idle[ZONE_COUNT]; /* the hardware class's idle (< 0: none) */
+	const char *idle_logged[ZONE_COUNT]; /* idle source last logged per zone */
 	struct http_server *http;
+	struct http_guard *auth; /* http.auth: kubernetes */
+	struct metrics_cache *mcache; /* /metrics, rendered once per tick */
+	struct http_stats http_stats; /* st.http points here while rendering */
 	struct kube_agent *kube; /* NULL outside Kubernetes */
+	struct gpu_stage *gpu;   /* NULL without NVIDIA GPUs (gpu_stage.h) */
 	struct agent_status st;
 	struct export_kube_writes kube_writes; /* st.kube_writes points here with Kubernetes */
 	char hostname[256];
@@ -87,18 +94,31 @@ static void self_usage(struct agent_status *st)
 	}
 }
 
+/* metrics_cache before_render: the agent's own numbers as of this render */
+static void metrics_status(void *ctx)
+{
+	struct agent *a = ctx;
+	struct metrics_cache_stats ms;
+
+	self_usage(&a->st);
+	http_server_stats(a->http, &a->http_stats);
+	a->st.http = a->http ? &a->http_stats : NULL;
+	metrics_cache_get_stats(a->mcache, &ms);
+	a->st.metrics_cached = a->mcache != NULL;
+	a->st.metrics_renders_tick = ms.renders - ms.renders_lazy;
+	a->st.metrics_renders_scrape = ms.renders_lazy;
+}
+
 static int http_handler(void *ctx, const char *path, struct strbuf *body, const char **ctype)
 {
 	struct agent *a = ctx;
 	int rc;
 
 	if (strcmp(path, "/metrics") == 0) {
-		struct http_stats hs;
-		self_usage(&a->st);
-		http_server_stats(a->http, &hs);
-		a->st.http = &hs;
-		rc = export_metrics(a->ledger, &a->st, a->cfg->kepler_compat, body);
-		a->st.http = NULL;
+		const char *enc = NULL;
+		rc = metrics_cache_serve(a->mcache, a->ledger, &a->st,
+					 http_request_accepts_gzip(a->http), mono_ns(), body, &enc);
+		http_response_set_encoding(a->http, enc);
 		*ctype = "text/plain; version=0.0.4; charset=utf-8";
 		return rc ? 500 : 200;
 	}
@@ -155,54 +175,6 @@ static void checkpoint(struct agent *a, uint64_t now)
 	a->ckpt_failing = false;
 }
 
-/* Idle watts per zone for this tick: configured, else learned. */
-static void idle_for_tick(struct agent *a, const struct meter_delta *md, double util,
-			  double idle_w[ZONE_COUNT])
-{
-	const struct config *c = a->cfg;
-	double dt = md->dt_ns / 1e9;
-
-	for (int z = 0; z < ZONE_COUNT; z++) {
-		double w = 0;
-		enum idle_source src = IDLE_SRC_NONE;
-
-		idle_w[z] = 0;
-		if (!(md->zone_mask & (1u << z)))
-			continue;
-		if (c->idle_watts[z] >= 0) {
-			idle_w[z] = c->idle_watts[z];
-			a->st.idle_watts[z] = idle_w[z];
-			a->st.idle_source[z] = "configured";
-			continue;
-		}
-		if (!a->idle[z])
-			continue;
-		if (dt > 0 && !(md->error_mask & (1u << z)) && !(md->reset_mask & (1u << z)))
-			idle_est_add(a->idle[z], md->uj[z] / 1e6 / dt, util);
-		if (a->st.ticks % IDLE_UPDATE_EVERY == 0 || idle_est_count(a->idle[z]) < 30)
-			idle_est_update(a->idle[z]);
-		if (idle_est_get(a->idle[z], &w, &src) == 0)
-			idle_w[z] = w;
-		a->st.idle_watts[z] = idle_w[z];
-		a->st.idle_source[z] = idle_source_name(src);
-	}
-}
-
-static void add_uj(uint64_t dst[ZONE_COUNT][MODE_COUNT], const uint64_t src[ZONE_COUNT][MODE_COUNT])
-{
-	for (int z = 0; z < ZONE_COUNT; z++)
-		for (int m = 0; m < MODE_COUNT; m++)
-			dst[z][m] += src[z][m];
-}
-
-static void set_watts(double w[ZONE_COUNT][MODE_COUNT], const uint64_t uj[ZONE_COUNT][MODE_COUNT],
-		      double dt)
-{
-	for (int z = 0; z < ZONE_COUNT; z++)
-		for (int m = 0; m < MODE_COUNT; m++)
-			w[z][m] = dt > 0 ? uj[z][m] / 1e6 / dt : 0;
-}
-
 /* Puts a model in use (NULL: the built-in ratio model) and updates the status. */
 static void set_model(struct agent *a, const struct powermodel *m)
 {
@@ -213,49 +185,6 @@ static void set_model(struct agent *a, const struct powermodel *m)
 	a->st.estimated_zones = a->have_model ? pm_estimated_mask(&a->model) : 0;
 	a->st.energy_source = a->meter ? (a->st.estimated_zones ? "meter+model" : "meter")
 				       : (a->st.estimated_zones ? "model" : "none");
-}
-
-/* Pod aggregates: a pod's row accumulates the tick energy of all its cgroups, so its
- * total stays monotonic when a container restarts under a new cgroup. */
-static void add_to_pod(struct agent *a, const struct ledger_row *w,
-		       const uint64_t uj[ZONE_COUNT][MODE_COUNT], uint64_t cpu_ns)
-{
-	struct ledger_row *p;
-
-	if (!a->pods_touched) {
-		ledger_begin_tick(a->pods);
-		a->pods_touched = true;
-	}
-	p = ledger_row_get(a->pods, w->ident.pod_uid);
-	if (!p)
-		return;
-	if (p->gen_tick != a->st.ticks + 1) { /* first cgroup of this pod this tick */
-		memset(p->tick_uj, 0, sizeof(p->tick_uj));
-		p->tick_cpu_ns = 0;
-		p->gen_tick = a->st.ticks + 1;
-	}
-	add_uj(p->uj, uj);
-	add_uj(p->tick_uj, uj);
-	p->cpu_ns += cpu_ns;
-	p->tick_cpu_ns += cpu_ns;
-	if (w->ns || w->pod)
-		ledger_row_set_names(p, w->ns, w->pod, NULL);
-}
-
-static void finish_pods(struct agent *a, double dt, uint64_t dt_ns, uint64_t now)
-{
-	if (!a->pods_touched)
-		ledger_begin_tick(a->pods);
-	for (size_t i = 0; i < ledger_count(a->pods); i++) {
-		struct ledger_row *p = (struct ledger_row *)ledger_row_at(a->pods, i);
-		if (p->terminated || p->gen_tick != a->st.ticks + 1)
-			continue;
-		set_watts(p->watts, p->tick_uj, dt);
-		p->cpu_cores = p->tick_cpu_ns / (double)dt_ns;
-	}
-	ledger_commit_tick(a->pods, now);
-	ledger_expire(a->pods, now);
-	a->pods_touched = false;
 }
 
 static void meter_opts_from(const struct config *c, struct meter_opts *mo);
@@ -319,170 +248,161 @@ static void meter_log_errors(struct agent *a, uint32_t err_mask)
 	a->meter_err_zones = err_mask;
 }
 
+/* Hook: after the meter read; logs errors and resets, and gives up a vanished meter. */
+static void tick_meter_read(void *ctx, int rc, const struct meter_delta *md)
+{
+	struct agent *a = ctx;
+	const struct config *c = a->cfg;
+
+	if (rc)
+		log_warn("meter read failed: %s", strerror(-rc));
+	meter_log_errors(a, md->error_mask);
+	for (int z = 0; z < ZONE_COUNT; z++)
+		if (md->reset_mask & (1u << z))
+			log_warn("meter: counter reset detected in zone %s", zone_name(z));
+	if (meter_zone_mask(a->meter) != 0)
+		return;
+	/* every domain vanished (driver unloaded) */
+	log_warn("meter %s: every domain is gone; no meter in use, probing again every "
+		 "%.1f s (meter.reprobe_interval)", a->st.meter, c->meter_reprobe_ms / 1e3);
+	meter_close(a->meter);
+	a->meter = NULL;
+	a->meter_err_zones = 0;
+	a->meter_detail[0] = '\0';
+	a->st.meter = "none";
+	a->st.meter_detail = a->meter_detail;
+	set_model(a, a->have_model ? &a->model : NULL);
+	if (a->kube) /* NodeEnergy no longer lists it as in use */
+		kube_agent_set_meters(a->kube, NULL, 0);
+	meter_watch_init(&a->mwatch, c->meter_reprobe_ms * 1000000ull, mono_ns());
+}
+
+/* Hook: --record writes the meter's reading and the usage of every tick. */
+static void tick_record(void *ctx, const struct meter_delta *md, const struct usage_sample *us)
+{
+	struct agent *a = ctx;
+	struct wl_err rerr = { "" };
+
+	if (!a->rec)
+		return;
+	if (rec_write(a->rec, md, us, &rerr) != 0) {
+		if (!a->rec_failing)
+			log_error("%s; recording goes on being tried", rerr.msg);
+		a->rec_failing = true;
+	} else {
+		a->rec_failing = false;
+	}
+}
+
+/* Hook: the PowerModel in use; the cluster's selection replaces it live. */
+static const struct powermodel *tick_model(void *ctx)
+{
+	struct agent *a = ctx;
+	const struct powermodel *km;
+	const char *kname;
+
+	if (a->kube && kube_agent_model(a->kube, &km, &kname)) {
+		set_model(a, km ? km : (a->have_file_model ? &a->file_model : NULL));
+		log_info("model: now %s (live, from the cluster)", a->st.model_name);
+	}
+	return a->have_model ? &a->model : NULL;
+}
+
+static void tick_prepare_attrib(void *ctx, const struct usage_sample *us, struct attrib_input *in)
+{
+	struct agent *a = ctx;
+
+	if (a->kube)
+		kube_agent_prepare_attrib(a->kube, a->ledger, us, in);
+	gpu_stage_tick(a->gpu, us, in, &a->st); /* zone gpu: NVML energy and weights */
+}
+
+/* Hook: after the ledgers: PodEnergy/NodeEnergy writes and their counters. */
+static void tick_after_ledger(void *ctx, double dt)
+{
+	struct agent *a = ctx;
+
+	if (!a->kube)
+		return;
+	kube_agent_after_tick(a->kube, a->ledger, a->pods, &a->st, real_ns(), dt);
+	kube_agent_write_stats(a->kube, &a->kube_writes);
+	a->st.kube_writes = &a->kube_writes;
+}
+
+static const struct tick_hooks tick_hooks = {
+	.meter_read = tick_meter_read,
+	.record = tick_record,
+	.model = tick_model,
+	.prepare_attrib = tick_prepare_attrib,
+	.after_ledger = tick_after_ledger,
+};
+
+#define IDLE_FALLBACK_WARN_TICKS 60 /* a fallback this old is said plainly */
+
+/* Logs a zone's idle source when it changes: a fallback (a guess from a node that was
+ * never quiet) plainly and with what to do, once it has lasted IDLE_FALLBACK_WARN_TICKS. */
+static void idle_source_log(struct agent *a)
+{
+	for (int z = 0; z < ZONE_COUNT; z++) {
+		const char *s = a->st.idle_source[z];
+		bool fb;
+
+		if (!s || !a->idle[z] || (a->idle_logged[z] && strcmp(a->idle_logged[z], s) == 0))
+			continue;
+		fb = strcmp(s, "fallback") == 0;
+		if (fb && a->st.ticks < IDLE_FALLBACK_WARN_TICKS)
+			continue;
+		if (fb)
+			log_warn("idle %s: %.2f W is a FALLBACK guess: this node has not been quiet "
+				 "(no spread of load to fit, no low-load samples), so its dynamic "
+				 "energy is understated. Set model.idle_watts.%s, let the node idle "
+				 "for a minute, or (Kubernetes) let a node of the same hardware class "
+				 "publish its NodeClassIdle (docs/models.md)", zone_name(z),
+				 a->st.idle_watts[z], zone_name(z));
+		else if (a->idle_logged[z])
+			log_info("idle %s: %.2f W, source %s (was %s)", zone_name(z),
+				 a->st.idle_watts[z], s, a->idle_logged[z]);
+		a->idle_logged[z] = s;
+	}
+}
+
+/* One tick: the stages are in agent/pipeline/tick.c; here what is logged and the
+ * checkpoint. */
 static int tick(struct agent *a)
 {
 	const struct config *c = a->cfg;
-	struct meter_delta md = { 0 };
-	struct usage_sample us = { 0 };
-	struct attrib_input in = { 0 };
-	struct attrib_result res;
-	double idle_w[ZONE_COUNT], dt, util = 0;
-	uint64_t t0 = mono_ns(), system_cpu;
-	bool metered = a->meter != NULL;
-	int rc;
+	struct tick_report rep;
+	uint64_t t0 = mono_ns();
+	bool fresh = !a->meter && meter_reprobe(a); /* its first read is a baseline */
+	struct tick_parts parts = {
+		.cfg = c, .meter = a->meter, .meter_is_new = fresh, .usage = a->usage,
+		.attrib = a->attrib, .ledger = a->ledger, .pods = a->pods, .idle = a->idle,
+		.ncpu = a->ncpu, .start_ns = t0, .st = &a->st,
+		.class_idle = a->kube ? a->class_idle : NULL,
+	};
+	if (a->kube && a->st.meter && strcmp(a->st.meter, "none") != 0)
+		kube_agent_class_idle(a->kube, a->idle, a->st.meter, a->class_idle);
+	int rc = tick_run(&parts, &tick_hooks, a, &rep);
 
-	if (!a->meter && meter_reprobe(a))
-		metered = false; /* this tick's read is its baseline */
-	/* energy and usage back to back, so both cover the same interval */
-	if (a->meter) {
-		rc = meter_read(a->meter, &md);
-		if (rc) {
-			log_warn("meter read failed: %s", strerror(-rc));
-			md.zone_mask = 0;
-		}
-		meter_log_errors(a, md.error_mask);
-		for (int z = 0; z < ZONE_COUNT; z++) {
-			if (md.error_mask & (1u << z))
-				a->st.meter_errors++;
-			if (md.reset_mask & (1u << z)) {
-				a->st.meter_resets++;
-				log_warn("meter: counter reset detected in zone %s", zone_name(z));
-			}
-		}
-		if (meter_zone_mask(a->meter) == 0) { /* every domain vanished (driver unloaded) */
-			log_warn("meter %s: every domain is gone; no meter in use, probing again every "
-				 "%.1f s (meter.reprobe_interval)", a->st.meter, c->meter_reprobe_ms / 1e3);
-			meter_close(a->meter);
-			a->meter = NULL;
-			a->meter_err_zones = 0;
-			a->meter_detail[0] = '\0';
-			a->st.meter = "none";
-			a->st.meter_detail = a->meter_detail;
-			set_model(a, a->have_model ? &a->model : NULL);
-			if (a->kube) /* NodeEnergy no longer lists it as in use */
-				kube_agent_set_meters(a->kube, NULL, 0);
-			meter_watch_init(&a->mwatch, c->meter_reprobe_ms * 1000000ull, mono_ns());
-		}
-	}
-	rc = usage_read(a->usage, &us);
-	if (rc) {
+	if (rep.stage == TICK_USAGE_FAILED)
 		log_warn("usage read failed: %s; tick skipped", strerror(-rc));
-		return rc;
-	}
-	if (!metered) {
-		memset(&md, 0, sizeof(md));
-		md.dt_ns = us.dt_ns;
-	}
-	dt = md.dt_ns / 1e9;
-	if (us.dt_ns == 0 || md.dt_ns == 0)
-		return 0; /* baseline tick */
-	if (a->ncpu > 0)
-		util = (double)us.node_delta[FEAT_CPU_TIME] / ((double)us.dt_ns * (double)a->ncpu);
-
-	if (a->rec) { /* the meter's reading, never an estimate */
-		struct wl_err rerr = { "" };
-		if (rec_write(a->rec, metered ? &md : NULL, &us, &rerr) != 0) {
-			if (!a->rec_failing)
-				log_error("%s; recording goes on being tried", rerr.msg);
-			a->rec_failing = true;
-		} else {
-			a->rec_failing = false;
-		}
-	}
-	if (a->kube) {
-		const struct powermodel *km;
-		const char *kname;
-		if (kube_agent_model(a->kube, &km, &kname)) {
-			set_model(a, km ? km : (a->have_file_model ? &a->file_model : NULL));
-			log_info("model: now %s (live, from the cluster)", a->st.model_name);
-		}
-	}
-	if (a->have_model)
-		pm_estimate(&a->model, &us, &md);
-	idle_for_tick(a, &md, util, idle_w);
-	memcpy(in.idle_w, idle_w, sizeof(idle_w));
-	memcpy(in.zone_feature, c->zone_feature, sizeof(in.zone_feature));
-	for (int z = 0; a->have_model && z < ZONE_COUNT; z++) {
-		double mw = pm_idle_w(&a->model, (enum zone)z);
-		if (a->model.zone[z].present)
-			in.zone_feature[z] = a->model.zone[z].feature;
-		if (mw >= 0 && c->idle_watts[z] < 0 && (md.zone_mask & (1u << z))) {
-			in.idle_w[z] = idle_w[z] = mw;
-			a->st.idle_watts[z] = mw;
-			a->st.idle_source[z] = "model";
-		}
-	}
-	if (a->have_model)
-		pm_attrib_weights(&a->model, &in.reg_mask, in.reg_w);
-	in.energy = &md;
-	in.usage = &us;
-	in.idle_policy = c->idle_policy;
-	in.containers_only = c->containers_only;
-	in.test_bias = c->test_bias;
-	if (a->kube)
-		kube_agent_prepare_attrib(a->kube, a->ledger, &us, &in);
-	rc = attrib_compute(a->attrib, &in, &res);
-	if (rc) {
+	else if (rep.stage == TICK_ATTRIB_FAILED)
 		log_error("attribution failed: %s; tick skipped", strerror(-rc));
+	if (rep.stage != TICK_DONE)
 		return rc;
-	}
-
-	for (int z = 0; z < ZONE_COUNT; z++)
-		a->st.zone_feature[z] = feature_name(res.used_feature[z]);
-
-	ledger_begin_tick(a->ledger);
-	system_cpu = us.node_delta[FEAT_CPU_TIME];
-	for (size_t i = 0; i < res.n; i++) {
-		const struct usage_entry *e = &us.entries[res.shares[i].entry];
-		struct ledger_row *r = ledger_row_get(a->ledger, e->path);
-		if (!r) {
-			log_error("ledger: out of memory adding %s", e->path);
-			continue;
-		}
-		r->cgroup_id = e->id;
-		add_uj(r->uj, res.shares[i].uj);
-		set_watts(r->watts, res.shares[i].uj, dt);
-		r->cpu_ns += e->delta[FEAT_CPU_TIME];
-		r->cpu_cores = e->delta[FEAT_CPU_TIME] / (double)us.dt_ns;
-		system_cpu = system_cpu > e->delta[FEAT_CPU_TIME] ? system_cpu - e->delta[FEAT_CPU_TIME] : 0;
-		if (r->ident.pod_uid[0])
-			add_to_pod(a, r, res.shares[i].uj, e->delta[FEAT_CPU_TIME]);
-	}
-	struct ledger_row *sys = ledger_row_get(a->ledger, LEDGER_SYSTEM_KEY);
-	if (sys) {
-		add_uj(sys->uj, res.system_uj);
-		set_watts(sys->watts, res.system_uj, dt);
-		sys->cpu_ns += system_cpu;
-		sys->cpu_cores = system_cpu / (double)us.dt_ns;
-	}
-	struct ledger_node *node = ledger_node(a->ledger);
-	add_uj(node->uj, res.node_uj);
-	set_watts(node->watts, res.node_uj, dt);
-	node->zone_mask = md.zone_mask;
-	ledger_commit_tick(a->ledger, us.t_ns);
-	ledger_expire(a->ledger, us.t_ns);
-	finish_pods(a, dt, us.dt_ns, us.t_ns);
-	if (a->kube)
-		kube_agent_after_tick(a->kube, a->ledger, a->pods, &a->st, real_ns(), dt);
-	if (a->kube) {
-		kube_agent_write_stats(a->kube, &a->kube_writes);
-		a->st.kube_writes = &a->kube_writes;
-	}
-
-	a->st.ticks++;
-	a->st.ready = true;
-	a->st.usage_dropped = us.dropped;
-	a->st.usage_vanished = us.vanished;
-	a->st.last_tick_seconds = (mono_ns() - t0) / 1e9;
-	a->st.tick_seconds_sum += a->st.last_tick_seconds;
-	if (log_enabled(LOG_DEBUG))
+	if (rep.ledger_rc)
+		log_error("%s", rep.ledger_err.msg);
+	idle_source_log(a);
+	if (log_enabled(LOG_DEBUG)) {
+		const struct ledger_node *node = ledger_node_c(a->ledger);
 		log_debug("tick %" PRIu64 ": %zu workloads, package %.2f W (idle %.2f W), %.3f ms",
-			  a->st.ticks, res.n, node->watts[ZONE_PACKAGE][MODE_DYNAMIC] +
-			  node->watts[ZONE_PACKAGE][MODE_IDLE], idle_w[ZONE_PACKAGE],
+			  a->st.ticks, rep.workloads, node->watts[ZONE_PACKAGE][MODE_DYNAMIC] +
+			  node->watts[ZONE_PACKAGE][MODE_IDLE], rep.idle_w[ZONE_PACKAGE],
 			  a->st.last_tick_seconds * 1e3);
+	}
 	if (c->checkpoint_interval_ms &&
-	    us.t_ns - a->last_ckpt_ns >= c->checkpoint_interval_ms * 1000000ull)
-		checkpoint(a, us.t_ns);
+	    rep.t_ns - a->last_ckpt_ns >= c->checkpoint_interval_ms * 1000000ull)
+		checkpoint(a, rep.t_ns);
 	return 0;
 }
 
@@ -620,6 +540,8 @@ static int agent_start(struct agent *a, const struct config *c, const struct dae
 		log_info("usage: eBPF not used: %s", up.ebpf_reason);
 	log_info("usage: %s source; hardware counters: %s", usage_source_name(up.in_use),
 		 up.pmu_reason);
+	if (gpu_stage_open(c, &a->layout, &a->gpu) != 0)
+		return -1;
 	if (!up.removed_ok) /* once, at start: short-lived cgroups count to system */
 		log_warn("usage: %s", up.removed_reason);
 
@@ -642,6 +564,7 @@ static int agent_start(struct agent *a, const struct config *c, const struct dae
 		window = 2;
 	for (int z = 0; z < ZONE_COUNT; z++) {
 		a->st.idle_source[z] = "none";
+		a->class_idle[z] = -1; /* none until the class object says */
 		if (c->idle_watts[z] >= 0)
 			continue;
 		a->idle[z] = idle_est_new(window, c->idle_percentile, c->idle_low_util);
@@ -670,12 +593,33 @@ static int agent_start(struct agent *a, const struct config *c, const struct dae
 	}
 	if (c->listen[0]) {
 		struct http_opts ho = { .max_connections = c->http_max_connections,
-					.idle_timeout_ms = (unsigned)c->http_idle_timeout_ms };
-		a->http = http_server_new_opts(c->listen, &ho, http_handler, a, &err);
+					.idle_timeout_ms = (unsigned)c->http_idle_timeout_ms,
+					.tls_cert_file = c->http_tls_cert,
+					.tls_key_file = c->http_tls_key };
+		struct metrics_cache_opts mco = {
+			.render = { .detail = c->metrics_detail, .kepler_compat = c->kepler_compat,
+				    .no_workloads = !c->per_cgroup_metrics },
+			.tick_ns = c->tick_ms * 1000000ull, .before_render = metrics_status, .ctx = a };
+		if (c->http_auth == HTTP_AUTH_KUBE) {
+			a->auth = http_guard_new(c, &err);
+			if (!a->auth) {
+				log_error("http.auth: kubernetes: %s", err.msg);
+				return -1;
+			}
+			http_guard_opts(a->auth, &ho);
+		}
+		a->mcache = metrics_cache_new(&mco, &err);
+		a->http = a->mcache ? http_server_new_opts(c->listen, &ho, http_handler, a, &err) : NULL;
 		if (!a->http) {
 			log_error("http: %s", err.msg);
 			return -1;
 		}
+		http_guard_attach(a->auth, a->http);
+		if (c->http_tls_cert[0])
+			log_info("http: TLS with %s; %s", c->http_tls_cert,
+				 a->auth ? "bearer tokens checked with TokenReview and "
+					   "SubjectAccessReview (/healthz, /readyz open)" :
+					   "no authentication (http.auth: none)");
 		log_info("http: serving /metrics, /healthz, /readyz, /api/v1/workloads on %s (port %d, "
 			 "at most %u connections)",
 			 c->listen, http_server_port(a->http), http_server_max_connections(a->http));
@@ -700,7 +644,9 @@ static int agent_start(struct agent *a, const struct config *c, const struct dae
 
 static void agent_stop(struct agent *a)
 {
+	http_guard_free(a->auth); /* before the server its worker wakes */
 	http_server_free(a->http);
+	metrics_cache_free(a->mcache);
 	for (int z = 0; z < ZONE_COUNT; z++)
 		idle_est_free(a->idle[z]);
 	kube_agent_free(a->kube);
@@ -708,6 +654,7 @@ static void agent_stop(struct agent *a)
 	ledger_free(a->pods);
 	attrib_free(a->attrib);
 	usage_close(a->usage);
+	gpu_stage_free(a->gpu);
 	meter_close(a->meter);
 	rec_close(a->rec);
 	strbuf_release(&a->scratch);
@@ -779,6 +726,8 @@ int daemon_run(const struct config *c, const struct daemon_opts *o)
 			break;
 		tick(&a);
 		validation_reload(&a);
+		if (a.mcache) /* renders now only when a scrape is due (metrics_cache.h) */
+			metrics_cache_tick(a.mcache, a.ledger, &a.st, mono_ns());
 		if (deadline && mono_ns() >= deadline)
 			break;
 		/* fell behind (suspend, long stall): resynchronise instead of bursting */

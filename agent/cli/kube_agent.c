@@ -13,6 +13,7 @@
 
 #include "../common/strbuf.h"
 #include "../common/uidtab.h"
+#include "../kube/kube_classidle.h"
 #include "../kube/kube_config.h"
 #include "../kube/kube_http.h"
 #include "../kube/kube_kubelet.h"
@@ -92,6 +93,16 @@ struct kube_agent {
 
 	/* failed API writes already logged; when the last warning went out */
 	uint64_t write_fail_logged, last_write_fail_log_ns;
+	/* the write budget's node count as last logged (source, count) */
+	enum kw_nodes_source budget_logged_src;
+	unsigned budget_logged_nodes;
+	bool crd_outdated_logged;
+
+	/* idle shared with the hardware class (NodeClassIdle), started once the own Node
+	 * was looked up (its instance-type label); NULL: off or not started yet */
+	struct kube_classidle *classidle;
+	bool classidle_tried, class_used_logged, class_pub_logged;
+	uint64_t class_errors_logged;
 };
 
 bool kube_agent_wanted(const struct config *c)
@@ -283,6 +294,8 @@ struct kube_agent *kube_agent_new(const struct config *c, struct wl_err *err)
 
 	wo.node_name = ka->node;
 	wo.rate_per_s = c->write_qps;
+	wo.cluster_budget_per_s = c->write_budget;
+	wo.node_ceiling_per_s = c->write_ceiling;
 	ka->writer_kc = kube_config_load(&co, err);
 	if (!ka->writer_kc)
 		goto fail;
@@ -303,6 +316,7 @@ void kube_agent_free(struct kube_agent *ka)
 {
 	if (!ka)
 		return;
+	kube_classidle_free(ka->classidle);
 	kube_writer_free(ka->writer);
 	kube_watch_free(ka->ep_watch);
 	kube_watch_free(ka->pm_watch);
@@ -322,6 +336,41 @@ void kube_agent_free(struct kube_agent *ka)
 }
 
 static void log_write_failures(struct kube_agent *ka);
+
+/* The write budget's node count reaches the log when it changes: where it comes from
+ * and the share it gives; a warning (once per change) when it is unknown. */
+static void log_write_budget(struct kube_agent *ka)
+{
+	struct kube_writer_stats ws;
+
+	memset(&ws, 0, sizeof(ws));
+	kube_writer_stats(ka->writer, &ws);
+	if (ws.crd_outdated && !ka->crd_outdated_logged) {
+		log_warn("kubernetes: the PodEnergy CRD in the cluster is older than this agent "
+			 "(status.refreshIntervalSeconds: field not declared in schema); writing "
+			 "PodEnergy without it. Helm does not upgrade CRDs: kubectl apply -f crds/");
+		ka->crd_outdated_logged = true;
+	}
+	if (!ws.budget || (ws.nodes_source == ka->budget_logged_src &&
+			   ws.nodes == ka->budget_logged_nodes))
+		return;
+	/* unknown before the first answer: not news yet */
+	if (ws.nodes_source == KW_NODES_UNKNOWN && !ws.nodes_error[0])
+		return;
+	ka->budget_logged_src = ws.nodes_source;
+	ka->budget_logged_nodes = ws.nodes;
+	if (ws.nodes_source == KW_NODES_UNKNOWN)
+		log_warn("kubernetes: the cluster's node count is unknown (%s); writing at most "
+			 "%.3g requests/s (the conservative share, not the per-node ceiling) until "
+			 "it is known; metric wattlet_kube_cluster_nodes{source=\"unknown\"}",
+			 ws.nodes_error, ws.share_per_s);
+	else
+		log_info("kubernetes: write budget %g requests/s for the cluster, %u node(s) "
+			 "(%s): this node's share %.3g/s, PodEnergy every %u s (at most %u s)",
+			 ka->cfg->write_budget, ws.nodes,
+			 kube_writer_nodes_source_name(ws.nodes_source), ws.share_per_s,
+			 ws.pod_interval_s, ws.pod_max_interval_s);
+}
 
 void kube_agent_service(struct kube_agent *ka)
 {
@@ -344,6 +393,7 @@ void kube_agent_service(struct kube_agent *ka)
 		ka->pod_failures_logged = ks.failures;
 	}
 	log_write_failures(ka);
+	log_write_budget(ka);
 	if (!ka->pods_synced_logged) {
 		if (ks.synced) {
 			log_info("kubernetes: pod table filled (%zu pods on %s)",
@@ -422,6 +472,11 @@ void kube_agent_write_stats(struct kube_agent *ka, struct export_kube_writes *ou
 	out->skipped_unchanged = ws.skipped_unchanged;
 	out->rate_limited = ws.rate_limited;
 	out->backoffs = ws.backoffs;
+	out->budget = ws.budget;
+	out->write_share = ws.share_per_s;
+	out->write_stretch = ws.stretch;
+	out->cluster_nodes = ws.nodes;
+	out->nodes_source = kube_writer_nodes_source_name(ws.nodes_source);
 	for (int i = 0; i < KW_RES_COUNT; i++)
 		for (int j = 0; j < KW_REASON_COUNT; j++) {
 			size_t k = out->n_fail;
@@ -1039,4 +1094,98 @@ void kube_agent_after_tick(struct kube_agent *ka, struct ledger *workloads, stru
 	uidtab_sweep(&ka->ps, ka->ticks, pod_gone, ka);
 	offer_node(ka, workloads, st, zones);
 	offer_policies(ka, now_real_ns);
+}
+
+/* ---- idle of the hardware class ---------------------------------------------- */
+
+static void classidle_start(struct kube_agent *ka)
+{
+	const struct config *c = ka->cfg;
+	struct kube_config_opts co = { 0 };
+	struct wl_err err = { "" };
+	struct kube_watch_stats ws;
+	struct ci_hw hw;
+	struct ci_opts o = { 0 };
+	char key[CI_KEY_MAX];
+	const char *itype;
+	struct kube_config *kc;
+
+	kube_watch_stats(ka->node_watch, &ws);
+	if (!ws.synced && ka->ticks < 30)
+		return; /* wait for the Node's labels (instance type), not forever */
+	ka->classidle_tried = true;
+	if (strcmp(c->idle_class, "off") == 0)
+		return;
+	if (ci_hw_read(c->proc_root, &hw, &err) != 0) {
+		log_warn("idle class: %s; idle is not shared with other nodes", err.msg);
+		return;
+	}
+	itype = json_string_value(json_object_get(ka->node_labels,
+						  "node.kubernetes.io/instance-type"));
+	if (ci_class_key(&hw, itype, c->idle_class, key, sizeof(key), &err) != 0) {
+		log_warn("idle class: %s; idle is not shared with other nodes", err.msg);
+		return;
+	}
+	co.kubeconfig = c->kubeconfig[0] ? c->kubeconfig : NULL;
+	kc = kube_config_load(&co, &err);
+	o.node = ka->node;
+	o.key = key;
+	o.hw = &hw;
+	o.refresh_ms = c->idle_class_refresh_ms;
+	o.publish_ms = c->idle_class_publish_ms;
+	ka->classidle = kc ? kube_classidle_new(kc, &o, &err) : NULL;
+	if (!ka->classidle) {
+		log_warn("idle class: %s; idle is not shared with other nodes", err.msg);
+		return;
+	}
+	log_info("idle class: NodeClassIdle %s (%s; %s; %u sockets, %u cpus, %u GiB)", key,
+		 c->idle_class[0] ? "model.idle_class" : itype ? "instance type" : "hardware hash",
+		 hw.cpu_model, hw.sockets, hw.cpus, hw.mem_gib);
+}
+
+void kube_agent_class_idle(struct kube_agent *ka, struct idle_est *const est[ZONE_COUNT],
+			   const char *meter, double class_w[ZONE_COUNT])
+{
+	struct ci_entry mine = { .zone_mask = 0 };
+	struct ci_stats cs;
+	unsigned used[ZONE_COUNT];
+
+	for (int z = 0; z < ZONE_COUNT; z++)
+		class_w[z] = -1;
+	if (!ka->classidle_tried)
+		classidle_start(ka);
+	if (!ka->classidle || !meter)
+		return;
+	snprintf(mine.meter, sizeof(mine.meter), "%s", meter);
+	for (int z = 0; z < ZONE_COUNT; z++) {
+		struct idle_info inf;
+		double w;
+		if (!est[z] || !idle_est_info(est[z], &inf) || idle_est_get(est[z], &w, NULL) != 0)
+			continue;
+		mine.zone_mask |= 1u << z;
+		mine.zone[z] = (struct ci_zone){ .watts = w, .samples = inf.samples,
+						 .span = inf.fit_span, .rmse = inf.fit_rmse };
+		snprintf(mine.zone[z].source, sizeof(mine.zone[z].source), "%s",
+			 idle_source_name(inf.src));
+	}
+	if (mine.zone_mask)
+		kube_classidle_offer(ka->classidle, &mine);
+	kube_classidle_value(ka->classidle, meter, class_w, used);
+	kube_classidle_stats(ka->classidle, &cs);
+	if (!ka->class_used_logged && class_w[ZONE_PACKAGE] >= 0 && !mine.zone_mask) {
+		ka->class_used_logged = true;
+		log_info("idle class: %.2f W package idle from %u node(s) of the class, used while "
+			 "this node's own estimate is not confident", class_w[ZONE_PACKAGE],
+			 used[ZONE_PACKAGE]);
+	}
+	if (!ka->class_pub_logged && cs.publishes) {
+		ka->class_pub_logged = true;
+		log_info("idle class: this node's idle published to its NodeClassIdle");
+	}
+	if (cs.errors > ka->class_errors_logged) {
+		if (!ka->class_errors_logged || cs.errors >= 2 * ka->class_errors_logged)
+			log_warn("idle class: %s (%" PRIu64 " failures so far)", cs.last_error,
+				 cs.errors);
+		ka->class_errors_logged = cs.errors;
+	}
 }

@@ -29,6 +29,7 @@
 #include "../export/export.h"
 #include "../meter/meter.h"
 #include "../ledger/ledger.h"
+#include "../model/idle.h"
 #include "../model/powermodel.h"
 #include "../usage/usage.h"
 
@@ -64,6 +65,13 @@ void kube_agent_after_tick(struct kube_agent *ka, struct ledger *workloads, stru
 /* The meters the daemon probed (meter_open's probe array, n entries): NodeEnergy
  * status.meters lists every kind tried, the one in use and why the others are not. */
 void kube_agent_set_meters(struct kube_agent *ka, const struct meter_probe *probe, size_t n);
+
+/* Idle power shared with the node's hardware class (kube/kube_classidle.h): offers
+ * the confident ones of this node's estimators (est, NULL entries skipped) for
+ * publishing and fills class_w with the class's idle per zone for meter kind `meter`
+ * (< 0: none). No I/O; once per tick before the idle stage. */
+void kube_agent_class_idle(struct kube_agent *ka, struct idle_est *const est[ZONE_COUNT],
+			   const char *meter, double class_w[ZONE_COUNT]);
 
 /* The writer's counters (kube_writer_stats) by resource, for /metrics. */
 void kube_agent_write_stats(struct kube_agent *ka, struct export_kube_writes *out);

@@ -6,7 +6,9 @@
 #ifndef WATTLET_LOG_H
 #define WATTLET_LOG_H
 
-#include "../config/config.h"
+#include <stdbool.h>
+
+#include "../common/loglevel.h"
 
 void log_set_level(enum log_level lvl);
 bool log_enabled(enum log_level lvl);

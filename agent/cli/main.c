@@ -9,9 +9,11 @@
 
 #include "../cgroup/cgroup.h"
 #include "../config/config.h"
+#include "../kube/kube_classidle.h"
 #include "../meter/meter.h"
 #include "../usage/usage.h"
 #include "daemon.h"
+#include "gpu_stage.h"
 #include "log.h"
 #include "model_cmd.h"
 #include "top.h"
@@ -219,6 +221,40 @@ static void print_cpu_model(void)
 	fclose(f);
 }
 
+/* Where idle power will come from, said plainly, and the hardware class key. */
+static void idle_probe_print(const struct config *c)
+{
+	struct wl_err err = { "" };
+	struct ci_hw hw;
+	char key[CI_KEY_MAX];
+	int n = 0;
+
+	printf("idle power\n");
+	for (int z = 0; z < ZONE_COUNT; z++)
+		if (c->idle_watts[z] >= 0) {
+			printf("  %-9s configured %.2f W (model.idle_watts.%s)\n", zone_name(z),
+			       c->idle_watts[z], zone_name(z));
+			n++;
+		}
+	printf("  %s: learned while running from (power, utilisation): a fit over a spread of\n"
+	       "     load or the power at low load. A node that is never quiet gets a \"fallback\"\n"
+	       "     (too high: dynamic energy understated) unless a PowerModel gives idle,\n"
+	       "     model.idle_watts is set, or in Kubernetes a node of the same hardware class\n"
+	       "     published its idle (NodeClassIdle, source \"class\"; docs/models.md)\n",
+	       n ? "other zones" : "all zones");
+	if (strcmp(c->idle_class, "off") == 0)
+		printf("  class:    off (model.idle_class: off)\n");
+	else if (ci_hw_read(c->proc_root, &hw, &err) != 0)
+		printf("  class:    unknown: %s\n", err.msg);
+	else if (ci_class_key(&hw, NULL, c->idle_class, key, sizeof(key), &err) != 0)
+		printf("  class:    %s\n", err.msg);
+	else
+		printf("  class:    %s (%s; %u sockets, %u cpus, %u GiB)%s\n", key, hw.cpu_model,
+		       hw.sockets, hw.cpus, hw.mem_gib,
+		       c->idle_class[0] ? " from model.idle_class"
+				       : "; in Kubernetes the node's instance-type label wins");
+}
+
 static int cmd_probe(const struct config *c)
 {
 	struct meter_probe probe[METER_KIND_COUNT];
@@ -264,6 +300,8 @@ static int cmd_probe(const struct config *c)
 	}
 	model_probe_print(c->model_file, m != NULL);
 	meter_close(m);
+	idle_probe_print(c);
+	gpu_stage_probe_print(c); /* NVIDIA GPUs (zone gpu), or why there are none */
 
 	printf("cgroups\n");
 	if (cg_layout_detect(c->cgroup_root, c->cgroup_hierarchy, &layout, &err) != 0) {

@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../common/strbuf.h"
+#include "../common/apiclient.h"
 #include "../common/util.h"
 
 #define TOP_BODY_CAP (64u << 20)
@@ -130,55 +130,12 @@ static int parse_args(int argc, char **argv, struct top_opts *o)
 	return 0;
 }
 
-static size_t on_data(char *p, size_t sz, size_t n, void *ud)
+/* Waits for a reply about as long as a frame lasts, within 3..30 s. */
+static long fetch_timeout_ms(double interval_s)
 {
-	struct strbuf *sb = ud;
+	long ms = (long)(interval_s * 1000);
 
-	if (n && sz > SIZE_MAX / n)
-		return 0;
-	return strbuf_add(sb, p, sz * n) ? 0 : sz * n;
-}
-
-/* GETs url into body. 0, or -1 with a message in err. */
-static int fetch(CURL *c, const char *url, double interval_s, struct strbuf *body,
-		 char *err, size_t errcap)
-{
-	char curlerr[CURL_ERROR_SIZE] = "";
-	long status = 0, timeout_ms;
-	CURLcode rc;
-
-	strbuf_reset(body);
-	timeout_ms = (long)(interval_s * 1000);
-	if (timeout_ms < 3000)
-		timeout_ms = 3000;
-	if (timeout_ms > 30000)
-		timeout_ms = 30000;
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, curlerr);
-	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)TOP_BODY_CAP);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	rc = curl_easy_perform(c);
-	if (rc != CURLE_OK) {
-		if (rc == CURLE_WRITE_ERROR && body->overflow)
-			snprintf(err, errcap, "reply from %s is larger than %u MiB", url,
-				 TOP_BODY_CAP >> 20);
-		else
-			snprintf(err, errcap,
-				 "cannot reach wattlet at %s: %s - is `wattlet run` running?", url,
-				 curlerr[0] ? curlerr : curl_easy_strerror(rc));
-		return -1;
-	}
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	if (status != 200) {
-		snprintf(err, errcap, "wattlet at %s answered HTTP %ld", url, status);
-		return -1;
-	}
-	return 0;
+	return ms < 3000 ? 3000 : ms > 30000 ? 30000 : ms;
 }
 
 static double num(const json_t *o, const char *k)
@@ -240,7 +197,8 @@ static int render(const json_t *doc, const struct top_opts *o, bool clear, char 
 	struct tm tm;
 
 	if (!json_is_object(node) || !json_is_object(agent) || !json_is_array(wls)) {
-		snprintf(err, errcap, "reply from %s is not a wattlet workloads document", o->url);
+		snprintf(err, errcap, "reply from %.300s is not a wattlet workloads document",
+			 o->url);
 		return -1;
 	}
 	if (rows <= 0) {
@@ -270,7 +228,15 @@ static int render(const json_t *doc, const struct top_opts *o, bool clear, char 
 		const json_t *d = json_object_get(zv, "dynamic"), *id = json_object_get(zv, "idle");
 		printf("  %s %.2f W", zk, num(d, "watts") + num(id, "watts"));
 	}
-	printf("\n\n");
+	printf("\n");
+	json_object_foreach((json_t *)zones, zk, zv) /* said plainly: a guess, not a measure */
+		if (strcmp(str(zv, "idle_source"), "fallback") == 0)
+			printf("IDLE IS A GUESS for %s: %.2f W (source fallback: this node was never "
+			       "quiet, so dynamic energy is understated). Set model.idle_watts.%s, or "
+			       "let the node idle for a minute, or (Kubernetes) let a node of the same "
+			       "hardware publish its NodeClassIdle (docs/models.md)\n",
+			       zk, num(zv, "idle_watts"), zk);
+	printf("\n");
 
 	namew = cols - 62;
 	if (namew < 20)
@@ -312,49 +278,43 @@ static void sleep_s(double s)
 int top_main(int argc, char **argv)
 {
 	struct top_opts o;
-	struct strbuf body;
-	char url[TOP_URL_MAX + 32], err[TOP_URL_MAX + 512];
-	size_t ulen;
-	CURL *c = NULL;
+	struct wl_err err = { "" };
+	struct api_client *c = NULL;
 	int rc, frames = 0, ret = 1;
 
 	rc = parse_args(argc, argv, &o);
 	if (rc)
 		return rc == 1 ? 0 : rc;
-	ulen = strlen(o.url);
-	while (ulen > 0 && o.url[ulen - 1] == '/')
-		o.url[--ulen] = '\0';
-	snprintf(url, sizeof(url), "%s/api/v1/workloads", o.url);
-
-	strbuf_init(&body, TOP_BODY_CAP);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		fprintf(stderr, "wattlet top: cannot initialise libcurl\n");
 		return 1;
 	}
-	c = curl_easy_init();
+	c = api_client_new(o.url, TOP_BODY_CAP, &err);
 	if (!c) {
-		fprintf(stderr, "wattlet top: cannot initialise libcurl\n");
+		fprintf(stderr, "wattlet top: %s\n", err.msg);
 		goto cleanup;
 	}
 	for (;;) {
 		json_t *doc = NULL;
 		json_error_t jerr;
+		const char *body;
+		size_t len;
 
-		rc = fetch(c, url, o.interval_s, &body, err, sizeof(err));
+		rc = api_client_get(c, fetch_timeout_ms(o.interval_s), &body, &len, &err);
 		if (rc == 0) {
-			doc = json_loadb(body.buf ? body.buf : "", body.len, 0, &jerr);
+			doc = json_loadb(body, len, 0, &jerr);
 			if (!doc) {
-				snprintf(err, sizeof(err), "reply from %s is not JSON: %s (line %d)",
-					 url, jerr.text, jerr.line);
+				snprintf(err.msg, sizeof(err.msg), "reply from %s is not JSON: %s "
+					 "(line %d)", api_client_url(c), jerr.text, jerr.line);
 				rc = -1;
 			} else {
-				rc = render(doc, &o, !o.once, err, sizeof(err));
+				rc = render(doc, &o, !o.once, err.msg, sizeof(err.msg));
 				json_decref(doc);
 			}
 		}
 		if (rc) {
 			/* first frame: fail clearly; later: keep trying (agent restarts) */
-			fprintf(stderr, "wattlet top: %s\n", err);
+			fprintf(stderr, "wattlet top: %s\n", err.msg);
 			if (o.once || frames == 0)
 				goto cleanup;
 		} else {
@@ -367,8 +327,7 @@ int top_main(int argc, char **argv)
 	ret = 0;
 
 cleanup:
-	curl_easy_cleanup(c);
+	api_client_free(c);
 	curl_global_cleanup();
-	strbuf_release(&body);
 	return ret;
 }

@@ -17,16 +17,18 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "../attrib/attrib.h" /* enum idle_policy */
 #include "../cgroup/cgroup.h"
+#include "../common/loglevel.h"
 #include "../common/util.h"
 #include "../common/zone.h"
 #include "../meter/meter.h"
 #include "../usage/usage.h"
 
-enum idle_policy { IDLE_NONE, IDLE_EVEN, IDLE_USAGE, IDLE_REQUEST };
 enum kube_mode { KUBE_AUTO, KUBE_ON, KUBE_OFF };
 enum kube_pods_from { KUBE_FROM_KUBELET, KUBE_FROM_APISERVER };
-enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
+enum gpu_mode { GPU_AUTO, GPU_ON, GPU_OFF };
+enum http_auth { HTTP_AUTH_NONE, HTTP_AUTH_KUBE };
 
 struct config {
 	uint64_t tick_ms;              /* "tick": 1s; 100ms..60s */
@@ -35,6 +37,13 @@ struct config {
 					  than RLIMIT_NOFILE/4 minus 6 (export/http.h) */
 	uint64_t http_idle_timeout_ms; /* http.idle_timeout: 10s; 100ms..1h: a connection with
 					  no request or response progress is closed */
+	char http_tls_cert[PATH_MAX];  /* http.tls_cert_file: "" = plain HTTP; PEM certificate
+					  (chain); set together with http.tls_key_file */
+	char http_tls_key[PATH_MAX];   /* http.tls_key_file: PEM private key */
+	enum http_auth http_auth;      /* http.auth: none | kubernetes (TokenReview +
+					  SubjectAccessReview; needs TLS) */
+	uint64_t http_auth_ttl_ms;     /* http.auth_cache_ttl: 2m; 1s..1h: how long an allowed
+					  verdict is reused (denials: a tenth, at most 10s) */
 
 	/* meter.* */
 	enum meter_kind meter_order[METER_KIND_COUNT]; /* meter.order */
@@ -68,6 +77,11 @@ struct config {
 						  falls back to cpu_time */
 	char model_file[PATH_MAX];      /* model.file: "" = none; a PowerModel YAML
 					  (docs/api.md, docs/models.md) for this node */
+	char idle_class[64];            /* model.idle_class: "" = derive the node's hardware
+					  class (kube/kube_classidle.h); "off" = no sharing;
+					  else this class name */
+	uint64_t idle_class_refresh_ms; /* model.idle_class_refresh: 5m; 10s..1h */
+	uint64_t idle_class_publish_ms; /* model.idle_class_publish: 1h; 1m..24h */
 
 	/* attribution.* */
 	enum idle_policy idle_policy;   /* attribution.idle_policy: even */
@@ -85,6 +99,7 @@ struct config {
 	/* metrics.* */
 	bool kepler_compat;             /* metrics.kepler_compat: false */
 	bool per_cgroup_metrics;        /* metrics.workloads: true */
+	bool metrics_detail;            /* metrics.detail: false (lean series) */
 
 	/* kubernetes.* */
 	enum kube_mode kube_enabled;    /* kubernetes.enabled: auto (on when in a pod's
@@ -100,9 +115,19 @@ struct config {
 	uint64_t podenergy_interval_ms; /* kubernetes.podenergy_interval: 60s (EnergyPolicy's
 					   updateInterval overrides per pod) */
 	double write_qps;               /* kubernetes.write_qps: 5 writes/s per node */
+	double write_budget;            /* kubernetes.write_budget_per_s: 50 writes/s of all
+					   agents together (docs/kube.md); 0: no budget */
+	double write_ceiling;           /* kubernetes.write_ceiling_per_node_per_s: 2; > 0
+					   while a budget is set */
 
 	/* log.* */
 	enum log_level log_level;       /* log.level: info */
+
+	/* gpu.* (docs/gpu.md) */
+	enum gpu_mode gpu_enabled;      /* gpu.enabled: auto (NVIDIA GPUs through NVML when the
+					   library loads and lists a GPU) | true (required:
+					   failing to open is an error) | false */
+	char gpu_library[PATH_MAX];     /* gpu.library: libnvidia-ml.so.1 (dlopen name or path) */
 
 	/* validate.* */
 	char validate_result_file[PATH_MAX]; /* validate.result_file:

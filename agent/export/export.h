@@ -42,6 +42,13 @@ struct export_kube_writes {
 	 * strings are static label values (no escaping). */
 	struct { const char *resource, *reason; uint64_t count; } fail[64];
 	size_t n_fail;
+	/* The cluster write budget (docs/kube.md, "Write budget"); budget false: off, no
+	 * series. nodes_source: "api", "override" or "unknown" (static; nodes 0). */
+	bool budget;
+	double write_share;   /* requests/s this node may send: its share of the budget */
+	double write_stretch; /* PodEnergy/NodeEnergy intervals are multiplied by this */
+	unsigned cluster_nodes;
+	const char *nodes_source;
 };
 
 /* What the daemon knows about itself; filled by the daemon each tick. */
@@ -76,6 +83,9 @@ struct agent_status {
 	struct export_validation validation[EXPORT_VALIDATION_KINDS]; /* last validations */
 	const struct export_kube_writes *kube_writes; /* NULL: Kubernetes off (no series) */
 	const struct http_stats *http; /* the HTTP server's counters; NULL: no series */
+	bool metrics_cached;          /* /metrics comes from metrics_cache: render counters */
+	uint64_t metrics_renders_tick;   /* renders done at a tick's end before this one */
+	uint64_t metrics_renders_scrape; /* renders done by a scrape before this one */
 };
 
 /* Which zones to show: those the meter measures plus any holding energy. */
@@ -86,6 +96,20 @@ double export_total_watts(const double w[ZONE_COUNT][MODE_COUNT], uint32_t zones
 double export_mode_watts(const double w[ZONE_COUNT][MODE_COUNT], uint32_t zones, enum mode m);
 uint64_t export_total_uj(const uint64_t uj[ZONE_COUNT][MODE_COUNT], uint32_t zones);
 
+/* What /metrics shows (metrics.* keys, docs/metrics.md). Zeroed = the defaults: lean
+ * workload and pod series, no Kepler names. */
+struct export_metrics_opts {
+	bool detail;        /* metrics.detail: every zone x mode as joules and watts, and the
+			     * full cgroup path, container id, runtime and pod uid as labels */
+	bool kepler_compat; /* metrics.kepler_compat: also Kepler's names */
+	bool no_workloads;  /* metrics.workloads: false: node and agent series only */
+};
+
+/* Appends the Prometheus text exposition to out. 0, -E2BIG (out's cap), -ENOMEM,
+ * -EINVAL (a NULL argument). */
+int export_metrics_render(const struct ledger *l, const struct agent_status *s,
+			  const struct export_metrics_opts *opts, struct strbuf *out);
+/* export_metrics_render() in detail mode (the full series). */
 int export_metrics(const struct ledger *l, const struct agent_status *s, bool kepler_compat,
 		   struct strbuf *out);
 int export_json_workloads(const struct ledger *l, const struct agent_status *s,

@@ -24,60 +24,42 @@
  * than keep-alive idle. lws' own timeouts are set 2 s longer than ours: a backstop.
  * A wsi that lws frees without WSI_DESTROY (only its adoption "bail" path, a role or
  * protocol missing, which cannot happen for this server) would leave a stale slot.
+ *
+ * Authorization: a request whose verdict is pending is "parked" (slot->parked): it
+ * keeps its path, method and token in its per-connection data and returns from
+ * LWS_CALLBACK_HTTP without answering. http_server_wake() calls lws_cancel_service(),
+ * which delivers LWS_CALLBACK_EVENT_WAIT_CANCELLED on the service thread; that (and
+ * the sweep timer, as a backstop) asks for a writeable callback on every parked
+ * connection, where authz is asked again and, once decided, the response starts.
+ *
+ * The listen address, bind probe, descriptor budget and TLS files (checked at start
+ * and reloaded on rotation) live in http_setup.c; struct http_server in http_impl.h.
  */
 #include "http.h"
+#include "http_impl.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include <strings.h>
 
 #include <libwebsockets.h>
+#include <openssl/crypto.h>
+#include <openssl/ssl.h>
 
 #define HTTP_CHUNK 16384
 #define HTTP_DEFAULT_CTYPE "text/plain; charset=utf-8"
-#define HTTP_EVICT_SLACK 4u   /* slots for doomed connections lws has not closed yet */
-#define HTTP_FIXED_FDS 2u     /* listening socket + lws' wake-up pipe */
-#define HTTP_FD_SHARE 4u      /* hold at most RLIMIT_NOFILE / HTTP_FD_SHARE fds */
-#define HTTP_KILL_REASON PENDING_TIMEOUT_USER_REASON_BASE
-
-struct conn_slot {
-	struct lws *wsi;  /* NULL: free */
-	uint64_t last_ns; /* accept, request start, bytes sent, response done */
-	uint64_t doom_ns; /* when doomed (0: not doomed) */
-	bool busy;        /* a request is being answered */
-};
-
-struct http_server {
-	struct lws_context *lws;
-	struct lws_protocols protocols[2];
-	http_handler_fn fn;
-	void *fn_ctx;
-	lws_sorted_usec_list_t sul;
-	lws_sorted_usec_list_t sweep_sul;
-	bool deadline_hit;
-	int port;
-	unsigned long long requests;
-	unsigned cap;            /* connections admitted at a time */
-	unsigned nslots;         /* cap + HTTP_EVICT_SLACK + HTTP_FIXED_FDS */
-	unsigned doomed;         /* slots doomed and not yet destroyed */
-	uint64_t idle_ns;
-	lws_usec_t sweep_us;
-	struct conn_slot *slots;
-	struct http_stats st;
-};
 
 /* per connection; lws zeroes it when the connection is accepted */
 struct http_conn {
 	struct strbuf body;
 	bool body_init;
 	size_t sent;
+	char *path;  /* a parked request's path, method and token */
+	char *token;
+	bool is_head;
 };
 
 static struct http_server *server_of(struct lws *wsi)
@@ -176,6 +158,8 @@ static void untrack(struct http_server *s, struct lws *wsi)
 		return;
 	if (c->doom_ns)
 		s->doomed--;
+	if (c->parked)
+		s->parked--;
 	memset(c, 0, sizeof(*c));
 	s->st.open--;
 }
@@ -198,13 +182,17 @@ static void sweep_cb(lws_sorted_usec_list_t *sul)
 		if (now - c->last_ns >= s->idle_ns) {
 			doom(s, c, now);
 			s->st.timed_out++;
+		} else if (c->parked) {
+			lws_callback_on_writable(c->wsi); /* backstop for a lost wake */
 		}
 	}
+	if (s->tls_cert && now - s->tls_checked_ns >= HTTP_TLS_RECHECK_S * 1000000000ull)
+		http_server_reload_tls(s, NULL);
 	lws_sul_schedule(s->lws, 0, &s->sweep_sul, sweep_cb, s->sweep_us);
 }
 
 static int send_headers(struct lws *wsi, int status, const char *ctype, size_t len,
-			bool allow_hdr, bool close_hdr)
+			bool allow_hdr, bool close_hdr, const char *enc, bool vary)
 {
 	unsigned char buf[LWS_PRE + 1024];
 	unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf) - 1;
@@ -232,6 +220,18 @@ static int send_headers(struct lws *wsi, int status, const char *ctype, size_t l
 	    lws_add_http_header_by_name(wsi, (const unsigned char *)"connection:",
 					(const unsigned char *)close, (int)strlen(close), &p, end))
 		return -1;
+	if (status == 401 &&
+	    lws_add_http_header_by_name(wsi, (const unsigned char *)"www-authenticate:",
+					(const unsigned char *)"Bearer", 6, &p, end))
+		return -1;
+	if (enc && lws_add_http_header_by_name(wsi, (const unsigned char *)"content-encoding:",
+					       (const unsigned char *)enc, (int)strlen(enc), &p,
+					       end))
+		return -1;
+	if (vary && lws_add_http_header_by_name(wsi, (const unsigned char *)"vary:",
+						(const unsigned char *)"Accept-Encoding", 15, &p,
+						end))
+		return -1;
 	if (lws_finalize_write_http_header(wsi, start, &p, end))
 		return -1;
 	return 0;
@@ -245,7 +245,7 @@ static void refuse(struct lws *wsi, int status, const char *msg, bool allow_hdr)
 	size_t n = strlen(msg);
 
 	if (n > sizeof(buf) - LWS_PRE ||
-	    send_headers(wsi, status, HTTP_DEFAULT_CTYPE, n, allow_hdr, true))
+	    send_headers(wsi, status, HTTP_DEFAULT_CTYPE, n, allow_hdr, true, NULL, false))
 		return;
 	memcpy(buf + LWS_PRE, msg, n);
 	lws_write(wsi, buf + LWS_PRE, n, LWS_WRITE_HTTP_FINAL);
@@ -265,15 +265,138 @@ static bool has_body(struct lws *wsi)
 	return v[strspn(v, " 0")] != '\0';
 }
 
-/* Builds the response in conn->body and sends the headers; the body follows from
- * the writeable callback. Returns what the lws callback should return. */
+static void forget_request(struct http_conn *c)
+{
+	if (c->token) {
+		OPENSSL_cleanse(c->token, strlen(c->token));
+		free(c->token);
+	}
+	free(c->path);
+	c->token = c->path = NULL;
+}
+
+/* The bearer token of the request (malloc'ed into c->token), or none. */
+static int grab_token(struct lws *wsi, struct http_conn *c)
+{
+	int n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+	char *buf, *t, *end;
+
+	if (n <= 0 || (unsigned)n >= HTTP_TOKEN_MAX)
+		return 0;
+	buf = malloc((size_t)n + 1);
+	if (!buf)
+		return -ENOMEM;
+	if (lws_hdr_copy(wsi, buf, n + 1, WSI_TOKEN_HTTP_AUTHORIZATION) < 0) {
+		free(buf);
+		return 0;
+	}
+	t = buf + strspn(buf, " \t");
+	if (strncasecmp(t, "bearer ", 7) != 0) {
+		OPENSSL_cleanse(buf, (size_t)n);
+		free(buf);
+		return 0;
+	}
+	t += 7;
+	t += strspn(t, " \t");
+	end = t + strcspn(t, " \t");
+	*end = '\0';
+	memmove(buf, t, (size_t)(end - t) + 1);
+	if (!*buf) {
+		free(buf);
+		return 0;
+	}
+	c->token = buf;
+	return 0;
+}
+
+/* authz' verdict as an HTTP status to refuse with, 0 to serve, -1 still pending. */
+static int verdict(struct http_server *s, struct http_conn *c)
+{
+	switch (s->authz(s->authz_ctx, c->token, c->path)) {
+	case HTTP_AUTHZ_ALLOW: return 0;
+	case HTTP_AUTHZ_PENDING: return -1;
+	case HTTP_AUTHZ_DENY_401: return 401;
+	case HTTP_AUTHZ_DENY_403: return 403;
+	default: return 503;
+	}
+}
+
+/* Builds the response in c->body (the handler's, or a refusal with status deny) and
+ * sends the headers; the body follows from the writeable callback. Returns what the
+ * lws callback should return. */
+static int respond(struct http_server *s, struct lws *wsi, struct http_conn *c,
+		   const char *path, bool is_head, int deny)
+{
+	const char *ctype = NULL;
+	int status;
+
+	s->cur_wsi = wsi;
+	s->cur_enc = NULL;
+	s->cur_vary = false;
+	if (deny) {
+		status = deny;
+		strbuf_adds(&c->body, deny == 401 ? "unauthorized: a valid bearer token is "
+						    "required\n" :
+				      deny == 403 ? "forbidden\n" :
+						    "authorization unavailable, retry later\n");
+	} else {
+		status = s->fn(s->fn_ctx, path, &c->body, &ctype);
+	}
+	s->cur_wsi = NULL;
+	forget_request(c);
+
+	if (c->body.overflow) {
+		strbuf_reset(&c->body);
+		strbuf_adds(&c->body, "response too large\n");
+		status = 500;
+		ctype = NULL;
+		s->cur_enc = NULL;
+	}
+	if (status < 100 || status > 599)
+		status = 500;
+	if (!ctype)
+		ctype = HTTP_DEFAULT_CTYPE;
+	if (send_headers(wsi, status, ctype, c->body.len, false, false, s->cur_enc, s->cur_vary))
+		return -1;
+	if (is_head || c->body.len == 0) {
+		c->sent = c->body.len;
+		touch(s, wsi, 0);
+		return lws_http_transaction_completed(wsi) ? -1 : 0;
+	}
+	lws_callback_on_writable(wsi);
+	return 0;
+}
+
+/* A parked request: ask authz again; answer once decided. */
+static int resume(struct http_server *s, struct lws *wsi, struct http_conn *c,
+		  struct conn_slot *slot)
+{
+	int deny = verdict(s, c);
+
+	if (deny < 0)
+		return 0;
+	slot->parked = false;
+	s->parked--;
+	touch(s, wsi, -1);
+	return respond(s, wsi, c, c->path, c->is_head, deny);
+}
+
+static void unpark_all(struct http_server *s)
+{
+	for (unsigned i = 0; i < s->nslots && s->parked; i++)
+		if (s->slots[i].wsi && s->slots[i].parked && !s->slots[i].doom_ns)
+			lws_callback_on_writable(s->slots[i].wsi);
+}
+
+/* Checks the request and answers it (or parks it for authz). Returns what the lws
+ * callback should return. */
 static int start_response(struct http_server *s, struct lws *wsi, struct http_conn *c,
 			  const char *path)
 {
 	bool is_get = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0;
 	bool is_head = lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0;
-	const char *ctype = NULL;
-	int status;
+	struct conn_slot *slot;
+	int deny;
 
 	if (!c->body_init) {
 		strbuf_init(&c->body, HTTP_BODY_CAP);
@@ -293,26 +416,24 @@ static int start_response(struct http_server *s, struct lws *wsi, struct http_co
 		refuse(wsi, 400, "request bodies are not accepted\n", false);
 		return -1;
 	}
+	if (!path)
+		path = "/";
+	if (!s->authz)
+		return respond(s, wsi, c, path, is_head, 0);
 
-	status = s->fn(s->fn_ctx, path ? path : "/", &c->body, &ctype);
-	if (c->body.overflow) {
-		strbuf_reset(&c->body);
-		strbuf_adds(&c->body, "response too large\n");
-		status = 500;
-		ctype = NULL;
-	}
-	if (status < 100 || status > 599)
-		status = 500;
-	if (!ctype)
-		ctype = HTTP_DEFAULT_CTYPE;
-	if (send_headers(wsi, status, ctype, c->body.len, false, false))
+	forget_request(c);
+	c->path = strdup(path);
+	if (!c->path || grab_token(wsi, c))
 		return -1;
-	if (is_head || c->body.len == 0) {
-		c->sent = c->body.len;
-		touch(s, wsi, 0);
-		return lws_http_transaction_completed(wsi) ? -1 : 0;
-	}
-	lws_callback_on_writable(wsi);
+	c->is_head = is_head;
+	deny = verdict(s, c);
+	if (deny >= 0)
+		return respond(s, wsi, c, c->path, is_head, deny);
+	slot = slot_of(s, wsi);
+	if (!slot)
+		return -1;
+	slot->parked = true;
+	s->parked++;
 	return 0;
 }
 
@@ -361,10 +482,18 @@ static int http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user
 		if (!c || !slot_of(s, wsi))
 			return -1;
 		return start_response(s, wsi, c, in);
-	case LWS_CALLBACK_HTTP_WRITEABLE:
+	case LWS_CALLBACK_HTTP_WRITEABLE: {
+		struct conn_slot *slot = slot_of(s, wsi);
 		if (!c)
 			return -1;
+		if (slot && slot->parked)
+			return resume(s, wsi, c, slot);
 		return send_chunk(s, wsi, c);
+	}
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		if (s->parked)
+			unpark_all(s);
+		return 0;
 	case LWS_CALLBACK_HTTP_BODY:
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
 		return 0; /* bodies are never read; 405 already answered */
@@ -385,108 +514,12 @@ static int http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user
 			strbuf_release(&c->body);
 			c->body_init = false;
 		}
+		if (c)
+			forget_request(c);
 		return 0;
 	default:
 		return 0;
 	}
-}
-
-/* Splits "HOST:PORT" / "[V6]:PORT" / ":PORT". host gets the bare address ("" = any). */
-static int parse_listen(const char *listen, char *host, size_t hcap, int *port, int *family,
-			struct wl_err *err)
-{
-	const char *colon, *h = listen;
-	size_t hlen;
-	uint64_t p;
-
-	if (!listen || !*listen)
-		return err_set(err, EINVAL, "listen address is empty");
-	if (listen[0] == '[') {
-		const char *close = strchr(listen, ']');
-		if (!close || close[1] != ':')
-			return err_set(err, EINVAL, "listen address '%s': want [IPv6]:PORT",
-				       listen);
-		h = listen + 1;
-		hlen = (size_t)(close - h);
-		colon = close + 1;
-		*family = AF_INET6;
-	} else {
-		colon = strrchr(listen, ':');
-		if (!colon)
-			return err_set(err, EINVAL, "listen address '%s': want HOST:PORT", listen);
-		if (strchr(listen, ':') != colon)
-			return err_set(err, EINVAL,
-				       "listen address '%s': put IPv6 addresses in brackets",
-				       listen);
-		hlen = (size_t)(colon - listen);
-		*family = hlen ? AF_INET : AF_INET6;
-	}
-	if (hlen >= hcap)
-		return err_set(err, EINVAL, "listen address '%s': host too long", listen);
-	memcpy(host, h, hlen);
-	host[hlen] = '\0';
-	if (parse_u64(colon + 1, &p) || p > 65535 || strchr(colon + 1, ' '))
-		return err_set(err, EINVAL, "listen address '%s': bad port '%s'", listen,
-			       colon + 1);
-	*port = (int)p;
-	if (*host) {
-		unsigned char tmp[sizeof(struct in6_addr)];
-		if (inet_pton(*family, host, tmp) != 1)
-			return err_set(err, EINVAL,
-				       "listen address '%s': '%s' is not a numeric %s address",
-				       listen, host, *family == AF_INET ? "IPv4" : "IPv6");
-	}
-	return 0;
-}
-
-/* Binds a throwaway socket to learn why a listen would fail (lws only logs it). */
-static int probe_bind(const char *host, int port, int family)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl;
-	int fd, one = 1, zero = 0, ret = 0;
-
-	memset(&ss, 0, sizeof(ss));
-	if (family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)port);
-		if (*host)
-			inet_pton(AF_INET, host, &sin->sin_addr);
-		sl = sizeof(*sin);
-	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)port);
-		if (*host)
-			inet_pton(AF_INET6, host, &sin6->sin6_addr);
-		sl = sizeof(*sin6);
-	}
-	fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (family == AF_INET6 && !*host)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-	if (bind(fd, (struct sockaddr *)&ss, sl) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
-/* Connections allowed at a time: the configured cap, lowered so that connections,
- * eviction slack and the fixed descriptors stay within RLIMIT_NOFILE / 4. */
-static unsigned effective_cap(unsigned want)
-{
-	struct rlimit rl;
-	uint64_t budget = UINT32_MAX;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
-		budget = (uint64_t)rl.rlim_cur / HTTP_FD_SHARE;
-	if (budget <= HTTP_FIXED_FDS + HTTP_EVICT_SLACK + 1)
-		return 1;
-	budget -= HTTP_FIXED_FDS + HTTP_EVICT_SLACK;
-	return want < budget ? want : (unsigned)budget;
 }
 
 struct http_server *http_server_new(const char *listen, http_handler_fn fn, void *ctx,
@@ -505,6 +538,7 @@ struct http_server *http_server_new_opts(const char *listen, const struct http_o
 	int port = 0, family = AF_INET, rc;
 	unsigned want = HTTP_DEFAULT_MAX_CONNECTIONS, idle_ms = HTTP_DEFAULT_IDLE_TIMEOUT_MS;
 	unsigned idle_s;
+	bool tls;
 
 	if (!fn) {
 		err_set(err, EINVAL, "http server needs a handler");
@@ -514,9 +548,17 @@ struct http_server *http_server_new_opts(const char *listen, const struct http_o
 		want = opts->max_connections;
 	if (opts && opts->idle_timeout_ms)
 		idle_ms = opts->idle_timeout_ms;
-	if (parse_listen(listen, host, sizeof(host), &port, &family, err))
+	tls = opts && opts->tls_cert_file && *opts->tls_cert_file;
+	if (tls && (!opts->tls_key_file || !*opts->tls_key_file)) {
+		err_set(err, EINVAL, "TLS certificate %s given without a private key",
+			opts->tls_cert_file);
 		return NULL;
-	rc = probe_bind(host, port, family);
+	}
+	if (tls && http_check_tls_files(opts->tls_cert_file, opts->tls_key_file, err))
+		return NULL;
+	if (http_parse_listen(listen, host, sizeof(host), &port, &family, err))
+		return NULL;
+	rc = http_probe_bind(host, port, family);
 	if (rc) {
 		err_set(err, -rc, "cannot listen on %s: %s%s", listen, strerror(-rc),
 			rc == -EADDRINUSE ? " (is another wattlet or exporter running?)" : "");
@@ -530,10 +572,23 @@ struct http_server *http_server_new_opts(const char *listen, const struct http_o
 	}
 	s->fn = fn;
 	s->fn_ctx = ctx;
+	s->authz = opts ? opts->authz : NULL;
+	s->authz_ctx = opts ? opts->authz_ctx : NULL;
+	if (tls) {
+		s->tls_cert = strdup(opts->tls_cert_file);
+		s->tls_key = strdup(opts->tls_key_file);
+		if (!s->tls_cert || !s->tls_key) {
+			err_set(err, ENOMEM, "out of memory");
+			goto cleanup;
+		}
+		http_stamp_of(s->tls_cert, &s->tls_stamp[0]);
+		http_stamp_of(s->tls_key, &s->tls_stamp[1]);
+		s->tls_checked_ns = mono_ns();
+	}
 	s->protocols[0].name = "http";
 	s->protocols[0].callback = http_cb;
 	s->protocols[0].per_session_data_size = sizeof(struct http_conn);
-	s->cap = effective_cap(want);
+	s->cap = http_effective_cap(want);
 	/* room for everything lws' fd table can hold, so lws' limit is the one that binds */
 	s->nslots = s->cap + HTTP_EVICT_SLACK + HTTP_FIXED_FDS;
 	s->idle_ns = (uint64_t)idle_ms * 1000000u;
@@ -568,11 +623,23 @@ struct http_server *http_server_new_opts(const char *listen, const struct http_o
 	/* lws stops accepting one short of a full table: at most cap + slack + fixed fds */
 	info.fd_limit_per_thread = s->cap + HTTP_EVICT_SLACK + HTTP_FIXED_FDS + 1;
 	info.count_threads = 1;
+	if (tls) {
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+		info.ssl_cert_filepath = opts->tls_cert_file;
+		info.ssl_private_key_filepath = opts->tls_key_file;
+		info.alpn = "http/1.1"; /* lws has HTTP/2 built in; this server speaks 1.1 */
+		info.ssl_options_set = SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1;
+	}
 
 	s->lws = lws_create_context(&info);
 	if (!s->lws) {
-		err_set(err, EADDRNOTAVAIL, "cannot listen on %s: libwebsockets could not start "
-					    "the server", listen);
+		if (tls)
+			err_set(err, EINVAL, "cannot listen on %s: TLS setup failed (is %s a PEM "
+					     "certificate and %s its PEM private key?)", listen,
+				opts->tls_cert_file, opts->tls_key_file);
+		else
+			err_set(err, EADDRNOTAVAIL, "cannot listen on %s: libwebsockets could not "
+						    "start the server", listen);
 		goto cleanup;
 	}
 	vh = lws_get_vhost_by_name(s->lws, "default");
@@ -606,6 +673,60 @@ void http_server_stats(const struct http_server *s, struct http_stats *st)
 	st->max = s->cap;
 }
 
+/* Whether an Accept-Encoding value admits gzip: the q-value of "gzip"/"x-gzip" when
+ * listed, else that of "*", else no (RFC 9110 12.5.3; q absent = 1). */
+static bool gzip_accepted(const char *v)
+{
+	int star = -1, gz = -1; /* -1 not listed, 0 refused, 1 accepted */
+
+	while (*v) {
+		const char *tok, *end;
+		size_t n;
+		int ok = 1;
+
+		v += strspn(v, " \t,");
+		tok = v;
+		end = v + strcspn(v, ",");
+		n = strcspn(tok, " \t;,");
+		for (const char *p = tok + n; p < end; p++) {
+			if (*p != ';')
+				continue;
+			p += 1 + strspn(p + 1, " \t");
+			if ((*p == 'q' || *p == 'Q') && p[1] == '=')
+				ok = strtod(p + 2, NULL) > 0;
+		}
+		if ((n == 4 && strncasecmp(tok, "gzip", 4) == 0) ||
+		    (n == 6 && strncasecmp(tok, "x-gzip", 6) == 0))
+			gz = gz == 1 ? 1 : ok;
+		else if (n == 1 && *tok == '*')
+			star = ok;
+		v = end;
+	}
+	return gz >= 0 ? gz == 1 : star == 1;
+}
+
+bool http_request_accepts_gzip(struct http_server *s)
+{
+	char v[512];
+	int n;
+
+	if (!s || !s->cur_wsi)
+		return false;
+	s->cur_vary = true;
+	n = lws_hdr_total_length(s->cur_wsi, WSI_TOKEN_HTTP_ACCEPT_ENCODING);
+	if (n <= 0 || (size_t)n >= sizeof(v))
+		return false;
+	if (lws_hdr_copy(s->cur_wsi, v, sizeof(v), WSI_TOKEN_HTTP_ACCEPT_ENCODING) < 0)
+		return false;
+	return gzip_accepted(v);
+}
+
+void http_response_set_encoding(struct http_server *s, const char *encoding)
+{
+	if (s && s->cur_wsi)
+		s->cur_enc = encoding;
+}
+
 int http_server_port(const struct http_server *s)
 {
 	return s ? s->port : -EINVAL;
@@ -614,6 +735,12 @@ int http_server_port(const struct http_server *s)
 unsigned long long http_server_requests(const struct http_server *s)
 {
 	return s ? s->requests : 0;
+}
+
+void http_server_wake(struct http_server *s)
+{
+	if (s && s->lws)
+		lws_cancel_service(s->lws);
 }
 
 static void deadline_cb(lws_sorted_usec_list_t *sul)
@@ -652,5 +779,7 @@ void http_server_free(struct http_server *s)
 		lws_context_destroy(s->lws); /* WSI_DESTROY for each connection: slots live */
 	}
 	free(s->slots);
+	free(s->tls_cert);
+	free(s->tls_key);
 	free(s);
 }

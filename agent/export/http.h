@@ -23,8 +23,31 @@
  *    one is accepted and closed at once. So /healthz keeps answering while idle
  *    clients hold connections, and everything is back to normal once load ends.
  *
- * Threading: none. The owner calls http_server_service() from its own loop (between
- * ticks); all handler calls happen inside it, on the caller's thread.
+ * TLS (optional, http_opts.tls_cert_file / tls_key_file, PEM files checked at start):
+ * TLS 1.2 or newer, ALPN "http/1.1" only (no HTTP/2); a plain-HTTP request to a TLS
+ * port fails the handshake and is closed. The files are looked at again every
+ * HTTP_TLS_RECHECK_S seconds: when their modification or change time moved (a
+ * rotated Kubernetes Secret, cert-manager), the new pair is checked and loaded for new
+ * connections (stats tls_reloads); a pair that does not load keeps the old one in use
+ * (tls_reload_errors) and is tried again when the files change again.
+ *
+ * Authorization (optional, http_opts.authz): before the handler, every request's
+ * bearer token ("Authorization: Bearer <token>", NULL when absent or not a bearer
+ * header, or longer than HTTP_TOKEN_MAX; in practice a request's headers must fit
+ * libwebsockets' 4 KiB header buffer, else it is closed unanswered, so tokens up to
+ * ~3.9 KiB work: Kubernetes service-account tokens are ~1 KiB) and path go to authz,
+ * which answers from its own state without waiting: HTTP_AUTHZ_ALLOW serves the
+ * request; _DENY_401
+ * answers 401 (with "WWW-Authenticate: Bearer"), _DENY_403 403, _UNAVAILABLE 503;
+ * _PENDING parks the connection (no handler call, no response yet, not evicted at
+ * the connection cap, still closed by the idle timeout) and authz is asked again
+ * after http_server_wake() (any thread) or at the latest every min(idle_timeout/4,
+ * 1 s). Which paths need a token is authz's decision (the agent leaves /healthz and
+ * /readyz open). Tokens are wiped from memory when the request is done.
+ *
+ * Threading: none, except http_server_wake(). The owner calls http_server_service()
+ * from its own loop (between ticks); all handler and authz calls happen inside it, on
+ * the caller's thread.
  *
  * Ownership: the server owns its sockets and per-connection buffers. The handler's
  * ctx is borrowed and must outlive the server. The strbuf given to the handler is
@@ -37,19 +60,37 @@
 #ifndef WATTLET_HTTP_H
 #define WATTLET_HTTP_H
 
+#include <stdbool.h>
+
 #include "../common/strbuf.h"
 #include "../common/util.h"
 
 #define HTTP_BODY_CAP (64u << 20) /* 64 MiB per response */
 #define HTTP_DEFAULT_MAX_CONNECTIONS 64u
 #define HTTP_DEFAULT_IDLE_TIMEOUT_MS 10000u
+#define HTTP_TOKEN_MAX 16384u /* a longer Authorization header counts as no token */
+#define HTTP_TLS_RECHECK_S 10u  /* how often the TLS files are checked for a change */
 
 struct http_server;
+
+enum http_authz {
+	HTTP_AUTHZ_ALLOW,
+	HTTP_AUTHZ_PENDING,
+	HTTP_AUTHZ_DENY_401,
+	HTTP_AUTHZ_DENY_403,
+	HTTP_AUTHZ_UNAVAILABLE,
+};
+/* token: NULL when the request has none; path: the request path. Must not block. */
+typedef enum http_authz (*http_authz_fn)(void *ctx, const char *token, const char *path);
 
 /* Limits; a zero field takes the default above. */
 struct http_opts {
 	unsigned max_connections; /* concurrent connections (before the RLIMIT_NOFILE bound) */
 	unsigned idle_timeout_ms; /* close a connection without progress for this long */
+	const char *tls_cert_file; /* PEM certificate (chain); NULL/"" = plain HTTP */
+	const char *tls_key_file;  /* PEM private key; required with tls_cert_file */
+	http_authz_fn authz;       /* NULL: every request is served */
+	void *authz_ctx;           /* borrowed; must outlive the server */
 };
 
 /* Counters since the server started (for self-metrics and tests). */
@@ -61,6 +102,8 @@ struct http_stats {
 	unsigned long long evicted;     /* idle connections closed to make room */
 	unsigned long long timed_out;   /* closed by the idle timeout */
 	unsigned long long upgrades_refused; /* WebSocket/h2c upgrades and CONNECTs refused */
+	unsigned long long tls_reloads;      /* changed certificate/key pairs loaded */
+	unsigned long long tls_reload_errors; /* changed pairs that did not load (old kept) */
 };
 
 /* Returns the HTTP status (200, 404, 500 ...). A status outside 100..599 is sent as
@@ -84,6 +127,14 @@ unsigned http_server_max_connections(const struct http_server *s);
 
 void http_server_stats(const struct http_server *s, struct http_stats *st);
 
+/* Only while a handler runs (false otherwise): whether the request's Accept-Encoding
+ * admits gzip ("gzip", "x-gzip" or "*" with a q-value above 0; a header over 512 bytes
+ * counts as no). Asking adds "Vary: Accept-Encoding" to the response. */
+bool http_request_accepts_gzip(struct http_server *s);
+/* Only while a handler runs: the Content-Encoding of the body it builds (static storage,
+ * e.g. "gzip"); NULL (the default) sends none. Ignored when the body overflows. */
+void http_response_set_encoding(struct http_server *s, const char *encoding);
+
 /* The port actually listened on (> 0), for listen port 0. */
 int http_server_port(const struct http_server *s);
 
@@ -91,6 +142,15 @@ int http_server_port(const struct http_server *s);
  * (also with no traffic at all). timeout_ms <= 0 services what is pending without
  * waiting. Returns 0, or -EIO if the event loop failed. */
 int http_server_service(struct http_server *s, int timeout_ms);
+
+/* Checks the TLS files now (the server also does every HTTP_TLS_RECHECK_S): 0 when
+ * unchanged, 1 when a changed pair was loaded, -errno with err set when it did not load
+ * (the old pair stays in use); -EINVAL without TLS. */
+int http_server_reload_tls(struct http_server *s, struct wl_err *err);
+
+/* Makes the next (or current) http_server_service() ask authz again about parked
+ * requests. Safe from any thread while the server exists. */
+void http_server_wake(struct http_server *s);
 
 /* Number of requests answered so far (for self-metrics and tests). */
 unsigned long long http_server_requests(const struct http_server *s);

@@ -6,6 +6,17 @@
  * microjoules, exact). Sample names and label sets are unique: workload series are
  * keyed by the ledger key; Kepler-compatible container and pod series are summed per
  * container id / pod uid (a CRI-O conmon cgroup shares its container's id).
+ *
+ * Two shapes of the workload and pod families (docs/metrics.md):
+ *  - detail (metrics.detail: true): every zone x mode as joules and watts, and labels
+ *    with the full cgroup path, container id, runtime and pod uid;
+ *  - lean (the default): counters only, one per "whole" zone (package, dram, platform,
+ *    gpu; core and uncore are inside package) holding dynamic + idle, plus CPU seconds;
+ *    labels namespace/pod/container (Kubernetes names, to join kube-state-metrics) and
+ *    a short `workload` id (pods: `uid`): a container's first 12 id digits, "pod-" and
+ *    8 uid digits for a pod-level cgroup, the cgroup path for anything else. An id
+ *    shared by two rows is lengthened for those rows (full id, then the path, which the
+ *    ledger keeps unique), so label sets stay unique.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -27,7 +38,15 @@ struct render {
 	size_t *lbl_off;     /* n + 1 offsets into lbl */
 	char zm[ZONE_COUNT][MODE_COUNT][48]; /* ",zone=\"z\",mode=\"m\"} " */
 	bool pod_rows;       /* rows are pod aggregates (wattlet_pod_*), not workloads */
+	bool detail;         /* today's full series (metrics.detail), else lean */
+	uint32_t lean_zones; /* zones of the lean joules series */
+	uint8_t *lvl;        /* lean: per row, how long its id is (0 short, 1 full, 2 key) */
+	struct strbuf ids;   /* lean: scratch for the uniqueness check */
 };
+
+/* Lean series show only zones that do not nest inside another shown one. */
+#define LEAN_ZONES ((1u << ZONE_PACKAGE) | (1u << ZONE_DRAM) | (1u << ZONE_PLATFORM) | \
+		    (1u << ZONE_GPU))
 
 static const char *str_or(const char *s, const char *dflt)
 {
@@ -131,10 +150,119 @@ static void node_metrics(struct render *r)
 
 /* ---- workloads --------------------------------------------------------------- */
 
+/* The lean id of a row at uniqueness level lv, unescaped, into tmp (or the row's own
+ * strings). Pod aggregates are keyed by pod uid. */
+static const char *lean_id(const struct render *r, const struct ledger_row *row, int lv,
+			   char *tmp, size_t cap)
+{
+	const struct cg_ident *id = &row->ident;
+
+	if (r->pod_rows) {
+		if (lv == 0)
+			snprintf(tmp, cap, "%.8s", row->key);
+		return lv == 0 ? tmp : row->key;
+	}
+	if (row->is_system || lv >= 2 || (!id->container_id[0] && !id->pod_uid[0]))
+		return row->key;
+	if (id->container_id[0])
+		snprintf(tmp, cap, "%s%.*s", id->is_conmon ? "conmon-" : "", lv ? 64 : 12,
+			 id->container_id);
+	else
+		snprintf(tmp, cap, "pod-%.*s", lv ? 36 : 8, id->pod_uid);
+	return tmp;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Sets r->lvl so that every row's lean id is unique: rows sharing an id get the next
+ * longer one, until ids are keys (unique in a ledger; a key never equals a shorter id:
+ * those are hex digits, or start with "pod-"/"conmon-", while keys start with '/' or
+ * are "system"; pod uids are the pod ledger's keys). */
+static int lean_levels(struct render *r)
+{
+	const char **v = NULL;
+	size_t *off = NULL;
+	char tmp[80];
+	int err = 0;
+	bool bumped = true;
+
+	free(r->lvl);
+	r->lvl = calloc(r->n ? r->n : 1, 1);
+	v = malloc((r->n ? r->n : 1) * sizeof(*v));
+	off = malloc((r->n ? r->n : 1) * sizeof(*off));
+	if (!r->lvl || !v || !off) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (int round = 0; round < 3 && bumped && !err; round++) {
+		bumped = false;
+		strbuf_reset(&r->ids);
+		for (size_t i = 0; i < r->n && !err; i++) {
+			const struct ledger_row *row = ledger_row_at(r->l, i);
+			const char *id = lean_id(r, row, r->lvl[i], tmp, sizeof(tmp));
+			off[i] = r->ids.len;
+			err = strbuf_add(&r->ids, id, strlen(id) + 1);
+		}
+		if (err)
+			break;
+		for (size_t i = 0; i < r->n; i++)
+			v[i] = r->ids.buf + off[i];
+		qsort(v, r->n, sizeof(*v), cmp_str);
+		for (size_t i = 1; i < r->n; i++) {
+			if (strcmp(v[i - 1], v[i]))
+				continue;
+			/* every row with this id goes one level up */
+			for (size_t k = 0; k < r->n; k++) {
+				if (r->lvl[k] < 2 && strcmp(r->ids.buf + off[k], v[i]) == 0) {
+					r->lvl[k]++;
+					bumped = true;
+				}
+			}
+		}
+	}
+cleanup:
+	free(v);
+	free(off);
+	return err;
+}
+
+static void lean_row_labels(struct render *r, struct out_buf *lo, const struct ledger_row *row,
+			    size_t i)
+{
+	char tmp[80];
+
+	ob_adds(lo, r->pod_rows ? "uid=\"" : "workload=\"");
+	ob_label(lo, lean_id(r, row, r->lvl[i], tmp, sizeof(tmp)));
+	ob_add(lo, "\"", 1);
+	if (row->ns && *row->ns) {
+		ob_adds(lo, ",namespace=\"");
+		ob_label(lo, row->ns);
+		ob_add(lo, "\"", 1);
+	}
+	if (row->pod && *row->pod) {
+		ob_adds(lo, ",pod=\"");
+		ob_label(lo, row->pod);
+		ob_add(lo, "\"", 1);
+	}
+	if (!r->pod_rows && row->container && *row->container) {
+		ob_adds(lo, ",container=\"");
+		ob_label(lo, row->container);
+		ob_add(lo, "\"", 1);
+	}
+}
+
 static int build_row_labels(struct render *r)
 {
 	struct out_buf lo = {.sb = &r->lbl, .err = 0};
 
+	if (!r->detail) {
+		int err = lean_levels(r);
+		if (err)
+			return err;
+	}
 	strbuf_reset(&r->lbl);
 	free(r->lbl_off);
 	r->lbl_off = malloc((r->n + 1) * sizeof(*r->lbl_off));
@@ -143,6 +271,10 @@ static int build_row_labels(struct render *r)
 	for (size_t i = 0; i < r->n; i++) {
 		const struct ledger_row *row = ledger_row_at(r->l, i);
 		r->lbl_off[i] = r->lbl.len;
+		if (!r->detail) {
+			lean_row_labels(r, &lo, row, i);
+			continue;
+		}
 		if (r->pod_rows) {
 			ob_adds(&lo, "namespace=\"");
 			ob_label(&lo, str_or(row->ns, ""));
@@ -180,6 +312,73 @@ static void row_open(struct render *r, const char *name, size_t i)
 	ob_adds(&r->o, name);
 	ob_add(&r->o, "{", 1);
 	ob_add(&r->o, r->lbl.buf + r->lbl_off[i], r->lbl_off[i + 1] - r->lbl_off[i]);
+}
+
+static uint64_t live_rows(const struct render *r)
+{
+	uint64_t live = 0;
+
+	for (size_t i = 0; i < r->n; i++) {
+		const struct ledger_row *row = ledger_row_at(r->l, i);
+		if (!row->terminated && !row->is_system)
+			live++;
+	}
+	return live;
+}
+
+/* Lean: joules (dynamic + idle) per lean zone and CPU seconds per workload; per pod,
+ * joules per lean zone and, where nonzero, grams CO2e. */
+static void lean_workload_metrics(struct render *r)
+{
+	struct out_buf *o = &r->o;
+	const char *jname = r->pod_rows ? "wattlet_pod_joules_total" : "wattlet_workload_joules_total";
+	char zl[ZONE_COUNT][32];
+
+	for (int z = 0; z < ZONE_COUNT; z++)
+		snprintf(zl[z], sizeof(zl[z]), ",zone=\"%s\"} ", zone_name((enum zone)z));
+	family(o, jname, "counter",
+	       r->pod_rows ? "Energy attributed to a Kubernetes pod (all its cgroups; dynamic + "
+			     "idle), monotonic across container restarts, by zone."
+			   : "Energy attributed to a workload (dynamic + idle), by zone.");
+	for (size_t i = 0; i < r->n; i++) {
+		const struct ledger_row *row = ledger_row_at(r->l, i);
+		for (int z = 0; z < ZONE_COUNT; z++) {
+			if (!(r->lean_zones & (1u << z)))
+				continue;
+			row_open(r, jname, i);
+			ob_adds(o, zl[z]);
+			ob_fixed(o, row->uj[z][MODE_DYNAMIC] + row->uj[z][MODE_IDLE], 6);
+			ob_add(o, "\n", 1);
+		}
+	}
+	if (r->pod_rows) {
+		family(o, "wattlet_pod_co2e_grams_total", "counter",
+		       "Grams CO2e of the pod's energy at the carbon intensity of its EnergyPolicy "
+		       "(accumulated per tick; a pod's series appears once nonzero).");
+		for (size_t i = 0; i < r->n; i++) {
+			double g = ledger_row_at(r->l, i)->co2e_g;
+			if (!(g > 0))
+				continue;
+			row_open(r, "wattlet_pod_co2e_grams_total", i);
+			ob_adds(o, "} ");
+			ob_double6(o, g);
+			ob_add(o, "\n", 1);
+		}
+		return;
+	}
+	family(o, "wattlet_workload_cpu_seconds_total", "counter",
+	       "CPU time the attribution counted for a workload.");
+	for (size_t i = 0; i < r->n; i++) {
+		row_open(r, "wattlet_workload_cpu_seconds_total", i);
+		ob_adds(o, "} ");
+		ob_fixed(o, ledger_row_at(r->l, i)->cpu_ns, 9);
+		ob_add(o, "\n", 1);
+	}
+	family(o, "wattlet_agent_workloads", "gauge",
+	       "Workloads seen in the last tick (live ledger rows, system excluded).");
+	ob_adds(o, "wattlet_agent_workloads ");
+	ob_u64(o, live_rows(r));
+	ob_add(o, "\n", 1);
 }
 
 static void workload_metrics(struct render *r)
@@ -331,6 +530,16 @@ static void agent_metrics(struct render *r)
 		   "CPU time used by the agent itself.", s->self_cpu_seconds);
 	scalar_u64(o, "wattlet_agent_resident_memory_bytes", "gauge",
 		   "Resident memory of the agent.", s->self_rss_bytes);
+	if (s->metrics_cached) {
+		family(o, "wattlet_agent_metrics_renders_total", "counter",
+		       "Renders of /metrics before this one, by trigger: at a tick's end (a "
+		       "scrape was due) or by a scrape that found the last rendering stale.");
+		ob_adds(o, "wattlet_agent_metrics_renders_total{trigger=\"tick\"} ");
+		ob_u64(o, s->metrics_renders_tick);
+		ob_adds(o, "\nwattlet_agent_metrics_renders_total{trigger=\"scrape\"} ");
+		ob_u64(o, s->metrics_renders_scrape);
+		ob_add(o, "\n", 1);
+	}
 }
 
 /* ---- Kubernetes API writes ---------------------------------------------------- */
@@ -371,6 +580,23 @@ static void kube_metrics(struct render *r)
 		   "Times due writes had to wait for the per-node rate limit.", k->rate_limited);
 	scalar_u64(o, "wattlet_kube_writer_backoffs_total", "counter",
 		   "Times the writer backed off (no answer, 429 or 5xx).", k->backoffs);
+	if (k->budget) {
+		scalar_dbl(o, "wattlet_kube_write_share", "gauge",
+			   "This node's share of the cluster write budget in requests/s: "
+			   "min(ceiling, budget / nodes); 0.1 while the node count is unknown.",
+			   k->write_share);
+		scalar_dbl(o, "wattlet_kube_write_stretch", "gauge",
+			   "Factor the budget stretches PodEnergy/NodeEnergy intervals by "
+			   "(1: not stretched).", k->write_stretch);
+		family(o, "wattlet_kube_cluster_nodes", "gauge",
+		       "Cluster node count the write budget is shared by, and where it comes "
+		       "from (api, override; unknown: 0, the conservative share applies).");
+		open1(o, "wattlet_kube_cluster_nodes", "source",
+		      k->nodes_source ? k->nodes_source : "unknown");
+		ob_adds(o, "} ");
+		ob_u64(o, k->cluster_nodes);
+		ob_add(o, "\n", 1);
+	}
 	family(o, "wattlet_kube_write_failures_total", "counter",
 	       "Failed writes to the Kubernetes API by resource and reason (the API Status "
 	       "reason: Invalid, Forbidden, Conflict, NotFound, Timeout, ...; NoResponse when "
@@ -396,7 +622,8 @@ static void http_metrics(struct render *r)
 	if (!h)
 		return;
 	scalar_u64(o, "wattlet_http_connections", "gauge",
-		   "HTTP connections open (this scrape's included).", h->open);
+		   "HTTP connections open when /metrics was rendered (at most once per tick).",
+		   h->open);
 	scalar_u64(o, "wattlet_http_connections_max", "gauge",
 		   "HTTP connections allowed at a time (http.max_connections, at most a quarter "
 		   "of the open-files limit).", h->max);
@@ -670,14 +897,33 @@ static int kepler_workloads(struct render *r, bool by_pod)
 	return 0;
 }
 
+static void rows_metrics(struct render *r)
+{
+	if (r->detail)
+		workload_metrics(r);
+	else
+		lean_workload_metrics(r);
+}
+
 int export_metrics(const struct ledger *l, const struct agent_status *s, bool kepler_compat,
 		   struct strbuf *out)
 {
+	struct export_metrics_opts o = { .detail = true, .kepler_compat = kepler_compat };
+
+	return export_metrics_render(l, s, &o, out);
+}
+
+int export_metrics_render(const struct ledger *l, const struct agent_status *s,
+			  const struct export_metrics_opts *opts, struct strbuf *out)
+{
 	struct render *r;
+	bool kepler_compat, rows;
 	int err;
 
-	if (!l || !s || !out)
+	if (!l || !s || !out || !opts)
 		return -EINVAL;
+	kepler_compat = opts->kepler_compat;
+	rows = !opts->no_workloads;
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
@@ -686,31 +932,41 @@ int export_metrics(const struct ledger *l, const struct agent_status *s, bool ke
 	r->s = s;
 	r->n = ledger_count(l);
 	r->zones = export_zones_present(ledger_node_c(l));
+	r->detail = opts->detail;
+	r->lean_zones = r->zones & LEAN_ZONES;
+	if (!r->lean_zones) /* only nested zones measured (core alone): show those */
+		r->lean_zones = r->zones;
 	strbuf_init(&r->lbl, LABEL_SCRATCH_CAP);
+	strbuf_init(&r->ids, LABEL_SCRATCH_CAP);
 	for (int z = 0; z < ZONE_COUNT; z++)
 		for (int m = 0; m < MODE_COUNT; m++)
 			snprintf(r->zm[z][m], sizeof(r->zm[z][m]), ",zone=\"%s\",mode=\"%s\"} ",
 				 zone_name((enum zone)z), mode_name((enum mode)m));
 
-	err = build_row_labels(r);
+	err = rows ? build_row_labels(r) : 0;
 	if (err)
 		goto cleanup;
 	node_metrics(r);
-	workload_metrics(r);
-	if (s->pods) {
+	if (rows)
+		rows_metrics(r);
+	if (s->pods && rows) {
 		r->pod_rows = true;
 		r->l = s->pods;
 		r->n = ledger_count(s->pods);
 		err = build_row_labels(r);
 		if (err)
 			goto cleanup;
-		workload_metrics(r);
+		rows_metrics(r);
 		r->pod_rows = false;
 		r->l = l;
 		r->n = ledger_count(l);
-		err = build_row_labels(r);
-		if (err)
-			goto cleanup;
+	}
+	if (!rows) {
+		family(&r->o, "wattlet_agent_workloads", "gauge",
+		       "Workloads seen in the last tick (live ledger rows, system excluded).");
+		ob_adds(&r->o, "wattlet_agent_workloads ");
+		ob_u64(&r->o, live_rows(r));
+		ob_add(&r->o, "\n", 1);
 	}
 	agent_metrics(r);
 	kube_metrics(r);
@@ -718,8 +974,8 @@ int export_metrics(const struct ledger *l, const struct agent_status *s, bool ke
 	validation_metrics(r);
 	if (kepler_compat) {
 		kepler_node(r);
-		err = kepler_workloads(r, false);
-		if (!err)
+		err = rows ? kepler_workloads(r, false) : 0;
+		if (!err && rows)
 			err = kepler_workloads(r, true);
 		if (err)
 			goto cleanup;
@@ -728,7 +984,9 @@ int export_metrics(const struct ledger *l, const struct agent_status *s, bool ke
 
 cleanup:
 	strbuf_release(&r->lbl);
+	strbuf_release(&r->ids);
 	free(r->lbl_off);
+	free(r->lvl);
 	free(r);
 	return err;
 }

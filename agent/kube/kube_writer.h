@@ -23,6 +23,22 @@
  * Rate limit: one token bucket for all requests of this writer (= this node),
  * opts.rate_per_s (5) refilled, opts.burst (10) deep; a due write without a token
  * waits (counted as rate_limited).
+ * Cluster write budget (opts.cluster_budget_per_s > 0; formulas in kube_budget.h,
+ * docs/kube.md "Write budget"): the bucket's rate is this node's share
+ * s = min(node_ceiling_per_s, cluster_budget_per_s / N, rate_per_s) (N unknown:
+ * min(ceiling, KB_UNKNOWN_SHARE)), its depth max(2, min(burst, 5 s of s)), and it starts
+ * EMPTY (a whole-cluster rollout starts at the budget). N: node_count_override, else
+ * GET /api/v1/nodes?limit=1 on the writer's thread (manual mode: inside
+ * kube_writer_run_once), at start, then every ~5 min with jitter (an injected transport
+ * cannot read it: unknown). Intervals (pods' and the
+ * node's) are multiplied by k = max(1, D / (s - o)), D = sum of 1/interval over the
+ * tracked pods and the node, o = Events + status applies sent/s over the last minute,
+ * at most s/2: while a PodEnergy waits they get at most half the share (a bucket of
+ * their own); the refresh floor becomes max(refresh_intervals * interval,
+ * interval * k). Pods due together go: never written first, then longest past their
+ * floor, then most changed. PodEnergy status carries
+ * refreshIntervalSeconds (interval * k) and maxRefreshIntervalSeconds (the floor).
+ * Budget off: all of this is skipped (stats.nodes_source KW_NODES_OFF).
  * Errors: a transport error (API down, connection refused, timeout), 429 or 5xx backs
  * the whole writer off (exponential with jitter, backoff_base_ms .. backoff_max_ms),
  * keeping the newest snapshot of each object; kube_http's own retries are off so that
@@ -222,7 +238,24 @@ struct kube_writer_opts {
 	kw_send_fn send; /* NULL: kube_http against the config's server */
 	void *send_ud;
 	bool manual;	 /* no thread: the caller calls kube_writer_run_once */
+	/* Cluster-wide write budget (see kube_budget.h and docs/kube.md): this writer's
+	 * share of requests/s is s = min(node_ceiling_per_s, cluster_budget_per_s / N),
+	 * N the cluster's node count (learned by the writer with a cheap
+	 * GET /api/v1/nodes?limit=1, or node_count_override). All 0: no budget, the old
+	 * behaviour (rate_per_s / burst only). */
+	double cluster_budget_per_s;  /* total steady-state writes/s of all agents; 0: no budget (old behaviour) */
+	double node_ceiling_per_s;    /* per-node ceiling on the share; 0: none */
+	unsigned node_count_override; /* >0: use this node count, do not ask the API (tests, simulators) */
 };
+
+/* Where the node count of the write budget comes from (stats.nodes_source). */
+enum kw_nodes_source {
+	KW_NODES_OFF,	   /* no budget */
+	KW_NODES_OVERRIDE, /* opts.node_count_override */
+	KW_NODES_API,	   /* GET /api/v1/nodes?limit=1 */
+	KW_NODES_UNKNOWN   /* not known (yet): the share is KB_UNKNOWN_SHARE */
+};
+const char *kube_writer_nodes_source_name(enum kw_nodes_source s); /* "off", "override", "api", "unknown" */
 
 struct kube_writer_stats {
 	uint64_t writes_ok;	    /* objects written (status applied) */
@@ -259,6 +292,24 @@ struct kube_writer_stats {
 	uint64_t pod_writes_ok, pod_writes_failed, pod_requests;
 	uint64_t node_writes_ok, node_writes_failed, node_requests;
 	uint64_t event_requests;
+	/* Cluster write budget (opts.cluster_budget_per_s > 0; kube_budget.h). */
+	bool budget;		     /* on */
+	double share_per_s;	     /* this writer's share: requests/s (0: budget off) */
+	double stretch;		     /* intervals are multiplied by this (1: not stretched) */
+	double demand_per_s;	     /* requests/s if every PodEnergy and the NodeEnergy
+				      * changed every interval (unstretched) */
+	double other_per_s;	     /* Events + status applies sent/s (last minute, at most
+				      * share / 2): set aside before stretching */
+	unsigned nodes;		     /* cluster node count in use; 0: unknown */
+	enum kw_nodes_source nodes_source;
+	uint64_t nodes_queries, nodes_query_failures; /* GET /api/v1/nodes?limit=1 */
+	char nodes_error[192];	     /* why the count is unknown / the last query failed */
+	unsigned pod_interval_s;     /* a 60 s PodEnergy's interval now (60 * stretch) */
+	unsigned pod_max_interval_s; /* ... and the longest it goes unwritten */
+	/* The API refused status.refreshIntervalSeconds ("field not declared in schema": a
+	 * PodEnergy CRD older than the agent; Helm does not upgrade CRDs): the writer leaves
+	 * both interval fields out from then on. */
+	bool crd_outdated;
 };
 
 struct kube_writer;

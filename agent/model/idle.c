@@ -24,6 +24,7 @@ struct idle_est {
 	enum idle_source src;
 	double seed;
 	bool has_seed;
+	struct idle_info info; /* of the last update */
 };
 
 struct idle_est *idle_est_new(size_t window, double percentile, double low_util)
@@ -112,6 +113,7 @@ static size_t bin_of(double u)
 /* Weighted least squares through per-bin medians; returns 0 and the intercept. */
 static int fit_intercept(struct idle_est *e, double *intercept)
 {
+	struct idle_info *inf = &e->info;
 	double med[NBINS], mu[NBINS], wt[NBINS];
 	size_t used = 0;
 	double umin = 1, umax = 0;
@@ -151,6 +153,14 @@ static int fit_intercept(struct idle_est *e, double *intercept)
 	double icpt = (sp - slope * su) / sw;
 	if (!isfinite(icpt) || slope < 0)
 		return -EAGAIN;
+	double ss = 0;
+	for (size_t i = 0; i < used; i++) {
+		double r = med[i] - (icpt + slope * mu[i]);
+		ss += wt[i] * r * r;
+	}
+	inf->fit_bins = used;
+	inf->fit_span = umax - umin;
+	inf->fit_rmse = sqrt(ss / sw);
 	*intercept = icpt;
 	return 0;
 }
@@ -166,6 +176,7 @@ int idle_est_update(struct idle_est *e)
 	for (size_t i = 0; i < e->n; i++)
 		e->scratch[k++] = e->ring[i].w;
 	low_pct = percentile_of(e->scratch, k, e->percentile);
+	memset(&e->info, 0, sizeof(e->info));
 
 	if (fit_intercept(e, &fit) == 0 && fit >= 0 && fit <= low_pct) {
 		e->est = fit;
@@ -177,6 +188,7 @@ int idle_est_update(struct idle_est *e)
 		if (e->ring[i].u <= e->low_util)
 			e->scratch[k++] = e->ring[i].w;
 	if (k >= MIN_LOW_SAMPLES) {
+		e->info.low_samples = k;
 		e->est = percentile_of(e->scratch, k, e->percentile);
 		e->src = IDLE_SRC_LOW;
 		return 0;
@@ -224,4 +236,23 @@ const char *idle_source_name(enum idle_source s)
 	default:
 		return "none";
 	}
+}
+
+bool idle_est_info(const struct idle_est *e, struct idle_info *out)
+{
+	*out = e->info;
+	out->src = e->src;
+	out->samples = e->n;
+	if (e->src != IDLE_SRC_FIT) {
+		out->fit_bins = 0;
+		out->fit_span = 0;
+		out->fit_rmse = 0;
+	}
+	if (e->src != IDLE_SRC_LOW)
+		out->low_samples = 0;
+	if (e->n < (e->cap < IDLE_CONFIDENT_SAMPLES ? e->cap : IDLE_CONFIDENT_SAMPLES))
+		return false;
+	if (e->src == IDLE_SRC_FIT)
+		return out->fit_bins >= MIN_FIT_BINS;
+	return e->src == IDLE_SRC_LOW && out->low_samples >= MIN_LOW_SAMPLES;
 }

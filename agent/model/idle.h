@@ -44,4 +44,23 @@ size_t idle_est_count(const struct idle_est *e);
 
 const char *idle_source_name(enum idle_source s);
 
+/* How the current estimate was made (for sharing it with other nodes of the class). */
+struct idle_info {
+	enum idle_source src;
+	size_t samples;     /* in the window */
+	size_t fit_bins;    /* learned-fit: bins through which the line was fitted */
+	double fit_span;    /* learned-fit: utilisation span of those bins */
+	double fit_rmse;    /* learned-fit: weighted RMS of the bin medians about the line, W */
+	size_t low_samples; /* learned-low: samples at utilisation <= low_util */
+};
+
+#define IDLE_CONFIDENT_SAMPLES 120 /* samples (or a full window, if smaller) before an
+					   estimate is shared */
+
+/* Fills *out; returns true when the estimate is confident enough to stand for the
+ * node's hardware class: learned-fit or learned-low from this window (not the
+ * checkpoint, not the fallback) with >= min(IDLE_CONFIDENT_SAMPLES, window) samples (learned-low:
+ * >= MIN_LOW_SAMPLES of them at low utilisation). */
+bool idle_est_info(const struct idle_est *e, struct idle_info *out);
+
 #endif

@@ -43,7 +43,7 @@
 #include <jansson.h>
 
 #include "../common/util.h"
-#include "../config/config.h"
+#include "../attrib/attrib.h" /* enum idle_policy */
 #include "../kube/kube_selector.h"
 
 #define EP_API_VERSION "wattlet.dev/v1alpha1"

@@ -1,7 +1,6 @@
-/* agentapi.c - reads a running agent's /api/v1/workloads (libcurl, jansson): its tick
+/* agentapi.c - reads a running agent's /api/v1/workloads (common/apiclient.h, jansson): its tick
  * count, meter counters, node joules per zone and the dynamic joules and CPU seconds
  * of the workloads a validation follows. */
-#include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
@@ -9,65 +8,35 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/apiclient.h"
 #include "validate.h"
 
 #define VAGENT_BODY_CAP (64u << 20)
 
 struct vagent {
-	CURL *curl;
-	char url[512];
-	struct strbuf body;
+	struct api_client *api;
 };
 
 struct vagent *vagent_new(const char *url, struct wl_err *err)
 {
-	struct vagent *a;
-	size_t n;
+	struct api_client *api = api_client_new(url, VAGENT_BODY_CAP, err);
+	struct vagent *a = api ? malloc(sizeof(*a)) : NULL;
 
-	if (!url || !*url) {
-		err_set(err, EINVAL, "no agent URL");
-		return NULL;
+	if (a) {
+		a->api = api;
+		return a;
 	}
-	n = strlen(url);
-	while (n > 0 && url[n - 1] == '/')
-		n--;
-	a = calloc(1, sizeof(*a));
-	if (!a) {
+	if (api)
 		err_set(err, ENOMEM, "out of memory");
-		return NULL;
-	}
-	if (fmt_path(a->url, sizeof(a->url), "%.*s/api/v1/workloads", (int)n, url) != 0) {
-		err_set(err, ENAMETOOLONG, "agent URL too long");
-		free(a);
-		return NULL;
-	}
-	a->curl = curl_easy_init();
-	if (!a->curl) {
-		err_set(err, ENOMEM, "cannot initialise libcurl");
-		free(a);
-		return NULL;
-	}
-	strbuf_init(&a->body, VAGENT_BODY_CAP);
-	return a;
+	api_client_free(api);
+	return NULL;
 }
 
 void vagent_free(struct vagent *a)
 {
-	if (!a)
-		return;
-	if (a->curl)
-		curl_easy_cleanup(a->curl);
-	strbuf_release(&a->body);
+	if (a)
+		api_client_free(a->api);
 	free(a);
-}
-
-static size_t on_data(char *p, size_t sz, size_t n, void *ud)
-{
-	struct strbuf *sb = ud;
-
-	if (n && sz > SIZE_MAX / n)
-		return 0;
-	return strbuf_add(sb, p, sz * n) ? 0 : sz * n;
 }
 
 static double num(const json_t *o, const char *k)
@@ -180,32 +149,14 @@ cleanup:
 int vagent_fetch(struct vagent *a, const char *const *keys, size_t n,
 		 struct vagent_snapshot *out, struct wl_err *err)
 {
-	char curlerr[CURL_ERROR_SIZE] = "";
-	long status = 0;
-	CURLcode rc;
+	const char *body;
+	size_t len;
+	int rc;
 
 	if (!a || !out)
 		return err_set(err, EINVAL, "vagent_fetch: bad arguments");
-	strbuf_reset(&a->body);
-	curl_easy_setopt(a->curl, CURLOPT_URL, a->url);
-	curl_easy_setopt(a->curl, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(a->curl, CURLOPT_WRITEDATA, &a->body);
-	curl_easy_setopt(a->curl, CURLOPT_TIMEOUT_MS, 10000L);
-	curl_easy_setopt(a->curl, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
-	curl_easy_setopt(a->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(a->curl, CURLOPT_ERRORBUFFER, curlerr);
-	curl_easy_setopt(a->curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)VAGENT_BODY_CAP);
-	curl_easy_setopt(a->curl, CURLOPT_PROTOCOLS_STR, "http,https");
-	rc = curl_easy_perform(a->curl);
-	if (rc != CURLE_OK) {
-		if (rc == CURLE_WRITE_ERROR && a->body.overflow)
-			return err_set(err, E2BIG, "reply from %s is larger than %u MiB", a->url,
-				       VAGENT_BODY_CAP >> 20);
-		return err_set(err, ECONNREFUSED, "cannot reach the agent at %s: %s - is `wattlet "
-			       "run` running?", a->url, curlerr[0] ? curlerr : curl_easy_strerror(rc));
-	}
-	curl_easy_getinfo(a->curl, CURLINFO_RESPONSE_CODE, &status);
-	if (status != 200)
-		return err_set(err, EPROTO, "the agent at %s answered HTTP %ld", a->url, status);
-	return vagent_parse(a->body.buf ? a->body.buf : "", a->body.len, keys, n, out, err);
+	rc = api_client_get(a->api, 10000L, &body, &len, err);
+	if (rc)
+		return rc;
+	return vagent_parse(body, len, keys, n, out, err);
 }

@@ -291,51 +291,34 @@ spec:
 		}
 		dir := t.TempDir()
 		cfg := fmt.Sprintf("global: {scrape_interval: 1s, evaluation_interval: 1s}\nscrape_configs:\n  - job_name: wattlet\n    static_configs: [{targets: ['%s']}]\n", target)
-		os.WriteFile(filepath.Join(dir, "prom.yml"), []byte(cfg), 0o644)
-		port := freePort(t)
-		cmd := exec.Command(prom, "--config.file="+filepath.Join(dir, "prom.yml"),
-			"--storage.tsdb.path="+filepath.Join(dir, "tsdb"), fmt.Sprintf("--web.listen-address=127.0.0.1:%d", port))
-		logf, _ := os.Create(filepath.Join(dir, "prom.log"))
-		cmd.Stdout, cmd.Stderr = logf, logf
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
+		promURL := startPrometheus(t, prom, dir, cfg)
+		// at: the evaluation time, the same for the queries of one comparison
+		query := func(q string, at time.Time) (float64, error) {
+			return promQuery(promURL, q, at)
 		}
-		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-		query := func(q string) (float64, error) {
-			body, err := httpGet(fmt.Sprintf("http://127.0.0.1:%d/api/v1/query?query=%s", port, url.QueryEscape(q)), 5*time.Second)
-			if err != nil {
-				return 0, err
-			}
-			var r struct {
-				Data struct {
-					Result []struct {
-						Value []interface{} `json:"value"`
-					} `json:"result"`
-				} `json:"data"`
-			}
-			if err := json.Unmarshal(body, &r); err != nil || len(r.Data.Result) != 1 {
-				return 0, fmt.Errorf("query %s: %s", q, body)
-			}
-			return strconv.ParseFloat(r.Data.Result[0].Value[1].(string), 64)
-		}
-		// Pods + system == node exactly at the agent (integer microjoules); every series
-		// of one scrape comes from the same tick, and watts are printed with 6 decimals,
-		// so the sums agree to 1e-3 W. Pods alone must be below the node (the control
-		// plane and kubelet run as host processes: "system").
-		const pods = `sum(wattlet_pod_watts{zone="package",mode="dynamic"})`
-		const sys = `sum(wattlet_workload_watts{workload="system",zone="package",mode="dynamic"})`
-		const node = `sum(wattlet_node_watts{zone="package",mode="dynamic"})`
-		eventually(t, 60*time.Second, "PromQL: pods + system == node dynamic watts", func() (bool, string) {
-			p, e1 := query(pods)
-			s, e2 := query(sys)
-			n, e3 := query(node)
+		// Pods + system == node exactly at the agent (integer microjoules, per zone and
+		// mode). The default (lean) series are counters without a mode (dynamic + idle),
+		// so the check compares the energy between the last two scrapes (idelta: no
+		// extrapolation): every series of one scrape comes from the same rendering (one
+		// tick), joules are printed exactly with 6 decimals, so the sums agree to 1e-3 J.
+		// Pods alone must be below the node (the control plane and kubelet run as host
+		// processes: "system"). A pod that appears between the two scrapes has a single
+		// sample and breaks the sum for that one window: retried.
+		const pods = `sum(idelta(wattlet_pod_joules_total{zone="package"}[10s]))`
+		const sys = `sum(idelta(wattlet_workload_joules_total{workload="system",zone="package"}[10s]))`
+		const node = `sum(idelta(wattlet_node_joules_total{zone="package"}[10s]))`
+		eventually(t, 60*time.Second, "PromQL: pods + system == node energy between scrapes", func() (bool, string) {
+			at := time.Now()
+			p, e1 := query(pods, at)
+			s, e2 := query(sys, at)
+			n, e3 := query(node, at)
 			if e1 != nil || e2 != nil || e3 != nil {
 				return false, fmt.Sprint(e1, e2, e3)
 			}
 			if p <= 0 || p > n || math.Abs(p+s-n) > 1e-3 {
 				return false, fmt.Sprintf("pods %.6f + system %.6f vs node %.6f", p, s, n)
 			}
-			t.Logf("PromQL: pods %.3f W + system %.3f W = node %.3f W (dynamic, package)", p, s, n)
+			t.Logf("PromQL: pods %.3f J + system %.3f J = node %.3f J (package, between two scrapes)", p, s, n)
 			return true, ""
 		})
 	})
@@ -481,6 +464,49 @@ func httpGet(u string, timeout time.Duration) ([]byte, error) {
 		err = fmt.Errorf("%s: HTTP %d", u, resp.StatusCode)
 	}
 	return b, err
+}
+
+// startPrometheus runs the Prometheus binary prom on a free local port with the
+// configuration cfg (written to dir/prom.yml; its TSDB and dir/prom.log in dir too) until
+// the test ends, and returns its base URL (http://127.0.0.1:port).
+func startPrometheus(t *testing.T, prom, dir, cfg string) string {
+	t.Helper()
+	os.WriteFile(filepath.Join(dir, "prom.yml"), []byte(cfg), 0o644)
+	port := freePort(t)
+	cmd := exec.Command(prom, "--config.file="+filepath.Join(dir, "prom.yml"),
+		"--storage.tsdb.path="+filepath.Join(dir, "tsdb"), fmt.Sprintf("--web.listen-address=127.0.0.1:%d", port))
+	logf, _ := os.Create(filepath.Join(dir, "prom.log"))
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return fmt.Sprintf("http://127.0.0.1:%d", port)
+}
+
+// promQuery evaluates the instant query q on the Prometheus at base (http://host:port) and
+// returns the value of its one sample (an error unless there is exactly one); at, unless
+// zero, is the evaluation time.
+func promQuery(base, q string, at time.Time) (float64, error) {
+	u := base + "/api/v1/query?query=" + url.QueryEscape(q)
+	if !at.IsZero() {
+		u += fmt.Sprintf("&time=%.3f", float64(at.UnixMilli())/1e3)
+	}
+	body, err := httpGet(u, 5*time.Second)
+	if err != nil {
+		return 0, err
+	}
+	var r struct {
+		Data struct {
+			Result []struct {
+				Value []interface{} `json:"value"`
+			} `json:"result"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(body, &r); err != nil || len(r.Data.Result) != 1 {
+		return 0, fmt.Errorf("query %s: %s", q, body)
+	}
+	return strconv.ParseFloat(r.Data.Result[0].Value[1].(string), 64)
 }
 
 func freePort(t *testing.T) int {

@@ -56,6 +56,7 @@ var wantCRDs = map[string]struct {
 	"energypolicies.wattlet.dev": {"EnergyPolicy", "energypolicies", "Namespaced", "enp"},
 	"podenergies.wattlet.dev":    {"PodEnergy", "podenergies", "Namespaced", "pe"},
 	"nodeenergies.wattlet.dev":   {"NodeEnergy", "nodeenergies", "Cluster", "ne"},
+	"nodeclassidles.wattlet.dev": {"NodeClassIdle", "nodeclassidles", "Cluster", "nci"},
 }
 
 const testNS = "wattlet-crdtest"
@@ -506,6 +507,7 @@ metadata: {name: crdtest-node}
 		mustRun(t, pe, k, "apply", "-f", "-")
 		status := `{"status":{"nodeName":"crdtest-node","model":"builtin-ratio","policy":"",` +
 			`"lastMeasured":"2026-01-01T00:00:00Z","windowSeconds":60,"watts":4.25,"energySource":"measured",` +
+			`"refreshIntervalSeconds":2040,"maxRefreshIntervalSeconds":2040,` +
 			`"dynamicWatts":3.1,"idleWatts":1.15,"joules":1234.5,"co2eGrams":0.12,` +
 			`"zones":[{"zone":"package","dynamicJoules":1000.1,"idleJoules":200.2,"dynamicWatts":3,"idleWatts":1}],` +
 			`"containers":[{"name":"app","containerID":"containerd://abc","joules":1200.3,"watts":4.1}]}}`
@@ -536,13 +538,13 @@ metadata: {name: crdtest-node}
 			t.Fatalf("kubectl get podenergy:\n%s", table)
 		}
 		hdr := strings.Fields(lines[0])
-		wantHdr := []string{"NAME", "NODE", "WATTS", "JOULES", "SOURCE", "CO2E(G)", "MODEL", "AGE"}
+		wantHdr := []string{"NAME", "NODE", "WATTS", "JOULES", "SOURCE", "CO2E(G)", "MODEL", "AGE", "INTERVAL"}
 		if strings.Join(hdr, " ") != strings.Join(wantHdr, " ") {
 			t.Errorf("podenergy columns %v, want %v", hdr, wantHdr)
 		}
 		row := strings.Fields(lines[1])
-		if len(row) != 8 || row[1] != "crdtest-node" || row[2] != "4.25" || row[3] != "1234.5" ||
-			row[4] != "measured" || row[5] != "0.12" || row[6] != "builtin-ratio" {
+		if len(row) != 9 || row[1] != "crdtest-node" || row[2] != "4.25" || row[3] != "1234.5" ||
+			row[4] != "measured" || row[5] != "0.12" || row[6] != "builtin-ratio" || row[8] != "2040" {
 			t.Errorf("podenergy row %v", row)
 		}
 
@@ -666,6 +668,11 @@ metadata: {name: crdtest-node}
 				{[]string{"update", "nodeenergies.wattlet.dev", "--subresource=status"}, "yes"},
 				{[]string{"watch", "powermodels.wattlet.dev"}, "yes"},
 				{[]string{"list", "energypolicies.wattlet.dev", "-A"}, "yes"},
+				// idle of the hardware class: read by name and patch its status, never a list
+				{[]string{"get", "nodeclassidles.wattlet.dev"}, "yes"},
+				{[]string{"patch", "nodeclassidles.wattlet.dev", "--subresource=status"}, "yes"},
+				{[]string{"list", "nodeclassidles.wattlet.dev"}, "no"},
+				{[]string{"watch", "nodeclassidles.wattlet.dev"}, "no"},
 				{[]string{"update", "energypolicies.wattlet.dev", "-n", "default"}, "no"},
 				{[]string{"create", "events", "-n", "default"}, "yes"},
 				{[]string{"get", "nodes"}, "yes"},

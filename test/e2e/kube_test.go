@@ -193,17 +193,13 @@ func (c *Cluster) installAgent(t *testing.T, sim bool, sets ...string) {
 		args = append(args, "--set", s)
 	}
 	args = append(args, "--wait", "--timeout", "3m")
-	if out, err := c.HelmRun(4*time.Minute, args...); err != nil {
-		logs, _ := c.Run(t, 20*time.Second, "logs", "-n", AgentNamespace, "ds/"+AgentRelease, "--all-containers", "--tail=60")
-		desc, _ := c.Run(t, 20*time.Second, "describe", "pods", "-n", AgentNamespace)
-		t.Fatalf("helm install: %v\n%s\nlogs:\n%s\n%s", err, out, logs, desc)
-	}
+	c.helmInstall(t, AgentRelease, AgentNamespace, args)
 	t.Cleanup(func() {
 		if out, err := c.HelmRun(2*time.Minute, "uninstall", AgentRelease, "-n", AgentNamespace, "--wait"); err != nil {
 			t.Logf("cleanup: helm uninstall: %v %s", err, out)
 		}
 	})
-	for _, crd := range []string{"podenergies", "nodeenergies", "powermodels", "energypolicies"} {
+	for _, crd := range []string{"podenergies", "nodeenergies", "powermodels", "energypolicies", "nodeclassidles"} {
 		c.Must(t, 60*time.Second, "wait", "--for=condition=Established", "crd/"+crd+".wattlet.dev", "--timeout=50s")
 	}
 }
@@ -214,10 +210,31 @@ func (c *Cluster) installAgent(t *testing.T, sim bool, sets ...string) {
 // terminating, without an IP.
 func (c *Cluster) AgentURL(t *testing.T) string {
 	t.Helper()
+	ip := c.ReadyPodIP(t, "a Ready agent pod with an IP", AgentNamespace,
+		"app.kubernetes.io/name=wattlet", nil)
+	return "http://" + ip + ":9102"
+}
+
+// helmInstall runs helm with args (installing release rel, a DaemonSet of the same name, in
+// ns; 4 minutes at most) and, when that fails, ends the test with the agent's log and the
+// pods' description.
+func (c *Cluster) helmInstall(t *testing.T, rel, ns string, args []string) {
+	t.Helper()
+	if out, err := c.HelmRun(4*time.Minute, args...); err != nil {
+		logs, _ := c.Run(t, 20*time.Second, "logs", "-n", ns, "ds/"+rel, "--all-containers", "--tail=60")
+		desc, _ := c.Run(t, 20*time.Second, "describe", "pods", "-n", ns)
+		t.Fatalf("helm install: %v\n%s\nlogs:\n%s\n%s", err, out, logs, desc)
+	}
+}
+
+// ReadyPodIP waits (90 s, Eventually with what and diag) for a pod in ns matching the label
+// selector that is Ready, has an IP and is not being deleted, and returns that IP.
+func (c *Cluster) ReadyPodIP(t *testing.T, what, ns, selector string, diag func() string) string {
+	t.Helper()
 	ip := ""
-	Eventually(t, 90*time.Second, time.Second, "a Ready agent pod with an IP", func() (bool, string) {
-		out, err := c.Run(t, 20*time.Second, "get", "pods", "-n", AgentNamespace, "-l",
-			"app.kubernetes.io/name=wattlet", "-o", `jsonpath={range .items[*]}{.metadata.deletionTimestamp}{"|"}{.status.podIP}{"|"}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}`)
+	Eventually(t, 90*time.Second, time.Second, what, func() (bool, string) {
+		out, err := c.Run(t, 20*time.Second, "get", "pods", "-n", ns, "-l", selector,
+			"-o", `jsonpath={range .items[*]}{.metadata.deletionTimestamp}{"|"}{.status.podIP}{"|"}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}`)
 		if err != nil {
 			return false, err.Error()
 		}
@@ -229,8 +246,8 @@ func (c *Cluster) AgentURL(t *testing.T) string {
 			}
 		}
 		return false, "pods (deletion|ip|ready): " + out
-	}, nil)
-	return "http://" + ip + ":9102"
+	}, diag)
+	return ip
 }
 
 // Eventually polls cond every `every` until it holds, or fails the test after d with

@@ -79,7 +79,7 @@ key = w['workload']
 msec = float(subprocess.run(['python3', 'test/integration/promparse.py', mfile,
     'wattlet_workload_cpu_seconds_total', f'workload={key}'], capture_output=True, text=True).stdout or 0)
 mj = float(subprocess.run(['python3', 'test/integration/promparse.py', mfile,
-    'wattlet_workload_joules_total', f'workload={key}', 'zone=package', 'mode=dynamic'],
+    'wattlet_workload_joules_total', f'workload={key}', 'zone=package'],
     capture_output=True, text=True).stdout or 0)
 pct = 100.0 * w['cpu_seconds'] * 1e9 / cpu
 print(f'# {name}: row {key}: cpu {w["cpu_seconds"]*1e3:.3f} ms (metrics {msec*1e3:.3f} ms) vs '

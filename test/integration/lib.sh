@@ -19,6 +19,14 @@ check() { # check "description" command...
 	if "$@"; then ok "$d"; else fail "$d"; fi
 }
 
+check_promtool() { # check_promtool "description" FILE: `promtool check metrics` on FILE
+	if command -v promtool >/dev/null; then
+		check "$1" bash -c 'promtool check metrics < "$1"' _ "$2"
+	else
+		skip "promtool not installed"
+	fi
+}
+
 cleanup_all() {
 	local p c
 	[ "${LIB_CLEANED:-0}" = 1 ] && return 0  # once: finish() and the EXIT trap both call it

@@ -3,6 +3,7 @@
 
 Usage: promparse.py FILE NAME [label=value ...]   -> prints the sum of matching series
        promparse.py --conservation FILE           -> checks sum(workloads) == node per zone/mode
+                                                     (lean series, without mode: per zone shown)
 Values are summed with Decimal so microjoule-exact comparisons are exact.
 """
 import re
@@ -38,6 +39,14 @@ def main():
                 node[key] = node.get(key, Decimal(0)) + v
             elif name == 'wattlet_workload_joules_total':
                 work[key] = work.get(key, Decimal(0)) + v
+        if work and all(k[1] is None for k in work):
+            # lean: one counter per zone (dynamic + idle), only the zones that do not
+            # nest (package, dram, platform, gpu): compare with the node's mode sum
+            per_zone = {}
+            for (z, _), v in node.items():
+                per_zone[(z, None)] = per_zone.get((z, None), Decimal(0)) + v
+            node = {k: per_zone[k] for k in per_zone
+                    if k in work or k[0] in ('package', 'dram', 'platform', 'gpu')}
         bad = [(k, node[k], work.get(k)) for k in node if work.get(k, Decimal(0)) != node[k]]
         for k, n, w in bad:
             print(f'conservation broken for zone={k[0]} mode={k[1]}: node {n} != workloads {w}')

@@ -15,16 +15,11 @@
 #include <cmocka.h>
 
 #include "agent/cgroup/cgroup.h"
-
-static const char *fixtures(void)
-{
-	const char *f = getenv("WATTLET_FIXTURES");
-	return f && *f ? f : "test/fixtures";
-}
+#include "test/unit/fixture.h"
 
 static void fx(char *out, size_t cap, const char *rel)
 {
-	assert_int_equal(fmt_path(out, cap, "%s/cgroup/%s", fixtures(), rel), 0);
+	fixture_path(out, cap, "cgroup", rel);
 }
 
 /* ends_with: layout paths are built from the root we pass in */

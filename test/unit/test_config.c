@@ -15,16 +15,11 @@
 #include <unistd.h>
 
 #include "agent/config/config.h"
-
-static const char *fixdir(void)
-{
-	const char *d = getenv("WATTLET_FIXTURES");
-	return d && *d ? d : "test/fixtures";
-}
+#include "test/unit/fixture.h"
 
 static void fixture(char *out, size_t cap, const char *name)
 {
-	assert_int_equal(fmt_path(out, cap, "%s/config/%s", fixdir(), name), 0);
+	fixture_path(out, cap, "config", name);
 }
 
 /* Loads a fixture over defaults; expects failure with exactly
@@ -557,6 +552,45 @@ static void test_validate_cross_field(void **state)
 	assert_int_equal(config_validate(&c, &e), 0);
 }
 
+/* The cluster write budget (docs/kube.md): bad values name the key. */
+static void test_write_budget_keys(void **state)
+{
+	struct config c;
+	struct wl_err e = { { 0 } };
+	(void)state;
+
+	config_defaults(&c);
+	assert_float_equal(c.write_budget, 50, 0);
+	assert_float_equal(c.write_ceiling, 2, 0);
+	assert_int_equal(config_validate(&c, &e), 0);
+	expect_set_error("kubernetes.write_budget_per_s", "-1",
+			 "--set kubernetes.write_budget_per_s: -1 is out of range (0..1000000)");
+	expect_set_error("kubernetes.write_budget_per_s", "nan",
+			 "--set kubernetes.write_budget_per_s: nan is out of range (0..1000000)");
+	expect_set_error("kubernetes.write_budget_per_s", "lots",
+			 "--set kubernetes.write_budget_per_s: expected a number, got \"lots\"");
+	expect_set_error("kubernetes.write_ceiling_per_node_per_s", "-0.5",
+			 "--set kubernetes.write_ceiling_per_node_per_s: -0.5 is out of range "
+			 "(0..1000)");
+	expect_set_error("kubernetes.write_ceiling_per_node_per_s", "inf",
+			 "--set kubernetes.write_ceiling_per_node_per_s: inf is out of range "
+			 "(0..1000)");
+	/* a budget without a ceiling */
+	assert_int_equal(config_set(&c, "kubernetes.write_ceiling_per_node_per_s", "0", &e), 0);
+	assert_int_equal(config_validate(&c, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "kubernetes.write_ceiling_per_node_per_s must be more "
+				      "than 0 while kubernetes.write_budget_per_s is set (50)"));
+	/* no budget: the ceiling does not matter */
+	assert_int_equal(config_set(&c, "kubernetes.write_budget_per_s", "0", &e), 0);
+	assert_int_equal(config_validate(&c, &e), 0);
+	/* set by code */
+	config_defaults(&c);
+	c.write_budget = NAN;
+	assert_int_equal(config_validate(&c, &e), -ERANGE);
+	assert_string_equal(e.msg, "config: kubernetes.write_budget_per_s is out of range "
+				   "(0..1000000)");
+}
+
 static void test_validate_fields_set_by_code(void **state)
 {
 	struct config c;
@@ -753,6 +787,7 @@ int main(void)
 		cmocka_unit_test(test_set_accepts_edge_values),
 		cmocka_unit_test(test_validate_cross_field),
 		cmocka_unit_test(test_validate_fields_set_by_code),
+		cmocka_unit_test(test_write_budget_keys),
 		cmocka_unit_test(test_roundtrip_defaults),
 		cmocka_unit_test(test_roundtrip_everything),
 		cmocka_unit_test(test_dump_too_small),

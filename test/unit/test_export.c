@@ -21,6 +21,7 @@
 #include "agent/export/export.h"
 #include "agent/export/export_impl.h"
 #include "agent/export/http.h"
+#include "test/unit/fixture_prom.h"
 
 #define POD_UID "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
 #define POD_UID_SD "0f1e2d3c_4b5a_6978_8796_a5b4c3d2e1f0"
@@ -133,54 +134,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void assert_line(const char *text, const char *line)
-{
-	const char *p = text;
-	size_t n = strlen(line);
-
-	while ((p = strstr(p, line)) != NULL) {
-		if ((p == text || p[-1] == '\n') && (p[n] == '\n'))
-			return;
-		p++;
-	}
-	fail_msg("missing line: %s", line);
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Every sample's name+labels is unique; every family has HELP and TYPE once. */
-static void assert_no_duplicates(const char *text)
-{
-	char *copy = strdup(text), *save = NULL, *line;
-	char **series = NULL;
-	size_t n = 0, cap = 0;
-
-	assert_non_null(copy);
-	for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *sp;
-		if (line[0] == '#')
-			continue;
-		sp = strrchr(line, ' ');
-		assert_non_null(sp);
-		*sp = '\0';
-		if (n == cap) {
-			cap = cap ? cap * 2 : 256;
-			series = realloc(series, cap * sizeof(*series));
-			assert_non_null(series);
-		}
-		series[n++] = line;
-	}
-	qsort(series, n, sizeof(*series), cmp_str);
-	for (size_t i = 1; i < n; i++)
-		if (strcmp(series[i - 1], series[i]) == 0)
-			fail_msg("duplicate series %s", series[i]);
-	free(series);
-	free(copy);
-}
-
 static void test_metrics_lines(void **state)
 {
 	struct fixture *f = *state;
@@ -189,70 +142,70 @@ static void test_metrics_lines(void **state)
 	assert_int_equal(export_metrics(f->l, &f->st, false, &f->out), 0);
 	t = f->out.buf;
 
-	assert_line(t, "# TYPE wattlet_node_joules_total counter");
-	assert_line(t, "wattlet_node_joules_total{zone=\"package\",mode=\"dynamic\"} 12.000001");
-	assert_line(t, "wattlet_node_joules_total{zone=\"package\",mode=\"idle\"} 3.000000");
-	assert_line(t, "wattlet_node_joules_total{zone=\"dram\",mode=\"dynamic\"} 0.000999");
-	assert_line(t, "wattlet_node_watts{zone=\"package\",mode=\"dynamic\"} 23.500000");
-	assert_line(t, "wattlet_node_idle_watts{zone=\"package\",source=\"learned\"} 2.000000");
-	assert_line(t, "wattlet_node_idle_watts{zone=\"dram\",source=\"unknown\"} 1.000000");
+	prom_assert_line(t, "# TYPE wattlet_node_joules_total counter");
+	prom_assert_line(t, "wattlet_node_joules_total{zone=\"package\",mode=\"dynamic\"} 12.000001");
+	prom_assert_line(t, "wattlet_node_joules_total{zone=\"package\",mode=\"idle\"} 3.000000");
+	prom_assert_line(t, "wattlet_node_joules_total{zone=\"dram\",mode=\"dynamic\"} 0.000999");
+	prom_assert_line(t, "wattlet_node_watts{zone=\"package\",mode=\"dynamic\"} 23.500000");
+	prom_assert_line(t, "wattlet_node_idle_watts{zone=\"package\",source=\"learned\"} 2.000000");
+	prom_assert_line(t, "wattlet_node_idle_watts{zone=\"dram\",source=\"unknown\"} 1.000000");
 	/* zones the meter does not measure and that hold no energy are absent */
 	assert_null(strstr(t, "zone=\"core\""));
 	assert_null(strstr(t, "zone=\"gpu\""));
 
-	assert_line(t, "# TYPE wattlet_workload_joules_total counter");
-	assert_line(t, "wattlet_workload_joules_total{workload=\"system\",kind=\"system\","
+	prom_assert_line(t, "# TYPE wattlet_workload_joules_total counter");
+	prom_assert_line(t, "wattlet_workload_joules_total{workload=\"system\",kind=\"system\","
 		       "container_id=\"\",runtime=\"\",pod_uid=\"\",namespace=\"\",pod=\"\",container=\"\",zone=\"package\","
 		       "mode=\"dynamic\"} 1.000001");
-	assert_line(t, "wattlet_workload_joules_total{workload=\"" CONTAINER_KEY
+	prom_assert_line(t, "wattlet_workload_joules_total{workload=\"" CONTAINER_KEY
 		       "\",kind=\"container\",container_id=\"" CID
 		       "\",runtime=\"containerd\",pod_uid=\"" POD_UID
 		       "\",namespace=\"\",pod=\"\",container=\"\",zone=\"package\",mode=\"dynamic\"} 18446744073000.000123");
-	assert_line(t, "wattlet_workload_joules_total{workload=\"" WEIRD_ESC
+	prom_assert_line(t, "wattlet_workload_joules_total{workload=\"" WEIRD_ESC
 		       "\",kind=\"cgroup\",container_id=\"\",runtime=\"\",pod_uid=\"\",namespace=\"\",pod=\"\",container=\"\","
 		       "zone=\"dram\",mode=\"dynamic\"} 18446744073709.551615");
-	assert_line(t, "wattlet_workload_watts{workload=\"" CONTAINER_KEY
+	prom_assert_line(t, "wattlet_workload_watts{workload=\"" CONTAINER_KEY
 		       "\",kind=\"container\",container_id=\"" CID
 		       "\",runtime=\"containerd\",pod_uid=\"" POD_UID
 		       "\",namespace=\"\",pod=\"\",container=\"\",zone=\"package\",mode=\"idle\"} 0.750000");
-	assert_line(t, "wattlet_workload_joules_total{workload=\"" POD_KEY
+	prom_assert_line(t, "wattlet_workload_joules_total{workload=\"" POD_KEY
 		       "\",kind=\"pod\",container_id=\"\",runtime=\"\",pod_uid=\"" POD_UID
 		       "\",namespace=\"\",pod=\"\",container=\"\",zone=\"package\",mode=\"idle\"} 0.000001");
-	assert_line(t, "wattlet_workload_watts{workload=\"" POD_KEY
+	prom_assert_line(t, "wattlet_workload_watts{workload=\"" POD_KEY
 		       "\",kind=\"pod\",container_id=\"\",runtime=\"\",pod_uid=\"" POD_UID
 		       "\",namespace=\"\",pod=\"\",container=\"\",zone=\"package\",mode=\"dynamic\"} 0.000001");
 	/* terminated: counters stay, watts drop to 0 */
-	assert_line(t, "wattlet_workload_joules_total{workload=\"" DOCKER_KEY
+	prom_assert_line(t, "wattlet_workload_joules_total{workload=\"" DOCKER_KEY
 		       "\",kind=\"container\",container_id=\"" CID3
 		       "\",runtime=\"docker\",pod_uid=\"\",namespace=\"\",pod=\"\",container=\"\",zone=\"package\",mode=\"dynamic\"} "
 		       "42.000000");
-	assert_line(t, "wattlet_workload_watts{workload=\"" DOCKER_KEY
+	prom_assert_line(t, "wattlet_workload_watts{workload=\"" DOCKER_KEY
 		       "\",kind=\"container\",container_id=\"" CID3
 		       "\",runtime=\"docker\",pod_uid=\"\",namespace=\"\",pod=\"\",container=\"\",zone=\"package\",mode=\"dynamic\"} 0");
 	/* escaping; NaN and Inf watts print 0 */
-	assert_line(t, "wattlet_workload_watts{workload=\"" WEIRD_ESC
+	prom_assert_line(t, "wattlet_workload_watts{workload=\"" WEIRD_ESC
 		       "\",kind=\"cgroup\",container_id=\"\",runtime=\"\",pod_uid=\"\",namespace=\"\",pod=\"\",container=\"\","
 		       "zone=\"package\",mode=\"dynamic\"} 0");
-	assert_line(t, "wattlet_workload_watts{workload=\"" WEIRD_ESC
+	prom_assert_line(t, "wattlet_workload_watts{workload=\"" WEIRD_ESC
 		       "\",kind=\"cgroup\",container_id=\"\",runtime=\"\",pod_uid=\"\",namespace=\"\",pod=\"\",container=\"\","
 		       "zone=\"package\",mode=\"idle\"} 0");
-	assert_line(t, "wattlet_workload_cpu_seconds_total{workload=\"system\",kind=\"system\","
+	prom_assert_line(t, "wattlet_workload_cpu_seconds_total{workload=\"system\",kind=\"system\","
 		       "container_id=\"\",runtime=\"\",pod_uid=\"\",namespace=\"\",pod=\"\",container=\"\"} 3.000000001");
 
-	assert_line(t, "wattlet_agent_info{version=\"0.1.0\",node=\"node-1\",meter=\"powercap\","
+	prom_assert_line(t, "wattlet_agent_info{version=\"0.1.0\",node=\"node-1\",meter=\"powercap\","
 		       "usage_source=\"ebpf\",cgroup_mode=\"hybrid\"} 1");
-	assert_line(t, "wattlet_agent_start_time_seconds 1700000000");
-	assert_line(t, "wattlet_agent_ready 1");
-	assert_line(t, "wattlet_agent_ticks_total 2");
-	assert_line(t, "# TYPE wattlet_agent_tick_duration_seconds summary");
-	assert_line(t, "wattlet_agent_tick_duration_seconds_sum 0.004000");
-	assert_line(t, "wattlet_agent_tick_duration_seconds_count 2");
-	assert_line(t, "wattlet_agent_meter_errors_total 3");
-	assert_line(t, "wattlet_agent_resident_memory_bytes 12345678");
-	assert_line(t, "wattlet_agent_cpu_seconds_total 1.500000");
-	assert_line(t, "wattlet_agent_workloads 5"); /* 7 rows - system - terminated */
+	prom_assert_line(t, "wattlet_agent_start_time_seconds 1700000000");
+	prom_assert_line(t, "wattlet_agent_ready 1");
+	prom_assert_line(t, "wattlet_agent_ticks_total 2");
+	prom_assert_line(t, "# TYPE wattlet_agent_tick_duration_seconds summary");
+	prom_assert_line(t, "wattlet_agent_tick_duration_seconds_sum 0.004000");
+	prom_assert_line(t, "wattlet_agent_tick_duration_seconds_count 2");
+	prom_assert_line(t, "wattlet_agent_meter_errors_total 3");
+	prom_assert_line(t, "wattlet_agent_resident_memory_bytes 12345678");
+	prom_assert_line(t, "wattlet_agent_cpu_seconds_total 1.500000");
+	prom_assert_line(t, "wattlet_agent_workloads 5"); /* 7 rows - system - terminated */
 	assert_null(strstr(t, "kepler_"));
-	assert_no_duplicates(t);
+	prom_assert_no_duplicates(t);
 }
 
 /* Kubernetes names on a container row, and per-pod aggregate series. */
@@ -272,19 +225,19 @@ static void test_metrics_pods_and_names(void **state)
 	ledger_commit_tick(pods, 1);
 	f->st.pods = pods;
 	assert_int_equal(export_metrics(f->l, &f->st, false, &f->out), 0);
-	assert_line(f->out.buf,
+	prom_assert_line(f->out.buf,
 		    "wattlet_workload_watts{workload=\"" CONTAINER_KEY "\",kind=\"container\","
 		    "container_id=\"" CID "\",runtime=\"containerd\",pod_uid=\"" POD_UID "\","
 		    "namespace=\"shop\",pod=\"redis-0\",container=\"redis\",zone=\"package\","
 		    "mode=\"idle\"} 0.750000");
-	assert_line(f->out.buf, "# TYPE wattlet_pod_joules_total counter");
-	assert_line(f->out.buf, "wattlet_pod_joules_total{namespace=\"shop\",pod=\"redis-0\","
+	prom_assert_line(f->out.buf, "# TYPE wattlet_pod_joules_total counter");
+	prom_assert_line(f->out.buf, "wattlet_pod_joules_total{namespace=\"shop\",pod=\"redis-0\","
 				"pod_uid=\"" POD_UID "\",zone=\"package\",mode=\"dynamic\"} 5.000000");
-	assert_line(f->out.buf, "wattlet_pod_watts{namespace=\"shop\",pod=\"redis-0\","
+	prom_assert_line(f->out.buf, "wattlet_pod_watts{namespace=\"shop\",pod=\"redis-0\","
 				"pod_uid=\"" POD_UID "\",zone=\"package\",mode=\"idle\"} 0.500000");
-	assert_line(f->out.buf, "wattlet_pod_cpu_seconds_total{namespace=\"shop\",pod=\"redis-0\","
+	prom_assert_line(f->out.buf, "wattlet_pod_cpu_seconds_total{namespace=\"shop\",pod=\"redis-0\","
 				"pod_uid=\"" POD_UID "\"} 3.000000000");
-	assert_no_duplicates(f->out.buf);
+	prom_assert_no_duplicates(f->out.buf);
 	promtool_check(f->out.buf);
 	f->st.pods = NULL;
 	ledger_free(pods);
@@ -297,58 +250,33 @@ static void test_metrics_kepler(void **state)
 
 	assert_int_equal(export_metrics(f->l, &f->st, true, &f->out), 0);
 	t = f->out.buf;
-	assert_line(t, "kepler_node_cpu_joules_total{node_name=\"node-1\",zone=\"package\"} "
+	prom_assert_line(t, "kepler_node_cpu_joules_total{node_name=\"node-1\",zone=\"package\"} "
 		       "15.000001");
-	assert_line(t, "kepler_node_cpu_active_joules_total{node_name=\"node-1\",zone=\"package\"} "
+	prom_assert_line(t, "kepler_node_cpu_active_joules_total{node_name=\"node-1\",zone=\"package\"} "
 		       "12.000001");
-	assert_line(t, "kepler_node_cpu_idle_watts{node_name=\"node-1\",zone=\"dram\"} 1.000000");
-	assert_line(t, "kepler_node_cpu_watts{node_name=\"node-1\",zone=\"package\"} 25.500000");
+	prom_assert_line(t, "kepler_node_cpu_idle_watts{node_name=\"node-1\",zone=\"dram\"} 1.000000");
+	prom_assert_line(t, "kepler_node_cpu_watts{node_name=\"node-1\",zone=\"package\"} 25.500000");
 	/* crio container and its conmon share a container id: one series, summed */
-	assert_line(t, "kepler_container_cpu_joules_total{container_id=\"" CID2
+	prom_assert_line(t, "kepler_container_cpu_joules_total{container_id=\"" CID2
 		       "\",container_name=\"\",node_name=\"node-1\",pod_id=\"" POD_UID
 		       "\",runtime=\"cri-o\",state=\"running\",zone=\"package\"} 3.500000");
-	assert_line(t, "kepler_container_cpu_watts{container_id=\"" CID3
+	prom_assert_line(t, "kepler_container_cpu_watts{container_id=\"" CID3
 		       "\",container_name=\"\",node_name=\"node-1\",pod_id=\"\",runtime=\"docker\","
 		       "state=\"terminated\",zone=\"package\"} 0");
 	/* pod: containerd container + pod cgroup + crio container + conmon, dynamic only */
-	assert_line(t, "kepler_pod_cpu_joules_total{node_name=\"node-1\",pod_id=\"" POD_UID
+	prom_assert_line(t, "kepler_pod_cpu_joules_total{node_name=\"node-1\",pod_id=\"" POD_UID
 		       "\",pod_name=\"\",pod_namespace=\"\",state=\"running\",zone=\"package\"} "
 		       "18446744073005.500123");
-	assert_line(t, "kepler_pod_cpu_watts{node_name=\"node-1\",pod_id=\"" POD_UID
+	prom_assert_line(t, "kepler_pod_cpu_watts{node_name=\"node-1\",pod_id=\"" POD_UID
 		       "\",pod_name=\"\",pod_namespace=\"\",state=\"running\",zone=\"package\"} "
 		       "14.500001");
-	assert_no_duplicates(t);
+	prom_assert_no_duplicates(t);
 }
 
 static void promtool_check(const char *text)
 {
-	char path[] = "/tmp/wattlet-metrics-XXXXXX", cmd[256], outp[64];
-	int fd, rc;
-	FILE *fp;
-	char buf[4096] = "";
-	size_t n;
-
-	if (system("command -v promtool >/dev/null 2>&1") != 0) {
-		print_message("promtool not installed: skipping the promtool check\n");
+	if (!prom_promtool_check(text))
 		skip();
-	}
-	fd = mkstemp(path);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	close(fd);
-	snprintf(outp, sizeof(outp), "%s.out", path);
-	snprintf(cmd, sizeof(cmd), "promtool check metrics < %s > %s 2>&1", path, outp);
-	rc = system(cmd);
-	fp = fopen(outp, "r");
-	if (fp) {
-		n = fread(buf, 1, sizeof(buf) - 1, fp);
-		buf[n] = '\0';
-		fclose(fp);
-	}
-	unlink(path);
-	unlink(outp);
-	if (rc != 0 || buf[0])
-		fail_msg("promtool check metrics (rc %d): %s", rc, buf);
 }
 
 static void test_metrics_promtool(void **state)
@@ -382,24 +310,42 @@ static void test_metrics_kube_writes(void **state)
 	strbuf_reset(&f->out);
 	assert_int_equal(export_metrics(f->l, &f->st, false, &f->out), 0);
 	t = f->out.buf;
-	assert_line(t, "# TYPE wattlet_kube_writes_total counter");
-	assert_line(t, "wattlet_kube_writes_total{resource=\"podenergies\",result=\"ok\"} 1234");
-	assert_line(t, "wattlet_kube_writes_total{resource=\"podenergies\",result=\"failed\"} 3");
-	assert_line(t, "wattlet_kube_writes_total{resource=\"nodeenergies\",result=\"ok\"} 17");
-	assert_line(t, "wattlet_kube_writes_total{resource=\"nodeenergies\",result=\"failed\"} 0");
-	assert_line(t, "wattlet_kube_writes_total{resource=\"events\",result=\"ok\"} 2");
-	assert_line(t, "wattlet_kube_writes_total{resource=\"events\",result=\"failed\"} 1");
-	assert_line(t, "# TYPE wattlet_kube_requests_total counter");
-	assert_line(t, "wattlet_kube_requests_total{resource=\"podenergies\"} 1337");
-	assert_line(t, "wattlet_kube_requests_total{resource=\"nodeenergies\"} 18");
-	assert_line(t, "wattlet_kube_requests_total{resource=\"events\"} 3");
-	assert_line(t, "wattlet_kube_writes_skipped_total 55");
-	assert_line(t, "wattlet_kube_writes_rate_limited_total 7");
-	assert_line(t, "wattlet_kube_writer_backoffs_total 1");
-	assert_line(t, "# TYPE wattlet_kube_write_failures_total counter");
-	assert_line(t, "wattlet_kube_write_failures_total{resource=\"nodeenergies\",reason=\"Invalid\"} 3");
-	assert_line(t, "wattlet_kube_write_failures_total{resource=\"events\",reason=\"Forbidden\"} 1");
-	assert_no_duplicates(t);
+	prom_assert_line(t, "# TYPE wattlet_kube_writes_total counter");
+	prom_assert_line(t, "wattlet_kube_writes_total{resource=\"podenergies\",result=\"ok\"} 1234");
+	prom_assert_line(t, "wattlet_kube_writes_total{resource=\"podenergies\",result=\"failed\"} 3");
+	prom_assert_line(t, "wattlet_kube_writes_total{resource=\"nodeenergies\",result=\"ok\"} 17");
+	prom_assert_line(t, "wattlet_kube_writes_total{resource=\"nodeenergies\",result=\"failed\"} 0");
+	prom_assert_line(t, "wattlet_kube_writes_total{resource=\"events\",result=\"ok\"} 2");
+	prom_assert_line(t, "wattlet_kube_writes_total{resource=\"events\",result=\"failed\"} 1");
+	prom_assert_line(t, "# TYPE wattlet_kube_requests_total counter");
+	prom_assert_line(t, "wattlet_kube_requests_total{resource=\"podenergies\"} 1337");
+	prom_assert_line(t, "wattlet_kube_requests_total{resource=\"nodeenergies\"} 18");
+	prom_assert_line(t, "wattlet_kube_requests_total{resource=\"events\"} 3");
+	prom_assert_line(t, "wattlet_kube_writes_skipped_total 55");
+	prom_assert_line(t, "wattlet_kube_writes_rate_limited_total 7");
+	prom_assert_line(t, "wattlet_kube_writer_backoffs_total 1");
+	prom_assert_line(t, "# TYPE wattlet_kube_write_failures_total counter");
+	prom_assert_line(t, "wattlet_kube_write_failures_total{resource=\"nodeenergies\",reason=\"Invalid\"} 3");
+	prom_assert_line(t,
+			 "wattlet_kube_write_failures_total{resource=\"events\",reason=\"Forbidden\"} 1");
+	assert_null(strstr(t, "wattlet_kube_write_share")); /* budget off: no series */
+	prom_assert_no_duplicates(t);
+	promtool_check(t);
+
+	/* the cluster write budget */
+	kw.budget = true;
+	kw.write_share = 0.05;
+	kw.write_stretch = 34;
+	kw.cluster_nodes = 1000;
+	kw.nodes_source = "api";
+	strbuf_reset(&f->out);
+	assert_int_equal(export_metrics(f->l, &f->st, false, &f->out), 0);
+	t = f->out.buf;
+	prom_assert_line(t, "# TYPE wattlet_kube_write_share gauge");
+	prom_assert_line(t, "wattlet_kube_write_share 0.050000");
+	prom_assert_line(t, "wattlet_kube_write_stretch 34.000000");
+	prom_assert_line(t, "wattlet_kube_cluster_nodes{source=\"api\"} 1000");
+	prom_assert_no_duplicates(t);
 	promtool_check(t);
 	f->st.kube_writes = NULL;
 }
@@ -427,8 +373,8 @@ static void test_metrics_empty_ledger(void **state)
 
 	strbuf_init(&out, 1u << 20);
 	assert_int_equal(export_metrics(l, &st, true, &out), 0);
-	assert_line(out.buf, "wattlet_agent_ready 0");
-	assert_line(out.buf, "wattlet_agent_workloads 0");
+	prom_assert_line(out.buf, "wattlet_agent_ready 0");
+	prom_assert_line(out.buf, "wattlet_agent_workloads 0");
 	promtool_check(out.buf);
 	strbuf_reset(&out);
 	assert_int_equal(export_json_workloads(l, &st, &out), 0);
@@ -645,15 +591,15 @@ static void test_metrics_http(void **state)
 	strbuf_reset(&f->out);
 	assert_int_equal(export_metrics(f->l, &f->st, false, &f->out), 0);
 	t = f->out.buf;
-	assert_line(t, "# TYPE wattlet_http_connections gauge");
-	assert_line(t, "wattlet_http_connections 3");
-	assert_line(t, "wattlet_http_connections_max 58");
-	assert_line(t, "wattlet_http_connections_accepted_total 1000");
-	assert_line(t, "wattlet_http_connections_closed_total{reason=\"evicted\"} 900");
-	assert_line(t, "wattlet_http_connections_closed_total{reason=\"idle_timeout\"} 40");
-	assert_line(t, "wattlet_http_connections_closed_total{reason=\"refused\"} 2");
-	assert_line(t, "wattlet_http_connections_closed_total{reason=\"upgrade\"} 1");
-	assert_no_duplicates(t);
+	prom_assert_line(t, "# TYPE wattlet_http_connections gauge");
+	prom_assert_line(t, "wattlet_http_connections 3");
+	prom_assert_line(t, "wattlet_http_connections_max 58");
+	prom_assert_line(t, "wattlet_http_connections_accepted_total 1000");
+	prom_assert_line(t, "wattlet_http_connections_closed_total{reason=\"evicted\"} 900");
+	prom_assert_line(t, "wattlet_http_connections_closed_total{reason=\"idle_timeout\"} 40");
+	prom_assert_line(t, "wattlet_http_connections_closed_total{reason=\"refused\"} 2");
+	prom_assert_line(t, "wattlet_http_connections_closed_total{reason=\"upgrade\"} 1");
+	prom_assert_no_duplicates(t);
 	promtool_check(t);
 	f->st.http = NULL;
 }
@@ -820,7 +766,7 @@ static void test_names_invalid_utf8(void **state)
 	assert_int_equal(export_metrics(f->l, &f->st, true, &f->out), 0);
 	if (!valid_utf8((const unsigned char *)f->out.buf, f->out.len, true))
 		fail_msg("/metrics output is not valid UTF-8");
-	assert_no_duplicates(f->out.buf);
+	prom_assert_no_duplicates(f->out.buf);
 	promtool_check(f->out.buf);
 
 	/* each odd key's cpu series: present once, decoding back to the key */

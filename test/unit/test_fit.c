@@ -14,19 +14,14 @@
 
 #include "agent/attrib/attrib.h"
 #include "agent/model/fit.h"
-
-static const char *fixdir(void)
-{
-	const char *d = getenv("WATTLET_FIXTURES");
-	return d && *d ? d : "test/fixtures";
-}
+#include "test/unit/fixture.h"
 
 static struct recording *load_fix(const char *name, bool wl)
 {
 	char p[512];
 	struct wl_err err = { "" };
 	struct recording *r;
-	snprintf(p, sizeof(p), "%s/model/%s", fixdir(), name);
+	snprintf(p, sizeof(p), "%s/model/%s", fixture_dir(), name);
 	r = rec_load(p, wl, &err);
 	if (!r)
 		fail_msg("%s", err.msg);
@@ -268,7 +263,7 @@ static size_t load_truth(struct truth_row **out)
 	size_t n = 0, cap = 4096;
 	struct truth_row *t = calloc(cap, sizeof(*t));
 	FILE *f;
-	snprintf(p, sizeof(p), "%s/model/attrib_truth.csv", fixdir());
+	snprintf(p, sizeof(p), "%s/model/attrib_truth.csv", fixture_dir());
 	f = fopen(p, "r");
 	assert_non_null(f);
 	assert_non_null(t);

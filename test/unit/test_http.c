@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "agent/export/http.h"
+#include "test/unit/fixture_http.h"
 
 #define BIG_LEN (1u << 20)
 
@@ -56,91 +57,13 @@ static int handler(void *ctx, const char *path, struct strbuf *body, const char 
 	return 404;
 }
 
-struct client_req {
-	char url[128];
-	const char *method; /* "GET", "HEAD", "POST" */
-	int repeat;         /* requests on the same handle (keep-alive) */
-	long status;
-	char ctype[128];
-	struct strbuf body;
-	curl_off_t content_length;
-	char headers[2048];
-	size_t headers_len;
-	CURLcode rc;
-	atomic_bool done;
-};
-
-static size_t on_body(char *p, size_t sz, size_t n, void *ud)
-{
-	struct client_req *r = ud;
-	return strbuf_add(&r->body, p, sz * n) ? 0 : sz * n;
-}
-
-static size_t on_header(char *p, size_t sz, size_t n, void *ud)
-{
-	struct client_req *r = ud;
-	size_t len = sz * n, room = sizeof(r->headers) - 1 - r->headers_len;
-
-	if (len > room)
-		len = room;
-	memcpy(r->headers + r->headers_len, p, len);
-	r->headers_len += len;
-	r->headers[r->headers_len] = '\0';
-	return sz * n;
-}
-
-static void *client_thread(void *arg)
-{
-	struct client_req *r = arg;
-	CURL *c = curl_easy_init();
-	char *ct = NULL;
-
-	if (!c) {
-		r->rc = CURLE_FAILED_INIT;
-		atomic_store(&r->done, true);
-		return NULL;
-	}
-	curl_easy_setopt(c, CURLOPT_URL, r->url);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	if (strcmp(r->method, "HEAD") == 0)
-		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-	else if (strcmp(r->method, "POST") == 0)
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, "x=1");
-	for (int i = 0; i < (r->repeat ? r->repeat : 1); i++) {
-		strbuf_reset(&r->body);
-		r->rc = curl_easy_perform(c);
-		if (r->rc != CURLE_OK)
-			break;
-	}
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-	curl_easy_getinfo(c, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &r->content_length);
-	if (curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct)
-		snprintf(r->ctype, sizeof(r->ctype), "%s", ct);
-	curl_easy_cleanup(c);
-	atomic_store(&r->done, true);
-	return NULL;
-}
-
 /* Runs one client request against s while servicing s on this thread. */
-static void run_client(struct http_server *s, struct client_req *r, const char *method,
+static void run_client(struct http_server *s, struct http_client *r, const char *method,
 		       const char *path)
 {
-	pthread_t th;
-
-	memset(r, 0, sizeof(*r));
-	strbuf_init(&r->body, 4u << 20);
+	http_client_prepare(r, "http://127.0.0.1:%d%s", http_server_port(s), path);
 	r->method = method;
-	snprintf(r->url, sizeof(r->url), "http://127.0.0.1:%d%s", http_server_port(s), path);
-	atomic_init(&r->done, false);
-	assert_int_equal(pthread_create(&th, NULL, client_thread, r), 0);
-	while (!atomic_load(&r->done))
-		assert_int_equal(http_server_service(s, 20), 0);
-	pthread_join(th, NULL);
+	http_client_run(s, r);
 }
 
 static struct http_server *start(struct handler_state *hs)
@@ -157,7 +80,7 @@ static void test_get_metrics(void **state)
 {
 	struct handler_state hs = {0};
 	struct http_server *s = start(&hs);
-	struct client_req r;
+	struct http_client r = {0};
 	(void)state;
 
 	run_client(s, &r, "GET", "/metrics?x=1");
@@ -178,7 +101,7 @@ static void test_not_found(void **state)
 {
 	struct handler_state hs = {0};
 	struct http_server *s = start(&hs);
-	struct client_req r;
+	struct http_client r = {0};
 	(void)state;
 
 	run_client(s, &r, "GET", "/nope");
@@ -195,7 +118,7 @@ static void test_post_405(void **state)
 {
 	struct handler_state hs = {0};
 	struct http_server *s = start(&hs);
-	struct client_req r;
+	struct http_client r = {0};
 	(void)state;
 
 	run_client(s, &r, "POST", "/metrics");
@@ -215,7 +138,7 @@ static void test_head(void **state)
 {
 	struct handler_state hs = {0};
 	struct http_server *s = start(&hs);
-	struct client_req r;
+	struct http_client r = {0};
 	(void)state;
 
 	run_client(s, &r, "HEAD", "/metrics");
@@ -231,21 +154,14 @@ static void test_big_body_and_keepalive(void **state)
 {
 	struct handler_state hs = {0};
 	struct http_server *s = start(&hs);
-	struct client_req r;
-	pthread_t th;
+	struct http_client r = {0};
 	(void)state;
 
 	/* 1 MiB goes out in many chunks, three times over one connection */
-	memset(&r, 0, sizeof(r));
-	strbuf_init(&r.body, 4u << 20);
+	http_client_prepare(&r, "http://127.0.0.1:%d/big", http_server_port(s));
 	r.method = "GET";
 	r.repeat = 3;
-	snprintf(r.url, sizeof(r.url), "http://127.0.0.1:%d/big", http_server_port(s));
-	atomic_init(&r.done, false);
-	assert_int_equal(pthread_create(&th, NULL, client_thread, &r), 0);
-	while (!atomic_load(&r.done))
-		assert_int_equal(http_server_service(s, 20), 0);
-	pthread_join(th, NULL);
+	http_client_run(s, &r);
 	assert_int_equal(r.rc, CURLE_OK);
 	assert_int_equal(r.status, 200);
 	assert_int_equal(r.body.len, BIG_LEN);
@@ -300,7 +216,7 @@ static void test_ipv6_any(void **state)
 	struct handler_state hs = {0};
 	struct wl_err err = {{0}};
 	struct http_server *s = http_server_new("[::]:0", handler, &hs, &err);
-	struct client_req r;
+	struct http_client r = {0};
 	(void)state;
 
 	if (!s)
@@ -403,7 +319,7 @@ static void test_upgrades_refused(void **state)
 	struct handler_state hs = {0};
 	struct http_server *s = start_opts(&hs, 8, 5000);
 	struct http_stats st;
-	struct client_req r;
+	struct http_client r = {0};
 	char buf[4096];
 	(void)state;
 
@@ -439,7 +355,7 @@ static void test_connection_cap(void **state)
 	struct handler_state hs = {0};
 	struct http_server *s = start_opts(&hs, CAP, 60000);
 	struct http_stats st;
-	struct client_req r;
+	struct http_client r = {0};
 	int fds[IDLE], closed = 0;
 	uint64_t end;
 	(void)state;
@@ -529,7 +445,7 @@ static void test_busy_not_evicted(void **state)
 	struct handler_state hs = {0};
 	struct http_server *s = start_opts(&hs, 1, 1500);
 	struct http_stats st;
-	struct client_req r;
+	struct http_client r = {0};
 	char buf[256];
 	uint64_t end, t0;
 	int a, b;

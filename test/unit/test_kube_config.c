@@ -15,18 +15,13 @@
 #include <unistd.h>
 
 #include "agent/kube/kube_config.h"
-
-static const char *fixdir(void)
-{
-	const char *d = getenv("WATTLET_FIXTURES");
-	return d && *d ? d : "test/fixtures";
-}
+#include "test/unit/fixture.h"
 
 static struct kube_config *load(const char *name, const struct kube_config_opts *o,
 				struct wl_err *e)
 {
 	char p[512];
-	assert_int_equal(fmt_path(p, sizeof(p), "%s/kube/%s", fixdir(), name), 0);
+	fixture_path(p, sizeof(p), "kube", name);
 	return kube_config_from_file(p, o, e);
 }
 
@@ -206,13 +201,7 @@ static void test_base64(void **st)
 
 static void write_file(const char *dir, const char *name, const char *text)
 {
-	char p[512];
-	FILE *f;
-	snprintf(p, sizeof(p), "%s/%s", dir, name);
-	f = fopen(p, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
+	fixture_write(dir, name, text);
 }
 
 static void test_in_cluster_and_rotation(void **st)
@@ -273,7 +262,7 @@ static void test_in_cluster_and_rotation(void **st)
 	kube_config_free(c);
 
 	/* load(): an explicit kubeconfig wins over in-cluster */
-	snprintf(p, sizeof(p), "%s/kube/kc_token.yaml", fixdir());
+	snprintf(p, sizeof(p), "%s/kube/kc_token.yaml", fixture_dir());
 	o.kubeconfig = p;
 	c = kube_config_load(&o, &e);
 	assert_non_null(c);

@@ -12,17 +12,9 @@
 
 #include "agent/kube/kube_http.h"
 #include "agent/kube/kube_kubelet.h"
+#include "test/unit/fixture.h"
 #include "test_kube_server.h"
 
-
-static const char *id(const char *two)
-{
-	static char buf[65];
-	for (int i = 0; i < 64; i += 2)
-		memcpy(buf + i, two, 2);
-	buf[64] = '\0';
-	return buf;
-}
 
 static struct kube_config *in_cluster(void)
 {
@@ -96,13 +88,13 @@ static void test_kubelet_pods(void **st)
 	k = kube_kubelet_new(c, &o, &e);
 	assert_non_null(k);
 	/* nothing yet, and lookups never block */
-	assert_null(kube_kubelet_lookup(k, id("a1")));
+	assert_null(kube_kubelet_lookup(k, fixture_cid("a1")));
 	run_until(k, 1, 1);
 	kube_kubelet_stats(k, &ks);
 	assert_int_equal(ks.refreshes, 1);
 	assert_int_equal(ks.failures, 0);
 	assert_true(ks.synced);
-	ci = kube_kubelet_lookup(k, id("a1"));
+	ci = kube_kubelet_lookup(k, fixture_cid("a1"));
 	assert_non_null(ci);
 	assert_string_equal(ci->pod->name, "coredns-5d78c9869d-x7k2p");
 	assert_int_equal(kube_pods_count(kube_kubelet_pods(k)), 7);
@@ -110,8 +102,8 @@ static void test_kubelet_pods(void **st)
 	/* an unknown id asks for a refresh; more unknown ids within the rate limit do not
 	 * add more */
 	{
-		assert_null(kube_kubelet_lookup(k, id("77")));
-		assert_null(kube_kubelet_lookup(k, id("78")));
+		assert_null(kube_kubelet_lookup(k, fixture_cid("77")));
+		assert_null(kube_kubelet_lookup(k, fixture_cid("78")));
 		run_until(k, 2, 1);
 		kube_kubelet_stats(k, &ks);
 		assert_int_equal(ks.refreshes, 2);
@@ -201,14 +193,14 @@ static void test_apiserver_watch_mode(void **st)
 	k = kube_kubelet_new(c, &o, &e);
 	assert_non_null(k);
 	deadline = mono_ns() + 20000000000ull;
-	while (!kube_pods_find(kube_kubelet_pods(k), id("ab")) && mono_ns() < deadline)
+	while (!kube_pods_find(kube_kubelet_pods(k), fixture_cid("ab")) && mono_ns() < deadline)
 		assert_int_equal(kube_kubelet_service(k, 50), 0);
-	ci = kube_kubelet_lookup(k, id("ab"));
+	ci = kube_kubelet_lookup(k, fixture_cid("ab"));
 	assert_non_null(ci);
 	assert_string_equal(ci->pod->name, "web-1");
 	assert_string_equal(ci->name, "web");
-	assert_null(kube_kubelet_lookup(k, id("c1"))); /* web-0 was DELETED */
-	assert_non_null(kube_kubelet_lookup(k, id("a1")));
+	assert_null(kube_kubelet_lookup(k, fixture_cid("c1"))); /* web-0 was DELETED */
+	assert_non_null(kube_kubelet_lookup(k, fixture_cid("a1")));
 	assert_int_equal(kube_pods_count(kube_kubelet_pods(k)), 7);
 	kube_kubelet_free(k);
 	/* the field selector went to the server */

@@ -12,44 +12,19 @@
 #include <string.h>
 
 #include "agent/kube/kube_pods.h"
-
-static const char *fixdir(void)
-{
-	const char *d = getenv("WATTLET_FIXTURES");
-	return d && *d ? d : "test/fixtures";
-}
-
-static char *slurp(const char *name, size_t *len)
-{
-	char p[512];
-	size_t cap = 1 << 20;
-	char *buf = malloc(cap);
-	assert_non_null(buf);
-	assert_int_equal(fmt_path(p, sizeof(p), "%s/kube/%s", fixdir(), name), 0);
-	assert_int_equal(read_file(p, buf, cap, len), 0);
-	return buf;
-}
+#include "test/unit/fixture.h"
 
 static struct kube_pods *load(const char *name)
 {
 	struct wl_err e = { { 0 } };
 	size_t len;
-	char *buf = slurp(name, &len);
+	char *buf = fixture_slurp("kube", name, 1 << 20, &len);
 	struct kube_pods *p = kube_pods_new();
 	assert_non_null(p);
 	if (kube_pods_load_list(p, buf, len, &e))
 		fail_msg("%s: %s", name, e.msg);
 	free(buf);
 	return p;
-}
-
-static const char *id(const char *two)
-{
-	static char buf[65];
-	for (int i = 0; i < 64; i += 2)
-		memcpy(buf + i, two, 2);
-	buf[64] = '\0';
-	return buf;
 }
 
 static void near(double a, double b)
@@ -70,7 +45,7 @@ static void test_kubelet_list(void **st)
 	/* coredns + migrate, log-shipper, metrics, web, web(prev), debugger + report + weird */
 	assert_int_equal(kube_pods_containers(p), 9);
 
-	c = kube_pods_find(p, id("a1"));
+	c = kube_pods_find(p, fixture_cid("a1"));
 	assert_non_null(c);
 	assert_string_equal(c->name, "coredns");
 	assert_string_equal(c->runtime, "containerd");
@@ -87,37 +62,37 @@ static void test_kubelet_list(void **st)
 	/* with the runtime prefix too */
 	{
 		char full[128];
-		snprintf(full, sizeof(full), "containerd://%s", id("a1"));
+		snprintf(full, sizeof(full), "containerd://%s", fixture_cid("a1"));
 		assert_ptr_equal(kube_pods_find(p, full), c);
 	}
 
 	/* init container, completed */
-	c = kube_pods_find(p, id("b1"));
+	c = kube_pods_find(p, fixture_cid("b1"));
 	assert_non_null(c);
 	assert_string_equal(c->name, "migrate");
 	assert_int_equal(c->kind, KUBE_CTR_INIT);
 	assert_true(c->terminated);
 	near(c->cpu_request_cores, 0.5);
 	/* sidecar init container */
-	c = kube_pods_find(p, id("b2"));
+	c = kube_pods_find(p, fixture_cid("b2"));
 	assert_non_null(c);
 	assert_string_equal(c->name, "log-shipper");
 	near(c->cpu_request_cores, 0.25);
 	/* restarted app container: current and previous instance */
-	c = kube_pods_find(p, id("c1"));
+	c = kube_pods_find(p, fixture_cid("c1"));
 	assert_non_null(c);
 	assert_string_equal(c->name, "web");
 	assert_false(c->previous);
 	near(c->cpu_request_cores, 1.0);
-	c = kube_pods_find(p, id("c0"));
+	c = kube_pods_find(p, fixture_cid("c0"));
 	assert_non_null(c);
 	assert_string_equal(c->name, "web");
 	assert_true(c->previous);
 	assert_true(c->terminated);
-	c = kube_pods_find(p, id("c2"));
+	c = kube_pods_find(p, fixture_cid("c2"));
 	near(c->cpu_request_cores, 0.05);
 	/* ephemeral container: no resources */
-	c = kube_pods_find(p, id("d1"));
+	c = kube_pods_find(p, fixture_cid("d1"));
 	assert_non_null(c);
 	assert_int_equal(c->kind, KUBE_CTR_EPHEMERAL);
 	assert_string_equal(c->name, "debugger-7xk2q");
@@ -127,14 +102,14 @@ static void test_kubelet_list(void **st)
 	near(c->pod->cpu_request_cores, 1.3);
 
 	/* terminated container of a finished job; "2k" cores parses */
-	c = kube_pods_find(p, id("e1"));
+	c = kube_pods_find(p, fixture_cid("e1"));
 	assert_non_null(c);
 	assert_true(c->terminated);
 	near(c->cpu_request_cores, 2000);
 	assert_string_equal(c->pod->phase, "Succeeded");
 
 	/* invalid quantity: flagged, not a silent number */
-	c = kube_pods_find(p, id("f1"));
+	c = kube_pods_find(p, fixture_cid("f1"));
 	assert_non_null(c);
 	assert_true(c->cpu_request_bad);
 	near(c->cpu_request_cores, 0);
@@ -153,7 +128,7 @@ static void test_kubelet_list(void **st)
 	assert_string_equal(pod->phase, "Pending");
 	assert_string_equal(pod->qos_class, "BestEffort");
 
-	assert_null(kube_pods_find(p, id("ff")));
+	assert_null(kube_pods_find(p, fixture_cid("ff")));
 	assert_null(kube_pods_find(p, ""));
 	assert_null(kube_pods_find(p, NULL));
 	assert_null(kube_pods_find_pod(p, "nope"));
@@ -165,11 +140,11 @@ static void test_crio_docker(void **st)
 	struct kube_pods *p = load("pods_crio_docker.json");
 	const struct kube_container_info *c;
 	(void)st;
-	c = kube_pods_find(p, id("9f"));
+	c = kube_pods_find(p, fixture_cid("9f"));
 	assert_non_null(c);
 	assert_string_equal(c->runtime, "cri-o");
 	assert_string_equal(c->pod->qos_class, "BestEffort");
-	c = kube_pods_find(p, id("8e"));
+	c = kube_pods_find(p, fixture_cid("8e"));
 	assert_non_null(c);
 	assert_string_equal(c->runtime, "docker");
 	near(c->cpu_request_cores, 1.5); /* a JSON number */
@@ -185,12 +160,12 @@ static void test_bad_input_keeps_table(void **st)
 	for (size_t i = 0; i < 3; i++) {
 		struct wl_err e = { { 0 } };
 		size_t len;
-		char *buf = slurp(bad[i], &len);
+		char *buf = fixture_slurp("kube", bad[i], 1 << 20, &len);
 		assert_int_equal(kube_pods_load_list(p, buf, len, &e), -EINVAL);
 		assert_true(e.msg[0] != '\0');
 		free(buf);
 		assert_int_equal(kube_pods_count(p), 7);
-		assert_non_null(kube_pods_find(p, id("a1")));
+		assert_non_null(kube_pods_find(p, fixture_cid("a1")));
 	}
 	kube_pods_free(p);
 }
@@ -212,27 +187,27 @@ static void test_upsert_remove_sync(void **st)
 	char c1[80], c2[80];
 	json_t *a, *b, *a2, *bad;
 	(void)st;
-	snprintf(c1, sizeof(c1), "containerd://%s", id("11"));
-	snprintf(c2, sizeof(c2), "containerd://%s", id("22"));
+	snprintf(c1, sizeof(c1), "containerd://%s", fixture_cid("11"));
+	snprintf(c2, sizeof(c2), "containerd://%s", fixture_cid("22"));
 	a = pod_json("u-a", "a", c1);
 	b = pod_json("u-b", "b", c2);
 	a2 = pod_json("u-a", "a", c2);
 	assert_int_equal(kube_pods_upsert(p, a, &e), 0);
 	assert_int_equal(kube_pods_upsert(p, b, &e), 0);
 	assert_int_equal(kube_pods_count(p), 2);
-	assert_string_equal(kube_pods_find(p, id("11"))->pod->name, "a");
+	assert_string_equal(kube_pods_find(p, fixture_cid("11"))->pod->name, "a");
 	/* replace by uid */
 	kube_pods_begin_sync(p);
 	assert_int_equal(kube_pods_upsert(p, a2, &e), 0);
 	assert_int_equal(kube_pods_count(p), 2);
-	assert_null(kube_pods_find(p, id("11")));
+	assert_null(kube_pods_find(p, fixture_cid("11")));
 	kube_pods_end_sync(p); /* b not seen since begin_sync: gone */
 	assert_int_equal(kube_pods_count(p), 1);
-	assert_string_equal(kube_pods_find(p, id("22"))->pod->name, "a");
+	assert_string_equal(kube_pods_find(p, fixture_cid("22"))->pod->name, "a");
 	assert_int_equal(kube_pods_remove(p, a), 0);
 	assert_int_equal(kube_pods_remove(p, a), -ENOENT);
 	assert_int_equal(kube_pods_count(p), 0);
-	assert_null(kube_pods_find(p, id("22")));
+	assert_null(kube_pods_find(p, fixture_cid("22")));
 	bad = json_pack("{s:{s:s}}", "metadata", "name", "x");
 	assert_int_equal(kube_pods_upsert(p, bad, &e), -EINVAL);
 	json_decref(a);

@@ -16,6 +16,7 @@
 #include "agent/kube/kube_http.h"
 #include "agent/kube/kube_lines.h"
 #include "agent/kube/kube_watch.h"
+#include "test/unit/fixture.h"
 #include "test_kube_server.h"
 
 /* ---- offline: splitter + parser ---------------------------------------------- */
@@ -53,13 +54,9 @@ static const char *WANT = "ADDED 1001 0;MODIFIED 1002 0;BOOKMARK 1010 0;DELETED 
 
 static void test_stream_fixture_chunks(void **st)
 {
-	char p[512], *buf = malloc(1 << 16);
 	size_t len;
-	const char *d = getenv("WATTLET_FIXTURES");
+	char *buf = fixture_slurp("kube", "watch_events.ndjson", 1 << 16, &len);
 	(void)st;
-	assert_int_equal(fmt_path(p, sizeof(p), "%s/kube/watch_events.ndjson",
-				  d && *d ? d : "test/fixtures"), 0);
-	assert_int_equal(read_file(p, buf, 1 << 16, &len), 0);
 	for (size_t chunk = 1; chunk <= len; chunk = chunk < 16 ? chunk + 1 : chunk * 3) {
 		struct rec r;
 		struct kube_lines l;

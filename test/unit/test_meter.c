@@ -18,16 +18,11 @@
 
 #include "agent/meter/meter.h"
 #include "agent/meter/meter_impl.h"
+#include "test/unit/fixture.h"
 
 #define SEC 1000000000ull
 #define T0 (1000 * SEC)
 #define BIT(z) (1u << (z))
-
-static const char *fixtures(void)
-{
-	const char *f = getenv("WATTLET_FIXTURES");
-	return f && *f ? f : "test/fixtures";
-}
 
 /* Copies test/fixtures/meter/<name> into a fresh temp dir (world-readable). */
 static void copy_tree(const char *name, char *out, size_t cap)
@@ -37,7 +32,7 @@ static void copy_tree(const char *name, char *out, size_t cap)
 	snprintf(out, cap, "/tmp/wl-meter-XXXXXX");
 	assert_non_null(mkdtemp(out));
 	assert_int_equal(chmod(out, 0755), 0);
-	snprintf(cmd, sizeof(cmd), "cp -a '%s/meter/%s/.' '%s/'", fixtures(), name, out);
+	snprintf(cmd, sizeof(cmd), "cp -a '%s/meter/%s/.' '%s/'", fixture_dir(), name, out);
 	assert_int_equal(system(cmd), 0);
 }
 
@@ -52,14 +47,7 @@ static void rm_tree(const char *dir)
 
 static void put(const char *root, const char *rel, const char *val)
 {
-	char p[700];
-	FILE *f;
-
-	snprintf(p, sizeof(p), "%s/%s", root, rel);
-	f = fopen(p, "w");
-	assert_non_null(f);
-	fputs(val, f);
-	fclose(f);
+	fixture_write(root, rel, val);
 }
 
 static void put_u64(const char *root, const char *rel, uint64_t v)
@@ -500,7 +488,7 @@ static void test_powercap_absent(void **state)
 	assert_non_null(strstr(pr[METER_POWERCAP].reason, "does not exist"));
 	/* an explicit powercap_root wins over sysfs_root */
 	char abs[700];
-	snprintf(abs, sizeof(abs), "%s/meter/laptop/sys/class/powercap", fixtures());
+	snprintf(abs, sizeof(abs), "%s/meter/laptop/sys/class/powercap", fixture_dir());
 	f.o.powercap_root = abs;
 	struct meter *m = fx_open(&f, pr);
 	assert_non_null(m);

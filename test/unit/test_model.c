@@ -17,17 +17,12 @@
 #include "agent/attrib/attrib.h"
 #include "agent/model/powermodel.h"
 #include "agent/model/record.h"
-
-static const char *fixdir(void)
-{
-	const char *d = getenv("WATTLET_FIXTURES");
-	return d && *d ? d : "test/fixtures";
-}
+#include "test/unit/fixture.h"
 
 static int load(const char *name, struct powermodel *m, struct wl_err *err)
 {
 	char p[512];
-	snprintf(p, sizeof(p), "%s/model/%s", fixdir(), name);
+	snprintf(p, sizeof(p), "%s/model/%s", fixture_dir(), name);
 	return pm_load_file(p, m, err);
 }
 

@@ -14,28 +14,16 @@
 #include <cmocka.h>
 
 #include "agent/policy/energypolicy.h"
+#include "test/unit/fixture_json.h"
 
 static json_t *load(const char *file)
 {
-	const char *root = getenv("WATTLET_FIXTURES");
-	char path[512];
-	json_error_t je;
-	json_t *j;
-
-	snprintf(path, sizeof(path), "%s/policy/%s", root && *root ? root : "test/fixtures", file);
-	j = json_load_file(path, 0, &je);
-	if (!j)
-		fail_msg("cannot load %s: %s", path, je.text);
-	return j;
+	return fixture_json_file("policy", file);
 }
 
 static json_t *J(const char *s)
 {
-	json_error_t je;
-	json_t *j = json_loads(s, 0, &je);
-	if (!j)
-		fail_msg("bad test JSON %s: %s", s, je.text);
-	return j;
+	return fixture_json_text(s);
 }
 
 static void test_parse_full(void **st)

@@ -23,6 +23,8 @@
 #include "agent/cgroup/cgroup.h"
 #include "agent/usage/usage.h"
 #include "agent/usage/usage_impl.h"
+#include "test/unit/fixture.h"
+#include "test/unit/fixture_usage.h"
 
 #define CID1 "3f1e0c5a9d7b2e4f6a8c0b1d3e5f7a9b2c4d6e8f0a1b3c5d7e9f1a2b4c6d8e0f"
 #define CID2 "9b8a7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b"
@@ -42,12 +44,6 @@
 #define I "/init.scope"
 #define NEWSVC S "/new.service"
 #define M U "/user-1000.slice"
-
-static const char *fixtures(void)
-{
-	const char *f = getenv("WATTLET_FIXTURES");
-	return f && *f ? f : "test/fixtures";
-}
 
 /* --- temp tree helpers ------------------------------------------------------------- */
 
@@ -93,40 +89,11 @@ static int copy_tree(const char *src, const char *dst)
 	return r;
 }
 
-static void rm_tree(const char *p)
-{
-	DIR *d = opendir(p);
-	struct dirent *de;
-	if (!d) {
-		unlink(p);
-		return;
-	}
-	while ((de = readdir(d))) {
-		char c[PATH_MAX];
-		struct stat st;
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (path_join(c, sizeof(c), p, de->d_name))
-			continue;
-		if (lstat(c, &st) == 0 && S_ISDIR(st.st_mode))
-			rm_tree(c);
-		else
-			unlink(c);
-	}
-	closedir(d);
-	rmdir(p);
-}
-
 static void write_text(const char *base, const char *rel, const char *file, const char *text)
 {
-	char dir[PATH_MAX], p[PATH_MAX];
-	FILE *f;
+	char dir[PATH_MAX];
 	assert_int_equal(path_join(dir, sizeof(dir), base, rel), 0);
-	assert_int_equal(path_join(p, sizeof(p), dir, file), 0);
-	f = fopen(p, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
+	fixture_write(dir, file, text);
 }
 
 /* --- a model of the tree's hierarchical counters ---------------------------------- */
@@ -216,7 +183,7 @@ static void remove_node(struct tree *t, const char *rel)
 	ssize_t k = node_of(t, rel);
 	assert_true(k >= 0);
 	assert_int_equal(path_join(p, sizeof(p), t->l.cpu_root, rel), 0);
-	rm_tree(p);
+	fixture_rm_tree(p);
 	/* the ancestors keep the time it ran (the kernel keeps it too) */
 	t->rel[k] = t->rel[t->n - 1];
 	t->usec[k] = t->usec[t->n - 1];
@@ -239,7 +206,7 @@ static void tree_setup(struct tree *t, const char *fixture, bool v2)
 	t->v2 = v2;
 	snprintf(t->base, sizeof(t->base), "/tmp/wattlet-usage-XXXXXX");
 	assert_non_null(mkdtemp(t->base));
-	assert_int_equal(fmt_path(src, sizeof(src), "%s/cgroup/%s", fixtures(), fixture), 0);
+	assert_int_equal(fmt_path(src, sizeof(src), "%s/cgroup/%s", fixture_dir(), fixture), 0);
 	assert_int_equal(fmt_path(cg, sizeof(cg), "%s/cg", t->base), 0);
 	assert_int_equal(mkdir(cg, 0755), 0);
 	assert_int_equal(copy_tree(src, cg), 0);
@@ -260,20 +227,12 @@ static void tree_setup(struct tree *t, const char *fixture, bool v2)
 
 static const struct usage_entry *entry_of(const struct usage_sample *s, const char *rel)
 {
-	for (size_t i = 0; i < s->n; i++)
-		if (!strcmp(s->entries[i].path, rel))
-			return &s->entries[i];
-	return NULL;
+	return fixture_usage_entry(s->entries, s->n, rel);
 }
 
 static void expect(const struct usage_sample *s, const char *rel, uint64_t ns)
 {
-	const struct usage_entry *e = entry_of(s, rel);
-	if (!e)
-		fail_msg("no entry for %s", rel);
-	if (e->delta[FEAT_CPU_TIME] != ns)
-		fail_msg("%s: cpu delta %llu, want %llu", rel,
-			 (unsigned long long)e->delta[FEAT_CPU_TIME], (unsigned long long)ns);
+	fixture_usage_expect_cpu(s->entries, s->n, rel, ns);
 }
 
 static void expect_absent(const struct usage_sample *s, const char *rel)
@@ -327,12 +286,12 @@ static void test_proc_stat(void **state)
 	char p[PATH_MAX];
 	uint64_t ns = 0;
 	(void)state;
-	assert_int_equal(fmt_path(p, sizeof(p), "%s/cgroup/proc", fixtures()), 0);
+	assert_int_equal(fmt_path(p, sizeof(p), "%s/cgroup/proc", fixture_dir()), 0);
 	assert_int_equal(usage_read_proc_stat_busy_ns(p, &ns), 0);
 	/* user 2485 + nice 3 + system 1933 + irq 7 + softirq 45 + steal 12; idle, iowait
 	 * and guest (40, already inside user) are not added */
 	assert_int_equal(ns, (2485ull + 3 + 1933 + 7 + 45 + 12) * tick_ns());
-	assert_int_equal(fmt_path(p, sizeof(p), "%s/cgroup/proc-garbage", fixtures()), 0);
+	assert_int_equal(fmt_path(p, sizeof(p), "%s/cgroup/proc-garbage", fixture_dir()), 0);
 	assert_int_equal(usage_read_proc_stat_busy_ns(p, &ns), -EINVAL);
 	assert_int_equal(usage_read_proc_stat_busy_ns("/nonexistent/proc", &ns), -ENOENT);
 	/* the real one, twice: monotonic */
@@ -400,7 +359,7 @@ static void test_node_busy_from_idle(void **state)
 	assert_int_equal(usage_read(u, &s), 0);
 	assert_int_equal(s.node_delta[FEAT_CPU_TIME], 5 * tick_ns());
 	usage_close(u);
-	rm_tree(t.base);
+	fixture_rm_tree(t.base);
 }
 
 static void test_open_errors(void **state)
@@ -465,7 +424,7 @@ static void test_open_errors(void **state)
 		assert_int_equal(probe.in_use, USAGE_EBPF);
 	}
 	usage_close(u);
-	rm_tree(t.base);
+	fixture_rm_tree(t.base);
 }
 
 static void test_exclusive_v2(void **state)
@@ -600,7 +559,7 @@ static void test_exclusive_v2(void **state)
 	expect(&s, R, 0);
 
 	usage_close(u);
-	rm_tree(t.base);
+	fixture_rm_tree(t.base);
 }
 
 static void test_exclusive_v1(void **state)
@@ -646,7 +605,7 @@ static void test_exclusive_v1(void **state)
 	expect_absent(&s, pod);
 	expect(&s, "/kubepods/besteffort", 0);
 	usage_close(u);
-	rm_tree(t.base);
+	fixture_rm_tree(t.base);
 }
 
 /* Bounds: untracked cgroups' time lands in their nearest tracked ancestor, so the
@@ -699,7 +658,7 @@ static void test_bounds(void **state)
 		}
 	}
 	usage_close(u);
-	rm_tree(t.base);
+	fixture_rm_tree(t.base);
 }
 
 /* --- real kernel -------------------------------------------------------------------- */

@@ -23,12 +23,7 @@
 #include "agent/export/export.h"
 #include "agent/ledger/ledger.h"
 #include "agent/validate/validate.h"
-
-static const char *fixtures(void)
-{
-	const char *f = getenv("WATTLET_FIXTURES");
-	return f && *f ? f : "test/fixtures";
-}
+#include "test/unit/fixture.h"
 
 /* ---- statistics ----------------------------------------------------------------- */
 
@@ -881,7 +876,7 @@ static void test_checks(void **state)
 	(void)state;
 
 	memset(&c, 0, sizeof(c));
-	snprintf(proc, sizeof(proc), "%s/validate/proc", fixtures());
+	snprintf(proc, sizeof(proc), "%s/validate/proc", fixture_dir());
 	validate_checks_host(&c, proc);
 	assert_string_equal(c.cpu_model, "Intel(R) Xeon(R) Gold 6248 CPU @ 2.50GHz");
 	assert_string_equal(c.cpu_vendor, "GenuineIntel");
@@ -914,12 +909,12 @@ static void test_checks(void **state)
 	{
 		uint64_t busy = 0, total = 0;
 		char root[PATH_MAX];
-		snprintf(root, sizeof(root), "%s/validate/proc", fixtures());
+		snprintf(root, sizeof(root), "%s/validate/proc", fixture_dir());
 		assert_int_equal(validate_cpu_jiffies(root, &busy, &total), 0);
 		/* cpu  1000 20 300 8000 100 5 15 60: busy = user+nice+system+irq+softirq+steal */
 		assert_int_equal(busy, 1000 + 20 + 300 + 5 + 15 + 60);
 		assert_int_equal(total, busy + 8000 + 100);
-		snprintf(root, sizeof(root), "%s/validate/nonexistent", fixtures());
+		snprintf(root, sizeof(root), "%s/validate/nonexistent", fixture_dir());
 		assert_int_equal(validate_cpu_jiffies(root, &busy, &total), -ENOENT);
 	}
 	{
@@ -927,13 +922,13 @@ static void test_checks(void **state)
 		double busy_s = 0, up_s = 0, hz = (double)sysconf(_SC_CLK_TCK);
 		char root[PATH_MAX];
 		struct timespec t0, t1;
-		snprintf(root, sizeof(root), "%s/validate/proc", fixtures());
+		snprintf(root, sizeof(root), "%s/validate/proc", fixture_dir());
 		clock_gettime(CLOCK_BOOTTIME, &t0);
 		assert_int_equal(validate_cpu_busy(root, &busy_s, &up_s), 0);
 		clock_gettime(CLOCK_BOOTTIME, &t1);
 		assert_true(up_s >= t0.tv_sec + t0.tv_nsec / 1e9 && up_s <= t1.tv_sec + t1.tv_nsec / 1e9);
 		assert_true(fabs(busy_s - (2 * up_s - 8100 / hz)) < 1e-6);
-		snprintf(root, sizeof(root), "%s/validate/nonexistent", fixtures());
+		snprintf(root, sizeof(root), "%s/validate/nonexistent", fixture_dir());
 		assert_int_equal(validate_cpu_busy(root, &busy_s, &up_s), -ENOENT);
 		/* the live host: busy time between 0 and CPUs x uptime */
 		assert_int_equal(validate_cpu_busy(NULL, &busy_s, &up_s), 0);

@@ -64,10 +64,18 @@ by .Values.config (docs/config.md).
   "listen" (printf "0.0.0.0:%d" (int .Values.metricsPort))
   "meter" $meter
   "cgroup" (dict "root" "/host/cgroup" "containers_only" true)
-  "kubernetes" (dict "enabled" "true")
+  "kubernetes" (dict "enabled" "true" "write_budget_per_s" .Values.writeBudget.clusterPerSecond "write_ceiling_per_node_per_s" .Values.writeBudget.perNodeCeilingPerSecond)
   "usage" (dict "proc_root" "/host/proc")
   "ledger" (dict "checkpoint" "/var/lib/wattlet/ledger.ckpt")
+  "metrics" (dict "detail" (.Values.metricsDetail | default false))
 }}
+{{- if .Values.secureMetrics.enabled }}
+{{- $_ := set $base "http" (dict
+  "tls_cert_file" (printf "%s/tls.crt" (include "wattlet.tlsDir" .))
+  "tls_key_file" (printf "%s/tls.key" (include "wattlet.tlsDir" .))
+  "auth" "kubernetes"
+  "auth_cache_ttl" .Values.secureMetrics.cacheTTL) }}
+{{- end }}
 {{- $cfg := mustMergeOverwrite $base (deepCopy .Values.config) }}
 {{- toYaml $cfg }}
 {{- end }}
@@ -83,4 +91,18 @@ runAsNonRoot: false
 readOnlyRootFilesystem: true
 seccompProfile:
   type: RuntimeDefault
+{{- end }}
+
+{{/* Secure metrics: the serving certificate's Secret and where the agent reads it. */}}
+{{- define "wattlet.tlsSecretName" -}}
+{{- .Values.secureMetrics.tls.secretName | default (printf "%s-tls" (include "wattlet.fullname" .)) }}
+{{- end }}
+
+{{- define "wattlet.tlsDir" -}}
+/var/run/wattlet/tls
+{{- end }}
+
+{{/* The DNS name scrapers verify the agent's certificate against. */}}
+{{- define "wattlet.tlsServerName" -}}
+{{ include "wattlet.fullname" . }}.{{ .Release.Namespace }}.svc
 {{- end }}
