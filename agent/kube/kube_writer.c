@@ -410,7 +410,10 @@ struct kube_writer *kube_writer_new(struct kube_config *c, const struct kube_wri
 					 "(set node_count_override)");
 		}
 		kw_budget_update(w, w->tokens_at_ns);
-		w->tokens = 0; /* a whole-cluster rollout starts at the budget, not N bursts */
+		/* a whole-cluster rollout starts at the budget, not N bursts: the bucket
+		 * starts empty, at a random phase of the first create's two tokens, so
+		 * agents started in the same second do not send in step */
+		w->tokens = -2.0 * kw_urand01(w);
 		w->otokens_at_ns = w->tokens_at_ns;
 	}
 	if (!w->o.send) {

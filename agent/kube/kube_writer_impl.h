@@ -212,6 +212,9 @@ int kw_send_apply(struct kube_writer *w, uint64_t now);
 
 /* ---- kube_writer_pace.c ---- */
 
+/* The next of the writer's pseudo-random numbers in [0, 1) (xorshift on w->rng, seeded
+ * from the node name and the start time: agents started together differ). */
+double kw_urand01(struct kube_writer *w);
 /* A pod's interval in ns (0: KW_DEFAULT_INTERVAL_S). */
 double kw_interval_ns(unsigned iv_s);
 /* Counts one Event or status apply sent in the rate set aside for them. */

@@ -118,7 +118,7 @@ const char *kube_writer_nodes_source_name(enum kw_nodes_source src)
 	return (unsigned)src < sizeof(names) / sizeof(names[0]) ? names[src] : "unknown";
 }
 
-static double urand01(struct kube_writer *w)
+double kw_urand01(struct kube_writer *w)
 {
 	w->rng ^= w->rng << 13;
 	w->rng ^= w->rng >> 7;
@@ -216,7 +216,7 @@ static void query_nodes(struct kube_writer *w)
 			w->st.nodes_source = KW_NODES_UNKNOWN;
 		}
 	}
-	w->nodes_next_ns = kube_budget_next_query_ns(now, n >= 0, urand01(w));
+	w->nodes_next_ns = kube_budget_next_query_ns(now, n >= 0, kw_urand01(w));
 }
 
 /* How much a pod changed since its last write, in units of its thresholds (> 1:
