@@ -198,6 +198,10 @@ static double run_mode(struct cg_layout *l, bool per_process, enum load kind, in
 	struct usage_opts o = { .layout = l, .ebpf_per_process_off = !per_process };
 	struct usage_probe probe;
 	double r[MAX_REPS], ev[MAX_REPS];
+
+	/* BPF_BENCH_TASK_CLOCK=1: with the task-clock counter read at every switch */
+	if (getenv("BPF_BENCH_TASK_CLOCK"))
+		o.counter_features = 1u << FEAT_TASK_CLOCK;
 	void *src;
 	int stats_fd;
 

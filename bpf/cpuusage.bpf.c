@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* cpuusage.bpf.c - on-CPU time (and PMU counters where present) per cgroup and,
+/* cpuusage.bpf.c - on-CPU time (and per-CPU perf counters where configured: the
+ * hardware set where present, the task-clock software event) per cgroup and,
  * when userspace sets per_process, per tgid, accumulated at sched_switch. Per-CPU
  * state only, no locks.
  *
@@ -44,7 +45,9 @@
 char LICENSE[] SEC("license") = "GPL";
 
 const volatile bool use_v1 = false;      /* cgroup id from the cpuacct v1 css */
-const volatile bool have_pmu = false;    /* pmu_* arrays hold opened counters */
+const volatile bool have_pmu = false;    /* pmu_instr/cycles/cmiss hold opened counters */
+const volatile bool have_tclk = false;   /* pmu_tclk holds task-clock counters (only when
+					    a zone is configured with task_clock) */
 const volatile bool per_process = true;  /* also charge tgid_stats */
 
 /* CLOCK_MONOTONIC ns when userspace attached: tasks started later are charged
@@ -116,6 +119,12 @@ struct {
 	__uint(value_size, sizeof(int));
 } pmu_cmiss SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+	__uint(key_size, sizeof(int));
+	__uint(value_size, sizeof(int));
+} pmu_tclk SEC(".maps");
+
 /* A kernel field: the direct load `direct` where btf (tp_btf), else BPF_CORE_READ of
  * the rest. btf is a compile-time constant at every use. */
 #define KREAD(btf, direct, ...) ((btf) ? (direct) : BPF_CORE_READ(__VA_ARGS__))
@@ -155,6 +164,8 @@ static __always_inline void add_val(struct cu_val *v, const struct cu_val *d)
 		v->v[CU_CYCLES] += d->v[CU_CYCLES];
 		v->v[CU_CMISS] += d->v[CU_CMISS];
 	}
+	if (have_tclk)
+		v->v[CU_TCLK] += d->v[CU_TCLK];
 }
 
 /* Adds d to map[key] on this CPU, inserting the key if new. */
@@ -190,19 +201,44 @@ static __always_inline void flush_pend(struct cu_cpu *c)
 	}
 }
 
-static __always_inline __u64 pmu_read(void *map)
+/* This CPU's counter in map; all zero (and counted) when there is none here. */
+static __always_inline void pmu_read(void *map, struct cu_ctr *out)
 {
 	struct bpf_perf_event_value pv = {};
 
-	if (bpf_perf_event_read_value(map, BPF_F_CURRENT_CPU, &pv, sizeof(pv)))
+	if (bpf_perf_event_read_value(map, BPF_F_CURRENT_CPU, &pv, sizeof(pv))) {
+		count_drop(CU_DROP_PMU);
+		return; /* out stays zero: no delta from or to it */
+	}
+	out->counter = pv.counter;
+	out->enabled = pv.enabled;
+	out->running = pv.running;
+}
+
+/* The count between two readings, scaled by enabled / running when the kernel
+ * multiplexed the counter; 0 when either reading is missing or it never ran. */
+static __always_inline __u64 ctr_delta(const struct cu_ctr *now, const struct cu_ctr *then)
+{
+	__u64 d, en, ru;
+
+	if (!now->enabled || !then->enabled || now->counter < then->counter)
 		return 0;
-	return pv.counter;
+	d = now->counter - then->counter;
+	en = now->enabled - then->enabled;
+	ru = now->running - then->running;
+	if (ru == en)
+		return d;
+	if (ru == 0) {
+		count_drop(CU_DROP_PMU);
+		return 0;
+	}
+	return d / ru * en + (d % ru) * en / ru; /* d * en / ru, no overflow for slices < 4 s */
 }
 
 /* Charges prev (pid ppid, not idle) what the scheduler accounted it since it was
  * last charged: lossless even when a switch-in went unseen. */
 static __always_inline void charge_prev(struct cu_cpu *c, struct task_struct *prev, __u32 ppid,
-					const __u64 *pmu_now, const bool btf)
+					const struct cu_ctr *pmu_now, const bool btf)
 {
 	/* raw_tp: prev is an untyped pointer; at sched_switch it is current */
 	struct task_struct *self = btf ? prev : bpf_get_current_task_btf();
@@ -228,10 +264,12 @@ static __always_inline void charge_prev(struct cu_cpu *c, struct task_struct *pr
 		return;
 	d.v[CU_CPU_NS] = rt - t->rt;
 	if (have_pmu && c->pid == ppid) {
-		d.v[CU_INSTR] = pmu_now[0] - c->pmu[0];
-		d.v[CU_CYCLES] = pmu_now[1] - c->pmu[1];
-		d.v[CU_CMISS] = pmu_now[2] - c->pmu[2];
+		d.v[CU_INSTR] = ctr_delta(&pmu_now[0], &c->pmu[0]);
+		d.v[CU_CYCLES] = ctr_delta(&pmu_now[1], &c->pmu[1]);
+		d.v[CU_CMISS] = ctr_delta(&pmu_now[2], &c->pmu[2]);
 	}
+	if (have_tclk && c->pid == ppid)
+		d.v[CU_TCLK] = ctr_delta(&pmu_now[3], &c->pmu[3]);
 	t->rt = rt;
 	if (t->cgid) {
 		if (t->cgid == c->pend_cg) {
@@ -282,7 +320,7 @@ static __always_inline int on_switch(struct task_struct *prev, struct task_struc
 {
 	__u32 zero = 0;
 	struct cu_cpu *c = bpf_map_lookup_elem(&cpu_state, &zero);
-	__u64 pmu_now[CU_NPMU] = {};
+	struct cu_ctr pmu_now[CU_NPMU]; /* zeroed, and used, only with counters configured */
 	__u64 seq;
 	__u32 ppid, npid;
 
@@ -291,11 +329,15 @@ static __always_inline int on_switch(struct task_struct *prev, struct task_struc
 	seq = c->seq_end + 1;
 	c->seq_begin = seq;
 	COMPILER_BARRIER();
+	if (have_pmu || have_tclk)
+		__builtin_memset(pmu_now, 0, sizeof(pmu_now));
 	if (have_pmu) {
-		pmu_now[0] = pmu_read(&pmu_instr);
-		pmu_now[1] = pmu_read(&pmu_cycles);
-		pmu_now[2] = pmu_read(&pmu_cmiss);
+		pmu_read(&pmu_instr, &pmu_now[0]);
+		pmu_read(&pmu_cycles, &pmu_now[1]);
+		pmu_read(&pmu_cmiss, &pmu_now[2]);
 	}
+	if (have_tclk)
+		pmu_read(&pmu_tclk, &pmu_now[3]);
 	ppid = KREAD(btf, prev->pid, prev, pid);
 	if (ppid != 0)
 		charge_prev(c, prev, ppid, pmu_now, btf);
@@ -315,6 +357,8 @@ static __always_inline int on_switch(struct task_struct *prev, struct task_struc
 		c->pmu[1] = pmu_now[1];
 		c->pmu[2] = pmu_now[2];
 	}
+	if (have_tclk)
+		c->pmu[3] = pmu_now[3];
 	COMPILER_BARRIER();
 	c->seq_end = seq;
 	return 0;

@@ -30,16 +30,21 @@
 #define CU_INSTR 1
 #define CU_CYCLES 2
 #define CU_CMISS 3
-#define CU_NVAL 4
+#define CU_TCLK 4 /* perf software event task-clock (ns) */
+#define CU_NVAL 5
 
-/* PMU counters (slots CU_INSTR..CU_CMISS), one perf event array each. */
-#define CU_NPMU 3
+/* Counters (slots CU_INSTR..CU_TCLK), one perf event array each; cu_cpu.pmu[i] is
+ * slot CU_INSTR + i. */
+#define CU_NPMU 4
 
 #define CU_DROP_CG 0
 #define CU_DROP_TGID 1
 #define CU_UNSEEN 2 /* task storage not available: slice not charged */
 #define CU_DROP_GONE 3 /* cg_gone full: a removed cgroup's name was not kept */
-#define CU_NDROP 4
+#define CU_DROP_PMU 4 /* a configured counter could not be read at a switch (no counter
+			 on that CPU: brought online after the open), or it did
+			 not run at all in a slice (multiplexed out) */
+#define CU_NDROP 5
 
 #define CU_DEF_MAX_CGROUPS 16384
 #define CU_DEF_MAX_TGIDS 32768
@@ -64,6 +69,14 @@ struct cu_gone {
 
 struct cu_val {
 	__u64 v[CU_NVAL];
+};
+
+/* One counter reading: value and the times it was enabled and running (they differ
+ * when the kernel multiplexes counters); a delta is scaled by enabled / running. */
+struct cu_ctr {
+	__u64 counter;
+	__u64 enabled;
+	__u64 running;
 };
 
 /* Per CPU: the task switched in last (pid 0 = idle), since when (ts, see below; 0
@@ -97,7 +110,7 @@ struct cu_cpu {
 	__u64 pend_cg;
 	__u32 pid;
 	__u32 pad;
-	__u64 pmu[CU_NPMU];
+	struct cu_ctr pmu[CU_NPMU];
 	struct cu_val pend;
 	__u64 seq_begin;
 };

@@ -18,6 +18,7 @@
 #include "../export/export.h"
 #include "../export/http.h"
 #include "../export/metrics_cache.h"
+#include "../kube/kube_agent.h"
 #include "../ledger/ledger.h"
 #include "../meter/meter.h"
 #include "../model/idle.h"
@@ -28,7 +29,6 @@
 #include "../validate/validate.h"
 #include "http_guard.h"
 #include "gpu_stage.h"
-#include "kube_agent.h"
 #include "log.h"
 
 /* Set by the signal handler; the daemon's only process-wide mutable state. */
@@ -531,6 +531,11 @@ static int agent_start(struct agent *a, const struct config *c, const struct dae
 	uo.source = c->usage_source;
 	uo.max_cgroups = c->max_cgroups;
 	uo.proc_root = c->proc_root;
+	for (int z = 0; z < ZONE_COUNT; z++) /* task-clock is read only when a zone uses it */
+		if (c->zone_feature[z] == FEAT_TASK_CLOCK ||
+		    (a->have_file_model && a->file_model.zone[z].present &&
+		     a->file_model.zone[z].feature == FEAT_TASK_CLOCK))
+			uo.counter_features |= 1u << FEAT_TASK_CLOCK;
 	a->usage = usage_open(&uo, &up, &err);
 	if (!a->usage) {
 		log_error("usage: %s", err.msg);
@@ -538,8 +543,8 @@ static int agent_start(struct agent *a, const struct config *c, const struct dae
 	}
 	if (up.in_use != USAGE_EBPF)
 		log_info("usage: eBPF not used: %s", up.ebpf_reason);
-	log_info("usage: %s source; hardware counters: %s", usage_source_name(up.in_use),
-		 up.pmu_reason);
+	log_info("usage: %s source; hardware counters: %s; %s", usage_source_name(up.in_use),
+		 up.pmu_reason, up.task_clock_reason);
 	if (gpu_stage_open(c, &a->layout, &a->gpu) != 0)
 		return -1;
 	if (!up.removed_ok) /* once, at start: short-lived cgroups count to system */
@@ -578,7 +583,7 @@ static int agent_start(struct agent *a, const struct config *c, const struct dae
 	}
 
 	if (kube_agent_wanted(c)) {
-		a->kube = kube_agent_new(c, &err);
+		a->kube = kube_agent_new(c, log_note, NULL, &err);
 		if (!a->kube) {
 			if (c->kube_enabled == KUBE_ON) {
 				log_error("kubernetes: %s", err.msg);

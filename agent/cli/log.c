@@ -35,3 +35,9 @@ void wl_log(enum log_level lvl, const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 }
+
+void log_note(enum log_level lvl, const char *msg, void *ud)
+{
+	(void)ud;
+	wl_log(lvl, "%s", msg);
+}

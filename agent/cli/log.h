@@ -13,6 +13,9 @@
 void log_set_level(enum log_level lvl);
 bool log_enabled(enum log_level lvl);
 void wl_log(enum log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* One line a library module reported through a note callback (kube_agent_note_fn):
+ * logged as is at lvl; ud unused. */
+void log_note(enum log_level lvl, const char *msg, void *ud);
 
 #define log_error(...) wl_log(LOG_ERROR, __VA_ARGS__)
 #define log_warn(...) wl_log(LOG_WARN, __VA_ARGS__)

@@ -318,6 +318,9 @@ static int cmd_probe(const struct config *c)
 	uo.source = c->usage_source;
 	uo.max_cgroups = c->max_cgroups;
 	uo.proc_root = c->proc_root;
+	for (int z = 0; z < ZONE_COUNT; z++) /* opened as the agent would: zones using it */
+		if (c->zone_feature[z] == FEAT_TASK_CLOCK)
+			uo.counter_features |= 1u << FEAT_TASK_CLOCK;
 	u = usage_open(&uo, &up, &err);
 	if (!u) {
 		printf("  error:    %s\n", err.msg);
@@ -327,17 +330,19 @@ static int cmd_probe(const struct config *c)
 	}
 	printf("  ebpf:     %s: %s\n", up.ebpf_ok ? "available" : "not used", up.ebpf_reason);
 	printf("  pmu:      %s: %s\n", up.pmu_ok ? "available" : "absent", up.pmu_reason);
+	printf("  counters: %s: %s\n", up.task_clock_ok ? "in use" : "not used", up.task_clock_reason);
 	if (u) /* cgroups created and removed between two ticks */
 		printf("  removed:  %s: %s\n", up.removed_ok ? "charged" : "to system",
 		       up.removed_reason);
 	printf("  features: dynamic energy of each zone is shared by\n");
 	for (int z = 0; z < ZONE_COUNT; z++) {
 		enum feature f = c->zone_feature[z];
-		if (f == FEAT_CPU_TIME || up.pmu_ok)
+		if (f == FEAT_CPU_TIME || (f == FEAT_TASK_CLOCK ? up.task_clock_ok : up.pmu_ok))
 			printf("            %-9s %s\n", zone_name(z), feature_name(f));
 		else
-			printf("            %-9s cpu_time (configured %s needs hardware counters)\n",
-			       zone_name(z), feature_name(f));
+			printf("            %-9s cpu_time (configured %s needs %s)\n", zone_name(z),
+			       feature_name(f), f == FEAT_TASK_CLOCK ? "the task-clock counter, see "
+			       "counters above" : "hardware counters");
 	}
 	usage_close(u);
 	return rc;

@@ -45,7 +45,7 @@ static int parse_list(const char *s, bool zones, uint32_t *mask)
 		if (v < 0) {
 			fprintf(stderr, "wattlet model fit: unknown %s '%s' (%s)\n", zones ? "zone" : "feature",
 				tok, zones ? "package, core, uncore, dram, platform, gpu"
-					   : "cpu_time, instructions, cycles, cache_misses");
+					   : "cpu_time, instructions, cycles, cache_misses, task_clock");
 			return -EINVAL;
 		}
 		*mask |= 1u << v;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../common/apiclient.h"
+#include "../common/jsonget.h"
 #include "../common/util.h"
 
 #define TOP_BODY_CAP (64u << 20)
@@ -138,19 +139,6 @@ static long fetch_timeout_ms(double interval_s)
 	return ms < 3000 ? 3000 : ms > 30000 ? 30000 : ms;
 }
 
-static double num(const json_t *o, const char *k)
-{
-	const json_t *v = json_object_get(o, k);
-	double d = json_is_number(v) ? json_number_value(v) : 0;
-	return isfinite(d) ? d : 0;
-}
-
-static const char *str(const json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-	return s ? s : "";
-}
-
 static int term_rows(void)
 {
 	struct winsize ws;
@@ -212,30 +200,32 @@ static int render(const json_t *doc, const struct top_opts *o, bool clear, char 
 		fputs("\033[H\033[2J", stdout);
 	printf("wattlet top - node %s  meter %s  usage %s  ticks %.0f  workloads %.0f live / "
 	       "%.0f  %s%s\n",
-	       str(node, "name")[0] ? str(node, "name") : "?", str(agent, "meter"),
-	       str(agent, "usage_source"), num(agent, "ticks"), num(agent, "workloads_live"),
-	       num(agent, "workloads_total"), tbuf,
+	       jg_str_or(node, "name", "")[0] ? jg_str_or(node, "name", "") : "?",
+	       jg_str_or(agent, "meter", ""), jg_str_or(agent, "usage_source", ""),
+	       jg_num_or(agent, "ticks", 0), jg_num_or(agent, "workloads_live", 0),
+	       jg_num_or(agent, "workloads_total", 0), tbuf,
 	       json_is_true(json_object_get(agent, "ready")) ? "" : "  (not ready)");
-	if (strcmp(str(agent, "energy_source"), "none") == 0) /* said loudly: zeros are not 0 W */
+	/* said loudly: zeros are not 0 W */
+	if (strcmp(jg_str_or(agent, "energy_source", ""), "none") == 0)
 		printf("NO ENERGY SOURCE on this node: no meter in use and no PowerModel with "
 		       "estimated zones; energy below is 0 because nothing measures it "
 		       "(wattlet probe says why; apply a PowerModel with estimated zones)\n");
-	printf("node %.2f W (dynamic %.2f + idle %.2f):", num(node, "watts"),
-	       num(node, "watts_dynamic"), num(node, "watts_idle"));
+	printf("node %.2f W (dynamic %.2f + idle %.2f):", jg_num_or(node, "watts", 0),
+	       jg_num_or(node, "watts_dynamic", 0), jg_num_or(node, "watts_idle", 0));
 	zones = json_object_get(node, "zones");
 	json_object_foreach((json_t *)zones, zk, zv)
 	{
 		const json_t *d = json_object_get(zv, "dynamic"), *id = json_object_get(zv, "idle");
-		printf("  %s %.2f W", zk, num(d, "watts") + num(id, "watts"));
+		printf("  %s %.2f W", zk, jg_num_or(d, "watts", 0) + jg_num_or(id, "watts", 0));
 	}
 	printf("\n");
 	json_object_foreach((json_t *)zones, zk, zv) /* said plainly: a guess, not a measure */
-		if (strcmp(str(zv, "idle_source"), "fallback") == 0)
+		if (strcmp(jg_str_or(zv, "idle_source", ""), "fallback") == 0)
 			printf("IDLE IS A GUESS for %s: %.2f W (source fallback: this node was never "
 			       "quiet, so dynamic energy is understated). Set model.idle_watts.%s, or "
 			       "let the node idle for a minute, or (Kubernetes) let a node of the same "
 			       "hardware publish its NodeClassIdle (docs/models.md)\n",
-			       zk, num(zv, "idle_watts"), zk);
+			       zk, jg_num_or(zv, "idle_watts", 0), zk);
 	printf("\n");
 
 	namew = cols - 62;
@@ -246,14 +236,14 @@ static int render(const json_t *doc, const struct top_opts *o, bool clear, char 
 	nw = json_array_size(wls);
 	for (i = 0; i < nw && (long)i < rows; i++) {
 		const json_t *w = json_array_get(wls, i);
-		const char *name = str(w, "workload");
+		const char *name = jg_str_or(w, "workload", "");
 		size_t len = strlen(name);
 		bool term = json_is_true(json_object_get(w, "terminated"));
 
-		fmt_joules(num(w, "joules"), jbuf, sizeof(jbuf));
-		printf("%9.2f %9.2f %9.2f %11s %7.2f %-9s ", num(w, "watts"),
-		       num(w, "watts_dynamic"), num(w, "watts_idle"), jbuf, num(w, "cpu_cores"),
-		       str(w, "kind"));
+		fmt_joules(jg_num_or(w, "joules", 0), jbuf, sizeof(jbuf));
+		printf("%9.2f %9.2f %9.2f %11s %7.2f %-9s ", jg_num_or(w, "watts", 0),
+		       jg_num_or(w, "watts_dynamic", 0), jg_num_or(w, "watts_idle", 0), jbuf,
+		       jg_num_or(w, "cpu_cores", 0), jg_str_or(w, "kind", ""));
 		/* long cgroup paths: keep the tail, which names the workload */
 		if ((int)len > namew)
 			printf("...%s", name + len - (size_t)(namew - 3));

@@ -13,6 +13,7 @@ static const char *const feature_names[FEAT_COUNT] = {
 	[FEAT_INSTRUCTIONS] = "instructions",
 	[FEAT_CYCLES] = "cycles",
 	[FEAT_CACHE_MISSES] = "cache_misses",
+	[FEAT_TASK_CLOCK] = "task_clock",
 };
 
 static const char *const mode_names[MODE_COUNT] = {

@@ -21,6 +21,9 @@ enum feature {
 	FEAT_INSTRUCTIONS, /* retired instructions (PMU) */
 	FEAT_CYCLES,       /* CPU cycles (PMU) */
 	FEAT_CACHE_MISSES, /* last-level cache misses (PMU) */
+	FEAT_TASK_CLOCK,   /* on-CPU ns counted by the perf software event task-clock, read
+	                    * through the same per-CPU counter path as the PMU ones; opened
+	                    * only when a zone is configured with it */
 	FEAT_COUNT
 };
 

@@ -11,6 +11,7 @@
 #include <yaml.h>
 #include <jansson.h>
 
+#include "agent/common/jsonget.h"
 #include "agent/common/strbuf.h"
 #include "agent/common/yamllimit.h"
 
@@ -373,12 +374,6 @@ static json_t *named_entry(json_t *root, const char *list, const char *name, con
 	return NULL;
 }
 
-static const char *str_field(json_t *obj, const char *k)
-{
-	const char *s = json_string_value(json_object_get(obj, k));
-	return s && *s ? s : NULL;
-}
-
 /* Resolves p against dir unless absolute. */
 static int resolve_path(const char *dir, const char *p, char **out, struct wl_err *e)
 {
@@ -403,8 +398,8 @@ static int load_pem(json_t *obj, const char *key, const char *dir, struct pem_sr
 	int err;
 
 	snprintf(dkey, sizeof(dkey), "%s-data", key);
-	data = str_field(obj, dkey);
-	path = str_field(obj, key);
+	data = jg_nonempty(obj, dkey);
+	path = jg_nonempty(obj, key);
 	if (data) {
 		err = kube_base64_decode(data, &out->data, &out->len);
 		if (err)
@@ -447,7 +442,7 @@ struct kube_config *kube_config_from_file(const char *path, const struct kube_co
 		err = -EINVAL;
 		goto cleanup;
 	}
-	ctx_name = o && o->context ? o->context : str_field(root, "current-context");
+	ctx_name = o && o->context ? o->context : jg_nonempty(root, "current-context");
 	if (!ctx_name) {
 		err = err_set(e, EINVAL, "kubeconfig %s: no current-context and no context given",
 			      path);
@@ -458,14 +453,14 @@ struct kube_config *kube_config_from_file(const char *path, const struct kube_co
 		err = err_set(e, ENOENT, "kubeconfig %s: context \"%s\" not found", path, ctx_name);
 		goto cleanup;
 	}
-	cluster_name = str_field(ctx, "cluster");
+	cluster_name = jg_nonempty(ctx, "cluster");
 	cluster = cluster_name ? named_entry(root, "clusters", cluster_name, "cluster") : NULL;
 	if (!cluster) {
 		err = err_set(e, ENOENT, "kubeconfig %s: cluster \"%s\" of context \"%s\" not found",
 			      path, cluster_name ? cluster_name : "", ctx_name);
 		goto cleanup;
 	}
-	server = str_field(cluster, "server");
+	server = jg_nonempty(cluster, "server");
 	if (!server || strncmp(server, "https://", 8) != 0) {
 		err = err_set(e, EINVAL, "kubeconfig %s: cluster \"%s\": server must be an https:// URL",
 			      path, cluster_name);
@@ -478,7 +473,7 @@ struct kube_config *kube_config_from_file(const char *path, const struct kube_co
 	}
 	while (strlen(c->server) > 8 && c->server[strlen(c->server) - 1] == '/')
 		c->server[strlen(c->server) - 1] = '\0';
-	s = str_field(cluster, "insecure-skip-tls-verify");
+	s = jg_nonempty(cluster, "insecure-skip-tls-verify");
 	if (s && strcmp(s, "false") != 0) {
 		if (!o || !o->allow_insecure) {
 			err = err_set(e, EPERM,
@@ -496,7 +491,7 @@ struct kube_config *kube_config_from_file(const char *path, const struct kube_co
 		goto cleanup;
 	}
 
-	user_name = str_field(ctx, "user");
+	user_name = jg_nonempty(ctx, "user");
 	user = user_name ? named_entry(root, "users", user_name, "user") : NULL;
 	if (user_name && !user) {
 		err = err_set(e, ENOENT, "kubeconfig %s: user \"%s\" not found", path, user_name);
@@ -537,11 +532,11 @@ struct kube_config *kube_config_from_file(const char *path, const struct kube_co
 				      path, user_name);
 			goto cleanup;
 		}
-		if ((s = str_field(user, "token")) && !(c->static_token = strdup(s))) {
+		if ((s = jg_nonempty(user, "token")) && !(c->static_token = strdup(s))) {
 			err = err_set(e, ENOMEM, "out of memory");
 			goto cleanup;
 		}
-		if (!c->static_token && (s = str_field(user, "tokenFile"))) {
+		if (!c->static_token && (s = jg_nonempty(user, "tokenFile"))) {
 			err = resolve_path(dir, s, &c->token_path, e);
 			if (err)
 				goto cleanup;
@@ -552,7 +547,7 @@ struct kube_config *kube_config_from_file(const char *path, const struct kube_co
 			}
 		}
 	}
-	s = str_field(ctx, "namespace");
+	s = jg_nonempty(ctx, "namespace");
 	c->ns = strdup(s ? s : "default");
 	if (!c->ns)
 		err = err_set(e, ENOMEM, "out of memory");

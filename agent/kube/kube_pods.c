@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "kube_quantity.h"
+#include "../common/jsonget.h"
 
 #define PODS_MAX 65536
 #define CTRS_PER_POD_MAX 1024
@@ -59,12 +60,6 @@ void kube_pods_free(struct kube_pods *p)
 	free(p);
 }
 
-static const char *jstr(const json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-	return s ? s : "";
-}
-
 /* "containerd://abc" -> runtime "containerd" (into rt), id "abc" (pointer into s). */
 static const char *split_id(const char *s, char *rt, size_t rtcap)
 {
@@ -105,7 +100,7 @@ static const json_t *spec_container(const json_t *spec, const char *list, const 
 	const json_t *arr = json_object_get(spec, list), *c;
 	size_t i;
 	json_array_foreach(arr, i, c) {
-		if (strcmp(jstr(c, "name"), name) == 0)
+		if (strcmp(jg_str_or(c, "name", ""), name) == 0)
 			return c;
 	}
 	return NULL;
@@ -205,7 +200,7 @@ static double pod_request(const json_t *spec)
 	 * before it, sidecars (restartPolicy: Always) keep running with the app */
 	json_array_foreach(json_object_get(spec, "initContainers"), i, c) {
 		v = cpu_request(c, &bad);
-		if (strcmp(jstr(c, "restartPolicy"), "Always") == 0)
+		if (strcmp(jg_str_or(c, "restartPolicy", ""), "Always") == 0)
 			sidecars += v;
 		else if (sidecars + v > init_max)
 			init_max = sidecars + v;
@@ -225,8 +220,8 @@ static struct pod *pod_build(json_t *obj, struct wl_err *e)
 	struct pod *d;
 	size_t cap;
 
-	if (!json_is_object(obj) || !json_is_object(md) || !*jstr(md, "uid") ||
-	    !*jstr(md, "name") || !*jstr(md, "namespace")) {
+	if (!json_is_object(obj) || !json_is_object(md) || !*jg_str_or(md, "uid", "") ||
+	    !*jg_str_or(md, "name", "") || !*jg_str_or(md, "namespace", "")) {
 		err_set(e, EINVAL, "pod without metadata.uid, name or namespace");
 		return NULL;
 	}
@@ -238,12 +233,12 @@ static struct pod *pod_build(json_t *obj, struct wl_err *e)
 		return NULL;
 	}
 	d->obj = json_incref(obj);
-	d->info.ns = jstr(md, "namespace");
-	d->info.name = jstr(md, "name");
-	d->info.uid = jstr(md, "uid");
-	d->info.qos_class = jstr(status, "qosClass");
-	d->info.phase = jstr(status, "phase");
-	d->info.node = jstr(spec, "nodeName");
+	d->info.ns = jg_str_or(md, "namespace", "");
+	d->info.name = jg_str_or(md, "name", "");
+	d->info.uid = jg_str_or(md, "uid", "");
+	d->info.qos_class = jg_str_or(status, "qosClass", "");
+	d->info.phase = jg_str_or(status, "phase", "");
+	d->info.node = jg_str_or(spec, "nodeName", "");
 	d->info.labels = json_is_object(labels) ? labels : NULL;
 	d->info.cpu_request_cores = pod_request(spec);
 	add_statuses(d, cap, status, spec, "containerStatuses", "containers", KUBE_CTR_APP);
@@ -358,7 +353,7 @@ int kube_pods_upsert(struct kube_pods *p, json_t *pod, struct wl_err *e)
 
 int kube_pods_remove(struct kube_pods *p, const json_t *pod)
 {
-	const char *uid = jstr(json_object_get(pod, "metadata"), "uid");
+	const char *uid = jg_str_or(json_object_get(pod, "metadata"), "uid", "");
 	ssize_t i;
 
 	if (!p || !*uid)

@@ -336,7 +336,7 @@ int fit_recording(const struct recording *r, const struct fit_opts *o, struct fi
 				return err_set(err, EINVAL, "zone %s was not measured in the recording", zone_name(z));
 		zmask = o->zone_mask;
 	}
-	fmask = o->feature_mask ? o->feature_mask : ((1u << FEAT_COUNT) - 1);
+	fmask = o->feature_mask ? o->feature_mask : ((1u << REC_NFEAT) - 1);
 	for (int f = 0; f < FEAT_COUNT; f++) {
 		if (!(fmask & (1u << f)) || (fdata & (1u << f)))
 			continue;

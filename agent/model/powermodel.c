@@ -26,6 +26,7 @@ double pm_feature_unit(enum feature f)
 	case FEAT_INSTRUCTIONS: return 1e-9;  /* 1/s -> 1e9/s */
 	case FEAT_CYCLES: return 1e-9;
 	case FEAT_CACHE_MISSES: return 1e-6;  /* 1/s -> 1e6/s */
+	case FEAT_TASK_CLOCK: return 1e-9;    /* ns/s -> cores */
 	default: return 0;
 	}
 }
@@ -80,7 +81,7 @@ static int check_num(struct wl_err *err, const char *field, double v)
 	return 0;
 }
 
-static const char feature_list[] = "cpu_time, instructions, cycles, cache_misses";
+static const char feature_list[] = "cpu_time, instructions, cycles, cache_misses, task_clock";
 static const char zone_list[] = "package, core, uncore, dram, platform, gpu";
 
 static int zone_from_spec(const struct pm_zone_in *zi, size_t i, struct powermodel *out,

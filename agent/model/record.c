@@ -56,12 +56,12 @@ void rec_close(struct rec_writer *w)
 int rec_write(struct rec_writer *w, const struct meter_delta *md, const struct usage_sample *us,
 	      struct wl_err *err)
 {
-	uint64_t node[FEAT_COUNT];
+	uint64_t node[REC_NFEAT];
 	uint32_t zmask = 0, bad = 0;
 
 	if (!w || !w->f || !us)
 		return err_set(err, EINVAL, "record: not open");
-	for (int f = 0; f < FEAT_COUNT; f++) {
+	for (int f = 0; f < REC_NFEAT; f++) {
 		uint64_t sum = 0;
 		for (size_t i = 0; i < us->n; i++)
 			sum += us->entries[i].delta[f];
@@ -75,19 +75,19 @@ int rec_write(struct rec_writer *w, const struct meter_delta *md, const struct u
 		md ? md->dt_ns : us->dt_ns, zmask, bad);
 	for (int z = 0; z < ZONE_COUNT; z++)
 		fprintf(w->f, ",%" PRIu64, (md && (zmask & (1u << z))) ? md->uj[z] : 0);
-	fprintf(w->f, ",%" PRIu32, us->feature_mask);
-	for (int f = 0; f < FEAT_COUNT; f++)
+	fprintf(w->f, ",%" PRIu32, us->feature_mask & ((1u << REC_NFEAT) - 1));
+	for (int f = 0; f < REC_NFEAT; f++)
 		fprintf(w->f, ",%" PRIu64, node[f]);
 	fputc('\n', w->f);
 	for (size_t i = 0; i < us->n; i++) {
 		const struct usage_entry *e = &us->entries[i];
 		bool any = false;
-		for (int f = 0; f < FEAT_COUNT; f++)
+		for (int f = 0; f < REC_NFEAT; f++)
 			any |= e->delta[f] != 0;
 		if (!any || !e->path || strchr(e->path, '\n'))
 			continue;
 		fprintf(w->f, "W,%" PRIu64, us->t_ns);
-		for (int f = 0; f < FEAT_COUNT; f++)
+		for (int f = 0; f < REC_NFEAT; f++)
 			fprintf(w->f, ",%" PRIu64, e->delta[f]);
 		fprintf(w->f, ",%s\n", e->path);
 	}
@@ -223,7 +223,7 @@ struct recording *rec_load(const char *path, bool with_workloads, struct wl_err 
 			for (int z = 0; z < ZONE_COUNT; z++)
 				t->uj[z] = v[4 + z];
 			t->feature_mask = (uint32_t)v[10];
-			for (int ft = 0; ft < FEAT_COUNT; ft++)
+			for (int ft = 0; ft < REC_NFEAT; ft++)
 				t->node[ft] = v[11 + ft];
 			t->first_wl = r->n_wl;
 		} else if (strncmp(s, "W,", 2) == 0) {
@@ -251,7 +251,7 @@ struct recording *rec_load(const char *path, bool with_workloads, struct wl_err 
 				goto cleanup;
 			}
 			w = &r->wl[r->n_wl];
-			for (int ft = 0; ft < FEAT_COUNT; ft++)
+			for (int ft = 0; ft < REC_NFEAT; ft++)
 				w->delta[ft] = v[1 + ft];
 			w->path = strdup(s);
 			if (!w->path) {

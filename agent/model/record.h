@@ -33,6 +33,9 @@
 #include "../usage/usage.h"
 
 #define REC_MAGIC "#wattlet-record v1"
+/* Features a recording holds: the first four (task_clock, a software counter that
+ * equals cpu_time, is not recorded; its bit is never set in feature_mask). */
+#define REC_NFEAT FEAT_TASK_CLOCK
 #define REC_MAX_LINE 8192        /* longer lines are an error */
 #define REC_MAX_TICKS 2000000    /* ~23 days at 1 s */
 #define REC_MAX_WORKLOAD_ROWS 20000000

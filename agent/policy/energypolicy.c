@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "../common/duration.h"
+#include "../common/jsonget.h"
 #include "../config/config.h" /* idle_policy_from_name() */
 
 /* ---- small checks -------------------------------------------------------------- */
@@ -61,44 +62,6 @@ static bool printable(const char *s)
 		if ((unsigned char)*s < 0x21 || (unsigned char)*s > 0x7e)
 			return false;
 	return true;
-}
-
-/* Reads obj[key] as a string into out (cap bytes). absent: -ENOENT (nothing set). */
-static int get_str(const json_t *obj, const char *key, const char *field, char *out, size_t cap,
-		   struct wl_err *e)
-{
-	const json_t *v = json_object_get(obj, key);
-	const char *s;
-	size_t n;
-
-	if (!v || json_is_null(v))
-		return -ENOENT;
-	if (!json_is_string(v))
-		return err_set(e, EINVAL, "%s: not a string", field);
-	s = json_string_value(v);
-	n = json_string_length(v);
-	if (strlen(s) != n)
-		return err_set(e, EINVAL, "%s: contains a NUL byte", field);
-	if (n >= cap)
-		return err_set(e, EINVAL, "%s: %zu characters (at most %zu)", field, n, cap - 1);
-	memcpy(out, s, n + 1);
-	return 0;
-}
-
-/* Reads obj[key] as a finite JSON number. absent: -ENOENT. */
-static int get_num(const json_t *obj, const char *key, const char *field, double *out,
-		   struct wl_err *e)
-{
-	const json_t *v = json_object_get(obj, key);
-
-	if (!v || json_is_null(v))
-		return -ENOENT;
-	if (!json_is_number(v))
-		return err_set(e, EINVAL, "%s: not a number", field);
-	*out = json_number_value(v);
-	if (!isfinite(*out))
-		return err_set(e, EINVAL, "%s: not a finite number", field);
-	return 0;
 }
 
 /* ---- durations and times ---------------------------------------------------------- */
@@ -204,7 +167,7 @@ static int get_duration(const json_t *obj, const char *key, const char *field, u
 			uint64_t hi, uint64_t *out, struct wl_err *e)
 {
 	char s[33], a[32], b[32];
-	int rc = get_str(obj, key, field, s, sizeof(s), e);
+	int rc = jg_str_copy(obj, key, field, s, sizeof(s), e);
 
 	if (rc)
 		return rc;
@@ -240,12 +203,12 @@ static int parse_meta(const json_t *obj, struct energypolicy *p, struct wl_err *
 	if (!json_is_object(obj))
 		return err_set(e, EINVAL, "EnergyPolicy: not a JSON object");
 	/* list items and watch objects of a CRD carry apiVersion/kind; tolerate absence */
-	rc = get_str(obj, "apiVersion", "apiVersion", api, sizeof(api), e);
+	rc = jg_str_copy(obj, "apiVersion", "apiVersion", api, sizeof(api), e);
 	if (rc == 0 && strcmp(api, EP_API_VERSION) != 0)
 		return err_set(e, EINVAL, "apiVersion: '%s' (expected %s)", api, EP_API_VERSION);
 	if (rc && rc != -ENOENT)
 		return rc;
-	rc = get_str(obj, "kind", "kind", api, sizeof(api), e);
+	rc = jg_str_copy(obj, "kind", "kind", api, sizeof(api), e);
 	if (rc == 0 && strcmp(api, EP_KIND) != 0)
 		return err_set(e, EINVAL, "kind: '%s' (expected %s)", api, EP_KIND);
 	if (rc && rc != -ENOENT)
@@ -254,33 +217,33 @@ static int parse_meta(const json_t *obj, struct energypolicy *p, struct wl_err *
 	md = json_object_get(obj, "metadata");
 	if (!json_is_object(md))
 		return err_set(e, EINVAL, "metadata: missing or not an object");
-	rc = get_str(md, "name", "metadata.name", p->name, sizeof(p->name), e);
+	rc = jg_str_copy(md, "name", "metadata.name", p->name, sizeof(p->name), e);
 	if (rc == -ENOENT)
 		return err_set(e, EINVAL, "metadata.name: missing");
 	if (rc)
 		return rc;
 	if (!dns_subdomain(p->name))
 		return err_set(e, EINVAL, "metadata.name: '%s' is not a DNS subdomain name", p->name);
-	rc = get_str(md, "namespace", "metadata.namespace", p->ns, sizeof(p->ns), e);
+	rc = jg_str_copy(md, "namespace", "metadata.namespace", p->ns, sizeof(p->ns), e);
 	if (rc == -ENOENT)
 		return err_set(e, EINVAL, "metadata.namespace: missing (EnergyPolicy is namespaced)");
 	if (rc)
 		return rc;
 	if (!dns_label(p->ns, EP_NS_MAX))
 		return err_set(e, EINVAL, "metadata.namespace: '%s' is not a DNS label", p->ns);
-	rc = get_str(md, "uid", "metadata.uid", p->uid, sizeof(p->uid), e);
+	rc = jg_str_copy(md, "uid", "metadata.uid", p->uid, sizeof(p->uid), e);
 	if (rc == -ENOENT)
 		return err_set(e, EINVAL, "metadata.uid: missing");
 	if (rc)
 		return rc;
 	if (!p->uid[0] || !printable(p->uid))
 		return err_set(e, EINVAL, "metadata.uid: empty or not printable");
-	rc = get_str(md, "resourceVersion", "metadata.resourceVersion", p->resource_version,
-		     sizeof(p->resource_version), e);
+	rc = jg_str_copy(md, "resourceVersion", "metadata.resourceVersion", p->resource_version,
+			 sizeof(p->resource_version), e);
 	if (rc && rc != -ENOENT)
 		return rc;
-	rc = get_str(md, "creationTimestamp", "metadata.creationTimestamp", p->creation_timestamp,
-		     sizeof(p->creation_timestamp), e);
+	rc = jg_str_copy(md, "creationTimestamp", "metadata.creationTimestamp",
+			 p->creation_timestamp, sizeof(p->creation_timestamp), e);
 	if (rc == -ENOENT)
 		return err_set(e, EINVAL, "metadata.creationTimestamp: missing (needed to order "
 			       "policies that select the same pod)");
@@ -315,7 +278,7 @@ static int parse_budget(const json_t *b, size_t i, struct ep_budget *out, struct
 				       f, key);
 	}
 	snprintf(g, sizeof(g), "%s.name", f);
-	rc = get_str(b, "name", g, out->name, sizeof(out->name), e);
+	rc = jg_str_copy(b, "name", g, out->name, sizeof(out->name), e);
 	if (rc == -ENOENT)
 		return err_set(e, EINVAL, "%s: missing", g);
 	if (rc)
@@ -329,7 +292,7 @@ static int parse_budget(const json_t *b, size_t i, struct ep_budget *out, struct
 	if (rc)
 		return rc;
 	snprintf(g, sizeof(g), "%s.maxJoules", f);
-	rc = get_num(b, "maxJoules", g, &out->max_joules, e);
+	rc = jg_num(b, "maxJoules", g, &out->max_joules, e);
 	if (rc == -ENOENT)
 		return err_set(e, EINVAL, "%s: missing", g);
 	if (rc)
@@ -338,7 +301,7 @@ static int parse_budget(const json_t *b, size_t i, struct ep_budget *out, struct
 		return err_set(e, EINVAL, "%s: %g is outside (0, 1e15]", g, out->max_joules);
 	snprintf(g, sizeof(g), "%s.action", f);
 	out->action = EP_ACTION_EVENT;
-	rc = get_str(b, "action", g, act, sizeof(act), e);
+	rc = jg_str_copy(b, "action", g, act, sizeof(act), e);
 	if (rc == 0) {
 		if (strcmp(act, "event") == 0)
 			out->action = EP_ACTION_EVENT;
@@ -387,7 +350,7 @@ static int parse_spec(const json_t *spec, struct energypolicy *p, struct wl_err 
 	if (!spec)
 		return 0;
 
-	rc = get_str(spec, "idlePolicy", "spec.idlePolicy", buf, sizeof(buf), e);
+	rc = jg_str_copy(spec, "idlePolicy", "spec.idlePolicy", buf, sizeof(buf), e);
 	if (rc == 0) {
 		int ip = idle_policy_from_name(buf);
 		if (ip < 0)
@@ -403,7 +366,7 @@ static int parse_spec(const json_t *spec, struct energypolicy *p, struct wl_err 
 		p->update_interval_ms = EP_INTERVAL_DEFAULT_MS;
 	else if (rc)
 		return rc;
-	rc = get_num(spec, "carbonIntensity", "spec.carbonIntensity", &p->carbon_g_per_kwh, e);
+	rc = jg_num(spec, "carbonIntensity", "spec.carbonIntensity", &p->carbon_g_per_kwh, e);
 	if (rc == 0) {
 		if (p->carbon_g_per_kwh < 0 || p->carbon_g_per_kwh > EP_CARBON_MAX)
 			return err_set(e, EINVAL, "spec.carbonIntensity: %g is outside 0..5000 gCO2e/kWh",

@@ -7,42 +7,12 @@
 #include <string.h>
 #include <sys/types.h>
 
+#include "../common/jsonget.h"
 #include "../kube/kube_selector.h"
 
 #define MS_UID_MAX 128
 
 /* ---- JSON -> pm_spec_in ---------------------------------------------------------- */
-
-static int jstr(const json_t *obj, const char *key, const char *field, const char **out,
-		struct wl_err *e)
-{
-	const json_t *v = json_object_get(obj, key);
-
-	*out = NULL;
-	if (!v || json_is_null(v))
-		return 0;
-	if (!json_is_string(v))
-		return err_set(e, EINVAL, "%s: not a string", field);
-	if (strlen(json_string_value(v)) != json_string_length(v))
-		return err_set(e, EINVAL, "%s: contains a NUL byte", field);
-	*out = json_string_value(v);
-	return 0;
-}
-
-static int jnum(const json_t *obj, const char *key, const char *field, bool *has, double *out,
-		struct wl_err *e)
-{
-	const json_t *v = json_object_get(obj, key);
-
-	*has = false;
-	if (!v || json_is_null(v))
-		return 0;
-	if (!json_is_number(v))
-		return err_set(e, EINVAL, "%s: not a number", field);
-	*out = json_number_value(v);
-	*has = true;
-	return 0;
-}
 
 static int only_keys(const json_t *obj, const char *field, const char *const *keys, size_t n,
 		     const char *list, struct wl_err *e)
@@ -76,16 +46,18 @@ static int read_zone(const json_t *zj, size_t i, struct pm_zone_in *zi, struct p
 	if ((rc = only_keys(zj, f, zkeys, 5, "zone, source, idleWatts, feature, regression", e)))
 		return rc;
 	snprintf(g, sizeof(g), "%s.zone", f);
-	if ((rc = jstr(zj, "zone", g, &zi->zone, e)))
+	if ((rc = jg_str(zj, "zone", g, &zi->zone, e)) && rc != -ENOENT)
 		return rc;
 	snprintf(g, sizeof(g), "%s.source", f);
-	if ((rc = jstr(zj, "source", g, &zi->source, e)))
+	if ((rc = jg_str(zj, "source", g, &zi->source, e)) && rc != -ENOENT)
 		return rc;
 	snprintf(g, sizeof(g), "%s.feature", f);
-	if ((rc = jstr(zj, "feature", g, &zi->feature, e)))
+	if ((rc = jg_str(zj, "feature", g, &zi->feature, e)) && rc != -ENOENT)
 		return rc;
 	snprintf(g, sizeof(g), "%s.idleWatts", f);
-	if ((rc = jnum(zj, "idleWatts", g, &zi->has_idle, &zi->idle_watts, e)))
+	rc = jg_num(zj, "idleWatts", g, &zi->idle_watts, e);
+	zi->has_idle = rc == 0;
+	if (rc && rc != -ENOENT)
 		return rc;
 	reg = json_object_get(zj, "regression");
 	if (!reg || json_is_null(reg))
@@ -97,7 +69,9 @@ static int read_zone(const json_t *zj, size_t i, struct pm_zone_in *zi, struct p
 		return rc;
 	zi->has_regression = true;
 	snprintf(g, sizeof(g), "%s.regression.interceptWatts", f);
-	if ((rc = jnum(reg, "interceptWatts", g, &zi->has_intercept, &zi->intercept_watts, e)))
+	rc = jg_num(reg, "interceptWatts", g, &zi->intercept_watts, e);
+	zi->has_intercept = rc == 0;
+	if (rc && rc != -ENOENT)
 		return rc;
 	coefs = json_object_get(reg, "coefficients");
 	snprintf(g, sizeof(g), "%s.regression.coefficients", f);
@@ -117,10 +91,12 @@ static int read_zone(const json_t *zj, size_t i, struct pm_zone_in *zi, struct p
 		if ((rc = only_keys(cj, h, ckeys, 2, "feature, weight", e)))
 			return rc;
 		snprintf(h, sizeof(h), "%s[%zu].feature", g, c);
-		if ((rc = jstr(cj, "feature", h, &coef[c].feature, e)))
+		if ((rc = jg_str(cj, "feature", h, &coef[c].feature, e)) && rc != -ENOENT)
 			return rc;
 		snprintf(h, sizeof(h), "%s[%zu].weight", g, c);
-		if ((rc = jnum(cj, "weight", h, &coef[c].has_weight, &coef[c].weight, e)))
+		rc = jg_num(cj, "weight", h, &coef[c].weight, e);
+		coef[c].has_weight = rc == 0;
+		if (rc && rc != -ENOENT)
 			return rc;
 	}
 	return 0;
@@ -184,18 +160,18 @@ int model_from_json(const json_t *obj, struct powermodel *out, struct wl_err *e)
 	memset(coefs, 0, sizeof(coefs));
 	if (!json_is_object(obj))
 		return err_set(e, EINVAL, "PowerModel: not a JSON object");
-	if ((rc = jstr(obj, "apiVersion", "apiVersion", &s, e)))
+	if ((rc = jg_str(obj, "apiVersion", "apiVersion", &s, e)) && rc != -ENOENT)
 		return rc;
 	if (s && strcmp(s, PM_API_VERSION) != 0)
 		return err_set(e, EINVAL, "apiVersion: '%.64s' (expected %s)", s, PM_API_VERSION);
-	if ((rc = jstr(obj, "kind", "kind", &s, e)))
+	if ((rc = jg_str(obj, "kind", "kind", &s, e)) && rc != -ENOENT)
 		return rc;
 	if (s && strcmp(s, PM_KIND) != 0)
 		return err_set(e, EINVAL, "kind: '%.64s' (expected %s)", s, PM_KIND);
 	md = json_object_get(obj, "metadata");
 	if (!json_is_object(md))
 		return err_set(e, EINVAL, "metadata: missing or not an object");
-	if ((rc = jstr(md, "name", "metadata.name", &in.name, e)))
+	if ((rc = jg_str(md, "name", "metadata.name", &in.name, e)) && rc != -ENOENT)
 		return rc;
 	spec = json_object_get(obj, "spec");
 	if (!json_is_object(spec))
@@ -213,7 +189,8 @@ int model_from_json(const json_t *obj, struct powermodel *out, struct wl_err *e)
 		in.has_priority = true;
 		in.priority = json_integer_value(pr);
 	}
-	if ((rc = jstr(spec, "attribution", "spec.attribution", &in.attribution, e)))
+	rc = jg_str(spec, "attribution", "spec.attribution", &in.attribution, e);
+	if (rc && rc != -ENOENT)
 		return rc;
 	zj = json_object_get(spec, "zones");
 	if (zj && !json_is_null(zj) && !json_is_array(zj))

@@ -44,6 +44,11 @@ struct usage_opts {
 	 * RLIMIT_NOFILE on a cgroup filesystem, none on any other tree); > 0: at most that
 	 * many; < 0: none (every counter opened and closed at each read). */
 	int cgroup_max_open;
+	/* eBPF source: counter features to open beyond the hardware set (which is opened
+	 * wherever the CPU has it): bit FEAT_TASK_CLOCK opens the task-clock software
+	 * event; set it when a zone is configured with task_clock. */
+	uint32_t counter_features;
+	const char *cpu_online_path; /* default /sys/devices/system/cpu/online */
 };
 
 struct usage_probe {
@@ -52,6 +57,8 @@ struct usage_probe {
 	char ebpf_reason[200]; /* why eBPF is not used, or what was attached */
 	bool pmu_ok;
 	char pmu_reason[200];  /* why there are no hardware counters, or which */
+	bool task_clock_ok;    /* the task-clock counter is open on every online CPU */
+	char task_clock_reason[240]; /* which, or why not (not configured, open failed) */
 	/* Cgroups created and removed between two reads (short Jobs, init containers):
 	 * removed_ok when their usage still gets an entry of its own (eBPF with the
 	 * cgroup_rmdir recorder); else it goes to the root ("system"). Why, either way. */

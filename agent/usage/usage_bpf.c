@@ -1,6 +1,7 @@
 /* usage_bpf.c - the eBPF usage source (bpf/cpuusage.bpf.c).
  *
- * open:  PMU counters (if any) -> skeleton open -> rodata (cgroup id flavour, PMU) ->
+ * open:  counters (usage_bpf_pmu.c: the hardware set where present, task-clock when
+ *        configured) -> skeleton open -> rodata (cgroup id flavour, counters) ->
  *        load with tp_btf programs, or raw_tp ones if that fails -> perf fds into the
  *        perf event arrays -> attach.
  * read:  batch-read cg_stats and sum the per-CPU values; add the slice each CPU's
@@ -46,7 +47,7 @@
 
 #include "bpf/cpuusage.h"
 #include "bpf/cpuusage.skel.h"
-#include "pmu.h"
+#include "usage_bpf_pmu.h"
 
 #define WALK_UNKNOWN_NS 2000000000ULL   /* walks for unknown ids: at most every 2 s */
 #define TGID_SWEEP_NS 10000000000ULL    /* sweep exited tgids every 10 s */
@@ -79,10 +80,9 @@ struct gone {
 struct bpf_src {
 	struct cpuusage_bpf *skel;
 	const struct cg_layout *layout;
-	struct pmu *pmu;
+	struct bpf_pmu ctr; /* counters read at sched_switch (usage_bpf_pmu.h) */
 	unsigned max_cgroups, max_depth;
 	int ncpu;
-	bool have_pmu;
 	bool per_process; /* tgid_stats kept by the program (default; opts can turn off) */
 	bool batch_ok;
 	bool first;
@@ -139,17 +139,6 @@ static int libbpf_capture(enum libbpf_print_level level, const char *fmt, va_lis
 		}
 	}
 	return 0;
-}
-
-/* Copies src into dst, truncated to fit (reasons are one line for humans). */
-static void copy_trunc(char *dst, size_t cap, const char *src)
-{
-	size_t l = strlen(src);
-
-	if (l >= cap)
-		l = cap - 1;
-	memcpy(dst, src, l);
-	dst[l] = '\0';
 }
 
 static int cmp_tot(const void *a, const void *b)
@@ -215,7 +204,7 @@ static void bpf_close(void *state)
 	if (!s)
 		return;
 	cpuusage_bpf__destroy(s->skel);
-	pmu_close(s->pmu);
+	bpf_pmu_close(&s->ctr);
 	free(s->keys);
 	free(s->vals);
 	free(s->cpus);
@@ -276,14 +265,10 @@ static int try_load(struct bpf_src *s, bool btf, bool gone, struct wl_err *err)
 	bpf_program__set_autoload(sk->progs.btf_cg_gone, btf && gone);
 	bpf_program__set_autoload(sk->progs.raw_cg_gone, !btf && gone);
 	sk->rodata->use_v1 = !s->layout->cpu_is_v2;
-	sk->rodata->have_pmu = s->have_pmu;
 	sk->rodata->per_process = s->per_process;
 	rc = bpf_map__set_max_entries(sk->maps.cg_stats, s->max_cgroups);
-	if (rc == 0 && s->ncpu > 0) {
-		rc = bpf_map__set_max_entries(sk->maps.pmu_instr, (unsigned)s->ncpu);
-		rc = rc ? rc : bpf_map__set_max_entries(sk->maps.pmu_cycles, (unsigned)s->ncpu);
-		rc = rc ? rc : bpf_map__set_max_entries(sk->maps.pmu_cmiss, (unsigned)s->ncpu);
-	}
+	if (rc == 0)
+		rc = bpf_pmu_prepare(&s->ctr, sk);
 	if (rc) {
 		rc = load_err(err, rc, "map sizing");
 		goto cleanup;
@@ -293,20 +278,10 @@ static int try_load(struct bpf_src *s, bool btf, bool gone, struct wl_err *err)
 		rc = load_err(err, rc, btf ? "load (tp_btf)" : "load (raw_tp)");
 		goto cleanup;
 	}
-	if (s->have_pmu) {
-		int maps[PMU_NCOUNTERS] = { bpf_map__fd(sk->maps.pmu_instr),
-					    bpf_map__fd(sk->maps.pmu_cycles),
-					    bpf_map__fd(sk->maps.pmu_cmiss) };
-
-		for (int c = 0; c < PMU_NCOUNTERS; c++)
-			for (int cpu = 0; cpu < s->ncpu; cpu++) {
-				int fd = pmu_fd(s->pmu, c, cpu);
-
-				if (fd >= 0 && bpf_map_update_elem(maps[c], &cpu, &fd, BPF_ANY)) {
-					rc = load_err(err, -errno, "PMU map update");
-					goto cleanup;
-				}
-			}
+	rc = bpf_pmu_fill(&s->ctr, sk);
+	if (rc) {
+		rc = load_err(err, rc, "counter map update");
+		goto cleanup;
 	}
 	sk->bss->t0_ns = mono_ns();
 	rc = cpuusage_bpf__attach(sk);
@@ -352,7 +327,7 @@ static void *bpf_open(const struct usage_opts *opts, struct usage_probe *probe,
 		      struct wl_err *err)
 {
 	struct bpf_src *s = NULL;
-	struct wl_err pmu_err = { "" }, gone_why = { "" };
+	struct wl_err gone_why = { "" };
 	int rc;
 
 	if (!opts || !opts->layout) {
@@ -391,18 +366,15 @@ static void *bpf_open(const struct usage_opts *opts, struct usage_probe *probe,
 	libbpf_set_print(libbpf_capture);
 	libbpf_last[0] = '\0';
 
-	s->pmu = pmu_open(s->ncpu, &pmu_err);
-	s->have_pmu = s->pmu != NULL;
+	if (bpf_pmu_open(&s->ctr, s->ncpu, opts, err) < 0)
+		goto cleanup;
 
 	rc = load_any(s, err, &gone_why);
-	if (rc < 0 && rc != -EPERM && rc != -EACCES && s->have_pmu) {
-		/* a PMU-specific failure must not cost CPU time accounting */
+	if (rc < 0 && rc != -EPERM && rc != -EACCES && (s->ctr.hw || s->ctr.sw)) {
+		/* a counter-specific failure must not cost CPU time accounting */
 		struct wl_err err3;
 
-		pmu_close(s->pmu);
-		s->pmu = NULL;
-		s->have_pmu = false;
-		snprintf(pmu_err.msg, sizeof(pmu_err.msg), "PMU: disabled, eBPF load with counters failed");
+		bpf_pmu_disable(&s->ctr, "eBPF load with counters failed");
 		if (load_any(s, &err3, &gone_why) == 0)
 			rc = 0;
 	}
@@ -427,21 +399,14 @@ static void *bpf_open(const struct usage_opts *opts, struct usage_probe *probe,
 				 "cgroups removed between two reads are not seen, their usage goes "
 				 "to system (cgroup_rmdir recorder: %.100s)",
 				 gone_why.msg[0] ? gone_why.msg : "not loaded");
-		probe->pmu_ok = s->have_pmu;
-		if (s->have_pmu)
-			snprintf(probe->pmu_reason, sizeof(probe->pmu_reason),
-				 "PMU: %s, %s, %s on %d CPUs", pmu_event_name(PMU_INSTRUCTIONS),
-				 pmu_event_name(PMU_CYCLES), pmu_event_name(PMU_CACHE_MISSES),
-				 s->ncpu);
-		else
-			copy_trunc(probe->pmu_reason, sizeof(probe->pmu_reason), pmu_err.msg);
+		bpf_pmu_probe(&s->ctr, probe);
 	}
 	return s;
 cleanup:
 	if (probe) {
 		probe->ebpf_ok = false;
-		copy_trunc(probe->ebpf_reason, sizeof(probe->ebpf_reason),
-			   err ? err->msg : "eBPF: failed");
+		snprintf(probe->ebpf_reason, sizeof(probe->ebpf_reason), "%.199s",
+			 err ? err->msg : "eBPF: failed"); /* truncated to fit */
 	}
 	bpf_close(s);
 	return NULL;
@@ -593,6 +558,7 @@ static int finish_cur(struct bpf_src *s, uint64_t now)
 				memset(t, 0, sizeof(*t));
 				t->id = cc->cgid;
 				t->v[FEAT_CPU_TIME] = slice;
+				bpf_pmu_slice(&s->ctr, c, cc, t->v);
 			}
 		}
 	}
@@ -1006,10 +972,7 @@ static int bpf_read(void *state, const struct usage_entry **entries, size_t *n,
 	*entries = s->out;
 	*n = nout;
 	if (feature_mask)
-		*feature_mask = (1u << FEAT_CPU_TIME) |
-				(s->have_pmu ? (1u << FEAT_INSTRUCTIONS) | (1u << FEAT_CYCLES) |
-						       (1u << FEAT_CACHE_MISSES)
-					     : 0u);
+		*feature_mask = (1u << FEAT_CPU_TIME) | bpf_pmu_features(&s->ctr, s->skel);
 	if (dropped)
 		*dropped = sum_drops(s) + s->walk_overflow + s->gone_lost;
 	if (vanished)

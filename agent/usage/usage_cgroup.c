@@ -795,6 +795,12 @@ static void *cgsrc_open(const struct usage_opts *opts, struct usage_probe *probe
 		snprintf(probe->pmu_reason, sizeof(probe->pmu_reason),
 			 "hardware counters need the eBPF source (the cgroup source measures CPU "
 			 "time only)");
+		probe->task_clock_ok = false;
+		snprintf(probe->task_clock_reason, sizeof(probe->task_clock_reason), "%s",
+			 (opts->counter_features & (1u << FEAT_TASK_CLOCK))
+				 ? "task_clock: needs the eBPF source; zones configured with "
+				   "it use cpu_time"
+				 : "task_clock: not opened (no zone is configured with it)");
 		/* a walk only sees cgroups alive at a read */
 		probe->removed_ok = false;
 		snprintf(probe->removed_reason, sizeof(probe->removed_reason),

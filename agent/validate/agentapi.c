@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../common/apiclient.h"
+#include "../common/jsonget.h"
 #include "validate.h"
 
 #define VAGENT_BODY_CAP (64u << 20)
@@ -39,13 +40,6 @@ void vagent_free(struct vagent *a)
 	free(a);
 }
 
-static double num(const json_t *o, const char *k)
-{
-	const json_t *v = json_object_get(o, k);
-	double d = json_is_number(v) ? json_number_value(v) : NAN;
-	return d;
-}
-
 /* zones object -> dynamic (+ idle when both) joules per zone; returns the zone mask. */
 static uint32_t zone_joules(const json_t *zones, bool with_idle, double j[ZONE_COUNT])
 {
@@ -62,9 +56,9 @@ static uint32_t zone_joules(const json_t *zones, bool with_idle, double j[ZONE_C
 		double d, i = 0;
 		if (z < 0)
 			continue;
-		d = num(json_object_get(zv, "dynamic"), "joules");
+		d = jg_num_or(json_object_get(zv, "dynamic"), "joules", NAN);
 		if (with_idle)
-			i = num(json_object_get(zv, "idle"), "joules");
+			i = jg_num_or(json_object_get(zv, "idle"), "joules", NAN);
 		if (!isfinite(d) || !isfinite(i))
 			continue;
 		j[z] = d + i;
@@ -96,17 +90,17 @@ int vagent_parse(const char *text, size_t len, const char *const *keys, size_t n
 		rc = err_set(err, EINVAL, "agent reply lacks node, agent or workloads");
 		goto cleanup;
 	}
-	t = num(agent, "ticks");
+	t = jg_num_or(agent, "ticks", NAN);
 	if (!(t >= 0)) {
 		rc = err_set(err, EINVAL, "agent reply has no agent.ticks");
 		goto cleanup;
 	}
 	out->ticks = (uint64_t)t;
-	t = num(agent, "tick_interval_s");
+	t = jg_num_or(agent, "tick_interval_s", NAN);
 	out->tick_s = t > 0 ? t : 1.0;
-	t = num(agent, "meter_resets");
+	t = jg_num_or(agent, "meter_resets", NAN);
 	out->meter_resets = t >= 0 ? (uint64_t)t : 0;
-	t = num(agent, "meter_errors");
+	t = jg_num_or(agent, "meter_errors", NAN);
 	out->meter_errors = t >= 0 ? (uint64_t)t : 0;
 	{
 		const char *m = json_string_value(json_object_get(agent, "meter"));
@@ -116,7 +110,7 @@ int vagent_parse(const char *text, size_t len, const char *const *keys, size_t n
 	json_array_foreach(wls, i, w) {
 		const char *k = json_string_value(json_object_get(w, "workload"));
 		const char *uid = json_string_value(json_object_get(w, "pod_uid"));
-		double cpu_s = num(w, "cpu_seconds"); /* NAN when absent: no other-CPU rule */
+		double cpu_s = jg_num_or(w, "cpu_seconds", NAN); /* NAN when absent: no other-CPU rule */
 		if (!k)
 			continue;
 		for (size_t q = 0; q < n; q++) {

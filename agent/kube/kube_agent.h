@@ -15,8 +15,10 @@
  *
  * Ownership: kube_agent_new() returns an object freed with kube_agent_free()
  * (NULL-safe). Arrays handed out stay valid until the next call of the same
- * function. Return convention: 0 or negative errno, err filled. This is daemon code:
- * it logs.
+ * function. Return convention: 0 or negative errno, err filled. It does not log: what
+ * the operator should hear (a model chosen, a policy invalid, writes failing, a budget
+ * exceeded) goes, as one formatted line with its level, to the note callback the
+ * caller passes to kube_agent_new(); the daemon logs it (agent/cli/daemon.c).
  */
 #ifndef WATTLET_KUBE_AGENT_H
 #define WATTLET_KUBE_AGENT_H
@@ -25,6 +27,7 @@
 #include <stdint.h>
 
 #include "../attrib/attrib.h"
+#include "../common/loglevel.h"
 #include "../config/config.h"
 #include "../export/export.h"
 #include "../meter/meter.h"
@@ -39,7 +42,14 @@ struct kube_agent;
  * (auto) and a service-account environment or a kubeconfig is present. */
 bool kube_agent_wanted(const struct config *c);
 
-struct kube_agent *kube_agent_new(const struct config *c, struct wl_err *err);
+/* One message for the operator: lvl its weight, msg one line without a newline (valid
+ * for the call only), ud as passed to kube_agent_new(). Called on the daemon's thread,
+ * from the kube_agent_* calls. */
+typedef void (*kube_agent_note_fn)(enum log_level lvl, const char *msg, void *ud);
+
+/* note NULL: nothing is reported. c is borrowed and must outlive the object. */
+struct kube_agent *kube_agent_new(const struct config *c, kube_agent_note_fn note, void *note_ud,
+				  struct wl_err *err);
 void kube_agent_free(struct kube_agent *ka);
 
 const char *kube_agent_node(const struct kube_agent *ka);
