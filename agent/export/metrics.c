@@ -79,44 +79,59 @@ static void open1(struct out_buf *o, const char *name, const char *k, const char
 
 /* ---- node ------------------------------------------------------------------ */
 
+/* The family name (type, help) with one node series per measured zone and mode: uj[z][m]
+ * with 6 decimals (joules), or w[z][m] where w is not NULL (watts). */
+static void node_zone_mode(struct render *r, const char *name, const char *type,
+			   const char *help, const uint64_t (*uj)[MODE_COUNT],
+			   const double (*w)[MODE_COUNT])
+{
+	struct out_buf *o = &r->o;
+
+	family(o, name, type, help);
+	for (int z = 0; z < ZONE_COUNT; z++) {
+		if (!(r->zones & (1u << z)))
+			continue;
+		for (int m = 0; m < MODE_COUNT; m++) {
+			ob_adds(o, name);
+			ob_add(o, "{", 1);
+			ob_adds(o, r->zm[z][m] + 1);
+			if (w)
+				ob_double6(o, w[z][m]);
+			else
+				ob_fixed(o, uj[z][m], 6);
+			ob_add(o, "\n", 1);
+		}
+	}
+}
+
+/* name{zone="<z>",key="<val, "unknown" when NULL>"} (the value is the caller's). */
+static void zone_info_open(struct out_buf *o, const char *name, int z, const char *key,
+			   const char *val)
+{
+	open1(o, name, "zone", zone_name((enum zone)z));
+	ob_add(o, ",", 1);
+	ob_adds(o, key);
+	ob_adds(o, "=\"");
+	ob_label(o, str_or(val, "unknown"));
+	ob_adds(o, "\"} ");
+}
+
 static void node_metrics(struct render *r)
 {
 	const struct ledger_node *n = ledger_node_c(r->l);
 	struct out_buf *o = &r->o;
 
-	family(o, "wattlet_node_joules_total", "counter",
-	       "Energy measured on the node since the agent's ledger began, by zone and mode.");
-	for (int z = 0; z < ZONE_COUNT; z++) {
-		if (!(r->zones & (1u << z)))
-			continue;
-		for (int m = 0; m < MODE_COUNT; m++) {
-			ob_adds(o, "wattlet_node_joules_total{");
-			ob_adds(o, r->zm[z][m] + 1);
-			ob_fixed(o, n->uj[z][m], 6);
-			ob_add(o, "\n", 1);
-		}
-	}
-	family(o, "wattlet_node_watts", "gauge",
-	       "Average node power over the last tick, by zone and mode.");
-	for (int z = 0; z < ZONE_COUNT; z++) {
-		if (!(r->zones & (1u << z)))
-			continue;
-		for (int m = 0; m < MODE_COUNT; m++) {
-			ob_adds(o, "wattlet_node_watts{");
-			ob_adds(o, r->zm[z][m] + 1);
-			ob_double6(o, n->watts[z][m]);
-			ob_add(o, "\n", 1);
-		}
-	}
+	node_zone_mode(r, "wattlet_node_joules_total", "counter",
+		       "Energy measured on the node since the agent's ledger began, by zone and "
+		       "mode.", n->uj, NULL);
+	node_zone_mode(r, "wattlet_node_watts", "gauge",
+		       "Average node power over the last tick, by zone and mode.", NULL, n->watts);
 	family(o, "wattlet_node_idle_watts", "gauge",
 	       "Idle (baseline) power in use per zone, and where it came from.");
 	for (int z = 0; z < ZONE_COUNT; z++) {
 		if (!(r->zones & (1u << z)))
 			continue;
-		open1(o, "wattlet_node_idle_watts", "zone", zone_name((enum zone)z));
-		ob_adds(o, ",source=\"");
-		ob_label(o, str_or(r->s->idle_source[z], "unknown"));
-		ob_adds(o, "\"} ");
+		zone_info_open(o, "wattlet_node_idle_watts", z, "source", r->s->idle_source[z]);
 		ob_double6(o, r->s->idle_watts[z]);
 		ob_add(o, "\n", 1);
 	}
@@ -126,10 +141,9 @@ static void node_metrics(struct render *r)
 	for (int z = 0; z < ZONE_COUNT; z++) {
 		if (!(r->zones & (1u << z)))
 			continue;
-		open1(o, "wattlet_node_zone_feature_info", "zone", zone_name((enum zone)z));
-		ob_adds(o, ",feature=\"");
-		ob_label(o, str_or(r->s->zone_feature[z], "unknown"));
-		ob_adds(o, "\"} 1\n");
+		zone_info_open(o, "wattlet_node_zone_feature_info", z, "feature",
+			       r->s->zone_feature[z]);
+		ob_adds(o, "1\n");
 	}
 	family(o, "wattlet_node_energy_source_info", "gauge",
 	       "Constant 1: where node energy comes from (meter, model, meter+model, or none: "
@@ -307,11 +321,80 @@ static int build_row_labels(struct render *r)
 	return lo.err;
 }
 
-static void row_open(struct render *r, const char *name, size_t i)
+/* name{<row i's labels><tail> (tail: the rest of the labels and "} "; the value follows). */
+static void row_open(struct render *r, const char *name, size_t i, const char *tail)
 {
 	ob_adds(&r->o, name);
 	ob_add(&r->o, "{", 1);
 	ob_add(&r->o, r->lbl.buf + r->lbl_off[i], r->lbl_off[i + 1] - r->lbl_off[i]);
+	ob_adds(&r->o, tail);
+}
+
+/* A family of one series without labels: its header, then "name " (the value follows). */
+static void scalar_open(struct out_buf *o, const char *name, const char *type, const char *help)
+{
+	family(o, name, type, help);
+	ob_adds(o, name);
+	ob_add(o, " ", 1);
+}
+
+static void scalar_u64(struct out_buf *o, const char *name, const char *type,
+		       const char *help, uint64_t v)
+{
+	scalar_open(o, name, type, help);
+	ob_u64(o, v);
+	ob_add(o, "\n", 1);
+}
+
+static void scalar_dbl(struct out_buf *o, const char *name, const char *type,
+		       const char *help, double v)
+{
+	scalar_open(o, name, type, help);
+	ob_double6(o, v);
+	ob_add(o, "\n", 1);
+}
+
+/* Row i's sample of name: its labels, then tail (the rest of the labels and "} "), then v
+ * with digits decimals (row_fixed) or as a double (row_dbl). */
+static void row_fixed(struct render *r, const char *name, size_t i, const char *tail, uint64_t v,
+		      unsigned digits)
+{
+	row_open(r, name, i, tail);
+	ob_fixed(&r->o, v, digits);
+	ob_add(&r->o, "\n", 1);
+}
+
+static void row_dbl(struct render *r, const char *name, size_t i, const char *tail, double v)
+{
+	row_open(r, name, i, tail);
+	ob_double6(&r->o, v);
+	ob_add(&r->o, "\n", 1);
+}
+
+/* Every row's series of name per measured zone and mode: its joules (6 decimals), or
+ * (watts) its average power over the last tick, 0 once terminated. */
+static void rows_zone_mode(struct render *r, const char *name, bool watts)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		const struct ledger_row *row = ledger_row_at(r->l, i);
+		for (int z = 0; z < ZONE_COUNT; z++) {
+			if (!(r->zones & (1u << z)))
+				continue;
+			for (int m = 0; m < MODE_COUNT; m++) {
+				if (watts)
+					row_dbl(r, name, i, r->zm[z][m],
+						row->terminated ? 0 : row->watts[z][m]);
+				else
+					row_fixed(r, name, i, r->zm[z][m], row->uj[z][m], 6);
+			}
+		}
+	}
+}
+
+static void workloads_gauge(struct out_buf *o, uint64_t live)
+{
+	scalar_u64(o, "wattlet_agent_workloads", "gauge",
+		   "Workloads seen in the last tick (live ledger rows, system excluded).", live);
 }
 
 static uint64_t live_rows(const struct render *r)
@@ -345,10 +428,8 @@ static void lean_workload_metrics(struct render *r)
 		for (int z = 0; z < ZONE_COUNT; z++) {
 			if (!(r->lean_zones & (1u << z)))
 				continue;
-			row_open(r, jname, i);
-			ob_adds(o, zl[z]);
-			ob_fixed(o, row->uj[z][MODE_DYNAMIC] + row->uj[z][MODE_IDLE], 6);
-			ob_add(o, "\n", 1);
+			row_fixed(r, jname, i, zl[z],
+				  row->uj[z][MODE_DYNAMIC] + row->uj[z][MODE_IDLE], 6);
 		}
 	}
 	if (r->pod_rows) {
@@ -359,26 +440,16 @@ static void lean_workload_metrics(struct render *r)
 			double g = ledger_row_at(r->l, i)->co2e_g;
 			if (!(g > 0))
 				continue;
-			row_open(r, "wattlet_pod_co2e_grams_total", i);
-			ob_adds(o, "} ");
-			ob_double6(o, g);
-			ob_add(o, "\n", 1);
+			row_dbl(r, "wattlet_pod_co2e_grams_total", i, "} ", g);
 		}
 		return;
 	}
 	family(o, "wattlet_workload_cpu_seconds_total", "counter",
 	       "CPU time the attribution counted for a workload.");
-	for (size_t i = 0; i < r->n; i++) {
-		row_open(r, "wattlet_workload_cpu_seconds_total", i);
-		ob_adds(o, "} ");
-		ob_fixed(o, ledger_row_at(r->l, i)->cpu_ns, 9);
-		ob_add(o, "\n", 1);
-	}
-	family(o, "wattlet_agent_workloads", "gauge",
-	       "Workloads seen in the last tick (live ledger rows, system excluded).");
-	ob_adds(o, "wattlet_agent_workloads ");
-	ob_u64(o, live_rows(r));
-	ob_add(o, "\n", 1);
+	for (size_t i = 0; i < r->n; i++)
+		row_fixed(r, "wattlet_workload_cpu_seconds_total", i, "} ",
+			  ledger_row_at(r->l, i)->cpu_ns, 9);
+	workloads_gauge(o, live_rows(r));
 }
 
 static void workload_metrics(struct render *r)
@@ -397,45 +468,18 @@ static void workload_metrics(struct render *r)
 			     "across container restarts, by zone and mode."
 			   : "Energy attributed to a workload (cgroup, container, pod or system), by "
 			     "zone and mode.");
-	for (size_t i = 0; i < r->n; i++) {
-		const struct ledger_row *row = ledger_row_at(r->l, i);
-		for (int z = 0; z < ZONE_COUNT; z++) {
-			if (!(r->zones & (1u << z)))
-				continue;
-			for (int m = 0; m < MODE_COUNT; m++) {
-				row_open(r, jname, i);
-				ob_adds(o, r->zm[z][m]);
-				ob_fixed(o, row->uj[z][m], 6);
-				ob_add(o, "\n", 1);
-			}
-		}
-	}
+	rows_zone_mode(r, jname, false);
 	family(o, wname, "gauge",
 	       r->pod_rows ? "Average power attributed to a pod over the last tick (0 once gone)."
 			   : "Average power attributed to a workload over the last tick (0 once "
 			     "terminated).");
-	for (size_t i = 0; i < r->n; i++) {
-		const struct ledger_row *row = ledger_row_at(r->l, i);
-		for (int z = 0; z < ZONE_COUNT; z++) {
-			if (!(r->zones & (1u << z)))
-				continue;
-			for (int m = 0; m < MODE_COUNT; m++) {
-				row_open(r, wname, i);
-				ob_adds(o, r->zm[z][m]);
-				ob_double6(o, row->terminated ? 0 : row->watts[z][m]);
-				ob_add(o, "\n", 1);
-			}
-		}
-	}
+	rows_zone_mode(r, wname, true);
 	family(o, cname, "counter",
 	       r->pod_rows ? "CPU time the attribution counted for a pod."
 			   : "CPU time the attribution counted for a workload.");
 	for (size_t i = 0; i < r->n; i++) {
 		const struct ledger_row *row = ledger_row_at(r->l, i);
-		row_open(r, cname, i);
-		ob_adds(o, "} ");
-		ob_fixed(o, row->cpu_ns, 9);
-		ob_add(o, "\n", 1);
+		row_fixed(r, cname, i, "} ", row->cpu_ns, 9);
 		if (!row->terminated && !row->is_system)
 			live++;
 	}
@@ -443,42 +487,15 @@ static void workload_metrics(struct render *r)
 		family(o, "wattlet_pod_co2e_grams_total", "counter",
 		       "Grams CO2e of the pod's energy at the carbon intensity of its EnergyPolicy "
 		       "(accumulated per tick; 0 without a carbon intensity).");
-		for (size_t i = 0; i < r->n; i++) {
-			row_open(r, "wattlet_pod_co2e_grams_total", i);
-			ob_adds(o, "} ");
-			ob_double6(o, ledger_row_at(r->l, i)->co2e_g);
-			ob_add(o, "\n", 1);
-		}
+		for (size_t i = 0; i < r->n; i++)
+			row_dbl(r, "wattlet_pod_co2e_grams_total", i, "} ",
+				ledger_row_at(r->l, i)->co2e_g);
 		return;
 	}
-	family(o, "wattlet_agent_workloads", "gauge",
-	       "Workloads seen in the last tick (live ledger rows, system excluded).");
-	ob_adds(o, "wattlet_agent_workloads ");
-	ob_u64(o, live);
-	ob_add(o, "\n", 1);
+	workloads_gauge(o, live);
 }
 
 /* ---- agent ------------------------------------------------------------------- */
-
-static void scalar_u64(struct out_buf *o, const char *name, const char *type,
-		       const char *help, uint64_t v)
-{
-	family(o, name, type, help);
-	ob_adds(o, name);
-	ob_add(o, " ", 1);
-	ob_u64(o, v);
-	ob_add(o, "\n", 1);
-}
-
-static void scalar_dbl(struct out_buf *o, const char *name, const char *type,
-		       const char *help, double v)
-{
-	family(o, name, type, help);
-	ob_adds(o, name);
-	ob_add(o, " ", 1);
-	ob_double6(o, v);
-	ob_add(o, "\n", 1);
-}
 
 static void agent_metrics(struct render *r)
 {

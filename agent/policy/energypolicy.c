@@ -12,6 +12,7 @@
 
 #include "../common/duration.h"
 #include "../common/jsonget.h"
+#include "objset.h"
 #include "../config/config.h" /* idle_policy_from_name() */
 
 /* ---- small checks -------------------------------------------------------------- */
@@ -426,58 +427,50 @@ struct energypolicy *energypolicy_parse(const json_t *obj, struct wl_err *e)
 /* ---- the set ------------------------------------------------------------------------ */
 
 struct ep_entry {
+	struct objset_head h; /* h.id: metadata.uid */
 	char ns[EP_NS_MAX + 1];
 	char name[EP_NAME_MAX + 1];
-	char uid[EP_UID_MAX + 1];
 	int64_t generation;
 	struct energypolicy *good; /* in effect, NULL when never valid */
 	char error[WL_ERR_MAX];    /* "" when the latest object is valid */
-	uint64_t seen_gen;
 	json_t *status;            /* the latest object's .status (a reference), or NULL */
 };
 
+_Static_assert(EP_UID_MAX == OBJSET_ID_MAX, "a policy uid is an objset id");
+
 struct policy_set {
-	struct ep_entry **e;
-	size_t n, alloc;
-	uint64_t sync_gen;
+	struct objset set; /* of struct ep_entry */
 };
 
-struct policy_set *policy_set_new(void)
+static struct ep_entry *entry_at(const struct policy_set *s, size_t i)
 {
-	return calloc(1, sizeof(struct policy_set));
+	return (struct ep_entry *)s->set.e[i];
 }
 
-static void entry_free(struct ep_entry *x)
+static void entry_free(struct objset_head *h)
 {
-	if (!x)
-		return;
+	struct ep_entry *x = (struct ep_entry *)h;
+
 	energypolicy_free(x->good);
 	json_decref(x->status);
 	free(x);
+}
+
+struct policy_set *policy_set_new(void)
+{
+	struct policy_set *s = calloc(1, sizeof(*s));
+
+	if (s)
+		objset_init(&s->set, EP_SET_MAX, entry_free);
+	return s;
 }
 
 void policy_set_free(struct policy_set *s)
 {
 	if (!s)
 		return;
-	for (size_t i = 0; i < s->n; i++)
-		entry_free(s->e[i]);
-	free(s->e);
+	objset_release(&s->set);
 	free(s);
-}
-
-static ssize_t find_uid(const struct policy_set *s, const char *uid)
-{
-	for (size_t i = 0; i < s->n; i++)
-		if (strcmp(s->e[i]->uid, uid) == 0)
-			return (ssize_t)i;
-	return -1;
-}
-
-static void drop_at(struct policy_set *s, size_t i)
-{
-	entry_free(s->e[i]);
-	s->e[i] = s->e[--s->n];
 }
 
 /* metadata.<key> as a string of at most cap-1 bytes, "" when absent or unusable */
@@ -495,9 +488,10 @@ int policy_set_upsert(struct policy_set *s, const json_t *obj, struct wl_err *e)
 {
 	struct wl_err pe = { { 0 } };
 	struct energypolicy *p;
+	struct objset_head *h;
 	struct ep_entry *x;
 	char uid[EP_UID_MAX + 1];
-	ssize_t at;
+	int rc;
 
 	if (!s || !obj)
 		return err_set(e, EINVAL, "no policy set or object");
@@ -511,33 +505,14 @@ int policy_set_upsert(struct policy_set *s, const json_t *obj, struct wl_err *e)
 		energypolicy_free(p);
 		return err_set(e, EINVAL, "EnergyPolicy without a usable metadata.uid: %s", pe.msg);
 	}
-	at = find_uid(s, uid);
-	if (at < 0) {
-		if (s->n >= EP_SET_MAX) {
-			energypolicy_free(p);
+	rc = objset_get(&s->set, uid, sizeof(*x), &h);
+	if (rc < 0) {
+		energypolicy_free(p);
+		if (rc == -ENOSPC)
 			return err_set(e, ENOSPC, "more than %d EnergyPolicies", EP_SET_MAX);
-		}
-		if (s->n == s->alloc) {
-			size_t na = s->alloc ? s->alloc * 2 : 8;
-			struct ep_entry **ne = realloc(s->e, na * sizeof(*ne));
-			if (!ne) {
-				energypolicy_free(p);
-				return err_set(e, ENOMEM, "out of memory");
-			}
-			s->e = ne;
-			s->alloc = na;
-		}
-		x = calloc(1, sizeof(*x));
-		if (!x) {
-			energypolicy_free(p);
-			return err_set(e, ENOMEM, "out of memory");
-		}
-		memcpy(x->uid, uid, sizeof(x->uid));
-		s->e[s->n++] = x;
-	} else {
-		x = s->e[at];
+		return err_set(e, ENOMEM, "out of memory");
 	}
-	x->seen_gen = s->sync_gen;
+	x = (struct ep_entry *)h;
 	{
 		/* the status as the API server has it (other nodes' entries), valid or not */
 		json_t *st = json_object_get(obj, "status");
@@ -574,43 +549,40 @@ int policy_set_remove(struct policy_set *s, const json_t *obj)
 	meta_str(obj, "uid", uid, sizeof(uid));
 	if (!uid[0])
 		return -EINVAL;
-	at = find_uid(s, uid);
+	at = objset_find(&s->set, uid);
 	if (at < 0)
 		return -ENOENT;
-	drop_at(s, (size_t)at);
+	objset_drop(&s->set, (size_t)at);
 	return 0;
 }
 
 void policy_set_begin_sync(struct policy_set *s)
 {
 	if (s)
-		s->sync_gen++;
+		objset_begin_sync(&s->set);
 }
 
 void policy_set_end_sync(struct policy_set *s)
 {
-	if (!s)
-		return;
-	for (size_t i = s->n; i-- > 0;)
-		if (s->e[i]->seen_gen != s->sync_gen)
-			drop_at(s, i);
+	if (s)
+		objset_end_sync(&s->set);
 }
 
 size_t policy_set_count(const struct policy_set *s)
 {
-	return s ? s->n : 0;
+	return s ? s->set.n : 0;
 }
 
 int policy_set_at(const struct policy_set *s, size_t i, struct policy_entry_info *out)
 {
 	const struct ep_entry *x;
 
-	if (!s || !out || i >= s->n)
+	if (!s || !out || i >= s->set.n)
 		return -ERANGE;
-	x = s->e[i];
+	x = entry_at(s, i);
 	out->ns = x->ns;
 	out->name = x->name;
-	out->uid = x->uid;
+	out->uid = x->h.id;
 	out->generation = x->generation;
 	out->policy = x->good;
 	out->error = x->error;
@@ -640,8 +612,8 @@ const struct energypolicy *policy_for_pod(const struct policy_set *s, const char
 		return NULL;
 	if (labels && !json_is_object(labels))
 		labels = NULL;
-	for (size_t i = 0; i < s->n; i++) {
-		const struct energypolicy *p = s->e[i]->good;
+	for (size_t i = 0; i < s->set.n; i++) {
+		const struct energypolicy *p = entry_at(s, i)->good;
 		if (!p || strcmp(p->ns, ns) != 0)
 			continue;
 		if (best && !older(p, best))

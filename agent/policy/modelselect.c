@@ -9,6 +9,7 @@
 
 #include "../common/jsonget.h"
 #include "../kube/kube_selector.h"
+#include "objset.h"
 
 #define MS_UID_MAX 128
 
@@ -213,8 +214,8 @@ int model_from_json(const json_t *obj, struct powermodel *out, struct wl_err *e)
 /* ---- the set ----------------------------------------------------------------------- */
 
 struct ms_entry {
+	struct objset_head h; /* h.id: metadata.uid, else "name:" metadata.name */
 	char name[PM_NAME_MAX + 1];
-	char uid[MS_UID_MAX + 1];
 	int64_t generation;
 	bool valid;
 	struct powermodel model;    /* when valid */
@@ -222,37 +223,43 @@ struct ms_entry {
 	int priority;               /* clamped to 0..1000 */
 	int terms;
 	char error[WL_ERR_MAX];
-	uint64_t seen_gen;
 };
 
+_Static_assert(MS_UID_MAX == OBJSET_ID_MAX, "a model id is an objset id");
+
 struct model_set {
-	struct ms_entry **e;
-	size_t n, alloc;
-	uint64_t sync_gen;
+	struct objset set; /* of struct ms_entry */
 	bool has_good, selected_once;
 	struct powermodel good; /* last returned valid model (has_good), else built-in */
 };
 
-struct model_set *model_set_new(void)
+static struct ms_entry *entry_at(const struct model_set *s, size_t i)
 {
-	return calloc(1, sizeof(struct model_set));
+	return (struct ms_entry *)s->set.e[i];
 }
 
-static void entry_free(struct ms_entry *x)
+static void entry_free(struct objset_head *h)
 {
-	if (!x)
-		return;
+	struct ms_entry *x = (struct ms_entry *)h;
+
 	kube_selector_free(x->sel);
 	free(x);
+}
+
+struct model_set *model_set_new(void)
+{
+	struct model_set *s = calloc(1, sizeof(*s));
+
+	if (s)
+		objset_init(&s->set, MS_SET_MAX, entry_free);
+	return s;
 }
 
 void model_set_free(struct model_set *s)
 {
 	if (!s)
 		return;
-	for (size_t i = 0; i < s->n; i++)
-		entry_free(s->e[i]);
-	free(s->e);
+	objset_release(&s->set);
 	free(s);
 }
 
@@ -273,49 +280,26 @@ static int obj_id(const json_t *obj, char *out, size_t cap)
 	return n < 0 || (size_t)n >= cap ? -EINVAL : 0;
 }
 
-static ssize_t find_id(const struct model_set *s, const char *id)
-{
-	for (size_t i = 0; i < s->n; i++)
-		if (strcmp(s->e[i]->uid, id) == 0)
-			return (ssize_t)i;
-	return -1;
-}
-
 int model_set_upsert(struct model_set *s, const json_t *obj, struct wl_err *e)
 {
 	struct wl_err pe = { { 0 } }, se = { { 0 } };
+	struct objset_head *h;
 	struct ms_entry *x;
 	char id[MS_UID_MAX + 1];
 	const json_t *spec, *pr, *g;
 	const char *name;
-	ssize_t at;
 	int rc;
 
 	if (!s || !obj)
 		return err_set(e, EINVAL, "no model set or object");
 	if (obj_id(obj, id, sizeof(id)))
 		return err_set(e, EINVAL, "PowerModel without a usable metadata.uid or name");
-	at = find_id(s, id);
-	if (at < 0) {
-		if (s->n >= MS_SET_MAX)
-			return err_set(e, ENOSPC, "more than %d PowerModels", MS_SET_MAX);
-		if (s->n == s->alloc) {
-			size_t na = s->alloc ? s->alloc * 2 : 8;
-			struct ms_entry **ne = realloc(s->e, na * sizeof(*ne));
-			if (!ne)
-				return err_set(e, ENOMEM, "out of memory");
-			s->e = ne;
-			s->alloc = na;
-		}
-		x = calloc(1, sizeof(*x));
-		if (!x)
-			return err_set(e, ENOMEM, "out of memory");
-		memcpy(x->uid, id, sizeof(x->uid));
-		s->e[s->n++] = x;
-	} else {
-		x = s->e[at];
-	}
-	x->seen_gen = s->sync_gen;
+	rc = objset_get(&s->set, id, sizeof(*x), &h);
+	if (rc == -ENOSPC)
+		return err_set(e, ENOSPC, "more than %d PowerModels", MS_SET_MAX);
+	if (rc < 0)
+		return err_set(e, ENOMEM, "out of memory");
+	x = (struct ms_entry *)h;
 	name = json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
 	snprintf(x->name, sizeof(x->name), "%s", name ? name : "");
 	g = json_object_get(json_object_get(obj, "metadata"), "generation");
@@ -351,45 +335,39 @@ int model_set_remove(struct model_set *s, const json_t *obj)
 
 	if (!s || !obj || obj_id(obj, id, sizeof(id)))
 		return -EINVAL;
-	at = find_id(s, id);
+	at = objset_find(&s->set, id);
 	if (at < 0)
 		return -ENOENT;
-	entry_free(s->e[at]);
-	s->e[at] = s->e[--s->n];
+	objset_drop(&s->set, (size_t)at);
 	return 0;
 }
 
 void model_set_begin_sync(struct model_set *s)
 {
 	if (s)
-		s->sync_gen++;
+		objset_begin_sync(&s->set);
 }
 
 void model_set_end_sync(struct model_set *s)
 {
-	if (!s)
-		return;
-	for (size_t i = s->n; i-- > 0;)
-		if (s->e[i]->seen_gen != s->sync_gen) {
-			entry_free(s->e[i]);
-			s->e[i] = s->e[--s->n];
-		}
+	if (s)
+		objset_end_sync(&s->set);
 }
 
 size_t model_set_count(const struct model_set *s)
 {
-	return s ? s->n : 0;
+	return s ? s->set.n : 0;
 }
 
 int model_set_at(const struct model_set *s, size_t i, struct model_entry_info *out)
 {
 	const struct ms_entry *x;
 
-	if (!s || !out || i >= s->n)
+	if (!s || !out || i >= s->set.n)
 		return -ERANGE;
-	x = s->e[i];
+	x = entry_at(s, i);
 	out->name = x->name;
-	out->uid = x->uid;
+	out->uid = x->h.id;
 	out->generation = x->generation;
 	out->valid = x->valid;
 	out->model = x->valid ? &x->model : NULL;
@@ -418,8 +396,8 @@ int model_select(struct model_set *s, const json_t *node_labels, struct model_ch
 	memset(out, 0, sizeof(*out));
 	if (node_labels && !json_is_object(node_labels))
 		node_labels = NULL;
-	for (size_t i = 0; i < s->n; i++) {
-		const struct ms_entry *x = s->e[i];
+	for (size_t i = 0; i < s->set.n; i++) {
+		const struct ms_entry *x = entry_at(s, i);
 		if (!x->sel || !x->name[0])
 			continue;
 		if (win && !better(x, win))

@@ -96,6 +96,25 @@ static inline struct meter *fx_open(struct fx *f, struct meter_probe *probe)
 	return meter_open(&f->o, probe ? probe : local);
 }
 
+/* fx_init(f, name, k) and a meter opened on it (the probe results not kept); fails the
+ * test when none opens. The caller ends it with fx_end(). */
+static inline struct meter *fx_start(struct fx *f, const char *name, enum meter_kind k)
+{
+	struct meter *m;
+
+	fx_init(f, name, k);
+	m = fx_open(f, NULL);
+	assert_non_null(m);
+	return m;
+}
+
+/* Closes m (may be NULL) and removes f's temporary tree. */
+static inline void fx_end(struct fx *f, struct meter *m)
+{
+	meter_close(m);
+	rm_tree(f->root);
+}
+
 #define PC "sys/devices/virtual/powercap/intel-rapl/"
 
 #endif

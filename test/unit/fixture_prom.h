@@ -1,5 +1,5 @@
-/* fixture_prom.h - checks on Prometheus text exposition for the unit tests that render
- * /metrics (test_export, test_metrics_lean).
+/* fixture_prom.h - the fixture the unit tests that render /metrics (test_export,
+ * test_metrics_lean) render from, and checks on Prometheus text exposition.
  *
  * Header-only (each unit test is one .c file linked with the library); include it after
  * <cmocka.h>. The text is the caller's and is only read; failures fail the test through
@@ -14,6 +14,53 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "agent/export/export.h"
+
+/* What a /metrics test renders: the ledger l (one hour's retention), the pod ledger
+ * pods (NULL unless the test makes one), the agent status st and the output buffer out
+ * (capped at 16 MiB). All owned by the fixture: prom_fixture_teardown() frees them. */
+struct prom_fixture {
+	struct ledger *l, *pods;
+	struct agent_status st;
+	struct strbuf out;
+};
+
+/* A zeroed fixture with an empty ledger and output buffer; the test fills in the rest. */
+static inline struct prom_fixture *prom_fixture_new(void)
+{
+	struct prom_fixture *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	f->l = ledger_new(3600ull * 1000000000ull);
+	assert_non_null(f->l);
+	strbuf_init(&f->out, 16u << 20);
+	return f;
+}
+
+/* cmocka teardown of a setup that left a prom_fixture_new() in *state. */
+static inline int prom_fixture_teardown(void **state)
+{
+	struct prom_fixture *f = *state;
+
+	strbuf_release(&f->out);
+	ledger_free(f->l);
+	ledger_free(f->pods);
+	free(f);
+	return 0;
+}
+
+/* The agent status both /metrics tests render with: version 0.1.0, node node-1, meter
+ * powercap, usage source ebpf, cgroup mode cgroup_mode (a static string), ready. */
+static inline void prom_status_init(struct agent_status *st, const char *cgroup_mode)
+{
+	st->version = "0.1.0";
+	st->node_name = "node-1";
+	st->meter = "powercap";
+	st->usage_source = "ebpf";
+	st->cgroup_mode = cgroup_mode;
+	st->ready = true;
+}
 
 /* Fails unless line stands in text as a whole line. */
 static inline void prom_assert_line(const char *text, const char *line)

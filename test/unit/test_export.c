@@ -41,12 +41,6 @@
 #define WEIRD_ESC "/system.slice/we\\\"ird\\\\na\\\\x0ame.service"
 #define WEIRD_TEXT "/system.slice/we\"ird\\na\\x0ame.service" /* as a JSON string */
 
-struct fixture {
-	struct ledger *l;
-	struct agent_status st;
-	struct strbuf out;
-};
-
 static void promtool_check(const char *text);
 
 static void set_row(struct ledger_row *r, uint64_t pkg_dyn, uint64_t pkg_idle, uint64_t dram_dyn,
@@ -63,13 +57,10 @@ static void set_row(struct ledger_row *r, uint64_t pkg_dyn, uint64_t pkg_idle, u
 
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
+	struct prom_fixture *f = prom_fixture_new();
 	struct ledger_node *n;
 	struct ledger_row *r;
 
-	assert_non_null(f);
-	f->l = ledger_new(3600ull * 1000000000ull);
-	assert_non_null(f->l);
 	n = ledger_node(f->l);
 	n->zone_mask = (1u << ZONE_PACKAGE) | (1u << ZONE_DRAM);
 
@@ -104,12 +95,7 @@ static int setup(void **state)
 	n->watts[ZONE_PACKAGE][MODE_IDLE] = 2.0;
 	n->watts[ZONE_DRAM][MODE_IDLE] = 1.0;
 
-	f->st.version = "0.1.0";
-	f->st.node_name = "node-1";
-	f->st.meter = "powercap";
-	f->st.usage_source = "ebpf";
-	f->st.cgroup_mode = "hybrid";
-	f->st.ready = true;
+	prom_status_init(&f->st, "hybrid");
 	f->st.start_time_s = 1700000000;
 	f->st.tick_interval_s = 1;
 	f->st.idle_watts[ZONE_PACKAGE] = 2.0;
@@ -120,23 +106,18 @@ static int setup(void **state)
 	f->st.meter_errors = 3;
 	f->st.self_rss_bytes = 12345678;
 	f->st.self_cpu_seconds = 1.5;
-	strbuf_init(&f->out, 16u << 20);
 	*state = f;
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	struct fixture *f = *state;
-	strbuf_release(&f->out);
-	ledger_free(f->l);
-	free(f);
-	return 0;
+	return prom_fixture_teardown(state);
 }
 
 static void test_metrics_lines(void **state)
 {
-	struct fixture *f = *state;
+	struct prom_fixture *f = *state;
 	const char *t;
 
 	assert_int_equal(export_metrics(f->l, &f->st, false, &f->out), 0);
@@ -211,7 +192,7 @@ static void test_metrics_lines(void **state)
 /* Kubernetes names on a container row, and per-pod aggregate series. */
 static void test_metrics_pods_and_names(void **state)
 {
-	struct fixture *f = *state;
+	struct prom_fixture *f = *state;
 	struct ledger *pods = ledger_new(1000000000ull);
 	struct ledger_row *w, *p;
 
@@ -245,7 +226,7 @@ static void test_metrics_pods_and_names(void **state)
 
 static void test_metrics_kepler(void **state)
 {
-	struct fixture *f = *state;
+	struct prom_fixture *f = *state;
 	const char *t;
 
 	assert_int_equal(export_metrics(f->l, &f->st, true, &f->out), 0);
@@ -281,7 +262,7 @@ static void promtool_check(const char *text)
 
 static void test_metrics_promtool(void **state)
 {
-	struct fixture *f = *state;
+	struct prom_fixture *f = *state;
 
 	assert_int_equal(export_metrics(f->l, &f->st, true, &f->out), 0);
 	promtool_check(f->out.buf);
@@ -290,7 +271,7 @@ static void test_metrics_promtool(void **state)
 /* The Kubernetes writer's counters: absent without Kubernetes, by resource with it. */
 static void test_metrics_kube_writes(void **state)
 {
-	struct fixture *f = *state;
+	struct prom_fixture *f = *state;
 	struct export_kube_writes kw = {
 		.ok = { 1234, 17, 2 },
 		.failed = { 3, 0, 1 },
@@ -352,7 +333,7 @@ static void test_metrics_kube_writes(void **state)
 
 static void test_metrics_cap(void **state)
 {
-	struct fixture *f = *state;
+	struct prom_fixture *f = *state;
 	struct strbuf small;
 
 	strbuf_init(&small, 1024);
@@ -402,7 +383,7 @@ static const json_t *find_wl(const json_t *wls, const char *key)
 
 static void test_json(void **state)
 {
-	struct fixture *f = *state;
+	struct prom_fixture *f = *state;
 	json_error_t je;
 	json_t *doc;
 	const json_t *wls, *w, *node, *z;
@@ -471,7 +452,7 @@ struct top_run {
 
 static int api_handler(void *ctx, const char *path, struct strbuf *body, const char **ctype)
 {
-	struct fixture *f = ctx;
+	struct prom_fixture *f = ctx;
 
 	if (strcmp(path, "/api/v1/workloads") != 0)
 		return 404;
@@ -524,7 +505,7 @@ static int run_top(struct http_server *s, const char *url, int fdno, char *cap, 
 
 static void test_top_once(void **state)
 {
-	struct fixture *f = *state;
+	struct prom_fixture *f = *state;
 	struct wl_err err = {{0}};
 	struct http_server *s = http_server_new("127.0.0.1:0", api_handler, f, &err);
 	char url[64], out[8192];
@@ -580,7 +561,7 @@ static void test_top_usage(void **state)
 /* The HTTP server's counters: absent without a server, all reasons with one. */
 static void test_metrics_http(void **state)
 {
-	struct fixture *f = *state;
+	struct prom_fixture *f = *state;
 	struct http_stats hs = { .open = 3, .max = 58, .accepted = 1000, .refused = 2,
 				 .evicted = 900, .timed_out = 40, .upgrades_refused = 1 };
 	const char *t;
@@ -751,7 +732,7 @@ static void test_names_invalid_utf8(void **state)
 {
 	static const char *const keys[] = { BAD_KEY, BAD_LOOKALIKE, CTL_KEY, C1_KEY,
 					    OVERLONG_KEY, TRUNC_KEY };
-	struct fixture *f = *state;
+	struct prom_fixture *f = *state;
 	struct strbuf txt, dec;
 	bool seen[sizeof(keys) / sizeof(keys[0])] = { false };
 	const char *p;

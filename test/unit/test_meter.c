@@ -60,8 +60,7 @@ static void test_probe_order(void **state)
 	assert_true(pr[METER_ACPI].tried && pr[METER_ACPI].usable && !pr[METER_ACPI].chosen);
 	assert_false(pr[METER_HWMON].tried);
 	assert_string_equal(pr[METER_HWMON].reason, "not in meter.order");
-	meter_close(m);
-	rm_tree(f.root);
+	fx_end(&f, m);
 }
 
 static void test_probe_this_host(void **state)
@@ -94,9 +93,7 @@ static void test_powercap_2s(void **state)
 	char buf[512];
 	(void)state;
 
-	fx_init(&f, "intel-2s", METER_POWERCAP);
-	m = fx_open(&f, NULL);
-	assert_non_null(m);
+	m = fx_start(&f, "intel-2s", METER_POWERCAP);
 	assert_int_equal(meter_zone_mask(m),
 			 BIT(ZONE_PACKAGE) | BIT(ZONE_CORE) | BIT(ZONE_DRAM) | BIT(ZONE_PLATFORM));
 	assert_int_equal(meter_describe(m, buf, sizeof(buf)), 0);
@@ -128,8 +125,7 @@ static void test_powercap_2s(void **state)
 	assert_int_equal(d.uj[ZONE_UNCORE], 0);
 	assert_int_equal(d.reset_mask | d.error_mask, 0);
 	assert_int_equal(meter_read_at(m, T0 + SEC - 1, &d), -EINVAL); /* time went back */
-	meter_close(m);
-	rm_tree(f.root);
+	fx_end(&f, m);
 }
 
 static void test_powercap_laptop_mmio_and_wrap(void **state)
@@ -141,9 +137,7 @@ static void test_powercap_laptop_mmio_and_wrap(void **state)
 	const uint64_t max = 262143328850ull;
 	(void)state;
 
-	fx_init(&f, "laptop", METER_POWERCAP);
-	m = fx_open(&f, NULL);
-	assert_non_null(m);
+	m = fx_start(&f, "laptop", METER_POWERCAP);
 	assert_int_equal(meter_zone_mask(m), BIT(ZONE_PACKAGE) | BIT(ZONE_CORE) |
 						     BIT(ZONE_UNCORE) | BIT(ZONE_PLATFORM));
 	assert_int_equal(meter_describe(m, buf, sizeof(buf)), 0);
@@ -158,8 +152,7 @@ static void test_powercap_laptop_mmio_and_wrap(void **state)
 	assert_int_equal(d.uj[ZONE_PACKAGE], 1500); /* max-1000 -> 500 across the wrap */
 	assert_int_equal(d.reset_mask, 0);
 	assert_int_equal(d.error_mask, 0);
-	meter_close(m);
-	rm_tree(f.root);
+	fx_end(&f, m);
 }
 
 static void test_powercap_amd(void **state)
@@ -169,9 +162,7 @@ static void test_powercap_amd(void **state)
 	struct meter_delta d;
 	(void)state;
 
-	fx_init(&f, "amd-epyc", METER_POWERCAP);
-	m = fx_open(&f, NULL);
-	assert_non_null(m);
+	m = fx_start(&f, "amd-epyc", METER_POWERCAP);
 	assert_int_equal(meter_zone_mask(m), BIT(ZONE_PACKAGE) | BIT(ZONE_CORE));
 	assert_int_equal(meter_read_at(m, T0, &d), 0);
 	put_u64(f.root, PC "intel-rapl:0/energy_uj", 30918273645ull + 180000000);
@@ -179,8 +170,7 @@ static void test_powercap_amd(void **state)
 	assert_int_equal(meter_read_at(m, T0 + SEC, &d), 0);
 	assert_int_equal(d.uj[ZONE_PACKAGE], 180000000);
 	assert_int_equal(d.uj[ZONE_CORE], 3000000);
-	meter_close(m);
-	rm_tree(f.root);
+	fx_end(&f, m);
 }
 
 static void test_powercap_reset(void **state)
@@ -190,9 +180,7 @@ static void test_powercap_reset(void **state)
 	struct meter_delta d;
 	(void)state;
 
-	fx_init(&f, "intel-2s", METER_POWERCAP);
-	m = fx_open(&f, NULL);
-	assert_non_null(m);
+	m = fx_start(&f, "intel-2s", METER_POWERCAP);
 	assert_int_equal(meter_read_at(m, T0, &d), 0);
 	/* 73.2 GJ-counter back to 1 J: a wrap would mean ~189 kJ in 1 s -> reset */
 	put_u64(f.root, PC "intel-rapl:0/energy_uj", 1000000);
@@ -225,8 +213,7 @@ static void test_powercap_reset(void **state)
 	assert_int_equal(meter_read_at(m, T0 + 6 * SEC, &d), 0);
 	assert_int_equal(d.uj[ZONE_PACKAGE], 4000000);
 	assert_int_equal(d.reset_mask, 0);
-	meter_close(m);
-	rm_tree(f.root);
+	fx_end(&f, m);
 }
 
 static void test_powercap_max_watts_opt(void **state)
@@ -249,8 +236,7 @@ static void test_powercap_max_watts_opt(void **state)
 	assert_int_equal(meter_read_at(m, T0 + 3 * SEC, &d), 0);
 	assert_int_equal(d.error_mask, 0);
 	assert_int_equal(d.uj[ZONE_PACKAGE], 60000000);
-	meter_close(m);
-	rm_tree(f.root);
+	fx_end(&f, m);
 }
 
 static void test_powercap_garbage(void **state)
@@ -265,9 +251,7 @@ static void test_powercap_garbage(void **state)
 		struct meter *m;
 		struct meter_delta d;
 
-		fx_init(&f, "intel-2s", METER_POWERCAP);
-		m = fx_open(&f, NULL);
-		assert_non_null(m);
+		m = fx_start(&f, "intel-2s", METER_POWERCAP);
 		assert_int_equal(meter_read_at(m, T0, &d), 0);
 		put(f.root, PC "intel-rapl:1/energy_uj", bad[i]);
 		put_u64(f.root, PC "intel-rapl:0/energy_uj", 73248391254ull + 100000000);
@@ -283,8 +267,7 @@ static void test_powercap_garbage(void **state)
 		assert_int_equal(meter_read_at(m, T0 + 2 * SEC, &d), 0);
 		assert_int_equal(d.error_mask, 0);
 		assert_int_equal(d.uj[ZONE_PACKAGE], 330000000);
-		meter_close(m);
-		rm_tree(f.root);
+		fx_end(&f, m);
 	}
 }
 
@@ -296,9 +279,7 @@ static void test_powercap_missing_and_vanishing(void **state)
 	char p[700], buf[512];
 	(void)state;
 
-	fx_init(&f, "intel-2s", METER_POWERCAP);
-	m = fx_open(&f, NULL);
-	assert_non_null(m);
+	m = fx_start(&f, "intel-2s", METER_POWERCAP);
 	assert_int_equal(meter_read_at(m, T0, &d), 0);
 
 	/* one file missing for a read, then back */
@@ -340,8 +321,7 @@ static void test_powercap_missing_and_vanishing(void **state)
 		meter_read_at(m, T0 + (12 + (uint64_t)i) * SEC, &d);
 	assert_int_equal(meter_zone_mask(m), 0);
 	assert_int_equal(meter_read_at(m, T0 + 20 * SEC, &d), -ENODEV);
-	meter_close(m);
-	rm_tree(f.root);
+	fx_end(&f, m);
 }
 
 static int eacces_child(const char *sys)
@@ -416,8 +396,7 @@ static void test_powercap_absent(void **state)
 	assert_non_null(m);
 	assert_int_equal(meter_zone_mask(m), BIT(ZONE_PACKAGE) | BIT(ZONE_CORE) |
 						     BIT(ZONE_UNCORE) | BIT(ZONE_PLATFORM));
-	meter_close(m);
-	rm_tree(f.root);
+	fx_end(&f, m);
 }
 
 /* --- perf ------------------------------------------------------------------ */

@@ -69,8 +69,7 @@ static void test_msr_intel(void **state)
 	assert_int_equal(d.uj[ZONE_DRAM], 2000000);
 	assert_int_equal(d.uj[ZONE_PLATFORM], 100000000);
 	assert_int_equal(d.reset_mask | d.error_mask, 0);
-	meter_close(m);
-	rm_tree(f.root);
+	fx_end(&f, m);
 }
 
 /* AMD's RAPL MSRs are adjacent (0xC0010299..0xC001029B), so in a regular file their
@@ -157,8 +156,7 @@ static void test_msr_fractional_units(void **state)
 		total += d.uj[ZONE_PACKAGE];
 	}
 	assert_int_equal(total, 3906); /* 64 * 61.03515625 = 3906.25 */
-	meter_close(m);
-	rm_tree(f.root);
+	fx_end(&f, m);
 }
 
 /* --- hwmon and acpi -------------------------------------------------------- */
@@ -171,9 +169,7 @@ static void test_hwmon_energy(void **state)
 	char buf[512];
 	(void)state;
 
-	fx_init(&f, "amd-epyc", METER_HWMON);
-	m = fx_open(&f, NULL);
-	assert_non_null(m);
+	m = fx_start(&f, "amd-epyc", METER_HWMON);
 	assert_int_equal(meter_zone_mask(m), BIT(ZONE_PACKAGE) | BIT(ZONE_CORE));
 	assert_int_equal(meter_describe(m, buf, sizeof(buf)), 0);
 	assert_non_null(strstr(buf, "Esocket0 (hwmon1 amd_energy energy3_input)"));
@@ -190,8 +186,7 @@ static void test_hwmon_energy(void **state)
 	assert_int_equal(meter_read_at(m, T0 + 2 * SEC, &d), 0);
 	assert_int_equal(d.reset_mask, BIT(ZONE_PACKAGE));
 	assert_int_equal(d.uj[ZONE_PACKAGE], 3000000);
-	meter_close(m);
-	rm_tree(f.root);
+	fx_end(&f, m);
 }
 
 static void test_hwmon_power_integration(void **state)
@@ -202,9 +197,7 @@ static void test_hwmon_power_integration(void **state)
 	char buf[512];
 	(void)state;
 
-	fx_init(&f, "hwmon-psu", METER_HWMON);
-	m = fx_open(&f, NULL);
-	assert_non_null(m);
+	m = fx_start(&f, "hwmon-psu", METER_HWMON);
 	assert_int_equal(meter_zone_mask(m), BIT(ZONE_PLATFORM) | BIT(ZONE_GPU));
 	assert_int_equal(meter_describe(m, buf, sizeof(buf)), 0);
 	assert_null(strstr(buf, "pout1")); /* PSU output would double count the input */
@@ -267,8 +260,7 @@ static void test_acpi_power_meter(void **state)
 	put_u64(f.root, "sys/class/hwmon/hwmon0/device/power1_average", 265000000);
 	assert_int_equal(meter_read_at(m, T0 + 3 * SEC, &d), 0);
 	assert_int_equal(d.uj[ZONE_PLATFORM], 520000000); /* (255 + 265) / 2 W * 2 s */
-	meter_close(m);
-	rm_tree(f.root);
+	fx_end(&f, m);
 }
 
 static void test_read_real_clock(void **state)
@@ -278,17 +270,14 @@ static void test_read_real_clock(void **state)
 	struct meter_delta d1, d2;
 	(void)state;
 
-	fx_init(&f, "amd-epyc", METER_POWERCAP);
-	m = fx_open(&f, NULL);
-	assert_non_null(m);
+	m = fx_start(&f, "amd-epyc", METER_POWERCAP);
 	assert_int_equal(meter_read(m, &d1), 0);
 	assert_int_equal(d1.dt_ns, 0);
 	assert_int_equal(meter_read(m, &d2), 0);
 	assert_true(d2.t_ns >= d1.t_ns);
 	assert_int_equal(d2.dt_ns, d2.t_ns - d1.t_ns);
 	assert_int_equal(d2.uj[ZONE_PACKAGE], 0); /* counters did not move */
-	meter_close(m);
-	rm_tree(f.root);
+	fx_end(&f, m);
 }
 
 
@@ -321,9 +310,7 @@ static void test_fifo_in_place(void **state)
 
 	/* a regression blocks in open() on the FIFO: SIGALRM ends the test run instead */
 	alarm(10);
-	fx_init(&f, "intel-2s", METER_POWERCAP);
-	m = fx_open(&f, NULL);
-	assert_non_null(m);
+	m = fx_start(&f, "intel-2s", METER_POWERCAP);
 	assert_int_equal(meter_read(m, &d), 0); /* the real clock, as the daemon reads */
 
 	replace_with_fifo(f.root, PC "intel-rapl:1/energy_uj");
@@ -384,9 +371,7 @@ static void test_dir_and_symlink_in_place(void **state)
 	(void)state;
 
 	alarm(10);
-	fx_init(&f, "intel-2s", METER_POWERCAP);
-	m = fx_open(&f, NULL);
-	assert_non_null(m);
+	m = fx_start(&f, "intel-2s", METER_POWERCAP);
 	assert_int_equal(meter_read_at(m, T0, &d), 0);
 
 	/* a directory */
@@ -495,8 +480,7 @@ static void test_timestamp_after_reads(void **state)
 	/* an injected clock going back is refused */
 	ck.t = T0;
 	assert_int_equal(meter_read(m, &d), -EINVAL);
-	meter_close(m);
-	rm_tree(f.root);
+	fx_end(&f, m);
 }
 
 static void test_stall_bounded(void **state)
@@ -531,8 +515,7 @@ static void test_stall_bounded(void **state)
 	booked += d.uj[ZONE_PACKAGE];
 	assert_int_equal(booked, 50000000);
 	assert_true((double)booked <= 100.0 * 2 * 1e6); /* max_watts x the 2 s elapsed */
-	meter_close(m);
-	rm_tree(f.root);
+	fx_end(&f, m);
 }
 
 static void mk_zone(const char *root, const char *rel, const char *name, uint64_t uj)

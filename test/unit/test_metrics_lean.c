@@ -45,12 +45,6 @@
 #define KEY_WEIRD "/system.slice/we\"ird\xff.service"
 #define KEY_D POD_DIR "/cri-containerd-" CID_D ".scope"
 
-struct fixture {
-	struct ledger *l, *pods;
-	struct agent_status st;
-	struct strbuf out;
-};
-
 static struct ledger_row *row(struct ledger *l, const char *key, uint64_t base)
 {
 	struct ledger_row *r = ledger_row_get(l, key);
@@ -68,13 +62,10 @@ static struct ledger_row *row(struct ledger *l, const char *key, uint64_t base)
 
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
+	struct prom_fixture *f = prom_fixture_new();
 	struct ledger_row *r;
 
-	assert_non_null(f);
-	f->l = ledger_new(3600ull * 1000000000ull);
 	f->pods = ledger_new(3600ull * 1000000000ull);
-	assert_non_null(f->l);
 	assert_non_null(f->pods);
 	/* every zone measured: lean shows package, dram, platform, gpu (not core, uncore) */
 	ledger_node(f->l)->zone_mask = (1u << ZONE_COUNT) - 1;
@@ -102,35 +93,23 @@ static int setup(void **state)
 	r = row(f->pods, UID2, 10); /* no names yet, no carbon intensity */
 	ledger_commit_tick(f->pods, 1000000000ull);
 
-	f->st.version = "0.1.0";
-	f->st.node_name = "node-1";
-	f->st.meter = "powercap";
-	f->st.usage_source = "ebpf";
-	f->st.cgroup_mode = "v2";
-	f->st.ready = true;
+	prom_status_init(&f->st, "v2");
 	f->st.ticks = 1;
 	f->st.pods = f->pods;
-	strbuf_init(&f->out, 16u << 20);
 	*state = f;
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	struct fixture *f = *state;
-
-	strbuf_release(&f->out);
-	ledger_free(f->l);
-	ledger_free(f->pods);
-	free(f);
-	return 0;
+	return prom_fixture_teardown(state);
 }
 
 static const struct export_metrics_opts lean = { 0 };
 
 static void test_lean_lines(void **state)
 {
-	struct fixture *f = *state;
+	struct prom_fixture *f = *state;
 	const char *t;
 
 	assert_int_equal(export_metrics_render(f->l, &f->st, &lean, &f->out), 0);
@@ -193,7 +172,7 @@ static void test_lean_lines(void **state)
 /* At most 5 series per container, pod and workload with every zone measured. */
 static void test_lean_series_per_workload(void **state)
 {
-	struct fixture *f = *state;
+	struct prom_fixture *f = *state;
 	static const char *const ids[] = { "workload=\"" CID_A "\"", "workload=\"bbbbbbbbbbbb\"",
 					   "workload=\"pod-0f1e2d3c\"", "workload=\"cccccccccccc\"",
 					   "workload=\"system\"", "uid=\"0f1e2d3c\"",
@@ -217,7 +196,7 @@ static void test_lean_series_per_workload(void **state)
  * one, and when the full ids collide (a cgroup nested inside a container's). */
 static void test_lean_unique_ids(void **state)
 {
-	struct fixture *f = *state;
+	struct prom_fixture *f = *state;
 	const char *t;
 
 	ledger_begin_tick(f->l);
@@ -235,7 +214,7 @@ static void test_lean_unique_ids(void **state)
 
 static void test_detail_unchanged(void **state)
 {
-	struct fixture *f = *state;
+	struct prom_fixture *f = *state;
 	struct export_metrics_opts d = { .detail = true, .kepler_compat = true };
 	struct strbuf old;
 
@@ -254,7 +233,7 @@ static void test_detail_unchanged(void **state)
 
 static void test_no_workloads_and_kepler(void **state)
 {
-	struct fixture *f = *state;
+	struct prom_fixture *f = *state;
 	struct export_metrics_opts o = { .no_workloads = true, .kepler_compat = true };
 
 	assert_int_equal(export_metrics_render(f->l, &f->st, &o, &f->out), 0);
@@ -298,7 +277,7 @@ static void inflate_all(const char *in, size_t n, struct strbuf *out)
 
 static void test_gzip_roundtrip(void **state)
 {
-	struct fixture *f = *state;
+	struct prom_fixture *f = *state;
 	char *gz = NULL;
 	size_t alloc = 0, len = 0;
 	struct strbuf back;
@@ -347,7 +326,7 @@ static struct metrics_cache *new_cache(void)
 	return c;
 }
 
-static void serve(struct metrics_cache *c, struct fixture *f, bool gz, uint64_t now,
+static void serve(struct metrics_cache *c, struct prom_fixture *f, bool gz, uint64_t now,
 		  struct strbuf *body)
 {
 	const char *enc = "unset";
@@ -362,7 +341,7 @@ static void serve(struct metrics_cache *c, struct fixture *f, bool gz, uint64_t 
 
 static void test_cache_renders_once_per_tick(void **state)
 {
-	struct fixture *f = *state;
+	struct prom_fixture *f = *state;
 	struct metrics_cache *c = new_cache();
 	struct metrics_cache_stats st;
 	struct strbuf a, b, plain;
@@ -416,7 +395,7 @@ static void test_cache_renders_once_per_tick(void **state)
  * stops. */
 static void test_cache_schedule(void **state)
 {
-	struct fixture *f = *state;
+	struct prom_fixture *f = *state;
 	struct metrics_cache *c = new_cache();
 	struct metrics_cache_stats st;
 	struct strbuf b;
@@ -456,7 +435,7 @@ static void test_cache_schedule(void **state)
 /* Faster than the tick (2 scrapes per tick): every tick renders, scrapes copy. */
 static void test_cache_fast_scraper(void **state)
 {
-	struct fixture *f = *state;
+	struct prom_fixture *f = *state;
 	struct metrics_cache *c = new_cache();
 	struct metrics_cache_stats st;
 	struct strbuf b;
@@ -479,7 +458,7 @@ static void test_cache_fast_scraper(void **state)
 
 static void test_cache_errors(void **state)
 {
-	struct fixture *f = *state;
+	struct prom_fixture *f = *state;
 	struct metrics_cache_opts o = { .tick_ns = 0 };
 	struct wl_err err = { "" };
 	struct metrics_cache *c;

@@ -35,83 +35,22 @@
 #include "agent/cgroup/cgroup.h"
 #include "agent/usage/pmu.h"
 #include "agent/usage/usage_impl.h"
+#include "fixture_bpf.h"
 
-#define MAX_KIDS 6
-#define MAX_DIRS 6
 #define TCLK (1u << FEAT_TASK_CLOCK)
-
-struct fx {
-	struct cg_layout layout;
-	char base_rel[128];
-	char dirs[MAX_DIRS][PATH_MAX];
-	int ndirs;
-	pid_t kids[MAX_KIDS];
-	int nkids;
-	void *src;
-	struct usage_probe probe;
-	char online[64]; /* a temporary CPU list file, or "" */
-};
-
-static const char *skip_reason(void)
-{
-	if (geteuid() != 0)
-		return "not root";
-	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
-		return "no kernel BTF at /sys/kernel/btf/vmlinux";
-	if (!usage_bpf_ops)
-		return "eBPF source not built";
-	return NULL;
-}
 
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-	struct wl_err err = { "" };
-
-	assert_non_null(f);
-	*state = f;
-	if (skip_reason())
-		return 0;
-	if (cg_layout_detect("/sys/fs/cgroup", CG_PREF_AUTO, &f->layout, &err) < 0) {
-		printf("# layout: %s\n", err.msg);
-		f->layout.cpu_root[0] = '\0';
-		return 0;
-	}
-	snprintf(f->base_rel, sizeof(f->base_rel), "/wattlet-ctrtest-%d", (int)getpid());
-	return 0;
+	return fixture_bpf_setup(state, CG_PREF_AUTO, "ctrtest");
 }
 
 static int teardown(void **state)
 {
-	struct fx *f = *state;
-
-	for (int i = 0; i < f->nkids; i++) {
-		kill(f->kids[i], SIGKILL);
-		waitpid(f->kids[i], NULL, 0);
-	}
-	if (f->src)
-		usage_bpf_ops->close(f->src);
-	for (int i = f->ndirs - 1; i >= 0; i--)
-		rmdir(f->dirs[i]);
-	if (f->online[0])
-		unlink(f->online);
-	free(f);
-	return 0;
+	return fixture_bpf_teardown(state);
 }
 
-#define REQUIRE_ENV(f)                                                                   \
-	do {                                                                             \
-		const char *why_ = skip_reason();                                        \
-		if (!why_ && !(f)->layout.cpu_root[0])                                   \
-			why_ = "no usable cgroup layout";                                \
-		if (why_) {                                                              \
-			printf("# skipped: %s\n", why_);                                 \
-			skip();                                                          \
-		}                                                                        \
-	} while (0)
-
 /* A temporary file holding the CPU list s (the online list the source is told). */
-static void write_online(struct fx *f, const char *s)
+static void write_online(struct fixture_bpf *f, const char *s)
 {
 	int fd;
 
@@ -120,26 +59,6 @@ static void write_online(struct fx *f, const char *s)
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, s, strlen(s)), (ssize_t)strlen(s));
 	close(fd);
-}
-
-static void mk_cg(struct fx *f, const char *rel, char *abs_out)
-{
-	char p[PATH_MAX];
-
-	assert_int_equal(fmt_path(p, sizeof(p), "%s%s", f->layout.cpu_root, rel), 0);
-	assert_true(mkdir(p, 0755) == 0 || errno == EEXIST);
-	assert_true(f->ndirs < MAX_DIRS);
-	snprintf(f->dirs[f->ndirs++], PATH_MAX, "%s", p);
-	if (abs_out)
-		snprintf(abs_out, PATH_MAX, "%s", p);
-}
-
-static uint64_t inode_of(const char *abs)
-{
-	struct stat st;
-
-	assert_int_equal(stat(abs, &st), 0);
-	return (uint64_t)st.st_ino;
 }
 
 static uint64_t own_cpu_ns(void)
@@ -153,27 +72,9 @@ static uint64_t own_cpu_ns(void)
 /* A child in cgroup dir abs spinning forever: without a break (burst_ns 0), or in
  * bursts of burst_ns of its own CPU time with a 1 ms sleep after each (a switch out
  * and a wakeup per burst). Returns once the child is in the cgroup. */
-static void spawn(struct fx *f, const char *abs, uint64_t burst_ns)
+static void spawn(struct fixture_bpf *f, const char *abs, uint64_t burst_ns)
 {
-	int pfd[2];
-	pid_t pid;
-	char c = 0;
-
-	assert_int_equal(pipe(pfd), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		char p[PATH_MAX];
-		FILE *fp;
-
-		close(pfd[0]);
-		snprintf(p, sizeof(p), "%s/cgroup.procs", abs);
-		fp = fopen(p, "w");
-		if (!fp || fprintf(fp, "%d\n", (int)getpid()) < 0 || fclose(fp) != 0)
-			_exit(3);
-		if (write(pfd[1], "x", 1) != 1)
-			_exit(4);
-		close(pfd[1]);
+	if (fixture_bpf_fork(f, abs) == 0) {
 		for (;;) {
 			uint64_t t0 = own_cpu_ns();
 
@@ -190,14 +91,9 @@ static void spawn(struct fx *f, const char *abs, uint64_t burst_ns)
 			}
 		}
 	}
-	close(pfd[1]);
-	assert_int_equal(read(pfd[0], &c, 1), 1);
-	close(pfd[0]);
-	assert_true(f->nkids < MAX_KIDS);
-	f->kids[f->nkids++] = pid;
 }
 
-static void open_src(struct fx *f, uint32_t counters)
+static void open_src(struct fixture_bpf *f, uint32_t counters)
 {
 	struct usage_opts o = { .layout = &f->layout };
 	struct wl_err err = { "" };
@@ -210,58 +106,6 @@ static void open_src(struct fx *f, uint32_t counters)
 	assert_non_null(f->src);
 	printf("# %s\n# %s\n# %s\n", f->probe.ebpf_reason, f->probe.pmu_reason,
 	       f->probe.task_clock_reason);
-}
-
-struct snap {
-	const struct usage_entry *e;
-	size_t n;
-	uint32_t mask;
-	uint64_t dropped, vanished;
-};
-
-static void do_read(struct fx *f, struct snap *s)
-{
-	assert_int_equal(usage_bpf_ops->read(f->src, &s->e, &s->n, &s->mask, &s->dropped,
-					     &s->vanished),
-			 0);
-}
-
-static const struct usage_entry *find_entry(const struct snap *s, uint64_t id)
-{
-	for (size_t i = 0; i < s->n; i++)
-		if (s->e[i].id == id)
-			return &s->e[i];
-	return NULL;
-}
-
-static uint64_t cg_cpu(struct fx *f, const char *rel)
-{
-	uint64_t ns = 0;
-
-	assert_int_equal(cg_read_cpu_ns(&f->layout, rel, &ns), 0);
-	return ns;
-}
-
-/* The cgroup's CPU counter read just before (lo) and after (hi) a usage read. */
-struct bracket {
-	uint64_t lo, hi;
-};
-
-/* got (a delta between two usage reads) against the cgroup counter's delta over the
- * same interval, which lies in [b1.lo - b0.hi, b1.hi - b0.lo]: within rel of it. */
-static void assert_bracketed(uint64_t got, struct bracket b0, struct bracket b1, double rel,
-			     const char *what)
-{
-	uint64_t lo = b1.lo - b0.hi, hi = b1.hi - b0.lo;
-
-	printf("# %-30s %10.3f ms  cgroup CPU %10.3f .. %10.3f ms  diff %+.3f%% .. %+.3f%%\n",
-	       what, got / 1e6, lo / 1e6, hi / 1e6,
-	       hi ? 100.0 * ((double)got - (double)hi) / (double)hi : 0.0,
-	       lo ? 100.0 * ((double)got - (double)lo) / (double)lo : 0.0);
-	assert_true(b0.hi >= b0.lo && b1.lo >= b0.hi && b1.hi >= b1.lo);
-	assert_true(4 * (hi - lo) <= lo); /* a read that slow is itself a bug */
-	assert_true((double)got >= (double)lo * (1.0 - rel));
-	assert_true((double)got <= (double)hi * (1.0 + rel));
 }
 
 static void test_cpulist(void **state)
@@ -299,12 +143,12 @@ static void test_scale(void **state)
 /* An online list without CPU 1: task-clock is opened on CPU 0 only and says so. */
 static void test_offline_cpu_skipped(void **state)
 {
-	struct fx *f = *state;
+	struct fixture_bpf *f = *state;
 	struct pmu_opts o = { 0 };
 	struct wl_err err = { "" };
 	struct pmu *p;
 
-	REQUIRE_ENV(f);
+	FIXTURE_BPF_REQUIRE_ENV(f);
 	o.ncpu = libbpf_num_possible_cpus();
 	if (o.ncpu < 2) {
 		printf("# skipped: one CPU\n");
@@ -328,14 +172,14 @@ static void test_offline_cpu_skipped(void **state)
  * task-clock group is off with a reason naming the CPU and the error, no fd leaks. */
 static void test_open_fails_on_one_cpu(void **state)
 {
-	struct fx *f = *state;
+	struct fixture_bpf *f = *state;
 	struct pmu_opts o = { 0 };
 	struct wl_err err = { "" };
 	struct rlimit old, lim;
 	struct pmu *p;
 	int lowest;
 
-	REQUIRE_ENV(f);
+	FIXTURE_BPF_REQUIRE_ENV(f);
 	o.ncpu = libbpf_num_possible_cpus();
 	if (o.ncpu < 2) {
 		printf("# skipped: one CPU\n");
@@ -374,14 +218,14 @@ static void test_open_fails_on_one_cpu(void **state)
 /* Not configured: no task-clock counter, and the reason says so. */
 static void test_not_configured(void **state)
 {
-	struct fx *f = *state;
-	struct snap s;
+	struct fixture_bpf *f = *state;
+	struct fixture_bpf_snap s;
 
-	REQUIRE_ENV(f);
+	FIXTURE_BPF_REQUIRE_ENV(f);
 	open_src(f, 0);
 	assert_false(f->probe.task_clock_ok);
 	assert_non_null(strstr(f->probe.task_clock_reason, "not opened"));
-	do_read(f, &s);
+	fixture_bpf_read(f, &s);
 	assert_false(s.mask & TCLK);
 }
 
@@ -405,28 +249,28 @@ static uint64_t switch_ins(pid_t pid)
  * against its CPU time within rel[i]; kc (> 0): prints that process's wakeups and
  * the counter's offset per wakeup. Refuses to judge when cgroup 0 got under min_share
  * of a CPU (the machine starved the load). */
-static void run_window(struct fx *f, int n, char rel[][160], const uint64_t *id,
+static void run_window(struct fixture_bpf *f, int n, char rel[][160], const uint64_t *id,
 		       const double *rel_tol, const char *const *what, long win_ms, pid_t kc,
 		       double min_share)
 {
-	struct bracket x0[3], x1[3];
-	struct snap s0, s1;
+	struct fixture_bpf_bracket x0[3], x1[3];
+	struct fixture_bpf_snap s0, s1;
 	struct timespec win = { win_ms / 1000, (win_ms % 1000) * 1000000L };
 	uint64_t sw0 = 0, sw1 = 0;
 
 	for (int i = 0; i < n; i++)
-		x0[i].lo = cg_cpu(f, rel[i]);
-	do_read(f, &s0);
+		x0[i].lo = fixture_bpf_cg_cpu(f, rel[i]);
+	fixture_bpf_read(f, &s0);
 	for (int i = 0; i < n; i++)
-		x0[i].hi = cg_cpu(f, rel[i]);
+		x0[i].hi = fixture_bpf_cg_cpu(f, rel[i]);
 	sw0 = kc > 0 ? switch_ins(kc) : 0;
 	nanosleep(&win, NULL); /* the measurement window */
 	sw1 = kc > 0 ? switch_ins(kc) : 0;
 	for (int i = 0; i < n; i++)
-		x1[i].lo = cg_cpu(f, rel[i]);
-	do_read(f, &s1);
+		x1[i].lo = fixture_bpf_cg_cpu(f, rel[i]);
+	fixture_bpf_read(f, &s1);
 	for (int i = 0; i < n; i++)
-		x1[i].hi = cg_cpu(f, rel[i]);
+		x1[i].hi = fixture_bpf_cg_cpu(f, rel[i]);
 
 	assert_true(s1.mask & TCLK);
 	if ((double)(x1[0].lo - x0[0].hi) <= min_share * (double)win_ms * 1e6) {
@@ -435,13 +279,18 @@ static void run_window(struct fx *f, int n, char rel[][160], const uint64_t *id,
 		skip();
 	}
 	for (int i = 0; i < n; i++) {
-		const struct usage_entry *e = find_entry(&s1, id[i]);
+		const struct usage_entry *e = fixture_bpf_find(&s1, id[i]);
 
 		assert_non_null(e);
-		if (kc > 0) {
+		double cpu_ms = (double)(x1[i].lo - x0[i].hi) / 1e6;
+		double sw_per_s = kc > 0 ? (double)(sw1 - sw0) / ((double)win_ms / 1e3) : 0;
+		/* kc is cgroup 0's process: judged by the wakeup rule below when it was
+		 * switched in often (preempted or woken: each switch-in can move the
+		 * wakeup latency), else (and every other cgroup) within rel_tol */
+		if (kc > 0 && i == 0 && sw_per_s > 100) {
 			/* the counter misses the wakeup latency: below the CPU time by at
 			 * most 50 us per wakeup, never above it by more than 1 % */
-			double lost = (double)(x1[i].lo - x0[i].hi) - (double)e->delta[FEAT_TASK_CLOCK];
+			double lost = cpu_ms * 1e6 - (double)e->delta[FEAT_TASK_CLOCK];
 
 			assert_true(sw1 > sw0);
 			printf("# %-30s %10.3f ms  cgroup CPU %10.3f ms, %llu wakeups: %.2f us per "
@@ -449,14 +298,16 @@ static void run_window(struct fx *f, int n, char rel[][160], const uint64_t *id,
 			       (double)(x1[i].lo - x0[i].hi) / 1e6,
 			       (unsigned long long)(sw1 - sw0), lost / 1e3 / (double)(sw1 - sw0));
 			assert_true(lost <= 50e3 * (double)(sw1 - sw0));
-			assert_bracketed(e->delta[FEAT_TASK_CLOCK], x0[i], x1[i], 1.0, what[i]);
+			fixture_bpf_assert_bracketed(e->delta[FEAT_TASK_CLOCK], x0[i], x1[i], 1.0,
+						     what[i]);
 			assert_true((double)e->delta[FEAT_TASK_CLOCK] <=
 				    (double)(x1[i].hi - x0[i].lo) * (1.0 + rel_tol[i]));
 		} else {
-			assert_bracketed(e->delta[FEAT_TASK_CLOCK], x0[i], x1[i], rel_tol[i], what[i]);
+			fixture_bpf_assert_bracketed(e->delta[FEAT_TASK_CLOCK], x0[i], x1[i],
+						     rel_tol[i], what[i]);
 		}
 		/* the same switches' scheduler time, for comparison */
-		assert_bracketed(e->delta[FEAT_CPU_TIME], x0[i], x1[i], 0.01,
+		fixture_bpf_assert_bracketed(e->delta[FEAT_CPU_TIME], x0[i], x1[i], 0.01,
 				 "  cpu_time (same reads)");
 	}
 }
@@ -466,19 +317,19 @@ static void run_window(struct fx *f, int n, char rel[][160], const uint64_t *id,
  * sleeps, ~500 wakeups per second each). */
 static void test_task_clock_accuracy(void **state)
 {
-	struct fx *f = *state;
+	struct fixture_bpf *f = *state;
 	static const char *const what[2] = { "task_clock busy cgroup a",
 					     "task_clock switchy cgroup b" };
 	const double tol[2] = { 0.01, 0.01 };
 	char abs[2][PATH_MAX], rel[2][160];
 	uint64_t id[2];
 
-	REQUIRE_ENV(f);
-	mk_cg(f, f->base_rel, NULL);
+	FIXTURE_BPF_REQUIRE_ENV(f);
+	fixture_bpf_mk_cg(f, f->base_rel, NULL);
 	for (int i = 0; i < 2; i++) {
 		snprintf(rel[i], sizeof(rel[i]), "%s/%c", f->base_rel, 'a' + i);
-		mk_cg(f, rel[i], abs[i]);
-		id[i] = inode_of(abs[i]);
+		fixture_bpf_mk_cg(f, rel[i], abs[i]);
+		id[i] = fixture_bpf_inode(abs[i]);
 	}
 	open_src(f, TCLK);
 	assert_true(f->probe.task_clock_ok);
@@ -486,7 +337,9 @@ static void test_task_clock_accuracy(void **state)
 	spawn(f, abs[0], 0);
 	spawn(f, abs[1], 1000000);
 	spawn(f, abs[1], 1000000);
-	run_window(f, 2, rel, id, tol, what, 5200, 0, 0.2);
+	/* a CPU-bound process still preempted often by b's wakeups on a busy machine is
+	 * judged per switch-in; when it ran mostly undisturbed, within 1 % */
+	run_window(f, 2, rel, id, tol, what, 5200, f->kids[0], 0.2);
 }
 
 /* Very short bursts (0.2 ms, ~800 wakeups per second): the counter switches at the
@@ -497,17 +350,17 @@ static void test_task_clock_accuracy(void **state)
  * CPU time by at most 50 us per wakeup and not above it by more than 1 %. */
 static void test_task_clock_short_bursts(void **state)
 {
-	struct fx *f = *state;
+	struct fixture_bpf *f = *state;
 	static const char *const what[1] = { "task_clock 0.2 ms bursts c" };
 	const double tol[1] = { 0.01 };
 	char abs[1][PATH_MAX], rel[1][160];
 	uint64_t id[1];
 
-	REQUIRE_ENV(f);
-	mk_cg(f, f->base_rel, NULL);
+	FIXTURE_BPF_REQUIRE_ENV(f);
+	fixture_bpf_mk_cg(f, f->base_rel, NULL);
 	snprintf(rel[0], sizeof(rel[0]), "%s/c", f->base_rel);
-	mk_cg(f, rel[0], abs[0]);
-	id[0] = inode_of(abs[0]);
+	fixture_bpf_mk_cg(f, rel[0], abs[0]);
+	id[0] = fixture_bpf_inode(abs[0]);
 	open_src(f, TCLK);
 	spawn(f, abs[0], 200000);
 	run_window(f, 1, rel, id, tol, what, 3000, f->kids[0], 0.05);
@@ -518,27 +371,27 @@ static void test_task_clock_short_bursts(void **state)
  * attribution falls back to cpu_time, never a partial count. */
 static void test_cpu_without_counter_degrades(void **state)
 {
-	struct fx *f = *state;
+	struct fixture_bpf *f = *state;
 	char a[PATH_MAX], rel_a[160];
-	struct snap s0, s1;
+	struct fixture_bpf_snap s0, s1;
 	struct timespec win = { 0, 300000000 };
 
-	REQUIRE_ENV(f);
+	FIXTURE_BPF_REQUIRE_ENV(f);
 	if (libbpf_num_possible_cpus() < 2) {
 		printf("# skipped: one CPU\n");
 		skip();
 	}
 	write_online(f, "0\n");
-	mk_cg(f, f->base_rel, NULL);
+	fixture_bpf_mk_cg(f, f->base_rel, NULL);
 	snprintf(rel_a, sizeof(rel_a), "%s/a", f->base_rel);
-	mk_cg(f, rel_a, a);
+	fixture_bpf_mk_cg(f, rel_a, a);
 	open_src(f, TCLK);
 	assert_true(f->probe.task_clock_ok); /* open on the one "online" CPU */
 	spawn(f, a, 1000000);
 	spawn(f, a, 1000000); /* two switchy tasks: both CPUs switch */
-	do_read(f, &s0);
+	fixture_bpf_read(f, &s0);
 	nanosleep(&win, NULL);
-	do_read(f, &s1);
+	fixture_bpf_read(f, &s1);
 	assert_true(s1.mask & (1u << FEAT_CPU_TIME));
 	assert_false(s1.mask & TCLK);
 }
