@@ -308,7 +308,7 @@ static void run_window(struct fixture_bpf *f, int n, char rel[][160], const uint
 			assert_true(sw1 > sw0);
 			printf("# %-30s %10.3f ms  cgroup CPU %10.3f ms, %llu wakeups: %.2f us per "
 			       "wakeup less\n", what[i], e->delta[FEAT_TASK_CLOCK] / 1e6,
-			       (double)(x1[i].lo - x0[i].hi) / 1e6,
+			       cpu_ms,
 			       (unsigned long long)(sw1 - sw0), lost / 1e3 / (double)(sw1 - sw0));
 			assert_true(lost <= 50e3 * (double)(sw1 - sw0));
 			fixture_bpf_assert_bracketed(e->delta[FEAT_TASK_CLOCK], x0[i], x1[i], 1.0,
