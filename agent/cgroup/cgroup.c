@@ -1,4 +1,5 @@
 /* cgroup.c - cgroup layout discovery, directory walk and CPU time counters. */
+#include "../common/caps.h"
 #include "cgroup.h"
 
 #include <dirent.h>
@@ -152,7 +153,7 @@ int cg_layout_detect(const char *root, enum cg_pref pref, struct cg_layout *out,
 
 #define WALK_DENTS_BUF (32 * 1024)
 #define WALK_ARENA_INIT (64 * 1024)
-#define WALK_ARENA_MAX (64u * 1024 * 1024)
+#define WALK_ARENA_MAX WL_CAP_CGROUP_WALK
 
 struct linux_dirent64_hdr {
 	uint64_t d_ino;

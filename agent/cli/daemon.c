@@ -1,4 +1,5 @@
 /* daemon.c - see daemon.h. */
+#include "../common/caps.h"
 #include "daemon.h"
 
 #include <errno.h>
@@ -469,7 +470,7 @@ static int agent_start(struct agent *a, const struct config *c, const struct dae
 
 	a->cfg = c;
 	a->ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	strbuf_init(&a->scratch, 1 << 20);
+	strbuf_init(&a->scratch, WL_CAP_SCRATCH);
 	if (o && o->node_name)
 		snprintf(a->hostname, sizeof(a->hostname), "%s", o->node_name);
 	else if (gethostname(a->hostname, sizeof(a->hostname) - 1) != 0)

@@ -1,4 +1,5 @@
 /* top.c - `wattlet top` (see top.h). CLI code: it prints. */
+#include "../common/caps.h"
 #include "top.h"
 
 #include <curl/curl.h>
@@ -18,7 +19,7 @@
 #include "../common/jsonget.h"
 #include "../common/util.h"
 
-#define TOP_BODY_CAP (64u << 20)
+#define TOP_BODY_CAP WL_CAP_HTTP_BODY
 #define TOP_URL_MAX 2048
 #define TOP_DEFAULT_URL "http://127.0.0.1:9102"
 

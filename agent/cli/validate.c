@@ -1,5 +1,6 @@
 /* validate.c - the `wattlet validate` command line (printing lives here; the work is
  * in agent/validate). */
+#include "../common/caps.h"
 #include "validate_cli.h"
 
 #include <errno.h>
@@ -406,7 +407,7 @@ static int write_json(const char *path, const struct validate_report *r)
 	FILE *f;
 	int rc;
 
-	strbuf_init(&sb, 1 << 20);
+	strbuf_init(&sb, WL_CAP_SCRATCH);
 	rc = validate_report_json(r, &sb);
 	if (rc) {
 		fprintf(stderr, "wattlet validate: cannot render the report: %s\n", strerror(-rc));

@@ -3,6 +3,7 @@
  * same check config_set() uses. Errors read "FILE:LINE:COL: <key>: <why>" (1-based,
  * from libyaml marks).
  */
+#include "../common/caps.h"
 #include "config_impl.h"
 
 #include <errno.h>
@@ -15,7 +16,7 @@
 
 #include "../common/yamllimit.h"
 
-#define CONFIG_FILE_MAX (1024 * 1024) /* a config file larger than this is refused */
+#define CONFIG_FILE_MAX ((int)WL_CAP_TEXT_FILE) /* a config file larger than this is refused */
 
 /* ---- the YAML file walker ---------------------------------------------------- */
 

@@ -1,4 +1,5 @@
 /* kube_authn.c - bearer token reviews against the API server, cached (see kube_authn.h). */
+#include "../common/caps.h"
 #include "kube_authn.h"
 
 #include <errno.h>
@@ -320,7 +321,7 @@ static enum kube_authn_verdict review(struct kube_authn *a, const char *token, c
 		err_set(e, ENOTCONN, "no API server configured");
 		return KA_UNAVAILABLE;
 	}
-	strbuf_init(&body, 1u << 20);
+	strbuf_init(&body, WL_CAP_API_OBJECT);
 	if (kube_authn_tokenreview_body(&body, token)) {
 		err_set(e, ENOMEM, "TokenReview: cannot build the request");
 		goto cleanup;
@@ -648,7 +649,7 @@ struct kube_authn *kube_authn_new(struct kube_config *kc, const struct kube_auth
 		ho.timeout_ms = a->o.timeout_ms;
 		ho.connect_timeout_ms = a->o.timeout_ms < 5000 ? a->o.timeout_ms : 5000;
 		ho.max_retries = -1; /* a failed review answers 503 for a second, then retries */
-		ho.max_body = 1u << 20;
+		ho.max_body = WL_CAP_API_OBJECT;
 		a->http = kube_http_new(kc, &ho, e);
 		if (!a->http) {
 			free(a->tab);

@@ -41,8 +41,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "agent/common/strbuf.h"
-#include "agent/common/util.h"
+#include "../common/strbuf.h"
+#include "../common/util.h"
 #include "kube_config.h"
 
 #define KA_TOKEN_MAX 16384u /* longer bearer tokens are refused (401) */

@@ -2,7 +2,7 @@
 
 #include <unistd.h>
 
-#include "agent/common/util.h"
+#include "../common/util.h"
 
 void kube_backoff_init(struct kube_backoff *b, unsigned base_ms, unsigned max_ms)
 {

@@ -1,5 +1,6 @@
 /* kube_classidle.c - see kube_classidle.h: the class key, the object's parsing, the
  * merge and the request bodies (the thread is in kube_classidle_sync.c). */
+#include "../common/caps.h"
 #include "kube_classidle.h"
 
 #include <ctype.h>
@@ -12,7 +13,7 @@
 #include <time.h>
 #include <jansson.h>
 
-#define CPUINFO_MAX (1024 * 1024)
+#define CPUINFO_MAX WL_CAP_TEXT_FILE
 
 static void trim(char *s)
 {

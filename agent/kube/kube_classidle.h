@@ -46,8 +46,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "agent/common/util.h"
-#include "agent/common/zone.h"
+#include "../common/util.h"
+#include "../common/zone.h"
 #include "kube_config.h"
 
 #define CI_KEY_MAX 64          /* class key / object name, NUL included */

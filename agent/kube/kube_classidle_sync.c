@@ -1,4 +1,5 @@
 /* kube_classidle_sync.c - the NodeClassIdle thread (see kube_classidle.h). */
+#include "../common/caps.h"
 #include "kube_classidle.h"
 
 #include <errno.h>
@@ -7,11 +8,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "agent/common/strbuf.h"
+#include "../common/strbuf.h"
 #include "kube_http.h"
 
 #define CI_PATH "/apis/wattlet.dev/v1alpha1/nodeclassidles/"
-#define CI_BODY_MAX (1u << 20)
+#define CI_BODY_MAX WL_CAP_API_OBJECT
 #define CI_RETRY_MS 30000 /* after a failed GET or publish */
 
 struct kube_classidle {

@@ -1,3 +1,4 @@
+#include "../common/caps.h"
 #include "kube_config.h"
 
 #include <errno.h>
@@ -11,12 +12,12 @@
 #include <yaml.h>
 #include <jansson.h>
 
-#include "agent/common/jsonget.h"
-#include "agent/common/strbuf.h"
-#include "agent/common/yamllimit.h"
+#include "../common/jsonget.h"
+#include "../common/strbuf.h"
+#include "../common/yamllimit.h"
 
-#define KC_MAX_FILE (1024 * 1024)
-#define KC_MAX_TOKEN (64 * 1024)
+#define KC_MAX_FILE WL_CAP_TEXT_FILE
+#define KC_MAX_TOKEN WL_CAP_TOKEN_FILE
 #define KC_MAX_B64 (4 * 1024 * 1024)
 #define KC_YAML_DEPTH 64
 #define KC_YAML_NODES 100000 /* JSON values a kubeconfig may expand to (aliases included) */

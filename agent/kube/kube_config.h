@@ -29,7 +29,7 @@
 #include <stdbool.h>
 #include <curl/curl.h>
 
-#include "agent/common/util.h"
+#include "../common/util.h"
 
 #define KUBE_SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
 

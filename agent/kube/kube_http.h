@@ -28,11 +28,12 @@
 #include <time.h>
 #include <curl/curl.h>
 
-#include "agent/common/strbuf.h"
-#include "agent/common/util.h"
+#include "../common/caps.h"
+#include "../common/strbuf.h"
+#include "../common/util.h"
 #include "kube_config.h"
 
-#define KUBE_HTTP_MAX_BODY ((size_t)64 << 20) /* default hard cap of a response body */
+#define KUBE_HTTP_MAX_BODY WL_CAP_API_BODY /* default hard cap of a response body */
 
 typedef size_t (*kube_data_fn)(const char *p, size_t n, void *ud);
 

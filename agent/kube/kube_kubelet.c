@@ -5,7 +5,7 @@
 #include <string.h>
 #include <curl/curl.h>
 
-#include "agent/common/strbuf.h"
+#include "../common/strbuf.h"
 #include "kube_backoff.h"
 #include "kube_http.h"
 #include "kube_watch.h"

@@ -29,7 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "agent/common/util.h"
+#include "../common/util.h"
 #include "kube_config.h"
 #include "kube_pods.h"
 

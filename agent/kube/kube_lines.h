@@ -16,7 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "agent/common/strbuf.h"
+#include "../common/strbuf.h"
 
 typedef int (*kube_line_fn)(const char *line, size_t len, void *ud);
 typedef int (*kube_oversize_fn)(size_t seen, void *ud);

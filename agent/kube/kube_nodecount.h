@@ -13,7 +13,7 @@
 
 #include <stddef.h>
 
-#include "agent/common/util.h"
+#include "../common/util.h"
 
 #define KUBE_NODECOUNT_PATH "/api/v1/nodes?limit=1"
 

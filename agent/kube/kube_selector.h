@@ -19,7 +19,7 @@
 #include <stdbool.h>
 #include <jansson.h>
 
-#include "agent/common/util.h"
+#include "../common/util.h"
 
 struct kube_selector;
 

@@ -1,3 +1,4 @@
+#include "../common/caps.h"
 #include "kube_watch.h"
 
 #include <errno.h>
@@ -9,7 +10,7 @@
 #include "kube_http.h"
 #include "kube_lines.h"
 
-#define ERRBODY_CAP (64 * 1024)
+#define ERRBODY_CAP WL_CAP_ERROR_BODY
 #define CONT_CAP 8192
 
 enum wstate { ST_WAIT, ST_LIST, ST_WATCH };
@@ -209,7 +210,7 @@ struct kube_watch *kube_watch_new(struct kube_config *c, const struct kube_watch
 	if (!w->o.timeout_s)
 		w->o.timeout_s = 300;
 	if (!w->o.max_line)
-		w->o.max_line = (size_t)16 << 20;
+		w->o.max_line = WL_CAP_WATCH_LINE;
 	if (!w->o.max_body)
 		w->o.max_body = KUBE_HTTP_MAX_BODY;
 	if (!w->o.retry_after_max_s)

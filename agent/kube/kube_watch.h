@@ -45,7 +45,7 @@
 #include <stdint.h>
 #include <jansson.h>
 
-#include "agent/common/util.h"
+#include "../common/util.h"
 #include "kube_config.h"
 
 enum kube_ev_type {

@@ -1,6 +1,7 @@
 /* kube_writer.c - PodEnergy / NodeEnergy / Event writes on a thread of their own
  * (kube_writer.h): the public calls, the pod table, the thread and its lifecycle. The
  * rest of the writer is split by job (kube_writer_impl.h lists the files). */
+#include "../common/caps.h"
 #include "kube_writer.h"
 
 #include <errno.h>
@@ -425,7 +426,7 @@ struct kube_writer *kube_writer_new(struct kube_config *c, const struct kube_wri
 		ho.timeout_ms = w->o.timeout_ms;
 		ho.connect_timeout_ms = w->o.timeout_ms < 5000 ? w->o.timeout_ms : 5000;
 		ho.max_retries = -1; /* the writer backs off itself, interruptibly */
-		ho.max_body = 4 << 20;
+		ho.max_body = WL_CAP_API_ANSWER;
 		w->http = kube_http_new(c, &ho, e);
 		if (!w->http)
 			goto fail;

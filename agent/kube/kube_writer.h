@@ -77,8 +77,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "agent/common/util.h"
-#include "agent/common/zone.h"
+#include "../common/caps.h"
+#include "../common/util.h"
+#include "../common/zone.h"
 #include "kube_config.h"
 
 #define KW_DEFAULT_INTERVAL_S 60
@@ -89,7 +90,7 @@
 /* PodEnergy annotation an EnergyPolicy budget with action `annotate` sets while the pod
  * is over budget: "<budget>=<maxJoules>J/<window seconds>s[,...]" */
 #define KW_BUDGET_ANNOTATION "wattlet.dev/energy-budget-exceeded"
-#define KW_APPLY_BODY_MAX (1u << 20) /* kube_writer_offer_status bodies */
+#define KW_APPLY_BODY_MAX WL_CAP_API_OBJECT /* kube_writer_offer_status bodies */
 #define KW_FIELD_MANAGER_MAX 128     /* the API server's limit */
 
 /* What a failed write was about (failures[] first index). KW_RES_STATUS: the generic

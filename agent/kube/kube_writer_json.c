@@ -11,7 +11,7 @@
 #include <time.h>
 #include <jansson.h>
 
-#include "agent/common/strbuf.h"
+#include "../common/strbuf.h"
 
 #define GROUP_PATH "/apis/wattlet.dev/v1alpha1"
 #define API_VERSION "wattlet.dev/v1alpha1"

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/common/strbuf.h"
+#include "../common/strbuf.h"
 #include "kube_budget.h"
 
 /* Sends one request with the lock NOT held; then takes the lock to account for it

@@ -32,6 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../common/caps.h"
 #include "../common/strbuf.h"
 #include "../common/util.h"
 #include "../common/zone.h"
@@ -42,7 +43,7 @@
 #define PM_KIND "PowerModel"
 #define PM_NAME_MAX 254
 #define PM_MAX_COEF 4
-#define PM_FILE_MAX (1 << 20) /* a PowerModel file larger than this is refused */
+#define PM_FILE_MAX ((int)WL_CAP_TEXT_FILE) /* a PowerModel file larger than this is refused */
 
 enum pm_attribution { PM_ATTR_RATIO, PM_ATTR_REGRESSION };
 

@@ -20,7 +20,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "agent/kube/kube_http.h"
+#include "../kube/kube_http.h"
 #include "validate.h"
 
 #define POLL_MS 500
