@@ -12,7 +12,7 @@
 
 #include "../common/duration.h"
 #include "../common/jsonget.h"
-#include "objset.h"
+#include "../common/objset.h"
 #include "../config/config.h" /* idle_policy_from_name() */
 
 /* ---- small checks -------------------------------------------------------------- */

@@ -9,7 +9,7 @@
 
 #include "../common/jsonget.h"
 #include "../kube/kube_selector.h"
-#include "objset.h"
+#include "../common/objset.h"
 
 #define MS_UID_MAX 128
 

@@ -1,9 +1,11 @@
 /* test_objset.c - the keyed set of watched objects shared by policy_set and model_set:
  * growth past its first allocation, the entry cap, lookup, removal and the relist sweep,
- * with each entry freed exactly once (counted by the free callback). */
+ * with each entry freed exactly once (counted by the free callback); the hash index
+ * checked against a plain array through random churn. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -12,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "agent/policy/objset.h"
+#include "agent/common/objset.h"
 
 struct item {
 	struct objset_head h;
@@ -106,11 +108,67 @@ static void test_sync_and_drop(void **state)
 	assert_int_equal(freed, 5);
 }
 
+/* 200,000 random upserts and drops over 3,000 ids (sets of up to ~1,500, so the index
+ * grows, collides and shifts clusters back on removal), each step checked against a
+ * plain array of what should be present: every present id is found at a position whose
+ * entry has that id, every absent one is not found, and the count agrees. */
+static void test_index_random_churn(void **state)
+{
+	enum { IDS = 3000, STEPS = 200000 };
+	static bool present[IDS];
+	struct objset s;
+	char id[32];
+	unsigned seed = 12345;
+	size_t want = 0;
+
+	(void)state;
+	freed = 0;
+	memset(present, 0, sizeof(present));
+	objset_init(&s, IDS, item_free);
+	for (int step = 0; step < STEPS; step++) {
+		int k;
+
+		seed = seed * 1103515245u + 12345u;
+		k = (int)((seed >> 8) % IDS);
+		snprintf(id, sizeof(id), "pod-%d-uid", k);
+		if ((seed >> 4) & 1) {
+			get(&s, id)->value = k;
+			if (!present[k])
+				want++;
+			present[k] = true;
+		} else {
+			ssize_t at = objset_find(&s, id);
+			assert_true((at >= 0) == present[k]);
+			if (at >= 0) {
+				objset_drop(&s, (size_t)at);
+				present[k] = false;
+				want--;
+			}
+		}
+		assert_int_equal(s.n, want);
+		if (step % 997 == 0) {
+			for (int j = 0; j < IDS; j++) {
+				ssize_t at;
+
+				snprintf(id, sizeof(id), "pod-%d-uid", j);
+				at = objset_find(&s, id);
+				assert_true((at >= 0) == present[j]);
+				if (at >= 0) {
+					assert_string_equal(s.e[at]->id, id);
+					assert_int_equal(((struct item *)s.e[at])->value, j);
+				}
+			}
+		}
+	}
+	objset_release(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_grow_find_cap),
 		cmocka_unit_test(test_sync_and_drop),
+		cmocka_unit_test(test_index_random_churn),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

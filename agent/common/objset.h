@@ -5,10 +5,13 @@
  *
  * Entries are the caller's structs with a struct objset_head as their first member,
  * allocated by objset_get() (zeroed) and owned by the set: freed with the caller's
- * free_entry when dropped, swept or released. Not thread-safe. Returns: 0 or -errno.
+ * free_entry when dropped, swept or released. Lookup by id is O(1) (an open-addressing
+ * index beside the entry array), so a set may hold every pod of a node as well as a few
+ * policies. Iterate with e[0..n-1]; dropping an entry moves the last one into its place.
+ * Not thread-safe. Returns: 0 or -errno.
  */
-#ifndef WATTLET_POLICY_OBJSET_H
-#define WATTLET_POLICY_OBJSET_H
+#ifndef WATTLET_COMMON_OBJSET_H
+#define WATTLET_COMMON_OBJSET_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -19,6 +22,7 @@
 struct objset_head {
 	char id[OBJSET_ID_MAX + 1];
 	uint64_t seen_gen; /* the sync generation it was last upserted in */
+	uint32_t hash;	   /* of id, kept for the index */
 };
 
 struct objset {
@@ -26,12 +30,14 @@ struct objset {
 	size_t n, alloc, max;
 	uint64_t sync_gen;
 	void (*free_entry)(struct objset_head *); /* frees one entry and what it holds */
+	uint32_t *slot; /* index: entry position + 1, 0 empty; nslot a power of two > 2n */
+	size_t nslot;
 };
 
 /* An empty set of at most max entries (no allocation yet). */
 void objset_init(struct objset *s, size_t max, void (*free_entry)(struct objset_head *));
 
-/* Frees every entry and the array; the set is empty again. */
+/* Frees every entry, the array and the index; the set is empty again. */
 void objset_release(struct objset *s);
 
 /* Index of the entry with id, -1 when none. */
