@@ -66,6 +66,24 @@ $(BUILD)/asan/%.o: %.c | $(DEPS_STAMP) $(GENERATED_HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -O1 $(SAN) -c $< -o $@
 
+# /ui: the page (ui/index.html) compiled into the library as a C string (agent/export/ui.h)
+UI_PAGE_C := $(BUILD)/gen/ui_page.c
+LIB_OBJS      += $(BUILD)/obj/gen/ui_page.o
+LIB_OBJS_ASAN += $(BUILD)/asan/gen/ui_page.o
+$(UI_PAGE_C): ui/index.html
+	@mkdir -p $(@D)
+	{ printf '/* generated from ui/index.html by the Makefile; do not edit */\n'; \
+	  printf '#include "agent/export/ui.h"\nconst char ui_page_html[] =\n'; \
+	  od -An -v -tx1 $< | sed 's/ \([0-9a-f][0-9a-f]\)/\\x\1/g; s/^/"/; s/$$/"/'; \
+	  printf ';\nconst size_t ui_page_html_len = sizeof(ui_page_html) - 1;\n'; } > $@.tmp
+	mv $@.tmp $@
+$(BUILD)/obj/gen/ui_page.o: $(UI_PAGE_C) | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+$(BUILD)/asan/gen/ui_page.o: $(UI_PAGE_C) | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -O1 $(SAN) -c $< -o $@
+
 $(BUILD)/libwattlet.a: $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^

@@ -2,7 +2,9 @@
 # `make bench`: the agent's overhead, measured on this machine.
 #   agent CPU per tick (ms and % of one core at a 1 s tick) and RSS with 10, 100 and
 #   1000 cgroups, for each usage source; /metrics render time and size at 1000 workloads
-#   (metrics_bench: default vs detail, gzip; metrics_scrape.sh: served via curl).
+#   (metrics_bench: default vs detail, gzip; metrics_scrape.sh: served via curl); 50 /ui
+#   WebSocket clients vs none (ui_bench.sh); the chart's recording rules in a real
+#   Prometheus at 1000 synthetic pods (rules_bench.sh).
 # Targets (2-core machine, 1000 cgroups): CPU <= 1 % of one core, RSS <= 20 MiB,
 # /metrics <= 10 ms. Needs root (cgroups, eBPF); the simulated meter stands in for RAPL.
 # BENCH_ONLY=cgroup (or ebpf) runs just that usage source's rows, BENCH_COUNTS="1000" just
@@ -94,4 +96,8 @@ done
 # with and without gzip (target: default <= 1 MB, <= 5 ms, <= 5 series per container)
 [ -f bench/metrics_scrape.sh ] && bash bench/metrics_scrape.sh "$BUILD"
 [ -f bench/bpf_bench.sh ] && { echo; bash bench/bpf_bench.sh "$BUILD"; }
+# /ui: 50 WebSocket clients for 60 s vs none (tick time, CPU, RSS and their ratios)
+[ -f bench/ui_bench.sh ] && bash bench/ui_bench.sh "$BUILD"
+# the chart's recording rules in a real Prometheus at 1000 synthetic pods (docs/dashboards.md)
+[ -f bench/rules_bench.sh ] && { echo; bash bench/rules_bench.sh; }
 exit 0

@@ -1,9 +1,10 @@
 /* metrics_bench.c - /metrics and /api/v1/workloads render cost at scale.
  *
- *   metrics_bench [WORKLOADS] [RENDERS]     (default 1000 workloads, 200 renders)
+ *   metrics_bench [WORKLOADS] [RENDERS] [no-owners]  (default 1000 workloads, 200 renders)
  *
  * Builds a ledger with WORKLOADS container rows (package, core, dram measured; a pod
- * uid for every 4 containers; Kubernetes names of typical length; 10 % terminated)
+ * uid for every 4 containers; Kubernetes names of typical length, and each pod's owner,
+ * a Deployment, unless "no-owners" is given; 10 % terminated)
  * plus their pod aggregates, and renders it RENDERS times into one reused strbuf: the
  * default (lean) series, full detail, detail with the Kepler-compatible names, and
  * JSON. Prints ms per render, bytes, gzip bytes and ms (metrics_gzip, once per
@@ -32,6 +33,8 @@ static unsigned long long mix(unsigned long long x)
 	return x ^ (x >> 31);
 }
 
+static int with_owners = 1;
+
 static struct ledger *build_pods(const struct ledger *l)
 {
 	struct ledger *p = ledger_new(3600ull * 1000000000ull);
@@ -55,6 +58,7 @@ static struct ledger *build_pods(const struct ledger *l)
 			}
 		r->cpu_ns += w->cpu_ns;
 		ledger_row_set_names(r, w->ns, w->pod, NULL);
+		ledger_row_set_owner(r, w->owner_kind, w->owner_name);
 	}
 	ledger_commit_tick(p, 2000000000ull);
 	return p;
@@ -88,6 +92,9 @@ static struct ledger *build(unsigned n)
 			snprintf(ctr, sizeof(ctr), "%s", (const char *[]){ "app", "istio-proxy",
 									  "log-shipper", "init" }[i % 4]);
 			ledger_row_set_names(r, ns, pod, ctr);
+			snprintf(pod, sizeof(pod), "service-%03u", i / 40);
+			if (with_owners)
+				ledger_row_set_owner(r, "Deployment", pod);
 		}
 		for (int z = 0; z < ZONE_COUNT; z++)
 			for (int m = 0; m < MODE_COUNT; m++) {
@@ -130,8 +137,9 @@ int main(int argc, char **argv)
 	double lean_serve_ms = 0;
 	char needle[2][96];
 
+	with_owners = !(argc > 3 && strcmp(argv[3], "no-owners") == 0);
 	if (n == 0 || renders == 0) {
-		fprintf(stderr, "usage: metrics_bench [WORKLOADS] [RENDERS]\n");
+		fprintf(stderr, "usage: metrics_bench [WORKLOADS] [RENDERS] [no-owners]\n");
 		return 2;
 	}
 	l = build(n);

@@ -123,4 +123,21 @@ struct cu_cpu {
 /* task_struct.flags: the task is exiting (include/linux/sched.h; not in BTF). */
 #define CU_PF_EXITING 0x00000004
 
+/* a * b / c without overflowing 64 bits, for the counter arithmetic of the program and
+ * of userspace (multiplexing scale: b/c = enabled/running >= 1; a slice's share: b/c =
+ * its CPU time / the counter's enabled time <= 1). b and c (times in ns) are halved
+ * together until both fit in 32 bits, which keeps their ratio to 2^-31; then
+ * (a / c) * b + (a % c) * b / c cannot overflow unless the result does. 0 when c is
+ * 0 (or becomes 0: a ratio above 2^32, which no counter reading gives). */
+static inline __attribute__((always_inline)) __u64 cu_mul_div(__u64 a, __u64 b, __u64 c)
+{
+	for (int i = 0; i < 32 && ((b | c) >> 32); i++) {
+		b >>= 1;
+		c >>= 1;
+	}
+	if (!c)
+		return 0;
+	return a / c * b + a % c * b / c;
+}
+
 #endif

@@ -1,10 +1,11 @@
 /* fuzz_kube_pods.c - the kubelet's GET /pods PodList (kube_pods_load_list), then the
- * same items through the watch path (begin_sync, upsert, end_sync). Property: every pod
- * in the table is found again by its uid. */
+ * same items through the watch path (begin_sync, upsert, end_sync). Properties: every pod
+ * in the table is found again by its uid; its owner is valid or absent, never half. */
 #include "fuzz_common.h"
 
 #include <jansson.h>
 
+#include "agent/kube/kube_owner.h"
 #include "agent/kube/kube_pods.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -15,6 +16,12 @@ static void check_table(struct kube_pods *p)
 		const struct kube_pod_info *pi = kube_pods_at(p, i);
 		FZ_CHECK(pi && pi->uid && pi->ns && pi->name, "pod %zu incomplete", i);
 		FZ_CHECK(kube_pods_find_pod(p, pi->uid) != NULL, "pod uid '%s' not found", pi->uid);
+		/* an owner is both valid strings or both empty (kube_owner.h) */
+		FZ_CHECK(pi->owner_kind && pi->owner_name, "pod %zu: owner strings NULL", i);
+		FZ_CHECK(!pi->owner_kind[0] == !pi->owner_name[0], "pod %zu: half an owner", i);
+		FZ_CHECK(!pi->owner_kind[0] || (kube_owner_kind_ok(pi->owner_kind) &&
+						kube_owner_name_ok(pi->owner_name)),
+			 "pod %zu: invalid owner %s/%s", i, pi->owner_kind, pi->owner_name);
 	}
 	(void)kube_pods_find(p, "containerd://0123456789abcdef");
 	(void)kube_pods_find(p, "0123456789abcdef");

@@ -54,7 +54,16 @@ start() { # start NAME CMD...: runs CMD detached, logs to logs/NAME.log, pid in 
 		return 0
 	fi
 	echo "=== $(date -Is) $*" >> "$E2E_LOGS/$name.log"
-	setsid "$@" >> "$E2E_LOGS/$name.log" 2>&1 < /dev/null &
+	(
+		# The daemon inherits no descriptor but 0-2: under `flock LOCK cmd` (how the e2e
+		# lock is taken) an inherited lock fd would keep the lock held for the daemon's
+		# whole life, long after the caller released it.
+		for fd in /proc/$BASHPID/fd/*; do
+			fd=${fd##*/}
+			[ "$fd" -gt 2 ] && eval "exec $fd>&-"
+		done
+		exec setsid "$@"
+	) >> "$E2E_LOGS/$name.log" 2>&1 < /dev/null &
 	echo $! > "$E2E_RUN/$name.pid"
 	log "$name started (pid $!)"
 }

@@ -12,7 +12,9 @@ PKGS=(
 	libbpf-dev bpftool libelf-dev zlib1g-dev libpfm4-dev
 	# tests
 	libcmocka-dev valgrind stress-ng prometheus curl procps iproute2 python3
+	python3-venv # it_redfish: sushy-tools (a real Redfish server) from PyPI into $BUILD/redfish-venv
 	containerd runc containernetworking-plugins iptables openssl redis-server busybox-static # e2e
+	chromium # it_ui: /ui opened in headless Chromium
 )
 
 missing=()

@@ -19,6 +19,7 @@
 #include "../export/export.h"
 #include "../export/http.h"
 #include "../export/metrics_cache.h"
+#include "../export/ui.h"
 #include "../kube/kube_agent.h"
 #include "../ledger/ledger.h"
 #include "../meter/meter.h"
@@ -30,6 +31,7 @@
 #include "../validate/validate.h"
 #include "http_guard.h"
 #include "gpu_stage.h"
+#include "redfish_stage.h"
 #include "log.h"
 
 /* Set by the signal handler; the daemon's only process-wide mutable state. */
@@ -56,9 +58,12 @@ struct agent {
 	struct http_server *http;
 	struct http_guard *auth; /* http.auth: kubernetes */
 	struct metrics_cache *mcache; /* /metrics, rendered once per tick */
+	struct ui_frame *ui;     /* /ui's WebSocket frame (http.ui), else NULL */
+	bool ui_failing;         /* the last frame did not render (logged once) */
 	struct http_stats http_stats; /* st.http points here while rendering */
 	struct kube_agent *kube; /* NULL outside Kubernetes */
 	struct gpu_stage *gpu;   /* NULL without NVIDIA GPUs (gpu_stage.h) */
+	struct redfish_stage *redfish; /* NULL without redfish.endpoint (redfish_stage.h) */
 	struct agent_status st;
 	struct export_kube_writes kube_writes; /* st.kube_writes points here with Kubernetes */
 	char hostname[256];
@@ -73,6 +78,9 @@ struct agent {
 	bool have_file_model;
 	struct rec_writer *rec;  /* --record */
 	bool rec_failing;
+	/* --record with NVML or Redfish: the meter's reading waits for their zones */
+	struct meter_delta rec_md;
+	bool rec_pending, rec_metered;
 	struct validate_watch vwatch; /* validate.result_file */
 	struct meter_watch mwatch;    /* probing again while there is no meter */
 	uint32_t meter_err_zones;     /* zones whose last read failed (logged once) */
@@ -129,6 +137,11 @@ static int http_handler(void *ctx, const char *path, struct strbuf *body, const 
 		*ctype = "application/json";
 		return rc ? 500 : 200;
 	}
+	if (a->ui && (strcmp(path, "/ui") == 0 || strcmp(path, "/ui/") == 0)) {
+		strbuf_add(body, ui_page_html, ui_page_html_len);
+		*ctype = "text/html; charset=utf-8";
+		return 200;
+	}
 	if (strcmp(path, "/healthz") == 0) {
 		strbuf_adds(body, "ok\n");
 		return 200;
@@ -140,6 +153,8 @@ static int http_handler(void *ctx, const char *path, struct strbuf *body, const 
 	if (strcmp(path, "/") == 0) {
 		strbuf_adds(body, "wattlet " WATTLET_VERSION "\n/metrics\n/healthz\n/readyz\n"
 				  "/api/v1/workloads\n");
+		if (a->ui)
+			strbuf_adds(body, "/ui\n");
 		return 200;
 	}
 	strbuf_addf(body, "not found: %s\n", path);
@@ -184,7 +199,9 @@ static void set_model(struct agent *a, const struct powermodel *m)
 	a->have_model = m != NULL;
 	a->st.model_name = a->have_model ? a->model.name : "builtin-ratio";
 	a->st.estimated_zones = a->have_model ? pm_estimated_mask(&a->model) : 0;
-	a->st.energy_source = a->meter ? (a->st.estimated_zones ? "meter+model" : "meter")
+	/* NVML and the BMC measure too: zones gpu and platform */
+	bool measured = a->meter || a->gpu || a->redfish;
+	a->st.energy_source = measured ? (a->st.estimated_zones ? "meter+model" : "meter")
 				       : (a->st.estimated_zones ? "model" : "none");
 }
 
@@ -278,14 +295,12 @@ static void tick_meter_read(void *ctx, int rc, const struct meter_delta *md)
 	meter_watch_init(&a->mwatch, c->meter_reprobe_ms * 1000000ull, mono_ns());
 }
 
-/* Hook: --record writes the meter's reading and the usage of every tick. */
-static void tick_record(void *ctx, const struct meter_delta *md, const struct usage_sample *us)
+/* --record: one tick's line; md NULL: no meter. */
+static void record_write(struct agent *a, const struct meter_delta *md,
+			 const struct usage_sample *us)
 {
-	struct agent *a = ctx;
 	struct wl_err rerr = { "" };
 
-	if (!a->rec)
-		return;
 	if (rec_write(a->rec, md, us, &rerr) != 0) {
 		if (!a->rec_failing)
 			log_error("%s; recording goes on being tried", rerr.msg);
@@ -293,6 +308,50 @@ static void tick_record(void *ctx, const struct meter_delta *md, const struct us
 	} else {
 		a->rec_failing = false;
 	}
+}
+
+/* Hook: --record writes the meter's reading and the usage of every tick. With NVML or
+ * Redfish the line waits for tick_prepare_attrib, which adds their measured zones (gpu,
+ * platform) - never a model's estimates. */
+static void tick_record(void *ctx, const struct meter_delta *md, const struct usage_sample *us)
+{
+	struct agent *a = ctx;
+
+	if (!a->rec)
+		return;
+	if (a->gpu || a->redfish) {
+		a->rec_pending = true;
+		a->rec_metered = md != NULL;
+		if (md)
+			a->rec_md = *md;
+		return;
+	}
+	record_write(a, md, us);
+}
+
+/* The pending --record line with the zones the GPU and Redfish stages measured. */
+static void record_measured_zones(struct agent *a, const struct usage_sample *us,
+				  const struct meter_delta *e)
+{
+	struct meter_delta m = a->rec_md;
+	uint32_t zones = (a->gpu ? 1u << ZONE_GPU : 0) | (a->redfish ? 1u << ZONE_PLATFORM : 0);
+
+	a->rec_pending = false;
+	if (!a->rec_metered) {
+		memset(&m, 0, sizeof(m));
+		m.t_ns = e->t_ns;
+		m.dt_ns = e->dt_ns;
+	}
+	for (int z = 0; z < ZONE_COUNT; z++) {
+		uint32_t b = 1u << z;
+		if (!(zones & b) || !(e->zone_mask & b))
+			continue;
+		m.uj[z] = e->uj[z];
+		m.zone_mask |= b;
+		m.error_mask = (m.error_mask & ~b) | (e->error_mask & b);
+		m.reset_mask &= ~b;
+	}
+	record_write(a, m.zone_mask ? &m : NULL, us);
 }
 
 /* Hook: the PowerModel in use; the cluster's selection replaces it live. */
@@ -316,6 +375,14 @@ static void tick_prepare_attrib(void *ctx, const struct usage_sample *us, struct
 	if (a->kube)
 		kube_agent_prepare_attrib(a->kube, a->ledger, us, in);
 	gpu_stage_tick(a->gpu, us, in, &a->st); /* zone gpu: NVML energy and weights */
+	redfish_stage_tick(a->redfish, us, in, &a->st, a->ncpu); /* zone platform: the BMC */
+	if (a->rec && a->rec_pending)
+		record_measured_zones(a, us, in->energy);
+	if (a->kube && a->redfish) { /* NodeEnergy status.meters: fresh or stale, and why */
+		char why[200];
+		bool fresh = redfish_stage_source(a->redfish, why, sizeof(why));
+		kube_agent_set_source(a->kube, "redfish", fresh, why);
+	}
 }
 
 /* Hook: after the ledgers: PodEnergy/NodeEnergy writes and their counters. */
@@ -514,7 +581,7 @@ static int agent_start(struct agent *a, const struct config *c, const struct dae
 			 pm_estimated_mask(&a->file_model));
 	}
 	set_model(a, a->have_file_model ? &a->file_model : NULL);
-	if (!a->meter && !a->st.estimated_zones)
+	if (!a->meter && !a->st.estimated_zones && !c->redfish_endpoint[0])
 		log_warn("NO ENERGY SOURCE: no meter and no PowerModel with estimated zones; exporting "
 			 "usage only (wattlet_node_energy_source_info{source=\"none\"}). Apply a PowerModel "
 			 "with estimated zones (fit one on a metered node of this hardware: wattlet run "
@@ -548,6 +615,10 @@ static int agent_start(struct agent *a, const struct config *c, const struct dae
 		 up.pmu_reason, up.task_clock_reason);
 	if (gpu_stage_open(c, &a->layout, &a->gpu) != 0)
 		return -1;
+	if (redfish_stage_open(c, &a->redfish) != 0)
+		return -1;
+	if (a->gpu || a->redfish) /* they measure: the energy source is not "none" */
+		set_model(a, a->have_model ? &a->model : NULL);
 	if (!up.removed_ok) /* once, at start: short-lived cgroups count to system */
 		log_warn("usage: %s", up.removed_reason);
 
@@ -595,6 +666,8 @@ static int agent_start(struct agent *a, const struct config *c, const struct dae
 		} else {
 			/* NodeEnergy lists every meter probed and why it is not used */
 			kube_agent_set_meters(a->kube, probe, METER_KIND_COUNT);
+			if (a->gpu) /* and the other sources in use */
+				kube_agent_set_source(a->kube, "nvml", true, gpu_stage_detail(a->gpu));
 		}
 	}
 	if (c->listen[0]) {
@@ -606,6 +679,16 @@ static int agent_start(struct agent *a, const struct config *c, const struct dae
 			.render = { .detail = c->metrics_detail, .kepler_compat = c->kepler_compat,
 				    .no_workloads = !c->per_cgroup_metrics },
 			.tick_ns = c->tick_ms * 1000000ull, .before_render = metrics_status, .ctx = a };
+		if (c->http_ui) {
+			ho.ws_path = "/ui/ws";
+			ho.ws_protocol = UI_WS_PROTOCOL;
+			ho.ws_max_clients = c->http_ui_max_clients;
+			a->ui = ui_frame_new(c->http_ui_rows, &err);
+			if (!a->ui) {
+				log_error("http.ui_rows: %s", err.msg);
+				return -1;
+			}
+		}
 		if (c->http_auth == HTTP_AUTH_KUBE) {
 			a->auth = http_guard_new(c, &err);
 			if (!a->auth) {
@@ -626,9 +709,15 @@ static int agent_start(struct agent *a, const struct config *c, const struct dae
 				 a->auth ? "bearer tokens checked with TokenReview and "
 					   "SubjectAccessReview (/healthz, /readyz open)" :
 					   "no authentication (http.auth: none)");
-		log_info("http: serving /metrics, /healthz, /readyz, /api/v1/workloads on %s (port %d, "
-			 "at most %u connections)",
+		log_info("http: serving /metrics, /healthz, /readyz, /api/v1/workloads%s on %s (port %d, "
+			 "at most %u connections)", a->ui ? ", /ui" : "",
 			 c->listen, http_server_port(a->http), http_server_max_connections(a->http));
+		if (a->ui) {
+			struct http_stats hs;
+			http_server_stats(a->http, &hs);
+			log_info("http: /ui WebSocket /ui/ws: at most %u clients, %u workloads a frame",
+				 hs.ws_max, c->http_ui_rows);
+		}
 		if (http_server_max_connections(a->http) < c->http_max_connections)
 			log_warn("http: http.max_connections %u lowered to %u (a quarter of the open "
 				 "files limit goes to HTTP)", c->http_max_connections,
@@ -653,6 +742,7 @@ static void agent_stop(struct agent *a)
 	http_guard_free(a->auth); /* before the server its worker wakes */
 	http_server_free(a->http);
 	metrics_cache_free(a->mcache);
+	ui_frame_free(a->ui);
 	for (int z = 0; z < ZONE_COUNT; z++)
 		idle_est_free(a->idle[z]);
 	kube_agent_free(a->kube);
@@ -661,9 +751,35 @@ static void agent_stop(struct agent *a)
 	attrib_free(a->attrib);
 	usage_close(a->usage);
 	gpu_stage_free(a->gpu);
+	redfish_stage_free(a->redfish);
 	meter_close(a->meter);
 	rec_close(a->rec);
 	strbuf_release(&a->scratch);
+}
+
+/* After a tick: the node's watts into /ui's history; a frame for /ui's WebSocket
+ * clients, rendered once and shared, only while someone watches. */
+static void ui_publish(struct agent *a)
+{
+	const char *text;
+	size_t len;
+	int rc;
+
+	if (!a->ui)
+		return;
+	ui_frame_record(a->ui, a->ledger, &a->st);
+	if (!http_server_ws_clients(a->http))
+		return;
+	rc = ui_frame_render(a->ui, a->ledger, &a->st);
+	text = ui_frame_text(a->ui, &len);
+	if (!rc)
+		rc = http_server_ws_publish(a->http, text, len);
+	if (rc && !a->ui_failing)
+		log_warn("http: /ui frame not sent: %s (retried every tick)",
+			 strerror(-rc));
+	else if (!rc && a->ui_failing)
+		log_info("http: /ui frames sent again");
+	a->ui_failing = rc != 0;
 }
 
 /* Serves HTTP (or sleeps) until the monotonic time `until` or a stop request. */
@@ -734,6 +850,7 @@ int daemon_run(const struct config *c, const struct daemon_opts *o)
 		validation_reload(&a);
 		if (a.mcache) /* renders now only when a scrape is due (metrics_cache.h) */
 			metrics_cache_tick(a.mcache, a.ledger, &a.st, mono_ns());
+		ui_publish(&a);
 		if (deadline && mono_ns() >= deadline)
 			break;
 		/* fell behind (suspend, long stall): resynchronise instead of bursting */

@@ -275,6 +275,11 @@ void gpu_stage_tick(struct gpu_stage *g, const struct usage_sample *us, struct a
 	}
 }
 
+const char *gpu_stage_detail(const struct gpu_stage *g)
+{
+	return g ? g->detail : "";
+}
+
 void gpu_stage_probe_print(const struct config *c)
 {
 	struct nvml_opts no;

@@ -36,6 +36,9 @@ void gpu_stage_tick(struct gpu_stage *g, const struct usage_sample *us, struct a
 		    struct agent_status *st);
 void gpu_stage_free(struct gpu_stage *g);
 
+/* What the stage reads (nvml_describe), for NodeEnergy status.meters; "" for NULL. */
+const char *gpu_stage_detail(const struct gpu_stage *g);
+
 /* `wattlet probe`: the GPU section (what NVML reports, or why there is no GPU). */
 void gpu_stage_probe_print(const struct config *c);
 

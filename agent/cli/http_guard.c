@@ -58,7 +58,8 @@ static enum http_authz authz(void *ctx, const char *token, const char *path)
 		return HTTP_AUTHZ_ALLOW;
 	/* no API requests for paths that serve nothing (a token holder probing paths) */
 	if (strcmp(path, "/metrics") != 0 && strcmp(path, "/api/v1/workloads") != 0 &&
-	    strcmp(path, "/") != 0)
+	    strcmp(path, "/") != 0 && strcmp(path, "/ui") != 0 && strcmp(path, "/ui/") != 0 &&
+	    strcmp(path, "/ui/ws") != 0)
 		return token ? HTTP_AUTHZ_DENY_403 : HTTP_AUTHZ_DENY_401;
 	switch (kube_authn_check(ha->authn, token, path)) {
 	case KA_ALLOW: r = HTTP_AUTHZ_ALLOW; break;

@@ -3,7 +3,8 @@
  * waking the server when a review finishes, and logging review failures.
  *
  * Paths: /healthz and /readyz are always open (kubelet probes carry no token);
- * /metrics, /api/v1/workloads and / need a bearer token allowed to `get` that
+ * /metrics, /api/v1/workloads, /, /ui, /ui/ and /ui/ws (the page's WebSocket upgrade)
+ * need a bearer token allowed to `get` that
  * non-resource URL (kube_authn.h); any other path is refused without a review (401
  * without a token, 403 with one), so probing paths costs the API server nothing.
  *

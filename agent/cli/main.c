@@ -14,6 +14,7 @@
 #include "../usage/usage.h"
 #include "daemon.h"
 #include "gpu_stage.h"
+#include "redfish_stage.h"
 #include "log.h"
 #include "model_cmd.h"
 #include "top.h"
@@ -29,7 +30,8 @@ static void usage_text(FILE *f)
 	      "\n"
 	      "Commands:\n"
 	      "  run       run the agent: read meters, attribute energy to cgroups, serve\n"
-	      "            /metrics, /healthz, /readyz and /api/v1/workloads\n"
+	      "            /metrics, /healthz, /readyz, /api/v1/workloads and the live\n"
+	      "            page /ui\n"
 	      "  probe     show the meters, cgroup layout, eBPF and hardware-counter support\n"
 	      "            found on this host, which are used, and why the others are not\n"
 	      "  top       live view of the busiest workloads of a running agent\n"
@@ -302,6 +304,7 @@ static int cmd_probe(const struct config *c)
 	meter_close(m);
 	idle_probe_print(c);
 	gpu_stage_probe_print(c); /* NVIDIA GPUs (zone gpu), or why there are none */
+	redfish_stage_probe_print(c); /* the BMC (zone platform), or why it is not used */
 
 	printf("cgroups\n");
 	if (cg_layout_detect(c->cgroup_root, c->cgroup_hierarchy, &layout, &err) != 0) {

@@ -18,6 +18,7 @@
 #include "../common/apiclient.h"
 #include "../common/jsonget.h"
 #include "../common/util.h"
+#include "top_group.h"
 
 #define TOP_BODY_CAP WL_CAP_HTTP_BODY
 #define TOP_URL_MAX 2048
@@ -28,15 +29,24 @@ struct top_opts {
 	double interval_s;
 	long rows;
 	bool once;
+	bool wide;
+	enum top_group group;
 };
 
 static void top_usage(FILE *f)
 {
 	fputs("usage: wattlet top [--url URL] [--interval DURATION] [-n ROWS] [--once]\n"
+	      "                   [--group-by pod|namespace|owner] [--wide]\n"
 	      "  --url URL          agent address (default " TOP_DEFAULT_URL ")\n"
 	      "  --interval D       refresh period: 2s, 500ms, 1m (default 2s)\n"
-	      "  -n ROWS            workloads to show (default: fit the terminal)\n"
-	      "  --once             print one frame and exit\n",
+	      "  -n ROWS            rows to show (default: fit the terminal)\n"
+	      "  --once             print one frame and exit\n"
+	      "  -g, --group-by G   sum rows per pod (namespace/pod), per namespace, or per\n"
+	      "                     owner (namespace/Kind/name: Deployment, StatefulSet,\n"
+	      "                     DaemonSet, Job, Pod for a bare pod); none (default): one row\n"
+	      "                     per workload, named namespace/pod/container where the\n"
+	      "                     agent knows it, else by its cgroup path\n"
+	      "  -w, --wide         also show each row's owner and its whole cgroup path\n",
 	      f);
 }
 
@@ -76,6 +86,8 @@ static int parse_args(int argc, char **argv, struct top_opts *o)
 		{"interval", required_argument, NULL, 'i'},
 		{"rows", required_argument, NULL, 'n'},
 		{"once", no_argument, NULL, '1'},
+		{"group-by", required_argument, NULL, 'g'},
+		{"wide", no_argument, NULL, 'w'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -85,8 +97,10 @@ static int parse_args(int argc, char **argv, struct top_opts *o)
 	o->interval_s = 2;
 	o->rows = 0;
 	o->once = false;
+	o->wide = false;
+	o->group = TOP_GROUP_NONE;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "u:i:n:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "u:i:n:g:wh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'u':
 			if (strlen(optarg) >= sizeof(o->url) - 32 ||
@@ -116,6 +130,18 @@ static int parse_args(int argc, char **argv, struct top_opts *o)
 		}
 		case '1':
 			o->once = true;
+			break;
+		case 'g':
+			if (top_group_parse(optarg, &o->group)) {
+				fprintf(stderr,
+					"wattlet top: bad --group-by '%s' (want pod, namespace, owner "
+					"or none)\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'w':
+			o->wide = true;
 			break;
 		case 'h':
 			top_usage(stdout);
@@ -169,6 +195,9 @@ static void fmt_joules(double j, char *out, size_t cap)
 		snprintf(out, cap, "%.2fJ", j);
 }
 
+/* The name column's title per grouping. */
+static const char *const GROUP_TITLE[] = { "WORKLOAD", "POD", "NAMESPACE", "OWNER" };
+
 /* Renders one frame from the parsed document. -1 if it is not a wattlet reply. */
 static int render(const json_t *doc, const struct top_opts *o, bool clear, char *err,
 		  size_t errcap)
@@ -179,8 +208,9 @@ static int render(const json_t *doc, const struct top_opts *o, bool clear, char 
 	const json_t *zones, *zv;
 	const char *zk;
 	long rows = o->rows;
-	int cols = term_cols(), namew;
+	int cols = term_cols(), namew, ownw = 5, widew = 8;
 	size_t i, nw;
+	struct top_row *rv;
 	char tbuf[32], jbuf[32];
 	time_t now = time(NULL);
 	struct tm tm;
@@ -229,31 +259,56 @@ static int render(const json_t *doc, const struct top_opts *o, bool clear, char 
 			       zk, jg_num_or(zv, "idle_watts", 0), zk);
 	printf("\n");
 
-	namew = cols - 62;
+	if (top_rows_build(wls, o->group, &rv, &nw)) {
+		snprintf(err, errcap, "out of memory");
+		return -1;
+	}
+	if (o->group == TOP_GROUP_NONE) {
+		namew = cols - 62;
+		printf("%9s %9s %9s %11s %7s %-9s ", "WATTS", "DYN W", "IDLE W", "ENERGY", "CPU",
+		       "KIND");
+	} else {
+		namew = cols - 60;
+		printf("%9s %9s %9s %11s %7s %7s ", "WATTS", "DYN W", "IDLE W", "ENERGY", "CPU",
+		       "ROWS");
+	}
 	if (namew < 20)
 		namew = 20;
-	printf("%9s %9s %9s %11s %7s %-9s %s\n", "WATTS", "DYN W", "IDLE W", "ENERGY", "CPU",
-	       "KIND", "WORKLOAD");
-	nw = json_array_size(wls);
+	/* wide: owner and name columns as wide as their longest shown value, then the
+	 * whole cgroup path */
+	for (i = 0; o->wide && i < nw && (long)i < rows; i++) {
+		if ((int)strlen(rv[i].owner) > ownw)
+			ownw = (int)strlen(rv[i].owner);
+		if ((int)strlen(rv[i].name) > widew)
+			widew = (int)strlen(rv[i].name);
+	}
+	if (o->wide && o->group == TOP_GROUP_NONE)
+		printf("%-*s %-*s %s\n", ownw, "OWNER", widew, "WORKLOAD", "CGROUP");
+	else
+		puts(GROUP_TITLE[o->group]);
 	for (i = 0; i < nw && (long)i < rows; i++) {
-		const json_t *w = json_array_get(wls, i);
-		const char *name = jg_str_or(w, "workload", "");
-		size_t len = strlen(name);
-		bool term = json_is_true(json_object_get(w, "terminated"));
+		const struct top_row *r = &rv[i];
+		size_t len = strlen(r->name);
 
-		fmt_joules(jg_num_or(w, "joules", 0), jbuf, sizeof(jbuf));
-		printf("%9.2f %9.2f %9.2f %11s %7.2f %-9s ", jg_num_or(w, "watts", 0),
-		       jg_num_or(w, "watts_dynamic", 0), jg_num_or(w, "watts_idle", 0), jbuf,
-		       jg_num_or(w, "cpu_cores", 0), jg_str_or(w, "kind", ""));
-		/* long cgroup paths: keep the tail, which names the workload */
-		if ((int)len > namew)
-			printf("...%s", name + len - (size_t)(namew - 3));
+		fmt_joules(r->joules, jbuf, sizeof(jbuf));
+		printf("%9.2f %9.2f %9.2f %11s %7.2f ", r->watts, r->watts_dynamic, r->watts_idle,
+		       jbuf, r->cpu_cores);
+		if (o->group == TOP_GROUP_NONE)
+			printf("%-9s ", r->kind);
 		else
-			fputs(name, stdout);
-		puts(term ? " (terminated)" : "");
+			printf("%7zu ", r->members);
+		if (o->wide && o->group == TOP_GROUP_NONE)
+			printf("%-*s %-*s %s", ownw, r->owner[0] ? r->owner : "-", widew, r->name,
+			       r->key);
+		else if ((int)len > namew) /* long names: keep the tail, which says most */
+			printf("...%s", r->name + len - (size_t)(namew - 3));
+		else
+			fputs(r->name, stdout);
+		puts(r->terminated ? " (terminated)" : "");
 	}
 	if (nw > i)
 		printf("... %zu more\n", nw - i);
+	top_rows_free(rv, nw);
 	fflush(stdout);
 	return 0;
 }

@@ -92,6 +92,9 @@ const struct key_desc config_keys[] = {
 	STR("http.tls_key_file", http_tls_key, false),
 	ENUMK("http.auth", http_auth, http_auth_names),
 	DUR("http.auth_cache_ttl", http_auth_ttl_ms, MS_S, MS_H),
+	BOOLK("http.ui", http_ui),
+	{ "http.ui_max_clients", K_UINT, OFF(http_ui_max_clients), 0, 0, 1024, false, NULL, 0 },
+	{ "http.ui_rows", K_UINT, OFF(http_ui_rows), 0, 1, 200, false, NULL, 0 },
 	SECT("meter"),
 	{ "meter.order", K_METERS, OFF(meter_order), 0, 0, 0, false, meter_kind_names, METER_KIND_COUNT },
 	STR("meter.sysfs_root", sysfs_root, true),
@@ -148,6 +151,16 @@ const struct key_desc config_keys[] = {
 	SECT("gpu"),
 	ENUMK("gpu.enabled", gpu_enabled, gpu_mode_names),
 	STR("gpu.library", gpu_library, true),
+	SECT("redfish"),
+	STR("redfish.endpoint", redfish_endpoint, false),
+	STR("redfish.chassis", redfish_chassis, false),
+	STR("redfish.credentials_file", redfish_cred_file, false),
+	STR("redfish.ca_file", redfish_ca_file, false),
+	BOOLK("redfish.insecure_skip_verify", redfish_insecure),
+	DUR("redfish.interval", redfish_interval_ms, 200, 10 * MS_M),
+	DUR("redfish.timeout", redfish_timeout_ms, 100, MS_M),
+	DUR("redfish.stale_after", redfish_stale_ms, MS_S, MS_H),
+	BOOLK("redfish.energy_counter", redfish_energy_counter),
 };
 
 const int config_nkeys = NELEM(config_keys);
@@ -173,6 +186,9 @@ void config_defaults(struct config *c)
 	c->http_idle_timeout_ms = 10 * MS_S;
 	c->http_auth = HTTP_AUTH_NONE;
 	c->http_auth_ttl_ms = 2 * MS_M;
+	c->http_ui = true;
+	c->http_ui_max_clients = 0; /* auto: 16, below http.max_connections */
+	c->http_ui_rows = 20;
 	c->meter_order[0] = METER_POWERCAP;
 	c->meter_order[1] = METER_PERF;
 	c->meter_order[2] = METER_MSR;
@@ -218,6 +234,10 @@ void config_defaults(struct config *c)
 	c->kube_enabled = KUBE_AUTO;
 	c->gpu_enabled = GPU_AUTO;
 	snprintf(c->gpu_library, sizeof(c->gpu_library), "%s", "libnvidia-ml.so.1");
+	c->redfish_interval_ms = 5 * MS_S; /* redfish.endpoint "": no Redfish source */
+	c->redfish_timeout_ms = 10 * MS_S;
+	c->redfish_stale_ms = 30 * MS_S;
+	c->redfish_energy_counter = true;
 	c->pods_from = KUBE_FROM_KUBELET;
 	c->kubelet_port = 10250;
 	c->pods_refresh_ms = 30 * MS_S;

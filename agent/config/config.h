@@ -44,6 +44,11 @@ struct config {
 					  SubjectAccessReview; needs TLS) */
 	uint64_t http_auth_ttl_ms;     /* http.auth_cache_ttl: 2m; 1s..1h: how long an allowed
 					  verdict is reused (denials: a tenth, at most 10s) */
+	bool http_ui;                  /* http.ui: true; the /ui page and its WebSocket /ui/ws */
+	unsigned http_ui_max_clients;  /* http.ui_max_clients: 0 = auto (16, lowered to
+					  leave a connection free); 1..1024 set explicitly,
+					  below http.max_connections: WebSocket clients */
+	unsigned http_ui_rows;         /* http.ui_rows: 20; 1..200: workloads in a /ui frame */
 
 	/* meter.* */
 	enum meter_kind meter_order[METER_KIND_COUNT]; /* meter.order */
@@ -128,6 +133,17 @@ struct config {
 					   library loads and lists a GPU) | true (required:
 					   failing to open is an error) | false */
 	char gpu_library[PATH_MAX];     /* gpu.library: libnvidia-ml.so.1 (dlopen name or path) */
+
+	/* redfish.* (docs/redfish.md): zone platform from a BMC */
+	char redfish_endpoint[512];     /* redfish.endpoint: "" (off) | https://HOST[:PORT] */
+	char redfish_chassis[128];      /* redfish.chassis: "" = the first chassis listed */
+	char redfish_cred_file[PATH_MAX]; /* redfish.credentials_file: user:password or a token */
+	char redfish_ca_file[PATH_MAX]; /* redfish.ca_file: "" = the system CAs */
+	bool redfish_insecure;          /* redfish.insecure_skip_verify: false */
+	uint64_t redfish_interval_ms;   /* redfish.interval: 5s between polls */
+	uint64_t redfish_timeout_ms;    /* redfish.timeout: 10s per request */
+	uint64_t redfish_stale_ms;      /* redfish.stale_after: 30s */
+	bool redfish_energy_counter;    /* redfish.energy_counter: true (EnergykWh when given) */
 
 	/* validate.* */
 	char validate_result_file[PATH_MAX]; /* validate.result_file:

@@ -7,6 +7,42 @@
 #include <math.h>
 #include <string.h>
 
+#include "../meter/redfish.h"
+
+/* ---- redfish.* --------------------------------------------------------------- */
+
+static int config_validate_redfish(const struct config *c, struct wl_err *err)
+{
+	char a[32], b[32];
+
+	if (!rf_endpoint_ok(c->redfish_endpoint))
+		return err_set(err, EINVAL, "config: redfish.endpoint \"%s\" must be "
+			       "https://HOST[:PORT] (no path, no user, HTTPS only: the BMC's "
+			       "credentials never go in clear text)", c->redfish_endpoint);
+	if (!c->redfish_cred_file[0])
+		return err_set(err, EINVAL, "config: redfish.credentials_file must be set with "
+			       "redfish.endpoint (a file holding user:password, or a session token)");
+	if (c->redfish_chassis[0] && !rf_chassis_id_ok(c->redfish_chassis))
+		return err_set(err, EINVAL, "config: redfish.chassis \"%s\" is not a chassis Id "
+			       "(letters, digits, '.', '_', '-'; empty: the first chassis)",
+			       c->redfish_chassis);
+	if (c->redfish_insecure && c->redfish_ca_file[0])
+		return err_set(err, EINVAL, "config: redfish.ca_file and "
+			       "redfish.insecure_skip_verify: true contradict each other");
+	cfg_format_duration(c->redfish_interval_ms, a, sizeof(a));
+	cfg_format_duration(c->redfish_stale_ms, b, sizeof(b));
+	if (c->redfish_stale_ms < 2 * c->redfish_interval_ms)
+		return err_set(err, EINVAL, "config: redfish.stale_after (%s) must be at least two "
+			       "redfish.interval (%s): one late answer must not make the zone stale",
+			       b, a);
+	if (c->redfish_timeout_ms > c->redfish_stale_ms) {
+		cfg_format_duration(c->redfish_timeout_ms, a, sizeof(a));
+		return err_set(err, EINVAL, "config: redfish.timeout (%s) must not exceed "
+			       "redfish.stale_after (%s)", a, b);
+	}
+	return 0;
+}
+
 /* ---- config_validate ----------------------------------------------------------- */
 
 int config_validate(const struct config *c, struct wl_err *err)
@@ -97,6 +133,16 @@ int config_validate(const struct config *c, struct wl_err *err)
 		return err_set(err, EINVAL, "config: http.auth: kubernetes needs TLS "
 			       "(http.tls_cert_file, http.tls_key_file): bearer tokens are never "
 			       "accepted over plain HTTP");
+	if (c->http_ui && c->http_ui_max_clients && c->http_ui_max_clients >= c->http_max_connections)
+		return err_set(err, EINVAL, "config: http.ui_max_clients (%u) must be less than "
+			       "http.max_connections (%u): /ui WebSocket clients hold connections "
+			       "and /healthz needs one", c->http_ui_max_clients,
+			       c->http_max_connections);
+	if (c->redfish_endpoint[0]) {
+		int rc = config_validate_redfish(c, err);
+		if (rc)
+			return rc;
+	}
 	/* cross-field rules */
 	cfg_format_duration(c->tick_ms, a, sizeof(a));
 	if (c->checkpoint_interval_ms != 0 && c->checkpoint_interval_ms < c->tick_ms) {

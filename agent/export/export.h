@@ -51,6 +51,20 @@ struct export_kube_writes {
 	const char *nodes_source;
 };
 
+/* The Redfish platform power source (docs/redfish.md); filled by the daemon each tick. */
+struct export_redfish {
+	const char *resource;        /* "EnvironmentMetrics", "PowerSubsystem", "Power" or ""
+					(none found yet) */
+	bool stale;                  /* no reading within redfish.stale_after: zone platform
+					stale, nothing invented */
+	double reading_age_s;        /* age of the newest reading; < 0: none yet */
+	double watts;                /* the newest reading */
+	uint64_t polls;
+	const char *const *err_names; /* [n_err] label values of ..._poll_errors_total */
+	const uint64_t *errors;       /* [n_err] failed polls by reason */
+	int n_err;
+};
+
 /* What the daemon knows about itself; filled by the daemon each tick. */
 struct agent_status {
 	const struct ledger *pods;    /* per-pod aggregates (Kubernetes), or NULL */
@@ -83,6 +97,7 @@ struct agent_status {
 	struct export_validation validation[EXPORT_VALIDATION_KINDS]; /* last validations */
 	const struct export_kube_writes *kube_writes; /* NULL: Kubernetes off (no series) */
 	const struct http_stats *http; /* the HTTP server's counters; NULL: no series */
+	const struct export_redfish *redfish; /* NULL: no Redfish source (no series) */
 	bool metrics_cached;          /* /metrics comes from metrics_cache: render counters */
 	uint64_t metrics_renders_tick;   /* renders done at a tick's end before this one */
 	uint64_t metrics_renders_scrape; /* renders done by a scrape before this one */

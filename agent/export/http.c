@@ -32,6 +32,9 @@
  * the sweep timer, as a backstop) asks for a writeable callback on every parked
  * connection, where authz is asked again and, once decided, the response starts.
  *
+ * The push WebSocket (http_ws.c) is the second protocol of the vhost; this callback
+ * serves both, and sends the push protocol's events to http_ws.c.
+ *
  * The listen address, bind probe, descriptor budget and TLS files (checked at start
  * and reloaded on rotation) live in http_setup.c; struct http_server in http_impl.h.
  */
@@ -69,7 +72,7 @@ static struct http_server *server_of(struct lws *wsi)
 
 /* The slot of wsi, or NULL for a connection we do not track. lws resets a new
  * wsi's opaque pointer after WSI_CREATE, so the first lookup scans and caches. */
-static struct conn_slot *slot_of(struct http_server *s, struct lws *wsi)
+struct conn_slot *http_slot_of(struct http_server *s, struct lws *wsi)
 {
 	struct conn_slot *c = lws_get_opaque_user_data(wsi);
 
@@ -86,7 +89,7 @@ static struct conn_slot *slot_of(struct http_server *s, struct lws *wsi)
 
 static void touch(struct http_server *s, struct lws *wsi, int busy)
 {
-	struct conn_slot *c = slot_of(s, wsi);
+	struct conn_slot *c = http_slot_of(s, wsi);
 
 	if (!c)
 		return;
@@ -152,12 +155,13 @@ static void track(struct http_server *s, struct lws *wsi)
 
 static void untrack(struct http_server *s, struct lws *wsi)
 {
-	struct conn_slot *c = slot_of(s, wsi);
+	struct conn_slot *c = http_slot_of(s, wsi);
 
 	if (!c)
 		return;
 	if (c->doom_ns)
 		s->doomed--;
+	http_ws_untrack(s, c);
 	if (c->parked)
 		s->parked--;
 	memset(c, 0, sizeof(*c));
@@ -176,6 +180,11 @@ static void sweep_cb(lws_sorted_usec_list_t *sul)
 		if (c->doom_ns) {
 			/* lws may have replaced our kill timeout with one of its own */
 			if (now - c->doom_ns > sweep_ns)
+				doom(s, c, now);
+			continue;
+		}
+		if (c->ws) {
+			if (http_ws_sweep(s, c, now))
 				doom(s, c, now);
 			continue;
 		}
@@ -275,26 +284,28 @@ static void forget_request(struct http_conn *c)
 	c->token = c->path = NULL;
 }
 
-/* The bearer token of the request (malloc'ed into c->token), or none. */
-static int grab_token(struct lws *wsi, struct http_conn *c)
+char *http_bearer_token(struct lws *wsi, bool *oom)
 {
 	int n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
 	char *buf, *t, *end;
 
+	*oom = false;
 	if (n <= 0 || (unsigned)n >= HTTP_TOKEN_MAX)
-		return 0;
+		return NULL;
 	buf = malloc((size_t)n + 1);
-	if (!buf)
-		return -ENOMEM;
+	if (!buf) {
+		*oom = true;
+		return NULL;
+	}
 	if (lws_hdr_copy(wsi, buf, n + 1, WSI_TOKEN_HTTP_AUTHORIZATION) < 0) {
 		free(buf);
-		return 0;
+		return NULL;
 	}
 	t = buf + strspn(buf, " \t");
 	if (strncasecmp(t, "bearer ", 7) != 0) {
 		OPENSSL_cleanse(buf, (size_t)n);
 		free(buf);
-		return 0;
+		return NULL;
 	}
 	t += 7;
 	t += strspn(t, " \t");
@@ -303,10 +314,18 @@ static int grab_token(struct lws *wsi, struct http_conn *c)
 	memmove(buf, t, (size_t)(end - t) + 1);
 	if (!*buf) {
 		free(buf);
-		return 0;
+		return NULL;
 	}
-	c->token = buf;
-	return 0;
+	return buf;
+}
+
+/* The bearer token of the request (malloc'ed into c->token), or none. */
+static int grab_token(struct lws *wsi, struct http_conn *c)
+{
+	bool oom;
+
+	c->token = http_bearer_token(wsi, &oom);
+	return oom ? -ENOMEM : 0;
 }
 
 /* authz' verdict as an HTTP status to refuse with, 0 to serve, -1 still pending. */
@@ -429,7 +448,7 @@ static int start_response(struct http_server *s, struct lws *wsi, struct http_co
 	deny = verdict(s, c);
 	if (deny >= 0)
 		return respond(s, wsi, c, c->path, is_head, deny);
-	slot = slot_of(s, wsi);
+	slot = http_slot_of(s, wsi);
 	if (!slot)
 		return -1;
 	slot->parked = true;
@@ -479,11 +498,11 @@ static int http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user
 		untrack(s, wsi);
 		return 0;
 	case LWS_CALLBACK_HTTP:
-		if (!c || !slot_of(s, wsi))
+		if (!c || !http_slot_of(s, wsi))
 			return -1;
 		return start_response(s, wsi, c, in);
 	case LWS_CALLBACK_HTTP_WRITEABLE: {
-		struct conn_slot *slot = slot_of(s, wsi);
+		struct conn_slot *slot = http_slot_of(s, wsi);
 		if (!c)
 			return -1;
 		if (slot && slot->parked)
@@ -497,15 +516,28 @@ static int http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user
 	case LWS_CALLBACK_HTTP_BODY:
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
 		return 0; /* bodies are never read; 405 already answered */
-	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
-		/* WebSocket or h2c: nothing here speaks them; answer 403 and hang up */
+	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: {
+		/* h2c, or a WebSocket other than the push one: answer and hang up */
+		const char *msg;
+		int deny = http_ws_confirm(s, wsi, in, &msg);
+		if (!deny)
+			return 0;
 		s->st.upgrades_refused++;
-		refuse(wsi, 403, "protocol upgrades are not supported\n", false);
+		refuse(wsi, deny, msg, false);
 		return -1;
+	}
+	case LWS_CALLBACK_ESTABLISHED:
+		if (http_ws_is_push(s, wsi))
+			return http_ws_established(s, wsi);
+		s->st.upgrades_refused++; /* bound to another protocol: never serve it */
+		return -1;
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		return http_ws_is_push(s, wsi) ? http_ws_writeable(s, wsi) : -1;
+	case LWS_CALLBACK_RECEIVE:
+		return http_ws_is_push(s, wsi) ? 0 : -1; /* client messages are ignored */
 	case LWS_CALLBACK_RAW_ADOPT:
 	case LWS_CALLBACK_RAW_RX:
-	case LWS_CALLBACK_ESTABLISHED:
-		/* CONNECT turns the connection raw; a WebSocket must never get here */
+		/* CONNECT turns the connection raw */
 		s->st.upgrades_refused += reason == LWS_CALLBACK_RAW_ADOPT;
 		return -1;
 	case LWS_CALLBACK_CLOSED_HTTP:
@@ -602,6 +634,14 @@ struct http_server *http_server_new_opts(const char *listen, const struct http_o
 		err_set(err, ENOMEM, "out of memory");
 		goto cleanup;
 	}
+	if (http_ws_setup(s, opts, err))
+		goto cleanup;
+	if (s->ws_path) {
+		s->protocols[1].name = s->ws_proto;
+		s->protocols[1].callback = http_cb;
+		s->protocols[1].rx_buffer_size = 1024; /* client messages are ignored */
+		s->protocols[1].tx_packet_size = HTTP_WS_FRAME_CAP;
+	}
 
 	/* process-wide switch; we never want lws' own stderr output from a library */
 	lws_set_log_level(0, NULL);
@@ -671,6 +711,7 @@ void http_server_stats(const struct http_server *s, struct http_stats *st)
 	}
 	*st = s->st;
 	st->max = s->cap;
+	st->ws_max = s->ws_max;
 }
 
 /* Whether an Accept-Encoding value admits gzip: the q-value of "gzip"/"x-gzip" when
@@ -778,6 +819,7 @@ void http_server_free(struct http_server *s)
 		lws_sul_cancel(&s->sweep_sul);
 		lws_context_destroy(s->lws); /* WSI_DESTROY for each connection: slots live */
 	}
+	http_ws_free(s);
 	free(s->slots);
 	free(s->tls_cert);
 	free(s->tls_key);

@@ -8,8 +8,27 @@
  * headers as GET, without the body. Every response carries `Cache-Control: no-store`
  * and `X-Content-Type-Options: nosniff`.
  *
- * Protocol upgrades (WebSocket, h2c) are refused with 403 and the connection closed;
- * CONNECT (which libwebsockets would turn into a raw socket) is closed at once.
+ * Protocol upgrades (WebSocket, h2c) are refused with 403 and the connection closed,
+ * except one push-only WebSocket when http_opts.ws_path is set (below); CONNECT (which
+ * libwebsockets would turn into a raw socket) is closed at once.
+ *
+ * The push WebSocket (optional, http_opts.ws_path / ws_protocol / ws_max_clients): a
+ * GET of exactly ws_path that upgrades to "websocket" and lists ws_protocol in
+ * Sec-WebSocket-Protocol opens it (another path or upgrade: 403; without the protocol:
+ * 400). authz, when set, is asked first like for any request, with the bearer token
+ * of the Authorization header; a pending verdict answers 503 (the client retries: the
+ * verdict is cached by then). The server sends every client the frame last given to
+ * http_server_ws_publish(), a new client at once (unless every client had left since
+ * it was published: it then waits for the next). One buffer is shared by all clients:
+ * nothing is copied per client, except what the kernel did not take of a write (at
+ * most one frame, kept by libwebsockets). A client still busy with an older frame when
+ * a newer one comes skips to the newest; one that has had a frame waiting for
+ * idle_timeout is closed (ws_dropped). Messages from clients are read (at most 1 KiB at a time) and
+ * ignored. At most ws_max_clients are open; the next one gets the close code 1013
+ * ("try again later") with a reason naming the limit. WebSocket clients hold
+ * connections (max_connections) and are never evicted for a new connection; the cap
+ * keeps at least one connection for other requests (ws_max_clients is lowered to
+ * the connection cap minus one where needed).
  *
  * Bounds (an unauthenticated port must not starve the agent of file descriptors):
  *  - at most max_connections connections are open at a time (see http_opts), and the
@@ -62,14 +81,18 @@
 
 #include <stdbool.h>
 
+#include "../common/caps.h"
 #include "../common/strbuf.h"
 #include "../common/util.h"
 
-#define HTTP_BODY_CAP (64u << 20) /* 64 MiB per response */
+#define HTTP_BODY_CAP WL_CAP_HTTP_BODY /* 64 MiB per response */
 #define HTTP_DEFAULT_MAX_CONNECTIONS 64u
 #define HTTP_DEFAULT_IDLE_TIMEOUT_MS 10000u
 #define HTTP_TOKEN_MAX 16384u /* a longer Authorization header counts as no token */
 #define HTTP_TLS_RECHECK_S 10u  /* how often the TLS files are checked for a change */
+#define HTTP_WS_DEFAULT_MAX_CLIENTS 16u
+#define HTTP_WS_FRAME_CAP (4u << 20) /* largest frame http_server_ws_publish() takes */
+#define HTTP_WS_CLOSE_TRY_LATER 1013 /* close code for a client over ws_max_clients */
 
 struct http_server;
 
@@ -91,6 +114,9 @@ struct http_opts {
 	const char *tls_key_file;  /* PEM private key; required with tls_cert_file */
 	http_authz_fn authz;       /* NULL: every request is served */
 	void *authz_ctx;           /* borrowed; must outlive the server */
+	const char *ws_path;       /* the push WebSocket's path ("/ui/ws"); NULL/"": none */
+	const char *ws_protocol;   /* the subprotocol it needs; required with ws_path */
+	unsigned ws_max_clients;   /* WebSockets open at a time; 0: HTTP_WS_DEFAULT_MAX_CLIENTS */
 };
 
 /* Counters since the server started (for self-metrics and tests). */
@@ -104,6 +130,13 @@ struct http_stats {
 	unsigned long long upgrades_refused; /* WebSocket/h2c upgrades and CONNECTs refused */
 	unsigned long long tls_reloads;      /* changed certificate/key pairs loaded */
 	unsigned long long tls_reload_errors; /* changed pairs that did not load (old kept) */
+	unsigned ws_open;                /* WebSocket clients open now */
+	unsigned ws_max;                 /* their cap in force */
+	unsigned long long ws_accepted;  /* WebSocket clients admitted */
+	unsigned long long ws_refused;   /* closed with 1013: over ws_max */
+	unsigned long long ws_dropped;   /* closed: a frame waited idle_timeout for them */
+	unsigned long long ws_frames;    /* frames written to clients */
+	unsigned long long ws_published; /* frames given to http_server_ws_publish() */
 };
 
 /* Returns the HTTP status (200, 404, 500 ...). A status outside 100..599 is sent as
@@ -151,6 +184,15 @@ int http_server_reload_tls(struct http_server *s, struct wl_err *err);
 /* Makes the next (or current) http_server_service() ask authz again about parked
  * requests. Safe from any thread while the server exists. */
 void http_server_wake(struct http_server *s);
+
+/* Makes data[0..len) the frame every WebSocket client gets next (copied into the one
+ * shared buffer; the buffer only grows, to the largest frame so far). Sent as one text
+ * message. 0, -EINVAL (no push WebSocket configured, or data NULL), -E2BIG (len over
+ * HTTP_WS_FRAME_CAP), -ENOMEM. */
+int http_server_ws_publish(struct http_server *s, const char *data, size_t len);
+/* WebSocket clients open now (0 without a push WebSocket): whether a frame is worth
+ * rendering. */
+unsigned http_server_ws_clients(const struct http_server *s);
 
 /* Number of requests answered so far (for self-metrics and tests). */
 unsigned long long http_server_requests(const struct http_server *s);

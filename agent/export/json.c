@@ -161,6 +161,8 @@ static void workload_obj(struct out_buf *o, const struct ledger_row *r, uint32_t
 	kv_str(o, "namespace", r->ns ? r->ns : "", true);
 	kv_str(o, "pod", r->pod ? r->pod : "", true);
 	kv_str(o, "container", r->container ? r->container : "", true);
+	kv_str(o, "owner_kind", r->owner_kind ? r->owner_kind : "", true);
+	kv_str(o, "owner_name", r->owner_name ? r->owner_name : "", true);
 	kv_str(o, "qos", r->ident.qos == QOS_NONE ? "" : cg_qos_name(r->ident.qos), true);
 	kv_bool(o, "terminated", r->terminated, true);
 	kv_dbl(o, "cpu_cores", r->terminated ? 0 : r->cpu_cores, true);

@@ -17,6 +17,8 @@
  *    8 uid digits for a pod-level cgroup, the cgroup path for anything else. An id
  *    shared by two rows is lengthened for those rows (full id, then the path, which the
  *    ledger keeps unique), so label sets stay unique.
+ * Both shapes add owner_kind/owner_name (the pod's owner, kube_owner.h) to rows whose
+ * pod's owner is known (absent otherwise, never empty).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -243,6 +245,18 @@ cleanup:
 	return err;
 }
 
+/* ,owner_kind="..",owner_name=".." when the row's owner is known (both shapes). */
+static void owner_labels(struct out_buf *lo, const struct ledger_row *row)
+{
+	if (!row->owner_kind || !row->owner_name)
+		return;
+	ob_adds(lo, ",owner_kind=\"");
+	ob_label(lo, row->owner_kind);
+	ob_adds(lo, "\",owner_name=\"");
+	ob_label(lo, row->owner_name);
+	ob_add(lo, "\"", 1);
+}
+
 static void lean_row_labels(struct render *r, struct out_buf *lo, const struct ledger_row *row,
 			    size_t i)
 {
@@ -266,6 +280,7 @@ static void lean_row_labels(struct render *r, struct out_buf *lo, const struct l
 		ob_label(lo, row->container);
 		ob_add(lo, "\"", 1);
 	}
+	owner_labels(lo, row);
 }
 
 static int build_row_labels(struct render *r)
@@ -297,6 +312,7 @@ static int build_row_labels(struct render *r)
 			ob_adds(&lo, "\",pod_uid=\"");
 			ob_label(&lo, row->key);
 			ob_add(&lo, "\"", 1);
+			owner_labels(&lo, row);
 			continue;
 		}
 		ob_adds(&lo, "workload=\"");
@@ -316,6 +332,7 @@ static int build_row_labels(struct render *r)
 		ob_adds(&lo, "\",container=\"");
 		ob_label(&lo, str_or(row->container, ""));
 		ob_add(&lo, "\"", 1);
+		owner_labels(&lo, row);
 	}
 	r->lbl_off[r->n] = r->lbl.len;
 	return lo.err;
@@ -659,6 +676,61 @@ static void http_metrics(struct render *r)
 	ob_adds(o, "\nwattlet_http_connections_closed_total{reason=\"upgrade\"} ");
 	ob_u64(o, h->upgrades_refused);
 	ob_add(o, "\n", 1);
+	if (!h->ws_max)
+		return;
+	scalar_u64(o, "wattlet_ui_clients", "gauge",
+		   "/ui WebSocket clients open when /metrics was rendered.", h->ws_open);
+	scalar_u64(o, "wattlet_ui_clients_max", "gauge",
+		   "/ui WebSocket clients allowed at a time (http.ui_max_clients).", h->ws_max);
+	family(o, "wattlet_ui_clients_closed_total", "counter",
+	       "/ui WebSocket clients the agent closed, by reason: limit (over "
+	       "http.ui_max_clients), slow (a frame waited http.idle_timeout for it).");
+	ob_adds(o, "wattlet_ui_clients_closed_total{reason=\"limit\"} ");
+	ob_u64(o, h->ws_refused);
+	ob_adds(o, "\nwattlet_ui_clients_closed_total{reason=\"slow\"} ");
+	ob_u64(o, h->ws_dropped);
+	ob_add(o, "\n", 1);
+	scalar_u64(o, "wattlet_ui_frames_total", "counter",
+		   "/ui frames written to WebSocket clients (one rendering per tick is shared by "
+		   "all).", h->ws_frames);
+}
+
+/* ---- the Redfish platform power source (docs/redfish.md) ----------------------- */
+
+static void redfish_metrics(struct render *r)
+{
+	const struct export_redfish *f = r->s->redfish;
+	struct out_buf *o = &r->o;
+
+	if (!f)
+		return;
+	family(o, "wattlet_redfish_up", "gauge",
+	       "1 while the BMC's platform power reading is fresh, 0 when it is stale (no "
+	       "reading within redfish.stale_after: zone platform is marked stale and no "
+	       "energy is invented), by the Redfish resource read.");
+	open1(o, "wattlet_redfish_up", "resource", f->resource && f->resource[0] ?
+	      f->resource : "none");
+	ob_adds(o, f->stale ? "} 0\n" : "} 1\n");
+	if (f->reading_age_s >= 0) {
+		scalar_dbl(o, "wattlet_redfish_reading_age_seconds", "gauge",
+			   "Age of the newest platform power reading from the BMC (when it was "
+			   "taken, estimated as the middle of the request's time on the wire).",
+			   f->reading_age_s);
+		scalar_dbl(o, "wattlet_redfish_power_watts", "gauge",
+			   "The newest platform power reading from the BMC.", f->watts);
+	}
+	scalar_u64(o, "wattlet_redfish_polls_total", "counter",
+		   "Polls of the BMC (successful or not).", f->polls);
+	family(o, "wattlet_redfish_poll_errors_total", "counter",
+	       "Failed polls of the BMC by reason: credentials, connect, tls, timeout, auth "
+	       "(401/403), http (another status), json (not a JSON object), missing (no "
+	       "reading), range (a reading out of range), no_source (no power resource).");
+	for (int i = 0; i < f->n_err; i++) {
+		open1(o, "wattlet_redfish_poll_errors_total", "reason", f->err_names[i]);
+		ob_adds(o, "} ");
+		ob_u64(o, f->errors[i]);
+		ob_add(o, "\n", 1);
+	}
 }
 
 /* ---- platform validation (wattlet validate) ------------------------------------ */
@@ -988,6 +1060,7 @@ int export_metrics_render(const struct ledger *l, const struct agent_status *s,
 	agent_metrics(r);
 	kube_metrics(r);
 	http_metrics(r);
+	redfish_metrics(r);
 	validation_metrics(r);
 	if (kepler_compat) {
 		kepler_node(r);

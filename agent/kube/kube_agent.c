@@ -223,6 +223,7 @@ struct kube_agent *kube_agent_new(const struct config *c, kube_agent_note_fn not
 	if (!ka->writer)
 		goto fail;
 	ka->models_dirty = true;
+	ka_throttle_start(ka);
 	ka_note(ka, LOG_INFO, "kubernetes: node %s, API %s, pods from %s%s", ka->node, kube_config_server(ka->kc),
 		 ka->pods_from == KUBE_FROM_APISERVER ? "the API server (pod watch)" : "the kubelet",
 		 c->kubelet_insecure ? " (kubelet certificate NOT verified: explicit opt-out)" : "");
@@ -237,6 +238,8 @@ void kube_agent_free(struct kube_agent *ka)
 	if (!ka)
 		return;
 	kube_classidle_free(ka->classidle);
+	kube_throttle_free(ka->throttle);
+	kube_config_free(ka->throttle_kc);
 	kube_writer_free(ka->writer);
 	kube_watch_free(ka->ep_watch);
 	kube_watch_free(ka->pm_watch);
@@ -267,8 +270,9 @@ static void log_write_budget(struct kube_agent *ka)
 	kube_writer_stats(ka->writer, &ws);
 	if (ws.crd_outdated && !ka->crd_outdated_logged) {
 		ka_note(ka, LOG_WARN, "kubernetes: the PodEnergy CRD in the cluster is older than this agent "
-			 "(status.refreshIntervalSeconds: field not declared in schema); writing "
-			 "PodEnergy without it. Helm does not upgrade CRDs: kubectl apply -f crds/");
+			 "(status.refreshIntervalSeconds, owner or display: field not declared in "
+			 "schema); writing PodEnergy and NodeEnergy without them. Helm does not "
+			 "upgrade CRDs: kubectl apply -f crds/");
 		ka->crd_outdated_logged = true;
 	}
 	if (!ws.budget || (ws.nodes_source == ka->budget_logged_src &&
@@ -314,6 +318,7 @@ void kube_agent_service(struct kube_agent *ka)
 	}
 	log_write_failures(ka);
 	log_write_budget(ka);
+	ka_throttle_results(ka);
 	if (!ka->pods_synced_logged) {
 		if (ks.synced) {
 			ka_note(ka, LOG_INFO, "kubernetes: pod table filled (%zu pods on %s)",
@@ -339,6 +344,27 @@ void kube_agent_set_meters(struct kube_agent *ka, const struct meter_probe *prob
 		m->reason = ka->meter_reason[ka->n_meters];
 		ka->n_meters++;
 	}
+}
+
+void kube_agent_set_source(struct kube_agent *ka, const char *kind, bool in_use,
+			   const char *reason)
+{
+	size_t i;
+
+	if (!ka || !kind)
+		return;
+	for (i = 0; i < ka->n_sources; i++)
+		if (strcmp(ka->sources[i].kind, kind) == 0)
+			break;
+	if (i == KA_MAX_SOURCES)
+		return;
+	if (i == ka->n_sources)
+		ka->n_sources++;
+	snprintf(ka->source_reason[i], sizeof(ka->source_reason[0]), "%s",
+		 reason && *reason ? reason : in_use ? "in use" : "not usable");
+	ka->sources[i].kind = kind;
+	ka->sources[i].in_use = in_use;
+	ka->sources[i].reason = ka->source_reason[i];
 }
 
 static uint64_t write_failures(const struct kube_writer_stats *ws)

@@ -75,6 +75,12 @@ void kube_agent_after_tick(struct kube_agent *ka, struct ledger *workloads, stru
 /* The meters the daemon probed (meter_open's probe array, n entries): NodeEnergy
  * status.meters lists every kind tried, the one in use and why the others are not. */
 void kube_agent_set_meters(struct kube_agent *ka, const struct meter_probe *probe, size_t n);
+/* A source besides the meters (kind "nvml" or "redfish", a static string): listed in
+ * NodeEnergy status.meters after them, with in_use and reason (copied, at most 199
+ * bytes). Set again to change it; at most KA_MAX_SOURCES kinds. */
+#define KA_MAX_SOURCES 2
+void kube_agent_set_source(struct kube_agent *ka, const char *kind, bool in_use,
+			   const char *reason);
 
 /* Idle power shared with the node's hardware class (kube/kube_classidle.h): offers
  * the confident ones of this node's estimators (est, NULL entries skipped) for

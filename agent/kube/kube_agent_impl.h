@@ -20,10 +20,12 @@
 #include "kube_agent.h"
 #include "kube_kubelet.h"
 #include "kube_pods.h"
+#include "kube_throttle.h"
 #include "kube_writer.h"
 #include "../common/uidtab.h"
 #include "../policy/energypolicy.h"
 #include "../policy/modelselect.h"
+#include "../policy/throttle.h"
 
 #define API_GROUP "/apis/wattlet.dev/v1alpha1"
 #define POD_STATE_MAX 65536
@@ -37,6 +39,19 @@ struct pod_state {
 	struct ep_ring budget[EP_MAX_BUDGETS];
 	uint64_t budget_window_ms[EP_MAX_BUDGETS];
 	bool budget_exceeded[EP_MAX_BUDGETS];
+	/* the budget action throttle (policy/throttle.h, kube_throttle.h) */
+	struct thr_state thr;
+	bool thr_pending;	    /* a request is with the actuator */
+	bool thr_applied;	    /* the actuator confirmed a lower limit (pods show it) */
+	uint64_t thr_blocked_ms;    /* no throttling by the method that failed before */
+	bool thr_blocked_cgroup;    /* ... which was method cgroup */
+	uint32_t thr_orig_mcpu;	    /* the pod's own limits summed (0: none) */
+	char thr_cond_status[8];    /* PodEnergy condition Throttled: "" none, True, False */
+	char thr_cond_reason[32];
+	char thr_cond_msg[320];
+	uint64_t thr_cond_since_ns; /* CLOCK_REALTIME of its last transition */
+	char thr_budget[EP_BUDGET_NAME_MAX + 1];
+	char thr_policy[EP_NS_MAX + EP_NAME_MAX + 2];
 };
 
 /* Per EnergyPolicy (keyed by uid): when this node last looked at its status. */
@@ -49,7 +64,7 @@ struct policy_state {
 /* This tick's pods of one policy on this node. */
 struct policy_acc {
 	const struct energypolicy *pol;
-	uint32_t pods;
+	uint32_t pods, throttled;
 	double joules, co2e_g;
 };
 
@@ -85,7 +100,7 @@ struct kube_agent {
 	/* EnergyPolicy status: per-policy states by uid (struct policy_state), this tick's
 	 * sums */
 	struct uidtab pst;
-	struct policy_acc *acc;
+	struct policy_acc *acc; /* (throttled: pods of the policy throttled now) */
 	size_t n_acc, acc_alloc;
 
 	/* meters the daemon probed (kube_agent_set_meters) */
@@ -93,6 +108,10 @@ struct kube_agent {
 	char meter_reason[KW_MAX_METERS][200];
 	size_t n_meters;
 	bool have_probe;
+	/* sources besides the meters: NVML, Redfish (kube_agent_set_source) */
+	struct kw_meter sources[KA_MAX_SOURCES];
+	char source_reason[KA_MAX_SOURCES][200];
+	size_t n_sources;
 
 	/* failed API writes already logged; when the last warning went out */
 	uint64_t write_fail_logged, last_write_fail_log_ns;
@@ -106,7 +125,25 @@ struct kube_agent {
 	struct kube_classidle *classidle;
 	bool classidle_tried, class_used_logged, class_pub_logged;
 	uint64_t class_errors_logged;
+
+	/* the budget action throttle: the actuator (NULL: off, WATTLET_THROTTLE not true),
+	 * what was logged of it, the node's CPUs (the cap), the newest tick's clock */
+	struct kube_throttle *throttle;
+	struct kube_config *throttle_kc;
+	int throttle_path_logged; /* enum kt_path last logged; -1 none */
+	bool throttle_off_logged, throttle_cgroup_logged, throttle_recovery_logged;
+	uint32_t node_mcpu;
+	uint64_t last_tick_ms;
 };
+
+/* The budget action throttle, on the daemon's thread (kube_agent_throttle.c). */
+void ka_throttle_start(struct kube_agent *ka);
+void ka_throttle_step(struct kube_agent *ka, struct pod_state *ps, const struct energypolicy *pol,
+		      const struct kube_pod_info *pod, const struct ledger_row *p, uint32_t zones,
+		      uint64_t now_ms);
+void ka_throttle_results(struct kube_agent *ka);
+/* Fills the PodEnergy condition Throttled of the pod's snapshot (nothing when none). */
+void ka_throttle_condition(const struct pod_state *ps, struct kw_pod *snap);
 
 /* Formats one message and hands it to ka->note (nothing when NULL). */
 void ka_note(struct kube_agent *ka, enum log_level lvl, const char *fmt, ...)

@@ -159,6 +159,8 @@ static void offer_pod(struct kube_agent *ka, const struct ledger *workloads,
 	snap.node = ka->node;
 	snap.model = model;
 	snap.policy = polname;
+	snap.owner_kind = pod->owner_kind;
+	snap.owner_name = pod->owner_name;
 	snap.last_measured_ns = now_real_ns;
 	snap.window_s = span > 0 ? span / 1000.0 : interval_ms / 1000.0;
 	snap.dynamic_watts = wdyn;
@@ -174,6 +176,7 @@ static void offer_pod(struct kube_agent *ka, const struct ledger *workloads,
 	snap.interval_s = (unsigned)(interval_ms / 1000);
 	snap.budget_annotation = annot;
 	snap.energy_source = source;
+	ka_throttle_condition(ps, &snap);
 	kube_writer_offer_pod(ka->writer, &snap);
 }
 
@@ -215,7 +218,7 @@ static void offer_node(struct kube_agent *ka, const struct ledger *workloads,
 {
 	const struct ledger_node *n = ledger_node_c(workloads);
 	struct kw_node snap = { 0 };
-	struct kw_meter meter = { 0 };
+	struct kw_meter meter = { 0 }, all[KW_MAX_METERS];
 	struct kw_node_zone kz[ZONE_COUNT];
 	struct kw_condition cond[3];
 	char model_msg[WL_ERR_MAX + 64], why[1200], src_msg[2048], ez[64];
@@ -235,6 +238,15 @@ static void offer_node(struct kube_agent *ka, const struct ledger *workloads,
 		meter.reason = st->meter_detail && *st->meter_detail ? st->meter_detail : "in use";
 		snap.meters = &meter;
 		snap.n_meters = 1;
+	}
+	if (ka->n_sources) { /* NVML, Redfish after the meters */
+		size_t k = 0;
+		for (size_t i = 0; snap.meters && i < snap.n_meters && k < KW_MAX_METERS; i++)
+			all[k++] = snap.meters[i];
+		for (size_t i = 0; i < ka->n_sources && k < KW_MAX_METERS; i++)
+			all[k++] = ka->sources[i];
+		snap.meters = all;
+		snap.n_meters = k;
 	}
 	for (int z = 0; z < ZONE_COUNT; z++) {
 		if (!(zones & (1u << z)))
@@ -327,7 +339,7 @@ static void offer_node(struct kube_agent *ka, const struct ledger *workloads,
 /* ---- EnergyPolicy status ------------------------------------------------------------ */
 
 static void acc_add(struct kube_agent *ka, const struct energypolicy *pol, double joules,
-		    double co2e_g)
+		    double co2e_g, bool throttled)
 {
 	struct policy_acc *a = NULL;
 
@@ -348,6 +360,8 @@ static void acc_add(struct kube_agent *ka, const struct energypolicy *pol, doubl
 		a->pol = pol;
 	}
 	a->pods++;
+	if (throttled)
+		a->throttled++;
 	if (isfinite(joules) && joules > 0)
 		a->joules += joules;
 	if (isfinite(co2e_g) && co2e_g > 0)
@@ -425,6 +439,7 @@ static void offer_policies(struct kube_agent *ka, uint64_t now_real_ns)
 		part.real_ns = now_real_ns;
 		if (mine) {
 			part.matched_pods = a->pods;
+			part.throttled_pods = a->throttled;
 			part.total_joules = a->joules;
 			part.total_co2e_grams = a->co2e_g;
 		}
@@ -448,6 +463,15 @@ static void offer_policies(struct kube_agent *ka, uint64_t now_real_ns)
 		if (!mine && !had_entry && ep_status_current(&who, body)) {
 			json_decref(body); /* already shows it: nothing to write */
 			continue;
+		}
+		if (ka->writer) {
+			/* an EnergyPolicy CRD older than status.display would refuse the whole
+			 * status; the writer found the CRDs outdated (kube_writer_send.c) */
+			struct kube_writer_stats kws;
+			memset(&kws, 0, sizeof(kws));
+			kube_writer_stats(ka->writer, &kws);
+			if (kws.crd_outdated)
+				json_object_del(json_object_get(body, "status"), "display");
 		}
 		offer_status_body(ka, &who, "sum", "wattlet", body);
 	}
@@ -494,8 +518,10 @@ void kube_agent_after_tick(struct kube_agent *ka, struct ledger *workloads, stru
 		if (r->terminated || !(r->ident.container_id[0] || r->ident.pod_uid[0]))
 			continue;
 		pod = ka_pod_of_row(ka, r, &ci);
-		if (pod)
+		if (pod) {
 			ledger_row_set_names(r, pod->ns, pod->name, ci ? ci->name : NULL);
+			ledger_row_set_owner(r, pod->owner_kind, pod->owner_name);
+		}
 	}
 	/* pods: names, CO2e, budgets, PodEnergy */
 	for (size_t i = 0; i < ledger_count(pods); i++) {
@@ -511,6 +537,7 @@ void kube_agent_after_tick(struct kube_agent *ka, struct ledger *workloads, stru
 		if (!pod)
 			continue; /* not known to the kubelet (yet): no PodEnergy without an owner */
 		ledger_row_set_names(p, pod->ns, pod->name, NULL);
+		ledger_row_set_owner(p, pod->owner_kind, pod->owner_name);
 		pol = policy_for_pod(ka->policies, pod->ns, pod->labels);
 		if (pol && pol->has_carbon)
 			p->co2e_g += ep_co2e_grams(uj_to_j(export_total_uj(p->tick_uj, zones)),
@@ -522,12 +549,13 @@ void kube_agent_after_tick(struct kube_agent *ka, struct ledger *workloads, stru
 		strbuf_init(&annot, 4096);
 		check_budgets(ka, ps, pol, pod, now_ms, uj_to_j(export_total_uj(p->uj, zones)),
 			      &annot);
+		ka_throttle_step(ka, ps, pol, pod, p, zones, now_ms);
 		offer_pod(ka, workloads, p, pod, pol, ps, zones, model, pod_source(st), now_real_ns,
 			  annot.overflow ? NULL : annot.buf);
 		strbuf_release(&annot);
 		if (pol)
 			acc_add(ka, pol, uj_to_j(export_total_uj(p->uj, zones)),
-				pol->has_carbon ? p->co2e_g : 0);
+				pol->has_carbon ? p->co2e_g : 0, ps->thr_applied);
 	}
 	uidtab_sweep(&ka->ps, ka->ticks, pod_gone, ka);
 	offer_node(ka, workloads, st, zones);

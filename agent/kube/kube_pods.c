@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kube_owner.h"
 #include "kube_quantity.h"
 #include "../common/jsonget.h"
 
@@ -12,6 +13,7 @@
 
 struct pod {
 	struct kube_pod_info info;
+	struct kube_owner owner;
 	json_t *obj;
 	struct kube_container_info *ctrs;
 	size_t nctrs;
@@ -240,6 +242,9 @@ static struct pod *pod_build(json_t *obj, struct wl_err *e)
 	d->info.phase = jg_str_or(status, "phase", "");
 	d->info.node = jg_str_or(spec, "nodeName", "");
 	d->info.labels = json_is_object(labels) ? labels : NULL;
+	(void)kube_owner_of(obj, &d->owner); /* no owner: both "" */
+	d->info.owner_kind = d->owner.kind;
+	d->info.owner_name = d->owner.name;
 	d->info.cpu_request_cores = pod_request(spec);
 	add_statuses(d, cap, status, spec, "containerStatuses", "containers", KUBE_CTR_APP);
 	add_statuses(d, cap, status, spec, "initContainerStatuses", "initContainers",

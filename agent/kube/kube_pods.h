@@ -15,6 +15,10 @@
  * plain init container plus the sidecars started before it), as the scheduler
  * computes it (pod overhead added).
  *
+ * Owner (owner_kind/owner_name): the workload owning the pod, kube_owner.h (Deployment
+ * from a ReplicaSet with pod-template-hash, StatefulSet, DaemonSet, Job, Pod for a bare
+ * pod, ...); both "" when the ownerReferences are unusable.
+ *
  * Ownership: the table holds a reference to each pod's JSON; all strings and the
  * labels object returned point into it and are valid until the next call that
  * modifies the table (load/upsert/remove/end_sync/free). Not thread-safe.
@@ -27,7 +31,7 @@
 #include <stddef.h>
 #include <jansson.h>
 
-#include "agent/common/util.h"
+#include "../common/util.h"
 
 enum kube_ctr_kind { KUBE_CTR_APP, KUBE_CTR_INIT, KUBE_CTR_EPHEMERAL };
 
@@ -37,6 +41,7 @@ struct kube_pod_info {
 	const char *phase;     /* "" when no status yet */
 	const char *node;      /* spec.nodeName or "" */
 	const json_t *labels;  /* metadata.labels object, or NULL */
+	const char *owner_kind, *owner_name; /* kube_owner.h; "" when none */
 	double cpu_request_cores;
 };
 

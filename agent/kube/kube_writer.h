@@ -138,6 +138,7 @@ struct kw_pod {
 	const char *ns, *name, *uid, *node;
 	const char *model;		/* PowerModel name or "builtin-ratio" */
 	const char *policy;		/* "namespace/name" or "" */
+	const char *owner_kind, *owner_name; /* status.owner (kube_owner.h); NULL/"": left out */
 	uint64_t last_measured_ns;	/* CLOCK_REALTIME; 0: left out */
 	double window_s;		/* watts are averages over this window */
 	double watts, dynamic_watts, idle_watts;
@@ -157,10 +158,16 @@ struct kw_pod {
 	 * least one zone), "none" (no energy source: the numbers are zeros, not
 	 * measurements); NULL: left out. status.energySource. */
 	const char *energy_source;
+	/* status.conditions[] entry of type Throttled (the budget action throttle,
+	 * docs/throttle.md): status "True"/"False" (NULL or "": no conditions), reason,
+	 * message, lastTransitionTime (CLOCK_REALTIME; 0: now). A change is a changed text
+	 * field. */
+	const char *throttle_status, *throttle_reason, *throttle_message;
+	uint64_t throttle_since_ns;
 };
 
 struct kw_meter {
-	const char *kind; /* powercap | perf | msr | hwmon | acpi */
+	const char *kind; /* powercap | perf | msr | hwmon | acpi | nvml | redfish */
 	bool in_use;
 	const char *reason;
 };
@@ -360,7 +367,9 @@ void kube_writer_kick(struct kube_writer *w);
 int kube_writer_run_once(struct kube_writer *w, uint64_t *next_ms);
 
 /* Exposed for tests: the JSON bodies the writer sends (malloc'ed; caller frees).
- * which: 0 = metadata + spec, 1 = status. NULL on a bad snapshot. */
+ * which: 0 = metadata + spec, 1 = status, 2 = status without owner and display (what
+ * the writer sends once the CRDs in the cluster are older than them). NULL on a bad
+ * snapshot. */
 char *kube_writer_pod_json(const struct kw_pod *snap, int which, const char *field_manager);
 char *kube_writer_node_json(const struct kw_node *snap, int which);
 

@@ -178,7 +178,8 @@ uint64_t kw_node_hash(const struct kw_node *n);
 /* s is neither NULL nor "". */
 bool kw_nonempty(const char *s);
 /* Apply bodies (malloc'd JSON text, the caller frees; NULL: not writable or out of
- * memory). which 0: metadata + spec, 1: status. omitted (may be NULL) counts values
+ * memory). which 0: metadata + spec, 1: status (with status.owner and status.display),
+ * 2: status without those (CRDs older than them). omitted (may be NULL) counts values
  * left out (not finite, negative, outside a CRD enum). refresh_s / max_refresh_s:
  * status.refreshIntervalSeconds / maxRefreshIntervalSeconds (<= 0: left out). we (may
  * be NULL): status.writeErrors. */

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <jansson.h>
 
+#include "../common/humanfmt.h"
 #include "../common/strbuf.h"
 
 #define GROUP_PATH "/apis/wattlet.dev/v1alpha1"
@@ -83,7 +84,8 @@ static bool one_of(const char *s, const char *const *list)
 	return false;
 }
 
-static const char *const METER_KINDS[] = { "powercap", "perf", "msr", "hwmon", "acpi", NULL };
+static const char *const METER_KINDS[] = { "powercap", "perf", "msr", "hwmon", "acpi", "nvml",
+					   "redfish", NULL };
 static const char *const NODE_SOURCES[] = { "meter", "model", "meter+model", "none", NULL };
 static const char *const POD_SOURCES[] = { "measured", "estimated", "none", NULL };
 
@@ -126,8 +128,21 @@ static json_t *crd_object(const char *kind, const char *name, const char *ns, js
 	return root;
 }
 
+/* status.display[k]: v for a person (humanfmt.h), next to the exact number; left out
+ * where the number is (not finite, negative). */
+static int put_display(json_t *disp, const char *k, double v, enum hf_unit u)
+{
+	char buf[32];
+
+	if (!isfinite(v) || v < 0)
+		return 0;
+	hf_format(v, u, buf, sizeof(buf));
+	return put_str(disp, k, buf);
+}
+
 /* refresh_s / max_refresh_s: status.refreshIntervalSeconds / maxRefreshIntervalSeconds
- * (<= 0: left out). */
+ * (<= 0: left out). which 2: status without owner and display (a CRD older than them:
+ * kube_writer_send.c). */
 char *kw_pod_json(const struct kw_pod *p, int which, uint64_t *omitted, double refresh_s,
 			double max_refresh_s)
 {
@@ -182,6 +197,35 @@ char *kw_pod_json(const struct kw_pod *p, int which, uint64_t *omitted, double r
 		rc |= put_num(x, "joules", p->joules, omitted);
 		if (p->has_co2e)
 			rc |= put_num(x, "co2eGrams", p->co2e_grams, omitted);
+		if (kw_nonempty(p->throttle_status) && kw_nonempty(p->throttle_reason)) {
+			json_t *co = json_object();
+			a = json_array();
+			rc |= json_object_set_new(x, "conditions", a);
+			rc |= json_array_append_new(a, co);
+			rc |= put_str(co, "type", "Throttled");
+			rc |= put_str(co, "status", p->throttle_status);
+			rc |= put_time(co, "lastTransitionTime",
+				       p->throttle_since_ns ? p->throttle_since_ns : real_ns());
+			rc |= put_str(co, "reason", p->throttle_reason);
+			rc |= put_str(co, "message", p->throttle_message ? p->throttle_message : "");
+		}
+		if (which == 1 && kw_nonempty(p->owner_kind) && kw_nonempty(p->owner_name)) {
+			json_t *ow = json_object();
+			rc |= json_object_set_new(x, "owner", ow);
+			rc |= put_str(ow, "kind", p->owner_kind);
+			rc |= put_str(ow, "name", p->owner_name);
+		}
+		if (which == 1) {
+			json_t *disp = json_object();
+			rc |= json_object_set_new(x, "display", disp);
+			rc |= put_display(disp, "power", p->watts, HF_WATTS);
+			rc |= put_display(disp, "dynamicPower", p->dynamic_watts, HF_WATTS);
+			rc |= put_display(disp, "idlePower", p->idle_watts, HF_WATTS);
+			rc |= put_display(disp, "energy", p->joules, HF_JOULES);
+			if (p->has_co2e)
+				rc |= put_display(disp, "co2e", p->co2e_grams, HF_GRAMS);
+			rc |= put_display(disp, "window", p->window_s, HF_SECONDS);
+		}
 		if (p->n_zones) {
 			a = json_array();
 			rc |= json_object_set_new(x, "zones", a);
@@ -282,6 +326,12 @@ char *kw_node_json(const struct kw_node *n, int which, const struct werr_view *w
 		}
 		rc |= put_num(x, "watts", n->watts, omitted);
 		rc |= put_num(x, "joules", n->joules, omitted);
+		if (which == 1) {
+			json_t *disp = json_object();
+			rc |= json_object_set_new(x, "display", disp);
+			rc |= put_display(disp, "power", n->watts, HF_WATTS);
+			rc |= put_display(disp, "energy", n->joules, HF_JOULES);
+		}
 		if (n->n_zones) {
 			a = json_array();
 			rc |= json_object_set_new(x, "zones", a);

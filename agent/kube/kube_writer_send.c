@@ -108,6 +108,21 @@ static enum res apply_obj(struct kube_writer *w, enum kw_resource res, char *bod
 	return r;
 }
 
+/* A PodEnergy/NodeEnergy CRD older than the agent (Helm never upgrades CRDs): server-
+ * side apply refuses the whole status ("HTTP 500: ... .status.refreshIntervalSeconds:
+ * field not declared in schema"; the same for status.owner, status.display). Leave the
+ * fields newer than the first CRDs out from now on (refresh intervals, owner, display);
+ * the retry (kept as after any 5xx) goes through. Lock held. */
+static void kw_check_crd_outdated(struct kube_writer *w, enum res r)
+{
+	const char *e = w->st.last_error;
+
+	if (r != R_OK && !w->st.crd_outdated && strstr(e, "field not declared in schema") &&
+	    (strstr(e, "efreshIntervalSeconds") || strstr(e, "status.owner") ||
+	     strstr(e, "status.display")))
+		w->st.crd_outdated = true;
+}
+
 /* Writes one pod (lock held on entry and exit; dropped around the requests). */
 int kw_write_pod(struct kube_writer *w, struct pslot *s, uint64_t now)
 {
@@ -141,18 +156,12 @@ int kw_write_pod(struct kube_writer *w, struct pslot *s, uint64_t now)
 		meta_ok = true;
 		pthread_mutex_unlock(&w->mu);
 	}
-	r = apply_obj(w, KW_RES_PODENERGIES, kw_pod_json(p, 1, &omitted, riv, rmax), p->ns,
+	r = apply_obj(w, KW_RES_PODENERGIES,
+		      kw_pod_json(p, w->st.crd_outdated ? 2 : 1, &omitted, riv, rmax), p->ns,
 		      p->name, true, &sent);
 	if (r == R_NOTFOUND && !need_create)
 		created = false; /* deleted behind our back: create it again */
-	/* A PodEnergy CRD from before the write budget (Helm never upgrades CRDs): server-
-	 * side apply refuses the whole status ("HTTP 500: ... .status.refreshIntervalSeconds:
-	 * field not declared in schema"). Leave both fields out from now on; the retry (kept
-	 * as after any 5xx) goes through. */
-	if (r != R_OK && (riv > 0 || rmax > 0) && !w->st.crd_outdated &&
-	    strstr(w->st.last_error, "field not declared in schema") &&
-	    strstr(w->st.last_error, "efreshIntervalSeconds"))
-		w->st.crd_outdated = true;
+	kw_check_crd_outdated(w, r);
 done:
 	/* lock held here */
 	w->st.values_omitted += omitted;
@@ -216,10 +225,12 @@ int kw_write_node(struct kube_writer *w, uint64_t now)
 		w->node_created = true;
 		pthread_mutex_unlock(&w->mu);
 	}
-	r = apply_obj(w, KW_RES_NODEENERGIES, kw_node_json(n, 1, &we, &omitted), NULL, n->name,
+	r = apply_obj(w, KW_RES_NODEENERGIES,
+		      kw_node_json(n, w->st.crd_outdated ? 2 : 1, &we, &omitted), NULL, n->name,
 		      true, &sent);
 	if (r == R_NOTFOUND)
 		w->node_created = false;
+	kw_check_crd_outdated(w, r);
 done:
 	w->st.values_omitted += omitted;
 	w->st.node_requests += (uint64_t)sent;

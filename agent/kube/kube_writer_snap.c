@@ -98,7 +98,9 @@ struct kw_pod *kw_pod_dup(const struct kw_pod *s, size_t *cut)
 	if (!s->containers)
 		nc = 0;
 	sz += slen(s->ns) + slen(s->name) + slen(s->uid) + slen(s->node) + slen(s->model) +
-	      slen(s->policy) + slen(s->budget_annotation) + slen(s->energy_source);
+	      slen(s->policy) + slen(s->budget_annotation) + slen(s->energy_source) +
+	      slen(s->owner_kind) + slen(s->owner_name) + slen(s->throttle_status) +
+	      slen(s->throttle_reason) + slen(s->throttle_message);
 	for (size_t i = 0; i < nc; i++)
 		sz += slen(s->containers[i].name) + slen(s->containers[i].container_id);
 	if (!ar_init(&a, sz))
@@ -113,6 +115,11 @@ struct kw_pod *kw_pod_dup(const struct kw_pod *s, size_t *cut)
 	d->policy = ar_str(&a, s->policy);
 	d->budget_annotation = ar_str(&a, s->budget_annotation);
 	d->energy_source = ar_str(&a, s->energy_source);
+	d->owner_kind = ar_str(&a, s->owner_kind);
+	d->owner_name = ar_str(&a, s->owner_name);
+	d->throttle_status = ar_str(&a, s->throttle_status);
+	d->throttle_reason = ar_str(&a, s->throttle_reason);
+	d->throttle_message = ar_str(&a, s->throttle_message);
 	d->n_zones = nz;
 	d->zones = NULL;
 	if (nz) {
@@ -240,6 +247,11 @@ uint64_t kw_pod_hash(const struct kw_pod *p)
 	h = kw_fnv(h, p->policy);
 	h = kw_fnv(h, p->node);
 	h = kw_fnv(h, p->energy_source);
+	h = kw_fnv(h, p->owner_kind);
+	h = kw_fnv(h, p->owner_name);
+	h = kw_fnv(h, p->throttle_status);
+	h = kw_fnv(h, p->throttle_reason);
+	h = kw_fnv(h, p->throttle_message);
 	h = kw_fnv_u64(h, p->has_co2e);
 	h = kw_fnv_u64(h, p->n_zones);
 	for (size_t i = 0; i < p->n_zones; i++)

@@ -1,5 +1,6 @@
 /* ledger.c - see ledger.h. Rows live in a pointer array (stable iteration order by
  * creation) indexed by an open-addressing hash of the key. */
+#include "../common/caps.h"
 #include "ledger.h"
 
 #include <dirent.h>
@@ -19,7 +20,7 @@
 
 #define CKPT_MAGIC_V1 "wattlet-ledger 1"
 #define CKPT_MAGIC "wattlet-ledger 2"
-#define CKPT_MAX_BYTES (256u << 20)
+#define CKPT_MAX_BYTES WL_CAP_CHECKPOINT
 #define CKPT_SUM_LEN 18 /* " #" + 16 hex digits ending every record of version 2 */
 #define KEY_MAX 4096
 
@@ -100,6 +101,8 @@ static void row_free(struct ledger_row *r)
 	free(r->ns);
 	free(r->pod);
 	free(r->container);
+	free(r->owner_kind);
+	free(r->owner_name);
 	free(r);
 }
 
@@ -125,6 +128,15 @@ int ledger_row_set_names(struct ledger_row *r, const char *ns, const char *pod,
 		rc = set_name(&r->pod, pod);
 	if (!rc)
 		rc = set_name(&r->container, container);
+	return rc;
+}
+
+int ledger_row_set_owner(struct ledger_row *r, const char *kind, const char *name)
+{
+	bool known = kind && *kind && name && *name;
+	int rc = set_name(&r->owner_kind, known ? kind : NULL);
+	if (!rc)
+		rc = set_name(&r->owner_name, known ? name : NULL);
 	return rc;
 }
 
@@ -728,7 +740,7 @@ static int open_checkpoint(const char *path, off_t *size, bool *aside, struct wl
 	if (st.st_size > (off_t)CKPT_MAX_BYTES) {
 		close(fd);
 		*aside = true;
-		return err_set(e, EFBIG, "checkpoint %s: too large (%lld bytes, limit %u)", path,
+		return err_set(e, EFBIG, "checkpoint %s: too large (%lld bytes, limit %zu)", path,
 			       (long long)st.st_size, CKPT_MAX_BYTES);
 	}
 	*size = st.st_size;

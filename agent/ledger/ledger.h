@@ -70,6 +70,7 @@ struct ledger_row {
 	struct cg_ident ident;     /* container identity when the path has one */
 	char *ns, *pod, *container; /* Kubernetes names when known (owned; NULL when not);
 				      not checkpointed: refilled when the pod is seen */
+	char *owner_kind, *owner_name; /* the pod's owner (kube_owner.h), as ns/pod */
 	bool is_system;
 	bool terminated;           /* not seen in the last tick */
 	uint64_t uj[ZONE_COUNT][MODE_COUNT];       /* monotonic totals */
@@ -107,6 +108,8 @@ const struct ledger_row *ledger_find(const struct ledger *l, const char *key);
  * when they changed. -ENOMEM leaves the old names. */
 int ledger_row_set_names(struct ledger_row *r, const char *ns, const char *pod,
 			 const char *container);
+/* Sets the row's pod owner (kind, name; NULL or "" = unknown), as ledger_row_set_names. */
+int ledger_row_set_owner(struct ledger_row *r, const char *kind, const char *name);
 
 /* Starts a tick: the rows touched until ledger_commit_tick() are the live ones. */
 void ledger_begin_tick(struct ledger *l);

@@ -14,6 +14,7 @@
 #include "../common/jsonget.h"
 #include "../common/objset.h"
 #include "../config/config.h" /* idle_policy_from_name() */
+#include "../kube/kube_quantity.h"
 
 /* ---- small checks -------------------------------------------------------------- */
 
@@ -149,7 +150,7 @@ int ep_parse_time_ms(const char *s, int64_t *ms)
 
 const char *ep_action_name(enum ep_action a)
 {
-	return a == EP_ACTION_ANNOTATE ? "annotate" : "event";
+	return a == EP_ACTION_ANNOTATE ? "annotate" : a == EP_ACTION_THROTTLE ? "throttle" : "event";
 }
 
 static void fmt_ms(char *buf, size_t cap, uint64_t ms)
@@ -262,6 +263,64 @@ static int parse_meta(const json_t *obj, struct energypolicy *p, struct wl_err *
 	return 0;
 }
 
+/* budgets[i].throttle: {minCPU, method, allowSystemNamespace}; only with action throttle. */
+static int parse_throttle(const json_t *t, const char *f, struct ep_budget *out, struct wl_err *e)
+{
+	char g[96], s[40];
+	const char *key;
+	const json_t *v;
+	double cores;
+	int rc;
+
+	out->throttle.min_mcpu = EP_THROTTLE_MIN_MCPU_DEFAULT;
+	out->throttle.method = EP_THROTTLE_RESIZE;
+	out->throttle.system_namespaces = false;
+	if (!t || json_is_null(t))
+		return 0;
+	snprintf(g, sizeof(g), "%s.throttle", f);
+	if (!json_is_object(t))
+		return err_set(e, EINVAL, "%s: not an object", g);
+	if (out->action != EP_ACTION_THROTTLE)
+		return err_set(e, EINVAL, "%s: only with action throttle (action is %s)", g,
+			       ep_action_name(out->action));
+	json_object_foreach((json_t *)t, key, v) {
+		if (strcmp(key, "minCPU") && strcmp(key, "method") && strcmp(key, "allowSystemNamespace"))
+			return err_set(e, EINVAL,
+				       "%s.%.64s: unknown field (minCPU, method, allowSystemNamespace)", g,
+				       key);
+	}
+	snprintf(g, sizeof(g), "%s.throttle.minCPU", f);
+	rc = jg_str_copy(t, "minCPU", g, s, sizeof(s), e);
+	if (rc == 0) {
+		if (kube_quantity_cores(s, &cores) != 0 || !(cores >= 0.001) ||
+		    cores > EP_THROTTLE_MIN_MCPU_MAX / 1000.0)
+			return err_set(e, EINVAL, "%s: '%s' is not a CPU quantity between 1m and %u",
+				       g, s, EP_THROTTLE_MIN_MCPU_MAX / 1000u);
+		out->throttle.min_mcpu = (uint32_t)(cores * 1000.0 + 0.5);
+	} else if (rc != -ENOENT) {
+		return rc;
+	}
+	snprintf(g, sizeof(g), "%s.throttle.method", f);
+	rc = jg_str_copy(t, "method", g, s, sizeof(s), e);
+	if (rc == 0) {
+		if (strcmp(s, "resize") == 0)
+			out->throttle.method = EP_THROTTLE_RESIZE;
+		else if (strcmp(s, "cgroup") == 0)
+			out->throttle.method = EP_THROTTLE_CGROUP;
+		else
+			return err_set(e, EINVAL, "%s: unknown method '%s' (resize or cgroup)", g, s);
+	} else if (rc != -ENOENT) {
+		return rc;
+	}
+	v = json_object_get(t, "allowSystemNamespace");
+	if (v && !json_is_null(v)) {
+		if (!json_is_boolean(v))
+			return err_set(e, EINVAL, "%s.throttle.allowSystemNamespace: not a boolean", f);
+		out->throttle.system_namespaces = json_is_true(v);
+	}
+	return 0;
+}
+
 static int parse_budget(const json_t *b, size_t i, struct ep_budget *out, struct wl_err *e)
 {
 	char f[64], g[96], act[16];
@@ -274,8 +333,9 @@ static int parse_budget(const json_t *b, size_t i, struct ep_budget *out, struct
 		return err_set(e, EINVAL, "%s: not an object", f);
 	json_object_foreach((json_t *)b, key, v) {
 		if (strcmp(key, "name") && strcmp(key, "window") && strcmp(key, "maxJoules") &&
-		    strcmp(key, "action"))
-			return err_set(e, EINVAL, "%s.%.64s: unknown field (name, window, maxJoules, action)",
+		    strcmp(key, "action") && strcmp(key, "throttle"))
+			return err_set(e, EINVAL,
+				       "%s.%.64s: unknown field (name, window, maxJoules, action, throttle)",
 				       f, key);
 	}
 	snprintf(g, sizeof(g), "%s.name", f);
@@ -308,12 +368,15 @@ static int parse_budget(const json_t *b, size_t i, struct ep_budget *out, struct
 			out->action = EP_ACTION_EVENT;
 		else if (strcmp(act, "annotate") == 0)
 			out->action = EP_ACTION_ANNOTATE;
+		else if (strcmp(act, "throttle") == 0)
+			out->action = EP_ACTION_THROTTLE;
 		else
-			return err_set(e, EINVAL, "%s: unknown action '%s' (event or annotate)", g, act);
+			return err_set(e, EINVAL, "%s: unknown action '%s' (event, annotate or throttle)",
+				       g, act);
 	} else if (rc != -ENOENT) {
 		return rc;
 	}
-	return 0;
+	return parse_throttle(json_object_get(b, "throttle"), f, out, e);
 }
 
 static int parse_spec(const json_t *spec, struct energypolicy *p, struct wl_err *e)

@@ -8,7 +8,9 @@
  * the field, e.g. "spec.budgets[1].window: 30s is outside 1m..720h". Unknown fields under
  * spec and budgets[] are rejected (the API server prunes them, so one here means a CRD
  * that does not match this agent). Defaults as the CRD: idlePolicy even, updateInterval
- * 60s, action event, podSelector absent = every pod of the namespace.
+ * 60s, action event, podSelector absent = every pod of the namespace. budgets[].throttle
+ * (minCPU default 10m, method resize, allowSystemNamespace false) is refused unless the
+ * budget's action is throttle.
  *
  * Durations are Go-style strings restricted to ^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$
  * ("90s", "1h30m", "1.5h"); fractions below a millisecond are dropped.
@@ -65,13 +67,29 @@
 #define EP_CARBON_MAX 5000.0           /* gCO2e/kWh */
 #define EP_MAX_JOULES_MAX 1e15
 
-enum ep_action { EP_ACTION_EVENT, EP_ACTION_ANNOTATE };
+enum ep_action { EP_ACTION_EVENT, EP_ACTION_ANNOTATE, EP_ACTION_THROTTLE };
+
+/* budgets[].throttle (only with action throttle; docs/throttle.md) */
+enum ep_throttle_method {
+	EP_THROTTLE_RESIZE, /* the pod's CPU limits through the API (pods/resize, else pod spec) */
+	EP_THROTTLE_CGROUP  /* the pod cgroup's CPU quota directly (the kubelet may rewrite it) */
+};
+#define EP_THROTTLE_MIN_MCPU_DEFAULT 10u /* floor: 10m CPU */
+#define EP_THROTTLE_MIN_MCPU_MAX 1000000u
+
+struct ep_throttle {
+	uint32_t min_mcpu;             /* minCPU: never below this (pod total); default 10m */
+	enum ep_throttle_method method; /* default resize */
+	bool system_namespaces;        /* allowSystemNamespace: the policy may throttle pods of
+					* kube-system, kube-public, kube-node-lease */
+};
 
 struct ep_budget {
 	char name[EP_BUDGET_NAME_MAX + 1];
 	uint64_t window_ms;
 	double max_joules; /* > 0, <= 1e15, per pod */
 	enum ep_action action;
+	struct ep_throttle throttle; /* defaults unless action is throttle */
 };
 
 struct energypolicy {
@@ -181,6 +199,8 @@ int policy_budget_check(const struct ep_budget *b, double window_joules);
 
 struct ep_status_in {
 	uint32_t matched_pods;
+	uint32_t throttled_pods; /* of them, throttled now (written when the policy in effect
+				  * has a budget with action throttle: status.throttledPods) */
 	double total_joules;   /* >= 0, finite */
 	uint64_t now_real_ns;  /* lastUpdateTime (CLOCK_REALTIME ns) */
 	uint64_t since_real_ns; /* the Valid condition's lastTransitionTime; 0 = now */
@@ -192,6 +212,7 @@ struct ep_status_in {
 /* Builds a server-side apply body for .../energypolicies/<name>/status of the entry
  * who (from policy_set_at):
  * {apiVersion, kind, metadata:{name, namespace}, status:{matchedPods, totalJoules,
+ *  throttledPods (only when the policy in effect has a budget with action throttle),
  *  totalCO2eGrams (only when the policy in effect sets carbonIntensity:
  *  joules / 3.6e6 kWh x gCO2e/kWh), lastUpdateTime, conditions:[{type: Valid,
  *  status: "True", reason: Valid} or {status: "False", reason: InvalidSpec,
@@ -214,6 +235,7 @@ struct ep_node_part {
 	double total_joules;     /* sum of the pods' cumulative joules, >= 0 */
 	double total_co2e_grams; /* sum of the pods' CO2e; written when carbonIntensity is set */
 	uint64_t real_ns;        /* lastUpdateTime (CLOCK_REALTIME ns) */
+	uint32_t throttled_pods; /* of them, throttled now (action throttle) */
 };
 
 /* Apply body for a node's own entry: {apiVersion, kind, metadata:{name, namespace},

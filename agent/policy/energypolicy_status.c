@@ -10,7 +10,18 @@
 #include <string.h>
 #include <time.h>
 
+#include "../common/humanfmt.h"
+
 /* ---- status ------------------------------------------------------------------------- */
+
+/* The policy in effect has a budget with action throttle: throttledPods is written. */
+static bool has_throttle(const struct policy_entry_info *who)
+{
+	for (size_t b = 0; who->policy && b < who->policy->n_budgets; b++)
+		if (who->policy->budgets[b].action == EP_ACTION_THROTTLE)
+			return true;
+	return false;
+}
 
 double ep_co2e_grams(double joules, double carbon_g_per_kwh)
 {
@@ -79,6 +90,12 @@ json_t *ep_status_build(const struct policy_entry_info *who, const struct ep_sta
 	root = status_root(who);
 	if (!st || !cond || !conds || !root)
 		goto cleanup;
+	if (has_throttle(who) &&
+	    json_object_set_new(st, "throttledPods",
+				json_integer((json_int_t)(in->throttled_pods > in->matched_pods
+								  ? in->matched_pods
+								  : in->throttled_pods))))
+		goto cleanup;
 	if (who->policy && who->policy->has_carbon &&
 	    json_object_set_new(st, "totalCO2eGrams",
 				json_real(in->co2e_given && isfinite(in->total_co2e_grams) &&
@@ -90,6 +107,19 @@ json_t *ep_status_build(const struct policy_entry_info *who, const struct ep_sta
 	if (who->generation > 0 &&
 	    json_object_set_new(cond, "observedGeneration", json_integer(who->generation)))
 		goto cleanup;
+	{
+		/* status.display: the totals for kubectl get (humanfmt.h) */
+		char buf[32];
+		const json_t *g = json_object_get(st, "totalCO2eGrams");
+		json_t *disp = json_object();
+		hf_format(in->total_joules, HF_JOULES, buf, sizeof(buf));
+		if (!disp || json_object_set_new(st, "display", disp) ||
+		    json_object_set_new(disp, "energy", json_string(buf)))
+			goto cleanup;
+		hf_format(json_real_value(g), HF_GRAMS, buf, sizeof(buf));
+		if (g && json_object_set_new(disp, "co2e", json_string(buf)))
+			goto cleanup;
+	}
 	ok = json_array_append(conds, cond) == 0 && json_object_set(st, "conditions", conds) == 0;
 cleanup:
 	ret = status_done(root, st, ok, e);
@@ -140,6 +170,12 @@ json_t *ep_status_node_build(const struct policy_entry_info *who, const struct e
 			       "lastUpdateTime", now);
 		if (!it)
 			goto cleanup;
+		if (has_throttle(who) &&
+		    json_object_set_new(it, "throttledPods",
+					json_integer((json_int_t)(part->throttled_pods > part->matched_pods
+									  ? part->matched_pods
+									  : part->throttled_pods))))
+			goto cleanup;
 		if (who->policy && who->policy->has_carbon && isfinite(part->total_co2e_grams) &&
 		    part->total_co2e_grams >= 0 &&
 		    json_object_set_new(it, "totalCO2eGrams", json_real(part->total_co2e_grams)))
@@ -187,7 +223,7 @@ int ep_status_sum(const struct policy_entry_info *who, const char *self_node,
 {
 	const json_t *it, *vc;
 	int64_t now_ms = (int64_t)(now_real_ns / 1000000ull);
-	uint64_t pods = 0;
+	uint64_t pods = 0, throttled = 0;
 	int counted = 0;
 	size_t i;
 
@@ -198,6 +234,7 @@ int ep_status_sum(const struct policy_entry_info *who, const char *self_node,
 	out->co2e_given = true;
 	if (own) {
 		pods += own->matched_pods;
+		throttled += own->throttled_pods;
 		if (isfinite(own->total_joules) && own->total_joules > 0)
 			out->total_joules += own->total_joules;
 		if (isfinite(own->total_co2e_grams) && own->total_co2e_grams > 0)
@@ -209,6 +246,7 @@ int ep_status_sum(const struct policy_entry_info *who, const char *self_node,
 		const char *node = json_string_value(json_object_get(it, "node"));
 		const char *t = json_string_value(json_object_get(it, "lastUpdateTime"));
 		const json_t *mp = json_object_get(it, "matchedPods");
+		const json_t *tp = json_object_get(it, "throttledPods");
 		int64_t t_ms;
 		double j, g;
 
@@ -220,6 +258,9 @@ int ep_status_sum(const struct policy_entry_info *who, const char *self_node,
 		if (json_is_integer(mp) && json_integer_value(mp) > 0 &&
 		    json_integer_value(mp) <= INT32_MAX)
 			pods += (uint64_t)json_integer_value(mp);
+		if (json_is_integer(tp) && json_integer_value(tp) > 0 &&
+		    json_integer_value(tp) <= INT32_MAX)
+			throttled += (uint64_t)json_integer_value(tp);
 		j = nonneg(it, "totalJoules");
 		g = nonneg(it, "totalCO2eGrams");
 		if (j > 0)
@@ -229,6 +270,7 @@ int ep_status_sum(const struct policy_entry_info *who, const char *self_node,
 		counted++;
 	}
 	out->matched_pods = pods > INT32_MAX ? INT32_MAX : (uint32_t)pods;
+	out->throttled_pods = throttled > INT32_MAX ? INT32_MAX : (uint32_t)throttled;
 	vc = valid_condition(who->status);
 	if (vc) {
 		bool valid = !who->error || !who->error[0];
@@ -264,6 +306,12 @@ bool ep_status_current(const struct policy_entry_info *who, const json_t *body)
 		return false;
 	if (!json_equal(json_object_get(have, "matchedPods"), json_object_get(want, "matchedPods")))
 		return false;
+	{
+		const json_t *ht = json_object_get(have, "throttledPods");
+		const json_t *wt = json_object_get(want, "throttledPods");
+		if ((ht || wt) && !json_equal(ht, wt)) /* json_equal(NULL, NULL) is 0 */
+			return false;
+	}
 	for (size_t k = 0; k < 2; k++) {
 		double h = nonneg(have, nums[k]), w = nonneg(want, nums[k]);
 		if ((h < 0) != (w < 0) || (w >= 0 && !close_enough(h, w)))

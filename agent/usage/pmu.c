@@ -9,6 +9,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "bpf/cpuusage.h" /* cu_mul_div: the program's own scaling arithmetic */
+
 #define ONLINE_PATH "/sys/devices/system/cpu/online"
 
 struct pmu {
@@ -39,8 +41,7 @@ uint64_t pmu_scale(const struct pmu_value *now, const struct pmu_value *then)
 		return d;
 	if (ru == 0)
 		return 0;
-	/* d * en / ru without overflowing for slices up to seconds */
-	return d / ru * en + (d % ru) * en / ru;
+	return cu_mul_div(d, en, ru); /* d * en / ru, no overflow for slices of any length */
 }
 
 int pmu_parse_cpulist(const char *s, bool *online, int ncpu)

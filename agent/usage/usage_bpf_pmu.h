@@ -5,8 +5,9 @@
  * online CPU -> the fds go into the program's perf event arrays (pmu_instr,
  * pmu_cycles, pmu_cmiss, pmu_tclk) -> at sched_switch the program reads this CPU's
  * counter with bpf_perf_event_read_value and charges the outgoing task's cgroup the
- * difference since its switch-in, scaled by time_enabled/time_running (multiplexing)
- * -> userspace sums cg_stats as for CPU time and adds, for the task running now, the
+ * difference since its switch-in, scaled by time_enabled/time_running (multiplexing;
+ * where its switch-in was not seen, its CPU-time share of the count since the last
+ * switch seen on that CPU: docs/design.md "Counters at the switch") -> userspace sums cg_stats as for CPU time and adds, for the task running now, the
  * counter read from its fd minus the switch-in reading (cpu_state).
  * The program reads a group only when its rodata flag is set (have_pmu: the hardware
  * set, where the CPU has it; have_tclk: task-clock, only when a zone is configured

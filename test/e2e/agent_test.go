@@ -206,14 +206,8 @@ spec:
 		if len(lines) != 2 {
 			t.Fatalf("kubectl get enp: want a header and one row, got:\n%s", out)
 		}
-		head, row := strings.Fields(lines[0]), strings.Fields(lines[1])
-		col := -1
-		for i, h := range head {
-			if h == "PODS" {
-				col = i
-			}
-		}
-		if col < 0 || len(row) != len(head) || row[col] != "3" {
+		// by the header's offsets: cells hold spaces ("26.6 kJ") and may be blank
+		if row := tableRows(out)[0]; row["PODS"] != "3" {
 			t.Errorf("kubectl get enp: Pods column missing or not 3:\n%s", out)
 		}
 		// budget tiny (1 J/min, action annotate) is exceeded: busy's PodEnergy says so

@@ -509,6 +509,8 @@ metadata: {name: crdtest-node}
 			`"lastMeasured":"2026-01-01T00:00:00Z","windowSeconds":60,"watts":4.25,"energySource":"measured",` +
 			`"refreshIntervalSeconds":2040,"maxRefreshIntervalSeconds":2040,` +
 			`"dynamicWatts":3.1,"idleWatts":1.15,"joules":1234.5,"co2eGrams":0.12,` +
+			`"owner":{"kind":"Deployment","name":"crdtest"},` +
+			`"display":{"power":"4.25 W","energy":"1.23 kJ","co2e":"120 mg","dynamicPower":"3.10 W","idlePower":"1.15 W","window":"1.00 min"},` +
 			`"zones":[{"zone":"package","dynamicJoules":1000.1,"idleJoules":200.2,"dynamicWatts":3,"idleWatts":1}],` +
 			`"containers":[{"name":"app","containerID":"containerd://abc","joules":1200.3,"watts":4.1}]}}`
 		mustRun(t, nil, k, "patch", "pe", "crdtest-pod", "-n", testNS, "--subresource=status",
@@ -521,7 +523,7 @@ metadata: {name: crdtest-node}
 			t.Errorf("negative status.watts accepted or not named: %v\n%s", err, out)
 		}
 		mustRun(t, nil, k, "patch", "ne", "crdtest-node", "--subresource=status", "--type=merge",
-			"-p", `{"status":{"usageSource":"cgroup","energySource":"none","model":{"name":"builtin-ratio","attribution":"ratio"},"watts":0,"joules":0,`+
+			"-p", `{"status":{"usageSource":"cgroup","energySource":"none","model":{"name":"builtin-ratio","attribution":"ratio"},"watts":0,"joules":0,"display":{"power":"0 W","energy":"0 J"},`+
 				`"meters":[{"kind":"powercap","inUse":false,"reason":"/sys/class/powercap does not exist"}],`+
 				`"writeErrors":{"failedWrites":2,"lastTime":"2026-01-01T00:00:00Z","lastResource":"podenergies","lastReason":"Forbidden","lastMessage":"HTTP 403: forbidden"},`+
 				`"conditions":[{"type":"EnergySource","status":"False","reason":"NoMeter","message":"apply a PowerModel with estimated zones","lastTransitionTime":"2026-01-01T00:00:00Z"}]}}`)
@@ -538,14 +540,21 @@ metadata: {name: crdtest-node}
 			t.Fatalf("kubectl get podenergy:\n%s", table)
 		}
 		hdr := strings.Fields(lines[0])
-		wantHdr := []string{"NAME", "NODE", "WATTS", "JOULES", "SOURCE", "CO2E(G)", "MODEL", "AGE", "INTERVAL"}
+		wantHdr := []string{"NAME", "NODE", "POWER", "ENERGY", "SOURCE", "CO2E", "MODEL", "AGE", "INTERVAL"}
 		if strings.Join(hdr, " ") != strings.Join(wantHdr, " ") {
 			t.Errorf("podenergy columns %v, want %v", hdr, wantHdr)
 		}
-		row := strings.Fields(lines[1])
-		if len(row) != 9 || row[1] != "crdtest-node" || row[2] != "4.25" || row[3] != "1234.5" ||
-			row[4] != "measured" || row[5] != "0.12" || row[6] != "builtin-ratio" || row[8] != "2040" {
-			t.Errorf("podenergy row %v", row)
+		// cells hold spaces ("4.25 W"): columns are apart by two or more
+		row := tableCells(lines[1])
+		if len(row) != 9 || row[1] != "crdtest-node" || row[2] != "4.25 W" || row[3] != "1.23 kJ" ||
+			row[4] != "measured" || row[5] != "120 mg" || row[6] != "builtin-ratio" || row[8] != "2040" {
+			t.Errorf("podenergy row %q", row)
+		}
+		wpe := mustRun(t, nil, k, "get", "pe", "-n", testNS, "crdtest-pod", "-o", "wide")
+		for _, w := range []string{"OWNER-KIND", "Deployment", "crdtest", "DYNAMIC", "3.10 W", "WINDOW", "1.00 min"} {
+			if !strings.Contains(wpe, w) {
+				t.Errorf("kubectl get podenergy -o wide lacks %q:\n%s", w, wpe)
+			}
 		}
 
 		names := mustRun(t, nil, k, "get", "energy", "-A", "-o", "name")
@@ -566,11 +575,11 @@ metadata: {name: crdtest-node}
 		}
 		ne := mustRun(t, nil, k, "get", "ne", "crdtest-node")
 		nl := strings.Split(strings.TrimSpace(ne), "\n")
-		if len(nl) != 2 || strings.Join(strings.Fields(nl[0]), " ") != "NAME WATTS JOULES SOURCE REASON MODEL USAGE AGE" {
+		if len(nl) != 2 || strings.Join(strings.Fields(nl[0]), " ") != "NAME POWER ENERGY SOURCE REASON MODEL USAGE AGE" {
 			t.Fatalf("kubectl get nodeenergy columns:\n%s", ne)
 		}
-		if f := strings.Fields(nl[1]); len(f) != 8 || f[3] != "none" || f[4] != "NoMeter" || f[5] != "builtin-ratio" {
-			t.Errorf("kubectl get nodeenergy row %v", f)
+		if f := tableCells(nl[1]); len(f) != 8 || f[1] != "0 W" || f[3] != "none" || f[4] != "NoMeter" || f[5] != "builtin-ratio" {
+			t.Errorf("kubectl get nodeenergy row %q", f)
 		}
 		wide := mustRun(t, nil, k, "get", "ne", "crdtest-node", "-o", "wide")
 		for _, w := range []string{"MESSAGE", "WRITE-ERROR", "apply a PowerModel with estimated zones", "Forbidden"} {

@@ -350,6 +350,11 @@ spec:
 }
 
 // raplJoules sums the energy_uj of the raplsim tree's package and dram domains, in J.
+// Each domain once: the tree, like the kernel's, shows a subzone both nested
+// (intel-rapl:0/intel-rapl:0:1) and under its flat alias (intel-rapl:0:1, a symlink), so
+// the directories are resolved and counted by their real path (counting both made
+// "raplsim" 1.5 W + 0.5 W per busy CPU too high, which read as the estimate being 6-7 %
+// low). Exactly one package and one dram, or an error.
 func raplJoules(root string) (float64, error) {
 	names, err := filepath.Glob(filepath.Join(root, "intel-rapl:*", "name"))
 	sub, _ := filepath.Glob(filepath.Join(root, "intel-rapl:*", "intel-rapl:*", "name"))
@@ -357,17 +362,31 @@ func raplJoules(root string) (float64, error) {
 	if err != nil || len(names) == 0 {
 		return 0, fmt.Errorf("no raplsim domains under %s", root)
 	}
-	sum, n := 0.0, 0
+	seen := map[string]bool{}
+	sum, pkg, dram := 0.0, 0, 0
 	for _, nf := range names {
+		real, err := filepath.EvalSymlinks(filepath.Dir(nf))
+		if err != nil {
+			return 0, err
+		}
+		if seen[real] {
+			continue
+		}
+		seen[real] = true
 		b, err := os.ReadFile(nf)
 		if err != nil {
 			return 0, err
 		}
 		name := strings.TrimSpace(string(b))
-		if !strings.HasPrefix(name, "package") && name != "dram" {
+		switch {
+		case strings.HasPrefix(name, "package"):
+			pkg++
+		case name == "dram":
+			dram++
+		default:
 			continue
 		}
-		e, err := os.ReadFile(filepath.Join(filepath.Dir(nf), "energy_uj"))
+		e, err := os.ReadFile(filepath.Join(real, "energy_uj"))
 		if err != nil {
 			return 0, err
 		}
@@ -376,10 +395,9 @@ func raplJoules(root string) (float64, error) {
 			return 0, err
 		}
 		sum += v / 1e6
-		n++
 	}
-	if n < 2 {
-		return 0, fmt.Errorf("raplsim tree %s: package and dram not both found", root)
+	if pkg != 1 || dram != 1 {
+		return 0, fmt.Errorf("raplsim tree %s: %d package and %d dram domains, want one of each", root, pkg, dram)
 	}
 	return sum, nil
 }
@@ -388,14 +406,15 @@ func raplJoules(root string) (float64, error) {
 // "metered node of the same hardware" (this host with the SIMULATED meter raplsim, whose
 // curve is the truth here), `wattlet model fit`, apply the PowerModel, install the chart
 // without a meter: the agent's estimate of package + dram power under load is compared
-// with raplsim over the same window.
-// MEASURED (2 runs): the fit states a held-out MAPE of 0.26-0.29 %, the applied model
-// reads 5.5-6.0 % LOW against raplsim (42.2 W vs 44.7 W at ~2 busy CPUs), so the
-// brief's bar "within the fit's stated error" is NOT met; the cause is open (the fitted
-// coefficients match raplsim's curve to 1 %, so the in-pod agent's CPU-time feature
-// reads ~0.15 CPU lower than raplsim's busy time on this shared 2-core VM). The test
-// asserts the fit's MAPE + 10 points, which catches a model that is not applied, wrong
-// zones or wrong units, and logs the numbers for the report.
+// with raplsim over the same ~40 s, and must agree within the fit's stated error (its
+// held-out MAPE) plus the comparison's own noise, measured over 8 windows (see below).
+// Refuses to judge, saying why, when the machine is too busy: a recording without a
+// spread of load (nothing to fit), or a comparison whose noise could hide a 5 % error.
+// Earlier sessions saw the estimate "5.5-6.8 % low": the test counted raplsim's dram
+// twice (nested and flat alias paths), 1.5 W + 0.5 W/CPU too much; with dram counted
+// once the numbers of those runs agree to 0.1 % (e.g. the agent's 28.11 W vs "raplsim"
+// 30.16 W = 13 + 16 x 1.0725 busy CPUs with dram twice; the true curve gives 11.5 + 15.5
+// x 1.0725 = 28.12 W).
 func TestMeterlessFitLoop(t *testing.T) {
 	c := NeedCluster(t)
 	bin := filepath.Join(c.Root, envOr("E2E_AGENT_BUILD", "build"))
@@ -442,6 +461,11 @@ func TestMeterlessFitLoop(t *testing.T) {
 	model := filepath.Join(dir, "model.yaml")
 	out, err := runCmd(60*time.Second, filepath.Join(bin, "wattlet"), "model", "fit", rec, "-o", model,
 		"--name", "e2e-fit", "--holdout", "0.25", "--zones", "package,dram")
+	if err != nil && strings.Contains(out, "does not vary") {
+		// Other work kept this shared machine saturated through the 0/1/2-CPU phases:
+		// there is no spread of load to fit, and the fit says so rather than guessing.
+		t.Skipf("cannot judge: the recording's load did not vary (the machine was saturated by other work), so no model can be fitted:\n%s", out)
+	}
 	if err != nil {
 		t.Fatalf("wattlet model fit: %v\n%s", err, out)
 	}
@@ -472,13 +496,16 @@ func TestMeterlessFitLoop(t *testing.T) {
 	}, nil)
 	base := c.AgentURL(t)
 
-	// 4. compare under load: the agent's estimate vs raplsim over the same 30 s
-	load := start("stress-ng", "--cpu", "1", "--timeout", "60s", "--quiet")
+	// 4. compare under load: the agent's estimate vs raplsim, read right after agent ticks
+	// (its totals move once per tick) at the ends of nWin windows of ~5 s.
+	load := start("stress-ng", "--cpu", "1", "--timeout", "70s", "--quiet")
 	t.Cleanup(func() { load.Process.Kill(); load.Wait() })
 	time.Sleep(5 * time.Second) // let the load settle into both: a measurement window, not synchronisation
-	// Both readings right after an agent tick (its totals move once per tick), so the
-	// window is the same for both to within the 50 ms poll.
-	read := func() (agentJ, simJ float64, at time.Time) {
+	type snap struct {
+		agentJ, simJ float64
+		at           time.Time
+	}
+	read := func() snap {
 		t0, _, err := metricSum(base, "wattlet_agent_ticks_total")
 		if err != nil {
 			t.Fatal(err)
@@ -498,18 +525,55 @@ func TestMeterlessFitLoop(t *testing.T) {
 		if err1 != nil || err2 != nil || err3 != nil || !ok1 || !ok2 {
 			t.Fatalf("readings: %v %v %v (package %v dram %v)", err1, err2, err3, ok1, ok2)
 		}
-		return a1 + a2, s, time.Now()
+		return snap{a1 + a2, s, time.Now()}
 	}
-	aj1, sj1, t1 := read()
-	time.Sleep(40 * time.Second)
-	aj2, sj2, t2 := read()
-	dt := t2.Sub(t1).Seconds()
-	aw, sw := (aj2-aj1)/dt, (sj2-sj1)/dt
+	const nWin = 8
+	snaps := []snap{read()}
+	for i := 0; i < nWin; i++ {
+		time.Sleep(5 * time.Second)
+		snaps = append(snaps, read())
+	}
+	first, last := snaps[0], snaps[nWin]
+	dt := last.at.Sub(first.at).Seconds()
+	aw, sw := (last.agentJ-first.agentJ)/dt, (last.simJ-first.simJ)/dt
 	errPct := 100 * (aw - sw) / sw
-	t.Logf("package+dram under 1 busy CPU over %.1f s: agent estimate %.2f W, raplsim %.2f W: %+.1f %% (fit MAPE %.2f %%)",
-		dt, aw, sw, errPct, mape)
-	if math.Abs(errPct) > mape+10 {
-		t.Errorf("estimate off by %+.1f %%, beyond the fit's MAPE %.2f %% + 10", errPct, mape)
+	// The comparison's own noise, measured: each window's error scatters with the few
+	// tens of ms between the agent's tick and our read of raplsim (an agent pod with a
+	// 50m CPU request on a loaded machine answers late) and raplsim's 50 ms grid. The
+	// whole span's error is their mean; its standard error is sd/sqrt(nWin) (edge errors
+	// alone would give sd/nWin: this is the larger, so a noisy run does not fail wrongly).
+	// The bound: the fit's stated error (held-out MAPE, the worst zone's) plus the 99 %
+	// two-sided Student-t interval of that mean (t = 3.50 for nWin-1 = 7 degrees of freedom).
+	var errs []float64
+	mean := 0.0
+	for i := 1; i <= nWin; i++ {
+		da, ds := snaps[i].agentJ-snaps[i-1].agentJ, snaps[i].simJ-snaps[i-1].simJ
+		e := 100 * (da - ds) / ds
+		errs = append(errs, e)
+		mean += e / nWin
+	}
+	ss := 0.0
+	for _, e := range errs {
+		ss += (e - mean) * (e - mean)
+	}
+	sd := math.Sqrt(ss / (nWin - 1))
+	noise := 3.50 * sd / math.Sqrt(nWin)
+	bound := mape + noise
+	ws := make([]string, len(errs))
+	for i, e := range errs {
+		ws[i] = fmt.Sprintf("%+.2f", e)
+	}
+	t.Logf("package+dram under stress-ng --cpu 1 over %.1f s: agent estimate %.2f W, raplsim %.2f W: %+.2f %%; "+
+		"bound %.2f %% = fit MAPE %.2f %% + comparison noise %.2f %% (per-window errors %s %%, sd %.2f)",
+		dt, aw, sw, errPct, bound, mape, noise, strings.Join(ws, " "), sd)
+	// A window so disturbed that a 5 % bias could hide in its noise (the size of the
+	// faults this test exists for: a zone lost or counted twice, wrong units, the model
+	// not applied) cannot be judged either way.
+	if noise > 5 {
+		t.Skipf("cannot judge: the comparison's noise %.2f %% (per-window errors %s %%) is too large on this loaded machine to tell a 5 %% error", noise, strings.Join(ws, " "))
+	}
+	if math.Abs(errPct) > bound {
+		t.Errorf("estimate off by %+.2f %%, beyond the fit's MAPE %.2f %% + the comparison's noise %.2f %%", errPct, mape, noise)
 	}
 	t.Logf("TestMeterlessFitLoop took %.1f s", time.Since(t0).Seconds())
 }

@@ -246,7 +246,7 @@ func TestHelmTemplateSecureMetrics(t *testing.T) {
 		{sec, "tls_key_file: /var/run/wattlet/tls/tls.key", true},
 		{sec, "auth_cache_ttl: 2m", true},
 		{sec, "name: system:auth-delegator", true},
-		{sec, "nonResourceURLs: [/metrics, /api/v1/workloads]", true},
+		{sec, "nonResourceURLs: [/metrics, /api/v1/workloads, /ui, /ui/, /ui/ws]", true},
 		{sec, "name: wattlet-metrics-reader", true},
 		{sec, "name: prom\n    namespace: monitoring", true},
 		{sec, "scheme: HTTPS", true},

@@ -127,6 +127,13 @@ check "it reads again and says so" wait_for 10 grep -q "gpu 0 (STAND-IN (not a G
 check "conservation still exact after the failure" \
 	bash -c "curl -sf $AGENT_URL/metrics > '$TMP/m3' && python3 test/integration/promparse.py --conservation '$TMP/m3'"
 
+# --record carries zone gpu as measured (bit 5 of zone_mask, uj_gpu): the scripted GPUs
+# draw 720 W together, at least the 250 W GPU 0 is in every line after the first
+"$WATTLET" run --listen "" --tick 1s --checkpoint "" --duration 5s --record "$TMP/rec" \
+	--set gpu.library="$LIB" > "$TMP/agent-rec.log" 2>&1
+check "wattlet run --record includes zone gpu (NVML stand-in)" \
+	awk -F, '$1 == "N" && int($4 / 32) % 2 == 1 { w = $11 / $3 * 1000; if (w > 684 && w < 756) n++ } END { exit !(n >= 2) }' "$TMP/rec"
+
 # The agent in a private cgroup namespace, as in a container: it reads the GPU users'
 # /proc/<pid>/cgroup as "/../a-PID" and must still find their cgroups (docs/gpu.md).
 if unshare -C true 2>/dev/null; then

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "agent/cli/top.h"
+#include "agent/cli/top_group.h"
 #include "agent/export/export.h"
 #include "agent/export/export_impl.h"
 #include "agent/export/http.h"
@@ -446,6 +447,7 @@ static void test_json(void **state)
 
 struct top_run {
 	char url[64];
+	const char *extra[3]; /* more arguments (NULL-terminated), or none */
 	int rc;
 	atomic_bool done;
 };
@@ -463,15 +465,20 @@ static int api_handler(void *ctx, const char *path, struct strbuf *body, const c
 static void *top_thread(void *arg)
 {
 	struct top_run *t = arg;
-	char *argv[] = {"top", "--url", t->url, "--once", "-n", "3", NULL};
+	char *argv[10] = {"top", "--url", t->url, "--once", "-n", "3"};
+	int argc = 6;
 
-	t->rc = top_main(6, argv);
+	for (int i = 0; i < 3 && t->extra[i]; i++)
+		argv[argc++] = (char *)t->extra[i];
+	argv[argc] = NULL;
+	t->rc = top_main(argc, argv);
 	atomic_store(&t->done, true);
 	return NULL;
 }
 
 /* Runs top in a thread with stdout (or stderr) captured into cap, servicing s here. */
-static int run_top(struct http_server *s, const char *url, int fdno, char *cap, size_t capn)
+static int run_top_args(struct http_server *s, const char *url, int fdno, char *cap,
+			size_t capn, const char *a1, const char *a2)
 {
 	struct top_run t;
 	pthread_t th;
@@ -483,6 +490,8 @@ static int run_top(struct http_server *s, const char *url, int fdno, char *cap, 
 	unlink(path);
 	memset(&t, 0, sizeof(t));
 	snprintf(t.url, sizeof(t.url), "%s", url);
+	t.extra[0] = a1;
+	t.extra[1] = a1 ? a2 : NULL;
 	atomic_init(&t.done, false);
 	fflush(fdno == 1 ? stdout : stderr);
 	saved = dup(fdno);
@@ -503,6 +512,11 @@ static int run_top(struct http_server *s, const char *url, int fdno, char *cap, 
 	return t.rc;
 }
 
+static int run_top(struct http_server *s, const char *url, int fdno, char *cap, size_t capn)
+{
+	return run_top_args(s, url, fdno, cap, capn, NULL, NULL);
+}
+
 static void test_top_once(void **state)
 {
 	struct prom_fixture *f = *state;
@@ -521,6 +535,42 @@ static void test_top_once(void **state)
 	assert_non_null(strstr(out, "cri-containerd-" CID ".scope")); /* busiest, shown */
 	assert_non_null(strstr(out, "... 4 more"));                  /* -n 3 of 7 */
 	assert_null(strstr(out, "\033[2J"));                          /* --once: no clear */
+	http_server_free(s);
+}
+
+/* Names a Kubernetes user knows; --wide adds owner and cgroup; --group-by sums. */
+static void test_top_names_groups(void **state)
+{
+	struct prom_fixture *f = *state;
+	struct wl_err err = {{0}};
+	struct http_server *s = http_server_new("127.0.0.1:0", api_handler, f, &err);
+	struct ledger_row *w = (struct ledger_row *)ledger_find(f->l, CONTAINER_KEY);
+	char url[64], out[8192];
+
+	assert_non_null(s);
+	assert_non_null(w);
+	assert_int_equal(ledger_row_set_names(w, "shop", "redis-0", "redis"), 0);
+	assert_int_equal(ledger_row_set_owner(w, "StatefulSet", "redis"), 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", http_server_port(s));
+	assert_int_equal(run_top(s, url, 1, out, sizeof(out)), 0);
+	assert_non_null(strstr(out, " shop/redis-0/redis\n"));
+	assert_null(strstr(out, "cri-containerd-" CID ".scope")); /* named: no path */
+	assert_int_equal(run_top_args(s, url, 1, out, sizeof(out), "--wide", NULL), 0);
+	assert_non_null(strstr(out, "OWNER"));
+	assert_non_null(strstr(out, "CGROUP"));
+	{
+		/* owner, name (padded to the longest shown), the whole path, on one line */
+		const char *l = strstr(out, "StatefulSet/redis shop/redis-0/redis ");
+		assert_non_null(l);
+		l += strspn(l + 37, " ") + 37;
+		assert_memory_equal(l, CONTAINER_KEY "\n", strlen(CONTAINER_KEY) + 1);
+	}
+	assert_int_equal(run_top_args(s, url, 1, out, sizeof(out), "-g", "owner"), 0);
+	assert_non_null(strstr(out, "ROWS OWNER\n"));
+	assert_non_null(strstr(out, "       1 shop/StatefulSet/redis\n"));
+	assert_non_null(strstr(out, " " TOP_NOT_IN_POD "\n"));
+	assert_int_equal(run_top_args(s, url, 1, out, sizeof(out), "--group-by", "namespace"), 0);
+	assert_non_null(strstr(out, " shop\n"));
 	http_server_free(s);
 }
 
@@ -546,6 +596,7 @@ static void test_top_usage(void **state)
 	char *bad1[] = {"top", "--interval", "0s", NULL};
 	char *bad2[] = {"top", "-n", "x", NULL};
 	char *bad3[] = {"top", "--url", "ftp://x", NULL};
+	char *bad4[] = {"top", "--group-by", "deployment", NULL};
 	int saved = dup(2), devnull = open("/dev/null", O_WRONLY);
 	(void)state;
 
@@ -553,6 +604,7 @@ static void test_top_usage(void **state)
 	assert_int_equal(top_main(3, bad1), 2);
 	assert_int_equal(top_main(3, bad2), 2);
 	assert_int_equal(top_main(3, bad3), 2);
+	assert_int_equal(top_main(3, bad4), 2);
 	dup2(saved, 2);
 	close(saved);
 	close(devnull);
@@ -806,6 +858,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_metrics_http, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_names_invalid_utf8, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_top_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_top_names_groups, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_top_unreachable, setup, teardown),
 		cmocka_unit_test(test_top_usage),
 	};

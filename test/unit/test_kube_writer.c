@@ -657,6 +657,36 @@ static void test_node_without_meter_json(void **st)
 	free(b);
 }
 
+/* NVML and Redfish are listed among the meters (docs/redfish.md): a stale BMC with
+ * inUse false and why. */
+static void test_node_sources_json(void **st)
+{
+	static const struct kw_meter M[] = {
+		{ "powercap", true, "package-0" },
+		{ "nvml", true, "2 GPUs" },
+		{ "redfish", false, "STALE: no reading within redfish.stale_after (30 s)" } };
+	struct kw_node n = mknode(0);
+	json_t *j, *m;
+	char *b;
+	(void)st;
+
+	n.meters = M;
+	n.n_meters = 3;
+	b = kube_writer_node_json(&n, 1);
+	assert_non_null(b);
+	j = json_loads(b, 0, NULL);
+	m = json_object_get(json_object_get(j, "status"), "meters");
+	assert_int_equal(json_array_size(m), 3);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(m, 1), "kind")), "nvml");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(m, 2), "kind")),
+			    "redfish");
+	assert_false(json_is_true(json_object_get(json_array_get(m, 2), "inUse")));
+	assert_non_null(strstr(json_string_value(json_object_get(json_array_get(m, 2), "reason")),
+			       "STALE"));
+	json_decref(j);
+	free(b);
+}
+
 /* ---- budget annotation ------------------------------------------------------------------ */
 
 static const char *annotation_of(json_t *j)
@@ -958,6 +988,7 @@ int main(void)
 		cmocka_unit_test(test_write_rate_100_pods),
 		cmocka_unit_test(test_failure_reasons),
 		cmocka_unit_test(test_node_without_meter_json),
+		cmocka_unit_test(test_node_sources_json),
 	};
 	return cmocka_run_group_tests_name("kube_writer", unit, NULL, NULL);
 }

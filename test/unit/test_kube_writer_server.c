@@ -149,8 +149,8 @@ static void test_server_energypolicy_status(void **st)
 	struct policy_entry_info info;
 	struct ep_status_in in;
 	const uint64_t now = 1795595400ull * S_NS;
-	struct ep_node_part n1 = { "node-1", 2, 1000.0, 0.1, now };
-	struct ep_node_part n2 = { "node-2", 1, 500.0, 0.05, now };
+	struct ep_node_part n1 = { "node-1", 2, 1000.0, 0.1, now, 0 };
+	struct ep_node_part n2 = { "node-2", 1, 500.0, 0.05, now, 0 };
 	json_t *j, *obj, *x;
 	(void)st;
 	NEED_SCHEMAS();

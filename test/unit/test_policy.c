@@ -444,6 +444,13 @@ static void test_status(void **st)
 	assert_true(json_number_value(json_object_get(sj, "totalJoules")) == 7.2e6);
 	/* 7.2e6 J = 2 kWh x 350 g/kWh = 700 g */
 	assert_true(fabs(json_number_value(json_object_get(sj, "totalCO2eGrams")) - 700) < 1e-9);
+	/* the same for kubectl get: 3 significant digits and a unit */
+	assert_string_equal(json_string_value(json_object_get(json_object_get(sj, "display"),
+							      "energy")),
+			    "7.20 MJ");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(sj, "display"),
+							      "co2e")),
+			    "700 g");
 	assert_string_equal(json_string_value(json_object_get(sj, "lastUpdateTime")),
 			    "2026-11-25T08:30:00Z");
 	json_t *c = json_array_get(json_object_get(sj, "conditions"), 0);
@@ -469,6 +476,7 @@ static void test_status(void **st)
 	assert_non_null(b);
 	sj = json_object_get(b, "status");
 	assert_null(json_object_get(sj, "totalCO2eGrams"));
+	assert_null(json_object_get(json_object_get(sj, "display"), "co2e"));
 	c = json_array_get(json_object_get(sj, "conditions"), 0);
 	assert_string_equal(json_string_value(json_object_get(c, "status")), "False");
 	assert_string_equal(json_string_value(json_object_get(c, "reason")), "InvalidSpec");
@@ -499,7 +507,7 @@ static void test_status_nodes(void **st)
 	json_t *obj = list_item("redis", "shop"), *b, *sj, *n;
 	struct policy_entry_info info = { 0 };
 	struct ep_status_in in;
-	struct ep_node_part own = { "node-1", 3, 50.0, 0.25, 1795595400ull * 1000000000ull };
+	struct ep_node_part own = { "node-1", 3, 50.0, 0.25, 1795595400ull * 1000000000ull, 0 };
 	struct wl_err e = { { 0 } };
 	const uint64_t now = 1795595400ull * 1000000000ull; /* 2026-11-25T08:30:00Z */
 

@@ -76,6 +76,22 @@ by .Values.config (docs/config.md).
   "auth" "kubernetes"
   "auth_cache_ttl" .Values.secureMetrics.cacheTTL) }}
 {{- end }}
+{{- if .Values.gpu.hostLibrary.enabled }}
+{{- $_ := set $base "gpu" (dict "library" (include "wattlet.nvmlPath" .)) }}
+{{- end }}
+{{- if .Values.redfish.enabled }}
+{{- if not .Values.redfish.endpoint }}{{ fail "redfish.enabled needs redfish.endpoint (https://HOST[:PORT], {node} for the node's name)" }}{{ end }}
+{{- if not .Values.redfish.credentialsSecret }}{{ fail "redfish.enabled needs redfish.credentialsSecret (a Secret with key credentials: user:password or a token)" }}{{ end }}
+{{- if and .Values.redfish.caSecret .Values.redfish.insecureSkipVerify }}{{ fail "redfish.caSecret and redfish.insecureSkipVerify contradict each other" }}{{ end }}
+{{- $rf := dict "endpoint" .Values.redfish.endpoint "chassis" .Values.redfish.chassis
+  "credentials_file" (printf "%s/credentials" (include "wattlet.redfishDir" .))
+  "insecure_skip_verify" .Values.redfish.insecureSkipVerify
+  "interval" .Values.redfish.interval "stale_after" .Values.redfish.staleAfter }}
+{{- if .Values.redfish.caSecret }}
+{{- $_ := set $rf "ca_file" (printf "%s-ca/ca.crt" (include "wattlet.redfishDir" .)) }}
+{{- end }}
+{{- $_ := set $base "redfish" $rf }}
+{{- end }}
 {{- $cfg := mustMergeOverwrite $base (deepCopy .Values.config) }}
 {{- toYaml $cfg }}
 {{- end }}
@@ -96,6 +112,16 @@ seccompProfile:
 {{/* Secure metrics: the serving certificate's Secret and where the agent reads it. */}}
 {{- define "wattlet.tlsSecretName" -}}
 {{- .Values.secureMetrics.tls.secretName | default (printf "%s-tls" (include "wattlet.fullname" .)) }}
+{{- end }}
+
+{{/* GPU: where the host's NVML library is mounted (gpu.hostLibrary). */}}
+{{- define "wattlet.nvmlPath" -}}
+/host/nvidia/libnvidia-ml.so.1
+{{- end }}
+
+{{/* Redfish: where the BMC credentials (and CA) Secrets are mounted. */}}
+{{- define "wattlet.redfishDir" -}}
+/var/run/wattlet/redfish
 {{- end }}
 
 {{- define "wattlet.tlsDir" -}}
