@@ -7,6 +7,7 @@
 #include "kube_owner.h"
 #include "kube_quantity.h"
 #include "../common/jsonget.h"
+#include "../common/objset.h"
 
 #define PODS_MAX 65536
 #define CTRS_PER_POD_MAX 1024
@@ -17,18 +18,24 @@ struct pod {
 	json_t *obj;
 	struct kube_container_info *ctrs;
 	size_t nctrs;
-	unsigned gen;
+};
+
+/* An entry of the watched-object store: the pod by uid (the pod itself is replaced whole
+ * on every upsert; its info points into its own owner and JSON). */
+struct pod_entry {
+	struct objset_head h;
+	struct pod *pod;
 };
 
 struct kube_pods {
-	struct pod **pods;
-	size_t n, alloc;
+	struct objset set; /* pod_entry by metadata.uid */
 	const struct kube_container_info **index;
 	size_t nindex;
 	bool dirty;
-	unsigned gen;
 	size_t skipped;
 };
+
+#define POD_AT(p, i) (((struct pod_entry *)(p)->set.e[i])->pod)
 
 static void pod_free(struct pod *d)
 {
@@ -39,25 +46,26 @@ static void pod_free(struct pod *d)
 	free(d);
 }
 
-struct kube_pods *kube_pods_new(void)
+static void entry_free(struct objset_head *h)
 {
-	return calloc(1, sizeof(struct kube_pods));
+	pod_free(((struct pod_entry *)h)->pod);
+	free(h);
 }
 
-static void clear(struct kube_pods *p)
+struct kube_pods *kube_pods_new(void)
 {
-	for (size_t i = 0; i < p->n; i++)
-		pod_free(p->pods[i]);
-	p->n = 0;
-	p->dirty = true;
+	struct kube_pods *p = calloc(1, sizeof(struct kube_pods));
+
+	if (p)
+		objset_init(&p->set, PODS_MAX, entry_free);
+	return p;
 }
 
 void kube_pods_free(struct kube_pods *p)
 {
 	if (!p)
 		return;
-	clear(p);
-	free(p->pods);
+	objset_release(&p->set);
 	free(p->index);
 	free(p);
 }
@@ -227,6 +235,10 @@ static struct pod *pod_build(json_t *obj, struct wl_err *e)
 		err_set(e, EINVAL, "pod without metadata.uid, name or namespace");
 		return NULL;
 	}
+	if (strlen(jg_str_or(md, "uid", "")) > OBJSET_ID_MAX) {
+		err_set(e, EINVAL, "pod metadata.uid longer than %d bytes", OBJSET_ID_MAX);
+		return NULL;
+	}
 	d = calloc(1, sizeof(*d));
 	cap = count_statuses(status);
 	if (!d || (cap && !(d->ctrs = calloc(cap, sizeof(*d->ctrs))))) {
@@ -254,23 +266,19 @@ static struct pod *pod_build(json_t *obj, struct wl_err *e)
 	return d;
 }
 
-static int append(struct kube_pods *p, struct pod *d)
+/* Puts d (owned from now on, also on error) into set under its uid, replacing the pod
+ * there. 0; -ENOSPC (PODS_MAX pods); -ENOMEM. */
+static int put(struct objset *set, struct pod *d)
 {
-	if (p->n == p->alloc) {
-		size_t na = p->alloc ? p->alloc * 2 : 64;
-		struct pod **np;
-		if (na > PODS_MAX)
-			na = PODS_MAX;
-		if (p->n >= na)
-			return -E2BIG;
-		np = realloc(p->pods, na * sizeof(*np));
-		if (!np)
-			return -ENOMEM;
-		p->pods = np;
-		p->alloc = na;
+	struct objset_head *h;
+	int rc = objset_get(set, d->info.uid, sizeof(struct pod_entry), &h);
+
+	if (rc) {
+		pod_free(d);
+		return rc;
 	}
-	p->pods[p->n++] = d;
-	p->dirty = true;
+	pod_free(((struct pod_entry *)h)->pod);
+	((struct pod_entry *)h)->pod = d;
 	return 0;
 }
 
@@ -278,8 +286,8 @@ int kube_pods_load_list(struct kube_pods *p, const char *json, size_t len, struc
 {
 	json_error_t je;
 	json_t *root, *items, *it;
-	struct kube_pods tmp = { 0 };
-	size_t i;
+	struct objset tmp;
+	size_t i, skipped = 0;
 	int err = 0;
 
 	if (!p || !json)
@@ -292,47 +300,34 @@ int kube_pods_load_list(struct kube_pods *p, const char *json, size_t len, struc
 		json_decref(root);
 		return err_set(e, EINVAL, "not a PodList: no items array");
 	}
+	objset_init(&tmp, PODS_MAX, entry_free);
 	json_array_foreach(items, i, it) {
 		struct pod *d = pod_build(it, NULL);
 		if (!d) {
-			tmp.skipped++;
+			skipped++;
 			continue;
 		}
-		err = append(&tmp, d);
+		err = put(&tmp, d);
 		if (err) {
-			pod_free(d);
 			err = err_set(e, -err, "pod list: too many pods or out of memory");
 			break;
 		}
 	}
 	json_decref(root); /* pods hold their own references */
 	if (err) {
-		clear(&tmp);
-		free(tmp.pods);
+		objset_release(&tmp);
 		return err;
 	}
-	clear(p);
-	free(p->pods);
-	p->pods = tmp.pods;
-	p->n = tmp.n;
-	p->alloc = tmp.alloc;
-	p->skipped = tmp.skipped;
+	objset_release(&p->set);
+	p->set = tmp;
+	p->skipped = skipped;
 	p->dirty = true;
 	return 0;
-}
-
-static ssize_t pod_index(const struct kube_pods *p, const char *uid)
-{
-	for (size_t i = 0; i < p->n; i++)
-		if (strcmp(p->pods[i]->info.uid, uid) == 0)
-			return (ssize_t)i;
-	return -1;
 }
 
 int kube_pods_upsert(struct kube_pods *p, json_t *pod, struct wl_err *e)
 {
 	struct pod *d;
-	ssize_t i;
 	int err;
 
 	if (!p)
@@ -340,19 +335,10 @@ int kube_pods_upsert(struct kube_pods *p, json_t *pod, struct wl_err *e)
 	d = pod_build(pod, e);
 	if (!d)
 		return -EINVAL;
-	d->gen = p->gen;
-	i = pod_index(p, d->info.uid);
-	if (i >= 0) {
-		pod_free(p->pods[i]);
-		p->pods[i] = d;
-		p->dirty = true;
-		return 0;
-	}
-	err = append(p, d);
-	if (err) {
-		pod_free(d);
+	err = put(&p->set, d);
+	if (err)
 		return err_set(e, -err, "pod table full or out of memory");
-	}
+	p->dirty = true;
 	return 0;
 }
 
@@ -363,11 +349,10 @@ int kube_pods_remove(struct kube_pods *p, const json_t *pod)
 
 	if (!p || !*uid)
 		return -EINVAL;
-	i = pod_index(p, uid);
+	i = objset_find(&p->set, uid);
 	if (i < 0)
 		return -ENOENT;
-	pod_free(p->pods[i]);
-	p->pods[i] = p->pods[--p->n];
+	objset_drop(&p->set, (size_t)i);
 	p->dirty = true;
 	return 0;
 }
@@ -375,22 +360,15 @@ int kube_pods_remove(struct kube_pods *p, const json_t *pod)
 void kube_pods_begin_sync(struct kube_pods *p)
 {
 	if (p)
-		p->gen++;
+		objset_begin_sync(&p->set);
 }
 
 void kube_pods_end_sync(struct kube_pods *p)
 {
 	if (!p)
 		return;
-	for (size_t i = 0; i < p->n;) {
-		if (p->pods[i]->gen != p->gen) {
-			pod_free(p->pods[i]);
-			p->pods[i] = p->pods[--p->n];
-			p->dirty = true;
-		} else {
-			i++;
-		}
-	}
+	objset_end_sync(&p->set);
+	p->dirty = true;
 }
 
 static int cmp_ctr(const void *a, const void *b)
@@ -405,14 +383,14 @@ static int rebuild(struct kube_pods *p)
 	size_t n = 0, k = 0;
 	const struct kube_container_info **idx;
 
-	for (size_t i = 0; i < p->n; i++)
-		n += p->pods[i]->nctrs;
+	for (size_t i = 0; i < p->set.n; i++)
+		n += POD_AT(p, i)->nctrs;
 	idx = n ? malloc(n * sizeof(*idx)) : NULL;
 	if (n && !idx)
 		return -ENOMEM;
-	for (size_t i = 0; i < p->n; i++)
-		for (size_t j = 0; j < p->pods[i]->nctrs; j++)
-			idx[k++] = &p->pods[i]->ctrs[j];
+	for (size_t i = 0; i < p->set.n; i++)
+		for (size_t j = 0; j < POD_AT(p, i)->nctrs; j++)
+			idx[k++] = &POD_AT(p, i)->ctrs[j];
 	if (n)
 		qsort(idx, n, sizeof(*idx), cmp_ctr);
 	free(p->index);
@@ -441,25 +419,25 @@ const struct kube_container_info *kube_pods_find(struct kube_pods *p, const char
 
 const struct kube_pod_info *kube_pods_find_pod(const struct kube_pods *p, const char *uid)
 {
-	ssize_t i = p && uid ? pod_index(p, uid) : -1;
-	return i >= 0 ? &p->pods[i]->info : NULL;
+	ssize_t i = p && uid ? objset_find(&p->set, uid) : -1;
+	return i >= 0 ? &POD_AT(p, i)->info : NULL;
 }
 
 size_t kube_pods_count(const struct kube_pods *p)
 {
-	return p ? p->n : 0;
+	return p ? p->set.n : 0;
 }
 
 const struct kube_pod_info *kube_pods_at(const struct kube_pods *p, size_t i)
 {
-	return p && i < p->n ? &p->pods[i]->info : NULL;
+	return p && i < p->set.n ? &POD_AT(p, i)->info : NULL;
 }
 
 size_t kube_pods_containers(const struct kube_pods *p)
 {
 	size_t n = 0;
-	for (size_t i = 0; p && i < p->n; i++)
-		n += p->pods[i]->nctrs;
+	for (size_t i = 0; p && i < p->set.n; i++)
+		n += POD_AT(p, i)->nctrs;
 	return n;
 }
 

@@ -7,7 +7,10 @@
  * initContainerStatuses and ephemeralContainerStatuses, and also the id of the
  * previous instance (lastState.terminated.containerID) so that energy of a container
  * that restarted is still attributed. Pods with no status yet are kept, with no
- * containers. A pod without metadata.uid/name/namespace is skipped and counted.
+ * containers. A pod without metadata.uid/name/namespace (or with a uid over
+ * OBJSET_ID_MAX bytes) is skipped and counted. Pods are kept in the watched-object
+ * store (common/objset.h): lookup by uid is O(1), a relist sweeps what it did not see;
+ * a list naming one uid twice keeps the last.
  *
  * CPU request (cores) per container is spec resources.requests.cpu (0 when absent;
  * cpu_request_bad set when it is not a valid quantity). The pod's effective request
@@ -65,7 +68,8 @@ void kube_pods_free(struct kube_pods *p);
 /* Replaces the table with the pods of a PodList JSON document. -EINVAL (table
  * unchanged) when it is not JSON or not a list with an items array. */
 int kube_pods_load_list(struct kube_pods *p, const char *json, size_t len, struct wl_err *e);
-/* Adds or replaces (by uid) one Pod object. -EINVAL when it has no uid/name/namespace. */
+/* Adds or replaces (by uid) one Pod object. -EINVAL when it has no uid/name/namespace;
+ * -ENOSPC when the table holds its maximum of pods; -ENOMEM. */
 int kube_pods_upsert(struct kube_pods *p, json_t *pod, struct wl_err *e);
 /* Removes the pod with pod's metadata.uid; -ENOENT when unknown. */
 int kube_pods_remove(struct kube_pods *p, const json_t *pod);
