@@ -250,6 +250,8 @@ rotateCertificates: false
 serverTLSBootstrap: false
 containerRuntimeEndpoint: "unix://$E2E_CONTAINERD_SOCK"
 cgroupDriver: cgroupfs
+# cgroup v1 (these hosts): maintenance mode since 1.31; 1.35 refuses it unless this is false.
+failCgroupV1: false
 cgroupsPerQOS: true
 enforceNodeAllocatable: [pods]
 failSwapOn: false

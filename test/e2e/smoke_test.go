@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -213,4 +214,77 @@ spec:
 		t.Fatalf("probe logs %q", logs)
 	}
 	t.Logf("probe: %s", strings.TrimSpace(logs))
+}
+
+// TestSmokeInPlaceResize: in-place pod resize (the pods/resize subresource,
+// InPlacePodVerticalScaling, beta and on by default from Kubernetes 1.33) works on this node
+// (cgroup v1, containerd 1.6): a CPU limit changed through the subresource reaches the running
+// container's cgroup, without a restart; the same change as a plain pod patch is refused.
+func TestSmokeInPlaceResize(t *testing.T) {
+	c := NeedCluster(t)
+	if m := serverMinor(t, c); m < 33 {
+		t.Skipf("SKIP: Kubernetes 1.%d: in-place resize through pods/resize is on by default from 1.33", m)
+	}
+	ns := c.Namespace(t, "resize")
+	c.Apply(t, fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata: {name: busy, namespace: %s}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: main
+    image: wattlet-e2e/stress:1
+    imagePullPolicy: Never
+    args: ["--cpu", "1", "--cpu-load", "10", "--timeout", "600s"]
+    resizePolicy: [{resourceName: cpu, restartPolicy: NotRequired}]
+    resources:
+      requests: {cpu: 100m, memory: 32Mi}
+      limits: {cpu: 200m, memory: 64Mi}
+`, ns))
+	if _, err := c.Run(t, 150*time.Second, "wait", "-n", ns, "--for=condition=Ready", "pod/busy", "--timeout=140s"); err != nil {
+		t.Fatalf("pod busy not Ready: %v", err)
+	}
+	uid := c.Must(t, 20*time.Second, "get", "-n", ns, "pod/busy", "-o", "jsonpath={.metadata.uid}")
+	cid := c.Must(t, 20*time.Second, "get", "-n", ns, "pod/busy", "-o", "jsonpath={.status.containerStatuses[0].containerID}")
+	cg := filepath.Join("/sys/fs/cgroup/cpu/kubepods/burstable", "pod"+uid, strings.TrimPrefix(cid, "containerd://"))
+	quota := func() (int64, int64) {
+		read := func(f string) int64 {
+			b, err := os.ReadFile(filepath.Join(cg, f))
+			if err != nil {
+				t.Fatalf("container cgroup: %v", err)
+			}
+			v, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+			if err != nil {
+				t.Fatalf("%s/%s: %v", cg, f, err)
+			}
+			return v
+		}
+		return read("cpu.cfs_quota_us"), read("cpu.cfs_period_us")
+	}
+	if q, p := quota(); q*1000 != 200*p {
+		t.Fatalf("cpu.cfs_quota_us %d (period %d) before the resize, want 200m", q, p)
+	}
+	patch := `{"spec":{"containers":[{"name":"main","resources":{"requests":{"cpu":"100m"},"limits":{"cpu":"300m"}}}]}}`
+	// (strategic merge patches: containers merge by name, the memory values stay)
+	if out, err := c.Run(t, 20*time.Second, "patch", "-n", ns, "pod/busy", "-p", patch); err == nil ||
+		!strings.Contains(err.Error(), "Forbidden") {
+		t.Errorf("a plain pod patch of the resources: err %v, want Forbidden (pods/resize only): %s", err, out)
+	}
+	t0 := time.Now()
+	c.Must(t, 20*time.Second, "patch", "-n", ns, "pod/busy", "--subresource", "resize", "-p", patch)
+	Eventually(t, 60*time.Second, 500*time.Millisecond, "CPU limit 300m in the cgroup and the pod status", func() (bool, string) {
+		q, p := quota()
+		st := c.Must(t, 20*time.Second, "get", "-n", ns, "pod/busy", "-o",
+			`jsonpath={.status.containerStatuses[0].resources.limits.cpu} {.status.containerStatuses[0].restartCount} {.status.containerStatuses[0].containerID}`)
+		f := strings.Fields(st)
+		if len(f) == 3 && f[2] != cid {
+			t.Fatalf("container replaced by the resize: %s -> %s", cid, f[2])
+		}
+		return q*1000 == 300*p && len(f) == 3 && f[0] == "300m" && f[1] == "0",
+			fmt.Sprintf("cfs_quota_us %d period %d; status limit, restarts, id: %q", q, p, st)
+	}, func() string {
+		out, _ := c.Run(t, 20*time.Second, "get", "-n", ns, "pod/busy", "-o", "yaml")
+		return out
+	})
+	t.Logf("resize 200m -> 300m applied in %.1f s", time.Since(t0).Seconds())
 }

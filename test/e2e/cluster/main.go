@@ -9,6 +9,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 	_ "k8s.io/client-go/plugin/pkg/client/auth"
 	"k8s.io/component-base/cli"
+	"k8s.io/component-base/logs"
 	_ "k8s.io/component-base/logs/json/register"
 	_ "k8s.io/component-base/metrics/prometheus/clientgo"
 	_ "k8s.io/component-base/metrics/prometheus/version"
@@ -52,6 +54,9 @@ func main() {
 	case "etcd":
 		os.Exit(runEtcd(args))
 	case "kubectl":
+		// As upstream's kubectl main: the verbosity before the command is built, so
+		// klog works while kubectl reads plugins and .kuberc.
+		logs.GlogSetter(kubectlcmd.GetLogVerbosity(os.Args)) // nolint:errcheck
 		command = kubectlcmd.NewDefaultKubectlCommand()
 		if err := cli.RunNoErrOutput(command); err != nil {
 			kubectlutil.CheckErr(err)
@@ -66,7 +71,7 @@ func main() {
 	case "kube-proxy":
 		command = proxy.NewProxyCommand()
 	case "kubelet":
-		command = kubelet.NewKubeletCommand()
+		command = kubelet.NewKubeletCommand(context.Background())
 	default:
 		fmt.Fprintf(os.Stderr, "cluster: unknown component %q\n", name)
 		usage()
