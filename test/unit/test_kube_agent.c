@@ -15,34 +15,8 @@
 
 #include "agent/config/config.h"
 #include "agent/kube/kube_agent.h"
+#include "fixture_notes.h"
 #include "test_kube_server.h"
-
-#define NOTES_MAX 32
-
-struct notes {
-	size_t n;
-	enum log_level lvl[NOTES_MAX];
-	char msg[NOTES_MAX][512];
-};
-
-static void collect(enum log_level lvl, const char *msg, void *ud)
-{
-	struct notes *ns = ud;
-	if (ns->n == NOTES_MAX)
-		return;
-	ns->lvl[ns->n] = lvl;
-	snprintf(ns->msg[ns->n], sizeof(ns->msg[0]), "%s", msg);
-	ns->n++;
-}
-
-/* Index of the first note at lvl that contains text, or -1. */
-static int find_note(const struct notes *ns, enum log_level lvl, const char *text)
-{
-	for (size_t i = 0; i < ns->n; i++)
-		if (ns->lvl[i] == lvl && strstr(ns->msg[i], text))
-			return (int)i;
-	return -1;
-}
 
 static void server_config(struct config *c)
 {

@@ -20,33 +20,8 @@
 #include "agent/export/export.h"
 #include "agent/kube/kube_agent.h"
 #include "agent/ledger/ledger.h"
+#include "fixture_notes.h"
 #include "test_kube_server.h"
-
-#define NOTES_MAX 64
-
-struct notes {
-	size_t n;
-	enum log_level lvl[NOTES_MAX];
-	char msg[NOTES_MAX][1024];
-};
-
-static void collect(enum log_level lvl, const char *msg, void *ud)
-{
-	struct notes *ns = ud;
-	if (ns->n == NOTES_MAX)
-		return;
-	ns->lvl[ns->n] = lvl;
-	snprintf(ns->msg[ns->n], sizeof(ns->msg[0]), "%s", msg);
-	ns->n++;
-}
-
-static int find_note(const struct notes *ns, enum log_level lvl, const char *text)
-{
-	for (size_t i = 0; i < ns->n; i++)
-		if (ns->lvl[i] == lvl && strstr(ns->msg[i], text))
-			return (int)i;
-	return -1;
-}
 
 static void test_schema_violation_logged(void **st)
 {
