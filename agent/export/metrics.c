@@ -27,35 +27,14 @@
 
 #include "export.h"
 #include "export_impl.h"
+#include "metrics_impl.h"
 
-#define LABEL_SCRATCH_CAP (64u << 20)
-
-struct render {
-	struct out_buf o;
-	const struct ledger *l;
-	const struct agent_status *s;
-	uint32_t zones;
-	size_t n;
-	struct strbuf lbl;   /* escaped label sets of all rows, back to back */
-	size_t *lbl_off;     /* n + 1 offsets into lbl */
-	char zm[ZONE_COUNT][MODE_COUNT][48]; /* ",zone=\"z\",mode=\"m\"} " */
-	bool pod_rows;       /* rows are pod aggregates (wattlet_pod_*), not workloads */
-	bool detail;         /* today's full series (metrics.detail), else lean */
-	uint32_t lean_zones; /* zones of the lean joules series */
-	uint8_t *lvl;        /* lean: per row, how long its id is (0 short, 1 full, 2 key) */
-	struct strbuf ids;   /* lean: scratch for the uniqueness check */
-};
-
-/* Lean series show only zones that do not nest inside another shown one. */
-#define LEAN_ZONES ((1u << ZONE_PACKAGE) | (1u << ZONE_DRAM) | (1u << ZONE_PLATFORM) | \
-		    (1u << ZONE_GPU))
-
-static const char *str_or(const char *s, const char *dflt)
+const char *mx_str_or(const char *s, const char *dflt)
 {
 	return s && *s ? s : dflt;
 }
 
-static void family(struct out_buf *o, const char *name, const char *type, const char *help)
+void mx_family(struct out_buf *o, const char *name, const char *type, const char *help)
 {
 	ob_adds(o, "# HELP ");
 	ob_adds(o, name);
@@ -69,7 +48,7 @@ static void family(struct out_buf *o, const char *name, const char *type, const 
 }
 
 /* name{k1="v1"} (a single label) */
-static void open1(struct out_buf *o, const char *name, const char *k, const char *v)
+void mx_open1(struct out_buf *o, const char *name, const char *k, const char *v)
 {
 	ob_adds(o, name);
 	ob_add(o, "{", 1);
@@ -89,7 +68,7 @@ static void node_zone_mode(struct render *r, const char *name, const char *type,
 {
 	struct out_buf *o = &r->o;
 
-	family(o, name, type, help);
+	mx_family(o, name, type, help);
 	for (int z = 0; z < ZONE_COUNT; z++) {
 		if (!(r->zones & (1u << z)))
 			continue;
@@ -110,11 +89,11 @@ static void node_zone_mode(struct render *r, const char *name, const char *type,
 static void zone_info_open(struct out_buf *o, const char *name, int z, const char *key,
 			   const char *val)
 {
-	open1(o, name, "zone", zone_name((enum zone)z));
+	mx_open1(o, name, "zone", zone_name((enum zone)z));
 	ob_add(o, ",", 1);
 	ob_adds(o, key);
 	ob_adds(o, "=\"");
-	ob_label(o, str_or(val, "unknown"));
+	ob_label(o, mx_str_or(val, "unknown"));
 	ob_adds(o, "\"} ");
 }
 
@@ -128,7 +107,7 @@ static void node_metrics(struct render *r)
 		       "mode.", n->uj, NULL);
 	node_zone_mode(r, "wattlet_node_watts", "gauge",
 		       "Average node power over the last tick, by zone and mode.", NULL, n->watts);
-	family(o, "wattlet_node_idle_watts", "gauge",
+	mx_family(o, "wattlet_node_idle_watts", "gauge",
 	       "Idle (baseline) power in use per zone, and where it came from.");
 	for (int z = 0; z < ZONE_COUNT; z++) {
 		if (!(r->zones & (1u << z)))
@@ -137,7 +116,7 @@ static void node_metrics(struct render *r)
 		ob_double6(o, r->s->idle_watts[z]);
 		ob_add(o, "\n", 1);
 	}
-	family(o, "wattlet_node_zone_feature_info", "gauge",
+	mx_family(o, "wattlet_node_zone_feature_info", "gauge",
 	       "Constant 1: the usage feature that shares each zone's dynamic energy (the configured "
 	       "one, or cpu_time where it is not measured).");
 	for (int z = 0; z < ZONE_COUNT; z++) {
@@ -147,19 +126,19 @@ static void node_metrics(struct render *r)
 			       r->s->zone_feature[z]);
 		ob_adds(o, "1\n");
 	}
-	family(o, "wattlet_node_energy_source_info", "gauge",
+	mx_family(o, "wattlet_node_energy_source_info", "gauge",
 	       "Constant 1: where node energy comes from (meter, model, meter+model, or none: "
 	       "usage only - apply a PowerModel with estimated zones) and the model in use.");
-	open1(o, "wattlet_node_energy_source_info", "source", str_or(r->s->energy_source, "none"));
+	mx_open1(o, "wattlet_node_energy_source_info", "source", mx_str_or(r->s->energy_source, "none"));
 	ob_adds(o, ",model=\"");
-	ob_label(o, str_or(r->s->model_name, "builtin-ratio"));
+	ob_label(o, mx_str_or(r->s->model_name, "builtin-ratio"));
 	ob_adds(o, "\"} 1\n");
-	family(o, "wattlet_node_zone_estimated", "gauge",
+	mx_family(o, "wattlet_node_zone_estimated", "gauge",
 	       "1 where the zone's energy is estimated by the PowerModel's regression, 0 where measured.");
 	for (int z = 0; z < ZONE_COUNT; z++) {
 		if (!(r->zones & (1u << z)))
 			continue;
-		open1(o, "wattlet_node_zone_estimated", "zone", zone_name((enum zone)z));
+		mx_open1(o, "wattlet_node_zone_estimated", "zone", zone_name((enum zone)z));
 		ob_adds(o, (r->s->estimated_zones & (1u << z)) ? "} 1\n" : "} 0\n");
 	}
 }
@@ -306,9 +285,9 @@ static int build_row_labels(struct render *r)
 		}
 		if (r->pod_rows) {
 			ob_adds(&lo, "namespace=\"");
-			ob_label(&lo, str_or(row->ns, ""));
+			ob_label(&lo, mx_str_or(row->ns, ""));
 			ob_adds(&lo, "\",pod=\"");
-			ob_label(&lo, str_or(row->pod, ""));
+			ob_label(&lo, mx_str_or(row->pod, ""));
 			ob_adds(&lo, "\",pod_uid=\"");
 			ob_label(&lo, row->key);
 			ob_add(&lo, "\"", 1);
@@ -326,11 +305,11 @@ static int build_row_labels(struct render *r)
 		ob_adds(&lo, "\",pod_uid=\"");
 		ob_label(&lo, row->ident.pod_uid);
 		ob_adds(&lo, "\",namespace=\"");
-		ob_label(&lo, str_or(row->ns, ""));
+		ob_label(&lo, mx_str_or(row->ns, ""));
 		ob_adds(&lo, "\",pod=\"");
-		ob_label(&lo, str_or(row->pod, ""));
+		ob_label(&lo, mx_str_or(row->pod, ""));
 		ob_adds(&lo, "\",container=\"");
-		ob_label(&lo, str_or(row->container, ""));
+		ob_label(&lo, mx_str_or(row->container, ""));
 		ob_add(&lo, "\"", 1);
 		owner_labels(&lo, row);
 	}
@@ -350,7 +329,7 @@ static void row_open(struct render *r, const char *name, size_t i, const char *t
 /* A family of one series without labels: its header, then "name " (the value follows). */
 static void scalar_open(struct out_buf *o, const char *name, const char *type, const char *help)
 {
-	family(o, name, type, help);
+	mx_family(o, name, type, help);
 	ob_adds(o, name);
 	ob_add(o, " ", 1);
 }
@@ -436,7 +415,7 @@ static void lean_workload_metrics(struct render *r)
 
 	for (int z = 0; z < ZONE_COUNT; z++)
 		snprintf(zl[z], sizeof(zl[z]), ",zone=\"%s\"} ", zone_name((enum zone)z));
-	family(o, jname, "counter",
+	mx_family(o, jname, "counter",
 	       r->pod_rows ? "Energy attributed to a Kubernetes pod (all its cgroups; dynamic + "
 			     "idle), monotonic across container restarts, by zone."
 			   : "Energy attributed to a workload (dynamic + idle), by zone.");
@@ -450,7 +429,7 @@ static void lean_workload_metrics(struct render *r)
 		}
 	}
 	if (r->pod_rows) {
-		family(o, "wattlet_pod_co2e_grams_total", "counter",
+		mx_family(o, "wattlet_pod_co2e_grams_total", "counter",
 		       "Grams CO2e of the pod's energy at the carbon intensity of its EnergyPolicy "
 		       "(accumulated per tick; a pod's series appears once nonzero).");
 		for (size_t i = 0; i < r->n; i++) {
@@ -461,7 +440,7 @@ static void lean_workload_metrics(struct render *r)
 		}
 		return;
 	}
-	family(o, "wattlet_workload_cpu_seconds_total", "counter",
+	mx_family(o, "wattlet_workload_cpu_seconds_total", "counter",
 	       "CPU time the attribution counted for a workload.");
 	for (size_t i = 0; i < r->n; i++)
 		row_fixed(r, "wattlet_workload_cpu_seconds_total", i, "} ",
@@ -480,18 +459,18 @@ static void workload_metrics(struct render *r)
 	snprintf(wname, sizeof(wname), "%s_watts", pfx);
 	snprintf(cname, sizeof(cname), "%s_cpu_seconds_total", pfx);
 
-	family(o, jname, "counter",
+	mx_family(o, jname, "counter",
 	       r->pod_rows ? "Energy attributed to a Kubernetes pod (all its cgroups), monotonic "
 			     "across container restarts, by zone and mode."
 			   : "Energy attributed to a workload (cgroup, container, pod or system), by "
 			     "zone and mode.");
 	rows_zone_mode(r, jname, false);
-	family(o, wname, "gauge",
+	mx_family(o, wname, "gauge",
 	       r->pod_rows ? "Average power attributed to a pod over the last tick (0 once gone)."
 			   : "Average power attributed to a workload over the last tick (0 once "
 			     "terminated).");
 	rows_zone_mode(r, wname, true);
-	family(o, cname, "counter",
+	mx_family(o, cname, "counter",
 	       r->pod_rows ? "CPU time the attribution counted for a pod."
 			   : "CPU time the attribution counted for a workload.");
 	for (size_t i = 0; i < r->n; i++) {
@@ -501,7 +480,7 @@ static void workload_metrics(struct render *r)
 			live++;
 	}
 	if (r->pod_rows) {
-		family(o, "wattlet_pod_co2e_grams_total", "counter",
+		mx_family(o, "wattlet_pod_co2e_grams_total", "counter",
 		       "Grams CO2e of the pod's energy at the carbon intensity of its EnergyPolicy "
 		       "(accumulated per tick; 0 without a carbon intensity).");
 		for (size_t i = 0; i < r->n; i++)
@@ -519,17 +498,17 @@ static void agent_metrics(struct render *r)
 	const struct agent_status *s = r->s;
 	struct out_buf *o = &r->o;
 
-	family(o, "wattlet_agent_info", "gauge",
+	mx_family(o, "wattlet_agent_info", "gauge",
 	       "Constant 1, labelled with the agent's version, node and data sources.");
-	open1(o, "wattlet_agent_info", "version", str_or(s->version, "unknown"));
+	mx_open1(o, "wattlet_agent_info", "version", mx_str_or(s->version, "unknown"));
 	ob_adds(o, ",node=\"");
-	ob_label(o, str_or(s->node_name, ""));
+	ob_label(o, mx_str_or(s->node_name, ""));
 	ob_adds(o, "\",meter=\"");
-	ob_label(o, str_or(s->meter, "none"));
+	ob_label(o, mx_str_or(s->meter, "none"));
 	ob_adds(o, "\",usage_source=\"");
-	ob_label(o, str_or(s->usage_source, "unknown"));
+	ob_label(o, mx_str_or(s->usage_source, "unknown"));
 	ob_adds(o, "\",cgroup_mode=\"");
-	ob_label(o, str_or(s->cgroup_mode, "unknown"));
+	ob_label(o, mx_str_or(s->cgroup_mode, "unknown"));
 	ob_adds(o, "\"} 1\n");
 
 	scalar_u64(o, "wattlet_agent_start_time_seconds", "gauge",
@@ -540,7 +519,7 @@ static void agent_metrics(struct render *r)
 		   "Configured time between measurement ticks.", s->tick_interval_s);
 	scalar_u64(o, "wattlet_agent_ticks_total", "counter", "Measurement ticks completed.",
 		   s->ticks);
-	family(o, "wattlet_agent_tick_duration_seconds", "summary",
+	mx_family(o, "wattlet_agent_tick_duration_seconds", "summary",
 	       "Wall time spent doing a tick's work (reading meters and usage, attributing).");
 	ob_adds(o, "wattlet_agent_tick_duration_seconds_sum ");
 	ob_double6(o, s->tick_seconds_sum);
@@ -565,7 +544,7 @@ static void agent_metrics(struct render *r)
 	scalar_u64(o, "wattlet_agent_resident_memory_bytes", "gauge",
 		   "Resident memory of the agent.", s->self_rss_bytes);
 	if (s->metrics_cached) {
-		family(o, "wattlet_agent_metrics_renders_total", "counter",
+		mx_family(o, "wattlet_agent_metrics_renders_total", "counter",
 		       "Renders of /metrics before this one, by trigger: at a tick's end (a "
 		       "scrape was due) or by a scrape that found the last rendering stale.");
 		ob_adds(o, "wattlet_agent_metrics_renders_total{trigger=\"tick\"} ");
@@ -587,22 +566,22 @@ static void kube_metrics(struct render *r)
 
 	if (!k)
 		return;
-	family(o, "wattlet_kube_writes_total", "counter",
+	mx_family(o, "wattlet_kube_writes_total", "counter",
 	       "Writes to the Kubernetes API (PodEnergy/NodeEnergy status applies, Events "
 	       "created), by resource and result.");
 	for (int i = 0; i < EXPORT_KUBE_RESOURCES; i++) {
 		for (int ok = 1; ok >= 0; ok--) {
-			open1(o, "wattlet_kube_writes_total", "resource", res[i]);
+			mx_open1(o, "wattlet_kube_writes_total", "resource", res[i]);
 			ob_adds(o, ok ? ",result=\"ok\"} " : ",result=\"failed\"} ");
 			ob_u64(o, ok ? k->ok[i] : k->failed[i]);
 			ob_add(o, "\n", 1);
 		}
 	}
-	family(o, "wattlet_kube_requests_total", "counter",
+	mx_family(o, "wattlet_kube_requests_total", "counter",
 	       "HTTP requests sent to the Kubernetes API by the writer, by resource (an object's "
 	       "first write is two: create and status).");
 	for (int i = 0; i < EXPORT_KUBE_RESOURCES; i++) {
-		open1(o, "wattlet_kube_requests_total", "resource", res[i]);
+		mx_open1(o, "wattlet_kube_requests_total", "resource", res[i]);
 		ob_adds(o, "} ");
 		ob_u64(o, k->requests[i]);
 		ob_add(o, "\n", 1);
@@ -622,22 +601,22 @@ static void kube_metrics(struct render *r)
 		scalar_dbl(o, "wattlet_kube_write_stretch", "gauge",
 			   "Factor the budget stretches PodEnergy/NodeEnergy intervals by "
 			   "(1: not stretched).", k->write_stretch);
-		family(o, "wattlet_kube_cluster_nodes", "gauge",
+		mx_family(o, "wattlet_kube_cluster_nodes", "gauge",
 		       "Cluster node count the write budget is shared by, and where it comes "
 		       "from (api, override; unknown: 0, the conservative share applies).");
-		open1(o, "wattlet_kube_cluster_nodes", "source",
+		mx_open1(o, "wattlet_kube_cluster_nodes", "source",
 		      k->nodes_source ? k->nodes_source : "unknown");
 		ob_adds(o, "} ");
 		ob_u64(o, k->cluster_nodes);
 		ob_add(o, "\n", 1);
 	}
-	family(o, "wattlet_kube_write_failures_total", "counter",
+	mx_family(o, "wattlet_kube_write_failures_total", "counter",
 	       "Failed writes to the Kubernetes API by resource and reason (the API Status "
 	       "reason: Invalid, Forbidden, Conflict, NotFound, Timeout, ...; NoResponse when "
 	       "no answer came). The agent logs the API's message; NodeEnergy "
 	       "status.writeErrors shows the last one.");
 	for (size_t i = 0; i < k->n_fail && i < sizeof(k->fail) / sizeof(k->fail[0]); i++) {
-		open1(o, "wattlet_kube_write_failures_total", "resource", k->fail[i].resource);
+		mx_open1(o, "wattlet_kube_write_failures_total", "resource", k->fail[i].resource);
 		ob_adds(o, ",reason=\"");
 		ob_adds(o, k->fail[i].reason);
 		ob_adds(o, "\"} ");
@@ -663,7 +642,7 @@ static void http_metrics(struct render *r)
 		   "of the open-files limit).", h->max);
 	scalar_u64(o, "wattlet_http_connections_accepted_total", "counter",
 		   "HTTP connections accepted.", h->accepted);
-	family(o, "wattlet_http_connections_closed_total", "counter",
+	mx_family(o, "wattlet_http_connections_closed_total", "counter",
 	       "HTTP connections the agent closed, by reason: evicted (the longest idle, to make "
 	       "room at the cap), idle_timeout, refused (at the cap with every connection busy), "
 	       "upgrade (WebSocket/h2c upgrade or CONNECT).");
@@ -682,7 +661,7 @@ static void http_metrics(struct render *r)
 		   "/ui WebSocket clients open when /metrics was rendered.", h->ws_open);
 	scalar_u64(o, "wattlet_ui_clients_max", "gauge",
 		   "/ui WebSocket clients allowed at a time (http.ui_max_clients).", h->ws_max);
-	family(o, "wattlet_ui_clients_closed_total", "counter",
+	mx_family(o, "wattlet_ui_clients_closed_total", "counter",
 	       "/ui WebSocket clients the agent closed, by reason: limit (over "
 	       "http.ui_max_clients), slow (a frame waited http.idle_timeout for it).");
 	ob_adds(o, "wattlet_ui_clients_closed_total{reason=\"limit\"} ");
@@ -704,11 +683,11 @@ static void redfish_metrics(struct render *r)
 
 	if (!f)
 		return;
-	family(o, "wattlet_redfish_up", "gauge",
+	mx_family(o, "wattlet_redfish_up", "gauge",
 	       "1 while the BMC's platform power reading is fresh, 0 when it is stale (no "
 	       "reading within redfish.stale_after: zone platform is marked stale and no "
 	       "energy is invented), by the Redfish resource read.");
-	open1(o, "wattlet_redfish_up", "resource", f->resource && f->resource[0] ?
+	mx_open1(o, "wattlet_redfish_up", "resource", f->resource && f->resource[0] ?
 	      f->resource : "none");
 	ob_adds(o, f->stale ? "} 0\n" : "} 1\n");
 	if (f->reading_age_s >= 0) {
@@ -721,12 +700,12 @@ static void redfish_metrics(struct render *r)
 	}
 	scalar_u64(o, "wattlet_redfish_polls_total", "counter",
 		   "Polls of the BMC (successful or not).", f->polls);
-	family(o, "wattlet_redfish_poll_errors_total", "counter",
+	mx_family(o, "wattlet_redfish_poll_errors_total", "counter",
 	       "Failed polls of the BMC by reason: credentials, connect, tls, timeout, auth "
 	       "(401/403), http (another status), json (not a JSON object), missing (no "
 	       "reading), range (a reading out of range), no_source (no power resource).");
 	for (int i = 0; i < f->n_err; i++) {
-		open1(o, "wattlet_redfish_poll_errors_total", "reason", f->err_names[i]);
+		mx_open1(o, "wattlet_redfish_poll_errors_total", "reason", f->err_names[i]);
 		ob_adds(o, "} ");
 		ob_u64(o, f->errors[i]);
 		ob_add(o, "\n", 1);
@@ -755,16 +734,16 @@ static void validation_metrics(struct render *r)
 		any |= v[k].present;
 	if (!any)
 		return;
-	family(o, "wattlet_validation_passed", "gauge",
+	mx_family(o, "wattlet_validation_passed", "gauge",
 	       "1 when the last `wattlet validate` of this kind passed, 0 when it failed or "
 	       "refused to judge.");
 	for (int k = 0; k < EXPORT_VALIDATION_KINDS; k++) {
 		if (!v[k].present)
 			continue;
-		open1(o, "wattlet_validation_passed", "kind", kind[k]);
+		mx_open1(o, "wattlet_validation_passed", "kind", kind[k]);
 		ob_adds(o, v[k].passed ? "} 1\n" : "} 0\n");
 	}
-	family(o, "wattlet_validation_deviation_percent", "gauge",
+	mx_family(o, "wattlet_validation_deviation_percent", "gauge",
 	       "Deviation of wattlet from the independent sampler in the last validation: "
 	       "node power per zone (node), worst step's workload power (workload).");
 	for (int k = 0; k < EXPORT_VALIDATION_KINDS; k++) {
@@ -773,7 +752,7 @@ static void validation_metrics(struct render *r)
 		for (int z = 0; z < ZONE_COUNT; z++) {
 			if (!(v[k].zone_mask & (1u << z)))
 				continue;
-			open1(o, "wattlet_validation_deviation_percent", "kind", kind[k]);
+			mx_open1(o, "wattlet_validation_deviation_percent", "kind", kind[k]);
 			ob_adds(o, ",zone=\"");
 			ob_adds(o, zone_name((enum zone)z));
 			ob_adds(o, "\"} ");
@@ -781,209 +760,16 @@ static void validation_metrics(struct render *r)
 			ob_add(o, "\n", 1);
 		}
 	}
-	family(o, "wattlet_validation_timestamp_seconds", "gauge",
+	mx_family(o, "wattlet_validation_timestamp_seconds", "gauge",
 	       "Unix time the last validation of this kind finished.");
 	for (int k = 0; k < EXPORT_VALIDATION_KINDS; k++) {
 		if (!v[k].present)
 			continue;
-		open1(o, "wattlet_validation_timestamp_seconds", "kind", kind[k]);
+		mx_open1(o, "wattlet_validation_timestamp_seconds", "kind", kind[k]);
 		ob_adds(o, "} ");
 		ob_double6(o, v[k].timestamp_s);
 		ob_add(o, "\n", 1);
 	}
-}
-
-/* ---- Kepler compatibility ------------------------------------------------------ */
-
-/* Kepler names RAPL zones after the powercap domain names; it has no GPU zone in its
- * cpu metrics. */
-static const char *kepler_zone(int z)
-{
-	switch (z) {
-	case ZONE_PACKAGE:
-		return "package";
-	case ZONE_CORE:
-		return "core";
-	case ZONE_UNCORE:
-		return "uncore";
-	case ZONE_DRAM:
-		return "dram";
-	case ZONE_PLATFORM:
-		return "psys";
-	default:
-		return NULL;
-	}
-}
-
-static void kepler_node(struct render *r)
-{
-	static const struct {
-		const char *name, *type, *help;
-		int what; /* 0 total, 1 dynamic, 2 idle */
-		bool watts;
-	} fam[] = {
-		{"kepler_node_cpu_joules_total", "counter",
-		 "Kepler-compatible: node energy by zone (active + idle).", 0, false},
-		{"kepler_node_cpu_watts", "gauge", "Kepler-compatible: node power by zone.", 0,
-		 true},
-		{"kepler_node_cpu_active_joules_total", "counter",
-		 "Kepler-compatible: node active (dynamic) energy by zone.", 1, false},
-		{"kepler_node_cpu_active_watts", "gauge",
-		 "Kepler-compatible: node active (dynamic) power by zone.", 1, true},
-		{"kepler_node_cpu_idle_joules_total", "counter",
-		 "Kepler-compatible: node idle energy by zone.", 2, false},
-		{"kepler_node_cpu_idle_watts", "gauge",
-		 "Kepler-compatible: node idle power by zone.", 2, true},
-	};
-	const struct ledger_node *n = ledger_node_c(r->l);
-	struct out_buf *o = &r->o;
-	const char *node = str_or(r->s->node_name, "");
-
-	for (size_t f = 0; f < sizeof(fam) / sizeof(fam[0]); f++) {
-		family(o, fam[f].name, fam[f].type, fam[f].help);
-		for (int z = 0; z < ZONE_COUNT; z++) {
-			uint64_t uj;
-			double w;
-			if (!(r->zones & (1u << z)) || !kepler_zone(z))
-				continue;
-			if (fam[f].what == 0) {
-				uj = n->uj[z][MODE_DYNAMIC] + n->uj[z][MODE_IDLE];
-				w = n->watts[z][MODE_DYNAMIC] + n->watts[z][MODE_IDLE];
-			} else {
-				int m = fam[f].what == 1 ? MODE_DYNAMIC : MODE_IDLE;
-				uj = n->uj[z][m];
-				w = n->watts[z][m];
-			}
-			open1(o, fam[f].name, "node_name", node);
-			ob_adds(o, ",zone=\"");
-			ob_adds(o, kepler_zone(z));
-			ob_adds(o, "\"} ");
-			if (fam[f].watts)
-				ob_double6(o, w);
-			else
-				ob_fixed(o, uj, 6);
-			ob_add(o, "\n", 1);
-		}
-	}
-}
-
-static int cmp_container(const void *a, const void *b)
-{
-	const struct ledger_row *x = *(const struct ledger_row *const *)a;
-	const struct ledger_row *y = *(const struct ledger_row *const *)b;
-	return strcmp(x->ident.container_id, y->ident.container_id);
-}
-
-static int cmp_pod(const void *a, const void *b)
-{
-	const struct ledger_row *x = *(const struct ledger_row *const *)a;
-	const struct ledger_row *y = *(const struct ledger_row *const *)b;
-	return strcmp(x->ident.pod_uid, y->ident.pod_uid);
-}
-
-struct group {
-	const struct ledger_row *first;
-	uint64_t uj[ZONE_COUNT];
-	double watts[ZONE_COUNT];
-	bool running;
-};
-
-/* Sums dynamic energy/power of rows[i..] sharing the key; returns the next index. */
-static size_t group_next(const struct ledger_row **rows, size_t n, size_t i, bool by_pod,
-			 struct group *g)
-{
-	size_t j = i;
-
-	memset(g, 0, sizeof(*g));
-	g->first = rows[i];
-	for (; j < n; j++) {
-		const struct ledger_row *row = rows[j];
-		if (strcmp(by_pod ? row->ident.pod_uid : row->ident.container_id,
-			   by_pod ? g->first->ident.pod_uid : g->first->ident.container_id))
-			break;
-		for (int z = 0; z < ZONE_COUNT; z++) {
-			g->uj[z] += row->uj[z][MODE_DYNAMIC];
-			if (!row->terminated)
-				g->watts[z] += row->watts[z][MODE_DYNAMIC];
-		}
-		g->running |= !row->terminated;
-	}
-	return j;
-}
-
-static void kepler_group_labels(struct render *r, const char *name, const struct group *g,
-				bool by_pod, int z)
-{
-	struct out_buf *o = &r->o;
-	const struct cg_ident *id = &g->first->ident;
-
-	ob_adds(o, name);
-	if (by_pod) {
-		ob_adds(o, "{node_name=\"");
-		ob_label(o, str_or(r->s->node_name, ""));
-		ob_adds(o, "\",pod_id=\"");
-		ob_label(o, id->pod_uid);
-		ob_adds(o, "\",pod_name=\"\",pod_namespace=\"\",state=\"");
-	} else {
-		ob_adds(o, "{container_id=\"");
-		ob_label(o, id->container_id);
-		ob_adds(o, "\",container_name=\"\",node_name=\"");
-		ob_label(o, str_or(r->s->node_name, ""));
-		ob_adds(o, "\",pod_id=\"");
-		ob_label(o, id->pod_uid);
-		ob_adds(o, "\",runtime=\"");
-		ob_adds(o, export_row_runtime(g->first));
-		ob_adds(o, "\",state=\"");
-	}
-	ob_adds(o, g->running ? "running" : "terminated");
-	ob_adds(o, "\",zone=\"");
-	ob_adds(o, kepler_zone(z));
-	ob_adds(o, "\"} ");
-}
-
-static int kepler_workloads(struct render *r, bool by_pod)
-{
-	const char *jname = by_pod ? "kepler_pod_cpu_joules_total"
-				   : "kepler_container_cpu_joules_total";
-	const char *wname = by_pod ? "kepler_pod_cpu_watts" : "kepler_container_cpu_watts";
-	const struct ledger_row **rows;
-	size_t k = 0;
-	struct group g;
-
-	rows = malloc((r->n ? r->n : 1) * sizeof(*rows));
-	if (!rows)
-		return -ENOMEM;
-	for (size_t i = 0; i < r->n; i++) {
-		const struct ledger_row *row = ledger_row_at(r->l, i);
-		if (by_pod ? row->ident.pod_uid[0] != '\0' : row->ident.container_id[0] != '\0')
-			rows[k++] = row;
-	}
-	qsort(rows, k, sizeof(*rows), by_pod ? cmp_pod : cmp_container);
-
-	for (int pass = 0; pass < 2; pass++) {
-		family(&r->o, pass ? wname : jname, pass ? "gauge" : "counter",
-		       pass ? (by_pod ? "Kepler-compatible: pod active (dynamic) power by zone."
-				      : "Kepler-compatible: container active (dynamic) power by "
-					"zone.")
-			    : (by_pod ? "Kepler-compatible: pod active (dynamic) energy by zone."
-				      : "Kepler-compatible: container active (dynamic) energy "
-					"by zone."));
-		for (size_t i = 0; i < k;) {
-			i = group_next(rows, k, i, by_pod, &g);
-			for (int z = 0; z < ZONE_COUNT; z++) {
-				if (!(r->zones & (1u << z)) || !kepler_zone(z))
-					continue;
-				kepler_group_labels(r, pass ? wname : jname, &g, by_pod, z);
-				if (pass)
-					ob_double6(&r->o, g.watts[z]);
-				else
-					ob_fixed(&r->o, g.uj[z], 6);
-				ob_add(&r->o, "\n", 1);
-			}
-		}
-	}
-	free(rows);
-	return 0;
 }
 
 static void rows_metrics(struct render *r)
@@ -1051,7 +837,7 @@ int export_metrics_render(const struct ledger *l, const struct agent_status *s,
 		r->n = ledger_count(l);
 	}
 	if (!rows) {
-		family(&r->o, "wattlet_agent_workloads", "gauge",
+		mx_family(&r->o, "wattlet_agent_workloads", "gauge",
 		       "Workloads seen in the last tick (live ledger rows, system excluded).");
 		ob_adds(&r->o, "wattlet_agent_workloads ");
 		ob_u64(&r->o, live_rows(r));
@@ -1063,10 +849,10 @@ int export_metrics_render(const struct ledger *l, const struct agent_status *s,
 	redfish_metrics(r);
 	validation_metrics(r);
 	if (kepler_compat) {
-		kepler_node(r);
-		err = rows ? kepler_workloads(r, false) : 0;
+		mx_kepler_node(r);
+		err = rows ? mx_kepler_workloads(r, false) : 0;
 		if (!err && rows)
-			err = kepler_workloads(r, true);
+			err = mx_kepler_workloads(r, true);
 		if (err)
 			goto cleanup;
 	}
