@@ -225,7 +225,18 @@ static void offer_node(struct kube_agent *ka, const struct ledger *workloads,
 	const char *source = st->energy_source ? st->energy_source : "none";
 	const char *model_name = st->model_name && *st->model_name ? st->model_name : MS_BUILTIN_NAME;
 	bool have_meter = st->meter && strcmp(st->meter, "none") != 0;
+	/* what measures: the meter, else an in-use NVML or Redfish source (zones gpu,
+	 * platform), so that a node measured only by its BMC is not called meterless */
+	const struct kw_meter *src = NULL;
+	const char *measured_by = have_meter ? st->meter : NULL;
 	size_t nz = 0;
+
+	for (size_t i = 0; !measured_by && i < ka->n_sources; i++) {
+		if (ka->sources[i].in_use) {
+			src = &ka->sources[i];
+			measured_by = src->kind;
+		}
+	}
 
 	/* meters: every kind probed; without the probe, the one in use (the CRD knows no
 	 * kind "none": such a status was refused whole, issue 19) */
@@ -265,22 +276,27 @@ static void offer_node(struct kube_agent *ka, const struct ledger *workloads,
 	cond[0].message = model_msg;
 	no_meter_why(ka, st, why, sizeof(why));
 	cond[1].type = "MeterAvailable";
-	cond[1].status = have_meter ? "True" : "False";
-	cond[1].reason = have_meter ? "MeterFound" : "NoMeter";
-	cond[1].message = have_meter ? (st->meter_detail ? st->meter_detail : "") : why;
+	cond[1].status = measured_by ? "True" : "False";
+	cond[1].reason = measured_by ? "MeterFound" : "NoMeter";
+	cond[1].message = have_meter ? (st->meter_detail ? st->meter_detail : "")
+			  : src	     ? src->reason
+				     : why;
 	zone_list(st->estimated_zones, ez, sizeof(ez));
 	cond[2].type = "EnergySource";
 	if (strcmp(source, "meter") == 0) {
 		cond[2].status = "True";
 		cond[2].reason = "MeterFound";
-		snprintf(src_msg, sizeof(src_msg), "measured by the %s meter: %s", st->meter,
-			 st->meter_detail ? st->meter_detail : "");
+		snprintf(src_msg, sizeof(src_msg), "measured by the %s meter: %s",
+			 measured_by ? measured_by : "none",
+			 have_meter ? (st->meter_detail ? st->meter_detail : "")
+			 : src	    ? src->reason
+				    : "");
 	} else if (strcmp(source, "meter+model") == 0) {
 		cond[2].status = "True";
 		cond[2].reason = "MeterAndModel";
 		snprintf(src_msg, sizeof(src_msg),
-			 "measured by the %s meter; zones %s estimated by PowerModel %s", st->meter, ez,
-			 model_name);
+			 "measured by the %s meter; zones %s estimated by PowerModel %s",
+			 measured_by ? measured_by : "none", ez, model_name);
 	} else if (strcmp(source, "model") == 0) {
 		cond[2].status = "True";
 		cond[2].reason = "ModelEstimated";

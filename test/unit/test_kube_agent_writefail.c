@@ -120,10 +120,84 @@ static void test_schema_violation_logged(void **st)
 	ledger_free(pods);
 }
 
+/* The condition of a node measured only by its BMC (#15): NodeEnergy says the energy is
+ * measured (MeterAvailable True, EnergySource "measured by the redfish meter"), not
+ * NoMeter, although no RAPL/hwmon meter is in use. Fails on the old publish code. */
+static void test_redfish_only_node_measured(void **st)
+{
+	struct config c;
+	struct notes ns = { 0 };
+	struct wl_err e = { "" };
+	struct kube_agent *ka;
+	struct ledger *wl, *pods;
+	struct agent_status as;
+	struct export_kube_writes kw;
+	uint64_t deadline = mono_ns() + 20000000000ull;
+	json_t *sj, *obj, *conds;
+	const json_t *avail = NULL, *source = NULL;
+	size_t i;
+	(void)st;
+	NEED_SERVER();
+	srv_reset();
+	config_defaults(&c);
+	c.kube_enabled = KUBE_ON;
+	snprintf(c.kubeconfig, sizeof(c.kubeconfig), "%s/kubeconfig", S.dir);
+	snprintf(c.node_name, sizeof(c.node_name), "node-1");
+	c.pods_from = KUBE_FROM_APISERVER;
+	unsetenv("WATTLET_POD_SOURCE");
+	ka = kube_agent_new(&c, collect, &ns, &e);
+	if (!ka)
+		fail_msg("%s", e.msg);
+	wl = ledger_new(0);
+	pods = ledger_new(0);
+	assert_non_null(wl);
+	assert_non_null(pods);
+	memset(&as, 0, sizeof(as));
+	as.meter = "none";
+	as.energy_source = "meter";
+	as.model_name = "builtin-ratio";
+	kube_agent_set_source(ka, "redfish", true, "zone platform from the BMC");
+
+	/* ticks until the writer (a thread) reports a NodeEnergy write accepted */
+	do {
+		struct timespec ts = { 0, 20000000 }; /* poll interval, not a synchronisation */
+		kube_agent_after_tick(ka, wl, pods, &as, (uint64_t)time(NULL) * 1000000000ull, 1.0);
+		kube_agent_service(ka);
+		kube_agent_write_stats(ka, &kw);
+		if (kw.ok[EXPORT_KUBE_NODEENERGIES] >= 1)
+			break;
+		nanosleep(&ts, NULL);
+	} while (mono_ns() < deadline);
+	sj = srv_call("GET", "/__writes", NULL);
+	obj = json_object_get(json_object_get(sj, "objects"), "/nodeenergies/node-1");
+	conds = json_object_get(json_object_get(obj, "status"), "conditions");
+	for (i = 0; i < json_array_size(conds); i++) {
+		const json_t *cd = json_array_get(conds, i);
+		const char *type = json_string_value(json_object_get(cd, "type"));
+		if (type && strcmp(type, "MeterAvailable") == 0)
+			avail = cd;
+		if (type && strcmp(type, "EnergySource") == 0)
+			source = cd;
+	}
+	if (!avail || !source)
+		fail_msg("no NodeEnergy status with both conditions stored");
+	assert_string_equal(json_string_value(json_object_get(avail, "status")), "True");
+	assert_string_equal(json_string_value(json_object_get(avail, "reason")), "MeterFound");
+	assert_string_equal(json_string_value(json_object_get(source, "status")), "True");
+	assert_string_equal(json_string_value(json_object_get(source, "reason")), "MeterFound");
+	assert_non_null(strstr(json_string_value(json_object_get(source, "message")),
+			       "measured by the redfish meter"));
+	json_decref(sj);
+	kube_agent_free(ka);
+	ledger_free(wl);
+	ledger_free(pods);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_schema_violation_logged),
+		cmocka_unit_test(test_redfish_only_node_measured),
 	};
 	return cmocka_run_group_tests_name("kube_agent_writefail", tests, tsrv_group_setup,
 					   tsrv_group_teardown);
