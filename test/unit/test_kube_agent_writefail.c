@@ -23,11 +23,34 @@
 #include "fixture_notes.h"
 #include "test_kube_server.h"
 
+/* A kube_agent for node "node-1" against the test API server (pods from the API server),
+ * its notes collected in ns, with empty workload and pod ledgers (*wl, *pods). */
+static struct kube_agent *agent_for_node1(struct config *c, struct notes *ns, struct ledger **wl,
+					  struct ledger **pods)
+{
+	struct wl_err e = { "" };
+	struct kube_agent *ka;
+
+	config_defaults(c);
+	c->kube_enabled = KUBE_ON;
+	snprintf(c->kubeconfig, sizeof(c->kubeconfig), "%s/kubeconfig", S.dir);
+	snprintf(c->node_name, sizeof(c->node_name), "node-1");
+	c->pods_from = KUBE_FROM_APISERVER;
+	unsetenv("WATTLET_POD_SOURCE");
+	ka = kube_agent_new(c, collect, ns, &e);
+	if (!ka)
+		fail_msg("%s", e.msg);
+	*wl = ledger_new(0);
+	*pods = ledger_new(0);
+	assert_non_null(*wl);
+	assert_non_null(*pods);
+	return ka;
+}
+
 static void test_schema_violation_logged(void **st)
 {
 	struct config c;
 	struct notes ns = { 0 };
-	struct wl_err e = { "" };
 	struct kube_agent *ka;
 	struct ledger *wl, *pods;
 	struct agent_status as;
@@ -47,19 +70,7 @@ static void test_schema_violation_logged(void **st)
 	}
 	json_decref(sj);
 
-	config_defaults(&c);
-	c.kube_enabled = KUBE_ON;
-	snprintf(c.kubeconfig, sizeof(c.kubeconfig), "%s/kubeconfig", S.dir);
-	snprintf(c.node_name, sizeof(c.node_name), "node-1");
-	c.pods_from = KUBE_FROM_APISERVER;
-	unsetenv("WATTLET_POD_SOURCE");
-	ka = kube_agent_new(&c, collect, &ns, &e);
-	if (!ka)
-		fail_msg("%s", e.msg);
-	wl = ledger_new(0);
-	pods = ledger_new(0);
-	assert_non_null(wl);
-	assert_non_null(pods);
+	ka = agent_for_node1(&c, &ns, &wl, &pods);
 	memset(&as, 0, sizeof(as));
 	/* A model name longer than the CRD allows (253; a PowerModel's own name cannot be,
 	 * so this stands for any field the agent gets wrong): the API refuses the status.
@@ -127,7 +138,6 @@ static void test_redfish_only_node_measured(void **st)
 {
 	struct config c;
 	struct notes ns = { 0 };
-	struct wl_err e = { "" };
 	struct kube_agent *ka;
 	struct ledger *wl, *pods;
 	struct agent_status as;
@@ -139,19 +149,7 @@ static void test_redfish_only_node_measured(void **st)
 	(void)st;
 	NEED_SERVER();
 	srv_reset();
-	config_defaults(&c);
-	c.kube_enabled = KUBE_ON;
-	snprintf(c.kubeconfig, sizeof(c.kubeconfig), "%s/kubeconfig", S.dir);
-	snprintf(c.node_name, sizeof(c.node_name), "node-1");
-	c.pods_from = KUBE_FROM_APISERVER;
-	unsetenv("WATTLET_POD_SOURCE");
-	ka = kube_agent_new(&c, collect, &ns, &e);
-	if (!ka)
-		fail_msg("%s", e.msg);
-	wl = ledger_new(0);
-	pods = ledger_new(0);
-	assert_non_null(wl);
-	assert_non_null(pods);
+	ka = agent_for_node1(&c, &ns, &wl, &pods);
 	memset(&as, 0, sizeof(as));
 	as.meter = "none";
 	as.energy_source = "meter";
