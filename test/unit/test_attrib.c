@@ -9,6 +9,8 @@
 
 #include <cmocka.h>
 
+#include "testmain.h"
+
 #include "agent/attrib/attrib.h"
 
 #define CID "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -364,20 +366,15 @@ static void test_bad_args(void **state)
 	attrib_free(NULL);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_dynamic_by_cpu_share),
-		cmocka_unit_test(test_node_total_below_cgroup_sum),
-		cmocka_unit_test(test_idle_policies),
-		cmocka_unit_test(test_idle_clamped_to_measured),
-		cmocka_unit_test(test_containers_only),
-		cmocka_unit_test(test_conservation_random),
-		cmocka_unit_test(test_idle_per_entry),
-		cmocka_unit_test(test_conservation_random_mixed),
-		cmocka_unit_test(test_feature_selection),
-		cmocka_unit_test(test_bias),
-		cmocka_unit_test(test_bad_args),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WL_TEST_MAIN(
+	cmocka_unit_test(test_dynamic_by_cpu_share),
+	cmocka_unit_test(test_node_total_below_cgroup_sum),
+	cmocka_unit_test(test_idle_policies),
+	cmocka_unit_test(test_idle_clamped_to_measured),
+	cmocka_unit_test(test_containers_only),
+	cmocka_unit_test(test_conservation_random),
+	cmocka_unit_test(test_idle_per_entry),
+	cmocka_unit_test(test_conservation_random_mixed),
+	cmocka_unit_test(test_feature_selection),
+	cmocka_unit_test(test_bias),
+	cmocka_unit_test(test_bad_args))

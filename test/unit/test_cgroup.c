@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include "testmain.h"
+
 #include "agent/cgroup/cgroup.h"
 #include "test/unit/fixture.h"
 
@@ -419,22 +421,17 @@ static void test_walk_vanish(void **state)
 	rmdir(c.base);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_layout_v2),
-		cmocka_unit_test(test_layout_v1),
-		cmocka_unit_test(test_layout_hybrid),
-		cmocka_unit_test(test_layout_hybrid_without_cpuacct),
-		cmocka_unit_test(test_layout_comounted),
-		cmocka_unit_test(test_layout_nothing),
-		cmocka_unit_test(test_layout_real),
-		cmocka_unit_test(test_parse_cpu),
-		cmocka_unit_test(test_read_cpu_fixture),
-		cmocka_unit_test(test_walk_fixture),
-		cmocka_unit_test(test_walk_depth_and_stop),
-		cmocka_unit_test(test_walk_missing_root),
-		cmocka_unit_test(test_walk_vanish),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WL_TEST_MAIN(
+	cmocka_unit_test(test_layout_v2),
+	cmocka_unit_test(test_layout_v1),
+	cmocka_unit_test(test_layout_hybrid),
+	cmocka_unit_test(test_layout_hybrid_without_cpuacct),
+	cmocka_unit_test(test_layout_comounted),
+	cmocka_unit_test(test_layout_nothing),
+	cmocka_unit_test(test_layout_real),
+	cmocka_unit_test(test_parse_cpu),
+	cmocka_unit_test(test_read_cpu_fixture),
+	cmocka_unit_test(test_walk_fixture),
+	cmocka_unit_test(test_walk_depth_and_stop),
+	cmocka_unit_test(test_walk_missing_root),
+	cmocka_unit_test(test_walk_vanish))

@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testmain.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -764,35 +766,30 @@ static void test_names(void **state)
 	assert_int_equal(log_level_from_name("trace"), -EINVAL);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_good_file),
-		cmocka_unit_test(test_empty_file_keeps_defaults),
-		cmocka_unit_test(test_missing_file),
-		cmocka_unit_test(test_err_unknown_key),
-		cmocka_unit_test(test_err_wrong_type),
-		cmocka_unit_test(test_err_bad_enum),
-		cmocka_unit_test(test_err_out_of_range),
-		cmocka_unit_test(test_err_duplicate),
-		cmocka_unit_test(test_err_syntax),
-		cmocka_unit_test(test_err_nesting_depth),
-		cmocka_unit_test(test_err_anchors),
-		cmocka_unit_test(test_err_too_large),
-		cmocka_unit_test(test_err_many_keys),
-		cmocka_unit_test(test_err_duplicate_among_many),
-		cmocka_unit_test(test_set_overrides_file),
-		cmocka_unit_test(test_set_errors),
-		cmocka_unit_test(test_set_accepts_edge_values),
-		cmocka_unit_test(test_validate_cross_field),
-		cmocka_unit_test(test_validate_fields_set_by_code),
-		cmocka_unit_test(test_write_budget_keys),
-		cmocka_unit_test(test_roundtrip_defaults),
-		cmocka_unit_test(test_roundtrip_everything),
-		cmocka_unit_test(test_dump_too_small),
-		cmocka_unit_test(test_durations),
-		cmocka_unit_test(test_names),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WL_TEST_MAIN(
+	cmocka_unit_test(test_defaults),
+	cmocka_unit_test(test_good_file),
+	cmocka_unit_test(test_empty_file_keeps_defaults),
+	cmocka_unit_test(test_missing_file),
+	cmocka_unit_test(test_err_unknown_key),
+	cmocka_unit_test(test_err_wrong_type),
+	cmocka_unit_test(test_err_bad_enum),
+	cmocka_unit_test(test_err_out_of_range),
+	cmocka_unit_test(test_err_duplicate),
+	cmocka_unit_test(test_err_syntax),
+	cmocka_unit_test(test_err_nesting_depth),
+	cmocka_unit_test(test_err_anchors),
+	cmocka_unit_test(test_err_too_large),
+	cmocka_unit_test(test_err_many_keys),
+	cmocka_unit_test(test_err_duplicate_among_many),
+	cmocka_unit_test(test_set_overrides_file),
+	cmocka_unit_test(test_set_errors),
+	cmocka_unit_test(test_set_accepts_edge_values),
+	cmocka_unit_test(test_validate_cross_field),
+	cmocka_unit_test(test_validate_fields_set_by_code),
+	cmocka_unit_test(test_write_budget_keys),
+	cmocka_unit_test(test_roundtrip_defaults),
+	cmocka_unit_test(test_roundtrip_everything),
+	cmocka_unit_test(test_dump_too_small),
+	cmocka_unit_test(test_durations),
+	cmocka_unit_test(test_names))

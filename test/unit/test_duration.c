@@ -9,6 +9,8 @@
 
 #include <cmocka.h>
 
+#include "testmain.h"
+
 #include "agent/common/duration.h"
 
 #define CFG (DURATION_BARE_MS | DURATION_EXACT)
@@ -55,10 +57,5 @@ static void test_cases(void **state)
 	assert_int_equal(duration_parse_ms(NULL, 0, NULL), -EINVAL);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_cases),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WL_TEST_MAIN(
+	cmocka_unit_test(test_cases))

@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testmain.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -843,24 +845,19 @@ static void test_names_invalid_utf8(void **state)
 	strbuf_release(&dec);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_metrics_lines, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_metrics_pods_and_names, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_metrics_kepler, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_metrics_promtool, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_metrics_kube_writes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_metrics_cap, setup, teardown),
-		cmocka_unit_test(test_metrics_empty_ledger),
-		cmocka_unit_test_setup_teardown(test_json, setup, teardown),
-		cmocka_unit_test(test_text_escape_roundtrip),
-		cmocka_unit_test_setup_teardown(test_metrics_http, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_names_invalid_utf8, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_top_once, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_top_names_groups, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_top_unreachable, setup, teardown),
-		cmocka_unit_test(test_top_usage),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WL_TEST_MAIN(
+	cmocka_unit_test_setup_teardown(test_metrics_lines, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_metrics_pods_and_names, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_metrics_kepler, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_metrics_promtool, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_metrics_kube_writes, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_metrics_cap, setup, teardown),
+	cmocka_unit_test(test_metrics_empty_ledger),
+	cmocka_unit_test_setup_teardown(test_json, setup, teardown),
+	cmocka_unit_test(test_text_escape_roundtrip),
+	cmocka_unit_test_setup_teardown(test_metrics_http, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_names_invalid_utf8, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_top_once, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_top_names_groups, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_top_unreachable, setup, teardown),
+	cmocka_unit_test(test_top_usage))

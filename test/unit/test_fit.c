@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "testmain.h"
+
 #include "agent/attrib/attrib.h"
 #include "agent/model/fit.h"
 #include "test/unit/fixture.h"
@@ -380,15 +382,10 @@ static void test_regression_vs_ratio(void **state)
 	rec_free(r);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_nnls_matches_brute_force),
-		cmocka_unit_test(test_fit_exact_synthetic),
-		cmocka_unit_test(test_fit_bad_input),
-		cmocka_unit_test(test_fit_collinear),
-		cmocka_unit_test(test_fit_recovers_sim_curve),
-		cmocka_unit_test(test_regression_vs_ratio),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WL_TEST_MAIN(
+	cmocka_unit_test(test_nnls_matches_brute_force),
+	cmocka_unit_test(test_fit_exact_synthetic),
+	cmocka_unit_test(test_fit_bad_input),
+	cmocka_unit_test(test_fit_collinear),
+	cmocka_unit_test(test_fit_recovers_sim_curve),
+	cmocka_unit_test(test_regression_vs_ratio))

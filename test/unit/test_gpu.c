@@ -16,6 +16,8 @@
 
 #include <cmocka.h>
 
+#include "testmain.h"
+
 #include "agent/attrib/attrib.h"
 #include "agent/meter/gpu_energy.h"
 #include "agent/meter/nvml.h"
@@ -484,21 +486,16 @@ static void test_nvml_standin(void **state)
 	unlink(script);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_counter),
-		cmocka_unit_test(test_counter_reset_and_jump),
-		cmocka_unit_test(test_power),
-		cmocka_unit_test(test_energy_bad_args),
-		cmocka_unit_test(test_split_sm),
-		cmocka_unit_test(test_split_exclusive_even_none),
-		cmocka_unit_test(test_split_mig),
-		cmocka_unit_test(test_cgroup_of_text),
-		cmocka_unit_test(test_map),
-		cmocka_unit_test(test_attrib_ext),
-		cmocka_unit_test(test_nvml_absent),
-		cmocka_unit_test(test_nvml_standin),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WL_TEST_MAIN(
+	cmocka_unit_test(test_counter),
+	cmocka_unit_test(test_counter_reset_and_jump),
+	cmocka_unit_test(test_power),
+	cmocka_unit_test(test_energy_bad_args),
+	cmocka_unit_test(test_split_sm),
+	cmocka_unit_test(test_split_exclusive_even_none),
+	cmocka_unit_test(test_split_mig),
+	cmocka_unit_test(test_cgroup_of_text),
+	cmocka_unit_test(test_map),
+	cmocka_unit_test(test_attrib_ext),
+	cmocka_unit_test(test_nvml_absent),
+	cmocka_unit_test(test_nvml_standin))

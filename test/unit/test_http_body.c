@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testmain.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -199,13 +201,7 @@ static void test_zero_length_body_served(void **state)
 	assert_non_null(strstr(buf, "\r\n\r\nok\n"));
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_pipelined_get_with_body, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pipelined_post_with_body, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_zero_length_body_served, setup, teardown),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WL_TEST_MAIN(
+	cmocka_unit_test_setup_teardown(test_pipelined_get_with_body, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_pipelined_post_with_body, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_zero_length_body_served, setup, teardown))

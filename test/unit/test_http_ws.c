@@ -11,6 +11,8 @@
 
 #include <cmocka.h>
 
+#include "testmain.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -423,15 +425,10 @@ static void test_bad_setup(void **state)
 	assert_null(http_server_new_opts("127.0.0.1:0", &o, handler, NULL, &err));
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_which_upgrades),
-		cmocka_unit_test(test_frames_shared),
-		cmocka_unit_test(test_client_cap),
-		cmocka_unit_test(test_slow_client_dropped),
-		cmocka_unit_test(test_authz),
-		cmocka_unit_test(test_bad_setup),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WL_TEST_MAIN(
+	cmocka_unit_test(test_which_upgrades),
+	cmocka_unit_test(test_frames_shared),
+	cmocka_unit_test(test_client_cap),
+	cmocka_unit_test(test_slow_client_dropped),
+	cmocka_unit_test(test_authz),
+	cmocka_unit_test(test_bad_setup))

@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testmain.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -95,11 +97,6 @@ static void test_sweep(void **st)
 	assert_string_equal(tiny, "12.");
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_examples),
-		cmocka_unit_test(test_sweep),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WL_TEST_MAIN(
+	cmocka_unit_test(test_examples),
+	cmocka_unit_test(test_sweep))

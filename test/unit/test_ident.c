@@ -11,6 +11,8 @@
 
 #include <cmocka.h>
 
+#include "testmain.h"
+
 #include "agent/cgroup/ident.h"
 
 #define CID "3f1e0c5a9d7b2e4f6a8c0b1d3e5f7a9b2c4d6e8f0a1b3c5d7e9f1a2b4c6d8e0f"
@@ -198,12 +200,7 @@ static void test_pathological(void **state)
 	assert_int_equal(cg_ident_parse("/system.slice/.scope", &id), -ENOENT);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_table),
-		cmocka_unit_test(test_null_and_names),
-		cmocka_unit_test(test_pathological),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WL_TEST_MAIN(
+	cmocka_unit_test(test_table),
+	cmocka_unit_test(test_null_and_names),
+	cmocka_unit_test(test_pathological))

@@ -9,6 +9,8 @@
 
 #include <cmocka.h>
 
+#include "testmain.h"
+
 #include "agent/model/idle.h"
 
 #define IDLE_W 10.0
@@ -129,15 +131,10 @@ static void test_bad_input_ignored(void **state)
 	idle_est_free(NULL);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fit_recovers_idle_without_idle_periods),
-		cmocka_unit_test(test_sustained_load_does_not_collapse),
-		cmocka_unit_test(test_low_util_percentile),
-		cmocka_unit_test(test_fallback_is_labelled),
-		cmocka_unit_test(test_seed_then_learn),
-		cmocka_unit_test(test_bad_input_ignored),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WL_TEST_MAIN(
+	cmocka_unit_test(test_fit_recovers_idle_without_idle_periods),
+	cmocka_unit_test(test_sustained_load_does_not_collapse),
+	cmocka_unit_test(test_low_util_percentile),
+	cmocka_unit_test(test_fallback_is_labelled),
+	cmocka_unit_test(test_seed_then_learn),
+	cmocka_unit_test(test_bad_input_ignored))

@@ -10,6 +10,8 @@
 
 #include <cmocka.h>
 
+#include "testmain.h"
+
 #include "agent/model/idlesel.h"
 #include "test/unit/fixture_idle.h"
 
@@ -193,15 +195,10 @@ static void test_confidence(void **state)
 	idle_est_free(g);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_class_replaces_fallback, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_configured_and_model_win, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_local_learned_wins, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_checkpoint_wins, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unselected_zone, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_confidence, setup, teardown),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WL_TEST_MAIN(
+	cmocka_unit_test_setup_teardown(test_class_replaces_fallback, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_configured_and_model_win, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_local_learned_wins, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_checkpoint_wins, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_unselected_zone, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_confidence, setup, teardown))

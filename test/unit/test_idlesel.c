@@ -10,6 +10,8 @@
 
 #include <cmocka.h>
 
+#include "testmain.h"
+
 #include "agent/model/idlesel.h"
 #include "test/unit/fixture_idle.h"
 
@@ -145,13 +147,8 @@ static void test_bad_readings_not_fed(void **state)
 	assert_int_equal(idle_est_count(f->est[ZONE_PACKAGE]), 0);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_learned_and_fed, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_configured_wins, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_model_over_learned_still_fed, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_readings_not_fed, setup, teardown),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WL_TEST_MAIN(
+	cmocka_unit_test_setup_teardown(test_learned_and_fed, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_configured_wins, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_model_over_learned_still_fed, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_bad_readings_not_fed, setup, teardown))

@@ -11,6 +11,8 @@
 
 #include <cmocka.h>
 
+#include "testmain.h"
+
 #include "agent/common/jsonget.h"
 #include "test/unit/fixture_json.h"
 
@@ -103,12 +105,7 @@ static void test_lenient(void **state)
 	json_decref(j);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_strict_str),
-		cmocka_unit_test(test_strict_num),
-		cmocka_unit_test(test_lenient),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WL_TEST_MAIN(
+	cmocka_unit_test(test_strict_str),
+	cmocka_unit_test(test_strict_num),
+	cmocka_unit_test(test_lenient))

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testmain.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -324,21 +326,16 @@ static void test_new_needs_config(void **st)
 	assert_string_equal(kube_authn_verdict_name(KA_FORBIDDEN), "forbidden");
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_tokenreview_body),
-		cmocka_unit_test(test_parse_tokenreview_ok),
-		cmocka_unit_test(test_parse_tokenreview_denied_and_bad),
-		cmocka_unit_test(test_sar_body),
-		cmocka_unit_test(test_parse_sar),
-		cmocka_unit_test(test_cache_allow_and_ttl),
-		cmocka_unit_test(test_cache_denials_short),
-		cmocka_unit_test(test_no_token),
-		cmocka_unit_test(test_pending_bound),
-		cmocka_unit_test(test_entries_bound_lru),
-		cmocka_unit_test(test_run_once_without_api),
-		cmocka_unit_test(test_new_needs_config),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WL_TEST_MAIN(
+	cmocka_unit_test(test_tokenreview_body),
+	cmocka_unit_test(test_parse_tokenreview_ok),
+	cmocka_unit_test(test_parse_tokenreview_denied_and_bad),
+	cmocka_unit_test(test_sar_body),
+	cmocka_unit_test(test_parse_sar),
+	cmocka_unit_test(test_cache_allow_and_ttl),
+	cmocka_unit_test(test_cache_denials_short),
+	cmocka_unit_test(test_no_token),
+	cmocka_unit_test(test_pending_bound),
+	cmocka_unit_test(test_entries_bound_lru),
+	cmocka_unit_test(test_run_once_without_api),
+	cmocka_unit_test(test_new_needs_config))

@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "testmain.h"
 #include <jansson.h>
 
 #include "agent/kube/kube_classidle.h"
@@ -317,15 +319,10 @@ static void test_evict(void **state)
 	assert_int_equal(ci_evict_pick(ent, 0, CI_MAX_NODES, "new", NOW, 86400, &ev), 1);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_hw_read),
-		cmocka_unit_test(test_class_key),
-		cmocka_unit_test(test_parse_merge),
-		cmocka_unit_test(test_parse_bad),
-		cmocka_unit_test(test_bodies),
-		cmocka_unit_test(test_evict),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WL_TEST_MAIN(
+	cmocka_unit_test(test_hw_read),
+	cmocka_unit_test(test_class_key),
+	cmocka_unit_test(test_parse_merge),
+	cmocka_unit_test(test_parse_bad),
+	cmocka_unit_test(test_bodies),
+	cmocka_unit_test(test_evict))

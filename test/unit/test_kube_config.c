@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testmain.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -284,13 +286,8 @@ static void test_in_cluster_and_rotation(void **st)
 	kube_config_free(NULL);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_inline_data),	  cmocka_unit_test(test_file_paths),
-		cmocka_unit_test(test_token_and_context), cmocka_unit_test(test_token_file),
-		cmocka_unit_test(test_rejected),	  cmocka_unit_test(test_base64),
-		cmocka_unit_test(test_in_cluster_and_rotation), cmocka_unit_test(test_yaml_bombs),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WL_TEST_MAIN(
+	cmocka_unit_test(test_inline_data),	  cmocka_unit_test(test_file_paths),
+	cmocka_unit_test(test_token_and_context), cmocka_unit_test(test_token_file),
+	cmocka_unit_test(test_rejected),	  cmocka_unit_test(test_base64),
+	cmocka_unit_test(test_in_cluster_and_rotation), cmocka_unit_test(test_yaml_bombs))

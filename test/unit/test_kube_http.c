@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testmain.h"
+
 #include <errno.h>
 #include <string.h>
 #include <jansson.h>
@@ -281,16 +283,11 @@ static void test_url_escape(void **st)
 	strbuf_release(&sb);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ok_with_token),	   cmocka_unit_test(test_wrong_ca_fails),
-		cmocka_unit_test(test_inline_ca_blob),
-		cmocka_unit_test(test_body_cap),	   cmocka_unit_test(test_429_retry_after),
-		cmocka_unit_test(test_5xx_bounded),	   cmocka_unit_test(test_connection_refused),
-		cmocka_unit_test(test_methods_and_bodies),
-		cmocka_unit_test(test_retry_after_parse), cmocka_unit_test(test_backoff),
-		cmocka_unit_test(test_url_escape),
-	};
-	return cmocka_run_group_tests(tests, tsrv_group_setup, tsrv_group_teardown);
-}
+WL_TEST_MAIN_GROUP(tsrv_group_setup, tsrv_group_teardown,
+	cmocka_unit_test(test_ok_with_token),	   cmocka_unit_test(test_wrong_ca_fails),
+	cmocka_unit_test(test_inline_ca_blob),
+	cmocka_unit_test(test_body_cap),	   cmocka_unit_test(test_429_retry_after),
+	cmocka_unit_test(test_5xx_bounded),	   cmocka_unit_test(test_connection_refused),
+	cmocka_unit_test(test_methods_and_bodies),
+	cmocka_unit_test(test_retry_after_parse), cmocka_unit_test(test_backoff),
+	cmocka_unit_test(test_url_escape))

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testmain.h"
+
 #include <errno.h>
 #include <string.h>
 
@@ -215,12 +217,7 @@ static void test_apiserver_watch_mode(void **st)
 	kube_config_free(c);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_kubelet_pods),
-		cmocka_unit_test(test_kubelet_tls),
-		cmocka_unit_test(test_apiserver_watch_mode),
-	};
-	return cmocka_run_group_tests(tests, tsrv_group_setup, tsrv_group_teardown);
-}
+WL_TEST_MAIN_GROUP(tsrv_group_setup, tsrv_group_teardown,
+	cmocka_unit_test(test_kubelet_pods),
+	cmocka_unit_test(test_kubelet_tls),
+	cmocka_unit_test(test_apiserver_watch_mode))

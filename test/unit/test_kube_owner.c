@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testmain.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -174,12 +176,7 @@ static void test_direct(void **st)
 	assert_false(kube_owner_kind_ok(""));
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_kubelet_list),
-		cmocka_unit_test(test_watch_upsert),
-		cmocka_unit_test(test_direct),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WL_TEST_MAIN(
+	cmocka_unit_test(test_kubelet_list),
+	cmocka_unit_test(test_watch_upsert),
+	cmocka_unit_test(test_direct))

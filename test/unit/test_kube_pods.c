@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testmain.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -218,13 +220,8 @@ static void test_upsert_remove_sync(void **st)
 	kube_pods_free(NULL);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_kubelet_list),
-		cmocka_unit_test(test_crio_docker),
-		cmocka_unit_test(test_bad_input_keeps_table),
-		cmocka_unit_test(test_upsert_remove_sync),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WL_TEST_MAIN(
+	cmocka_unit_test(test_kubelet_list),
+	cmocka_unit_test(test_crio_docker),
+	cmocka_unit_test(test_bad_input_keeps_table),
+	cmocka_unit_test(test_upsert_remove_sync))

@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testmain.h"
+
 #include <errno.h>
 #include <math.h>
 
@@ -73,12 +75,7 @@ static void test_cores(void **st)
 	assert_true(v == 2);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_valid),
-		cmocka_unit_test(test_invalid),
-		cmocka_unit_test(test_cores),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WL_TEST_MAIN(
+	cmocka_unit_test(test_valid),
+	cmocka_unit_test(test_invalid),
+	cmocka_unit_test(test_cores))

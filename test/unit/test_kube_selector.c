@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testmain.h"
+
 #include <string.h>
 
 #include "agent/kube/kube_selector.h"
@@ -123,12 +125,7 @@ static void test_invalid(void **st)
 	reject("{\"matchExpressions\":[\"a\"]}", "not an object");
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_empty_and_absent), cmocka_unit_test(test_match_labels),
-		cmocka_unit_test(test_expressions),	 cmocka_unit_test(test_terms),
-		cmocka_unit_test(test_invalid),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WL_TEST_MAIN(
+	cmocka_unit_test(test_empty_and_absent), cmocka_unit_test(test_match_labels),
+	cmocka_unit_test(test_expressions),	 cmocka_unit_test(test_terms),
+	cmocka_unit_test(test_invalid))

@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testmain.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -715,20 +717,15 @@ static void test_cgroup_v1_real(void **s)
 	rmdir(fake);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_resize_path),
-		cmocka_unit_test(test_restore_limit_not_removable),
-		cmocka_unit_test(test_spec_fallback),
-		cmocka_unit_test(test_cannot_resize),
-		cmocka_unit_test(test_qos),
-		cmocka_unit_test(test_recovery_at_start),
-		cmocka_unit_test(test_gone_and_bad),
-		cmocka_unit_test(test_queue_coalesces),
-		cmocka_unit_test(test_cgroup_v1),
-		cmocka_unit_test(test_cgroup_v2_systemd),
-		cmocka_unit_test(test_cgroup_v1_real),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WL_TEST_MAIN(
+	cmocka_unit_test(test_resize_path),
+	cmocka_unit_test(test_restore_limit_not_removable),
+	cmocka_unit_test(test_spec_fallback),
+	cmocka_unit_test(test_cannot_resize),
+	cmocka_unit_test(test_qos),
+	cmocka_unit_test(test_recovery_at_start),
+	cmocka_unit_test(test_gone_and_bad),
+	cmocka_unit_test(test_queue_coalesces),
+	cmocka_unit_test(test_cgroup_v1),
+	cmocka_unit_test(test_cgroup_v2_systemd),
+	cmocka_unit_test(test_cgroup_v1_real))

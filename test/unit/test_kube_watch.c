@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testmain.h"
+
 #include <errno.h>
 #include <string.h>
 
@@ -286,14 +288,9 @@ static void test_unreachable_backs_off(void **st)
 	kube_config_free(c);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_stream_fixture_chunks),
-		cmocka_unit_test(test_line_cap),
-		cmocka_unit_test(test_parse_event_errors),
-		cmocka_unit_test(test_list_watch_recovery),
-		cmocka_unit_test(test_unreachable_backs_off),
-	};
-	return cmocka_run_group_tests(tests, tsrv_group_setup, tsrv_group_teardown);
-}
+WL_TEST_MAIN_GROUP(tsrv_group_setup, tsrv_group_teardown,
+	cmocka_unit_test(test_stream_fixture_chunks),
+	cmocka_unit_test(test_line_cap),
+	cmocka_unit_test(test_parse_event_errors),
+	cmocka_unit_test(test_list_watch_recovery),
+	cmocka_unit_test(test_unreachable_backs_off))

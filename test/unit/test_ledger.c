@@ -18,6 +18,8 @@
 
 #include <cmocka.h>
 
+#include "testmain.h"
+
 #include "agent/ledger/ledger.h"
 
 #define SEC 1000000000ull
@@ -857,27 +859,22 @@ static void test_stale_tmps_removed_at_load(void **state)
 /* every test gets a fresh directory */
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		T(test_rows_and_retention),
-		T(test_many_rows_index),
-		T(test_checkpoint_round_trip),
-		T(test_corrupt_checkpoints_change_nothing),
-		T(test_save_failure_reports),
-		T(test_save_disk_full_keeps_old_checkpoint),
-		T(test_save_never_writes_through_planted_links),
-		T(test_load_refuses_symlink),
-		T(test_node_bit_flip_refused),
-		T(test_row_bit_flip_drops_only_that_row),
-		T(test_intact_but_invalid_record_refused),
-		T(test_rows_exceeding_node_refused),
-		T(test_old_format_still_loads),
-		T(test_truncated_checkpoint),
-		T(test_special_files_refused_without_blocking),
-		T(test_oversized_checkpoint_refused),
-		T(test_set_aside_never_replaces),
-		T(test_stale_tmps_removed_at_load),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WL_TEST_MAIN(
+	T(test_rows_and_retention),
+	T(test_many_rows_index),
+	T(test_checkpoint_round_trip),
+	T(test_corrupt_checkpoints_change_nothing),
+	T(test_save_failure_reports),
+	T(test_save_disk_full_keeps_old_checkpoint),
+	T(test_save_never_writes_through_planted_links),
+	T(test_load_refuses_symlink),
+	T(test_node_bit_flip_refused),
+	T(test_row_bit_flip_drops_only_that_row),
+	T(test_intact_but_invalid_record_refused),
+	T(test_rows_exceeding_node_refused),
+	T(test_old_format_still_loads),
+	T(test_truncated_checkpoint),
+	T(test_special_files_refused_without_blocking),
+	T(test_oversized_checkpoint_refused),
+	T(test_set_aside_never_replaces),
+	T(test_stale_tmps_removed_at_load))

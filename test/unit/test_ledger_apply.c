@@ -9,6 +9,8 @@
 
 #include <cmocka.h>
 
+#include "testmain.h"
+
 #include "agent/ledger/apply.h"
 
 #define SEC 1000000000ull
@@ -195,13 +197,8 @@ static void test_expires_after_retention(void **state)
 	ledger_free(pods);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rows_system_node),
-		cmocka_unit_test(test_pod_monotonic_across_restart),
-		cmocka_unit_test(test_system_cpu_floor_no_pods),
-		cmocka_unit_test(test_expires_after_retention),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WL_TEST_MAIN(
+	cmocka_unit_test(test_rows_system_node),
+	cmocka_unit_test(test_pod_monotonic_across_restart),
+	cmocka_unit_test(test_system_cpu_floor_no_pods),
+	cmocka_unit_test(test_expires_after_retention))

@@ -18,6 +18,8 @@
 
 #include <cmocka.h>
 
+#include "testmain.h"
+
 #include "agent/meter/meter.h"
 #include "agent/meter/meter_impl.h"
 #include "test/unit/fixture.h"
@@ -517,24 +519,19 @@ static void test_perf_read_path_software_pmu(void **state)
 	rm_tree(root);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_kind_names),
-		cmocka_unit_test(test_probe_order),
-		cmocka_unit_test(test_probe_this_host),
-		cmocka_unit_test(test_powercap_2s),
-		cmocka_unit_test(test_powercap_laptop_mmio_and_wrap),
-		cmocka_unit_test(test_powercap_amd),
-		cmocka_unit_test(test_powercap_reset),
-		cmocka_unit_test(test_powercap_max_watts_opt),
-		cmocka_unit_test(test_powercap_garbage),
-		cmocka_unit_test(test_powercap_missing_and_vanishing),
-		cmocka_unit_test(test_powercap_eacces),
-		cmocka_unit_test(test_powercap_absent),
-		cmocka_unit_test(test_perf_parsing),
-		cmocka_unit_test(test_perf_fixture_and_host),
-		cmocka_unit_test(test_perf_read_path_software_pmu),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WL_TEST_MAIN(
+	cmocka_unit_test(test_kind_names),
+	cmocka_unit_test(test_probe_order),
+	cmocka_unit_test(test_probe_this_host),
+	cmocka_unit_test(test_powercap_2s),
+	cmocka_unit_test(test_powercap_laptop_mmio_and_wrap),
+	cmocka_unit_test(test_powercap_amd),
+	cmocka_unit_test(test_powercap_reset),
+	cmocka_unit_test(test_powercap_max_watts_opt),
+	cmocka_unit_test(test_powercap_garbage),
+	cmocka_unit_test(test_powercap_missing_and_vanishing),
+	cmocka_unit_test(test_powercap_eacces),
+	cmocka_unit_test(test_powercap_absent),
+	cmocka_unit_test(test_perf_parsing),
+	cmocka_unit_test(test_perf_fixture_and_host),
+	cmocka_unit_test(test_perf_read_path_software_pmu))

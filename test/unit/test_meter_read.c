@@ -18,6 +18,8 @@
 
 #include <cmocka.h>
 
+#include "testmain.h"
+
 #include "agent/meter/meter.h"
 #include "agent/meter/meter_impl.h"
 #include "test/unit/fixture.h"
@@ -599,21 +601,16 @@ static void test_reprobe_watch(void **state)
 	rm_tree(root);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_msr_intel),
-		cmocka_unit_test(test_msr_amd),
-		cmocka_unit_test(test_msr_fractional_units),
-		cmocka_unit_test(test_hwmon_energy),
-		cmocka_unit_test(test_hwmon_power_integration),
-		cmocka_unit_test(test_acpi_power_meter),
-		cmocka_unit_test(test_read_real_clock),
-		cmocka_unit_test(test_fifo_in_place),
-		cmocka_unit_test(test_dir_and_symlink_in_place),
-		cmocka_unit_test(test_timestamp_after_reads),
-		cmocka_unit_test(test_stall_bounded),
-		cmocka_unit_test(test_reprobe_watch),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WL_TEST_MAIN(
+	cmocka_unit_test(test_msr_intel),
+	cmocka_unit_test(test_msr_amd),
+	cmocka_unit_test(test_msr_fractional_units),
+	cmocka_unit_test(test_hwmon_energy),
+	cmocka_unit_test(test_hwmon_power_integration),
+	cmocka_unit_test(test_acpi_power_meter),
+	cmocka_unit_test(test_read_real_clock),
+	cmocka_unit_test(test_fifo_in_place),
+	cmocka_unit_test(test_dir_and_symlink_in_place),
+	cmocka_unit_test(test_timestamp_after_reads),
+	cmocka_unit_test(test_stall_bounded),
+	cmocka_unit_test(test_reprobe_watch))

@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include "testmain.h"
+
 #include "agent/attrib/attrib.h"
 #include "agent/model/powermodel.h"
 #include "agent/model/record.h"
@@ -372,19 +374,14 @@ static void test_record_roundtrip(void **state)
 	unlink(path);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_good_api_example),
-		cmocka_unit_test(test_estimated_predict_roundtrip),
-		cmocka_unit_test(test_bad_files),
-		cmocka_unit_test(test_bad_inline),
-		cmocka_unit_test(test_duplicate_keys),
-		cmocka_unit_test(test_nesting_depth),
-		cmocka_unit_test(test_from_spec),
-		cmocka_unit_test(test_estimate),
-		cmocka_unit_test(test_attrib_regression),
-		cmocka_unit_test(test_record_roundtrip),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WL_TEST_MAIN(
+	cmocka_unit_test(test_good_api_example),
+	cmocka_unit_test(test_estimated_predict_roundtrip),
+	cmocka_unit_test(test_bad_files),
+	cmocka_unit_test(test_bad_inline),
+	cmocka_unit_test(test_duplicate_keys),
+	cmocka_unit_test(test_nesting_depth),
+	cmocka_unit_test(test_from_spec),
+	cmocka_unit_test(test_estimate),
+	cmocka_unit_test(test_attrib_regression),
+	cmocka_unit_test(test_record_roundtrip))

@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include "testmain.h"
+
 #include "agent/common/objset.h"
 
 struct item {
@@ -163,13 +165,7 @@ static void test_index_random_churn(void **state)
 	objset_release(&s);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_grow_find_cap),
-		cmocka_unit_test(test_sync_and_drop),
-		cmocka_unit_test(test_index_random_churn),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WL_TEST_MAIN(
+	cmocka_unit_test(test_grow_find_cap),
+	cmocka_unit_test(test_sync_and_drop),
+	cmocka_unit_test(test_index_random_churn))

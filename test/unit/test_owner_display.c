@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testmain.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -274,13 +276,8 @@ static void test_metrics_owner(void **st)
 	}
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_pod_owner_display),
-		cmocka_unit_test(test_node_display),
-		cmocka_unit_test(test_outdated_crd),
-		cmocka_unit_test(test_metrics_owner),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WL_TEST_MAIN(
+	cmocka_unit_test(test_pod_owner_display),
+	cmocka_unit_test(test_node_display),
+	cmocka_unit_test(test_outdated_crd),
+	cmocka_unit_test(test_metrics_owner))

@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "testmain.h"
+
 #include "agent/policy/energypolicy.h"
 #include "test/unit/fixture_json.h"
 
@@ -612,21 +614,16 @@ static void test_status_nodes(void **st)
 	policy_set_free(s);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_full),
-		cmocka_unit_test(test_parse_defaults),
-		cmocka_unit_test(test_parse_bad),
-		cmocka_unit_test(test_durations),
-		cmocka_unit_test(test_times),
-		cmocka_unit_test(test_selection),
-		cmocka_unit_test(test_invalid_update),
-		cmocka_unit_test(test_ring_accuracy),
-		cmocka_unit_test(test_ring_constant_and_resets),
-		cmocka_unit_test(test_budget_check),
-		cmocka_unit_test(test_status),
-		cmocka_unit_test(test_status_nodes),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WL_TEST_MAIN(
+	cmocka_unit_test(test_parse_full),
+	cmocka_unit_test(test_parse_defaults),
+	cmocka_unit_test(test_parse_bad),
+	cmocka_unit_test(test_durations),
+	cmocka_unit_test(test_times),
+	cmocka_unit_test(test_selection),
+	cmocka_unit_test(test_invalid_update),
+	cmocka_unit_test(test_ring_accuracy),
+	cmocka_unit_test(test_ring_constant_and_resets),
+	cmocka_unit_test(test_budget_check),
+	cmocka_unit_test(test_status),
+	cmocka_unit_test(test_status_nodes))

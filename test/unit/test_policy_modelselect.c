@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "testmain.h"
+
 #include "agent/policy/modelselect.h"
 #include "test/unit/fixture_json.h"
 
@@ -282,14 +284,9 @@ static void test_invalid_without_last_good(void **st)
 	model_set_free(s);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_from_json),
-		cmocka_unit_test(test_from_json_bad),
-		cmocka_unit_test(test_select_rules),
-		cmocka_unit_test(test_last_good),
-		cmocka_unit_test(test_invalid_without_last_good),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WL_TEST_MAIN(
+	cmocka_unit_test(test_from_json),
+	cmocka_unit_test(test_from_json_bad),
+	cmocka_unit_test(test_select_rules),
+	cmocka_unit_test(test_last_good),
+	cmocka_unit_test(test_invalid_without_last_good))

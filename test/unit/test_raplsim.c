@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testmain.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -520,20 +522,15 @@ static void test_program_bad_flags(void **state)
 	assert_int_equal(run_cmd(cmd), 0);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_curve_defaults_linear),
-		cmocka_unit_test(test_curve_exponent),
-		cmocka_unit_test(test_curve_check),
-		cmocka_unit_test(test_parse_stat),
-		cmocka_unit_test(test_parse_stat_bad),
-		cmocka_unit_test(test_busy_from_idle),
-		cmocka_unit_test(test_counter_wrap),
-		cmocka_unit_test(test_counter_fraction_and_big_steps),
-		cmocka_unit_test(test_program_once_wraps),
-		cmocka_unit_test(test_program_runs_and_stops),
-		cmocka_unit_test(test_program_bad_flags),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WL_TEST_MAIN(
+	cmocka_unit_test(test_curve_defaults_linear),
+	cmocka_unit_test(test_curve_exponent),
+	cmocka_unit_test(test_curve_check),
+	cmocka_unit_test(test_parse_stat),
+	cmocka_unit_test(test_parse_stat_bad),
+	cmocka_unit_test(test_busy_from_idle),
+	cmocka_unit_test(test_counter_wrap),
+	cmocka_unit_test(test_counter_fraction_and_big_steps),
+	cmocka_unit_test(test_program_once_wraps),
+	cmocka_unit_test(test_program_runs_and_stops),
+	cmocka_unit_test(test_program_bad_flags))

@@ -20,6 +20,8 @@
 
 #include <cmocka.h>
 
+#include "testmain.h"
+
 #include "agent/common/strbuf.h"
 #include "agent/config/config.h"
 #include "agent/export/export.h"
@@ -580,24 +582,19 @@ static void test_metrics(void **state)
 	ledger_free(l);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_env_metrics),
-		cmocka_unit_test(test_power_legacy),
-		cmocka_unit_test(test_power_subsystem),
-		cmocka_unit_test(test_chassis_links),
-		cmocka_unit_test(test_checks),
-		cmocka_unit_test(test_tl_trapezoid),
-		cmocka_unit_test(test_tl_exact_sum),
-		cmocka_unit_test(test_tl_partial),
-		cmocka_unit_test(test_tl_overflow),
-		cmocka_unit_test(test_tl_gap_and_stale),
-		cmocka_unit_test(test_tl_counter),
-		cmocka_unit_test(test_options),
-		cmocka_unit_test(test_poller_unreachable),
-		cmocka_unit_test(test_config_keys),
-		cmocka_unit_test(test_metrics),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WL_TEST_MAIN(
+	cmocka_unit_test(test_env_metrics),
+	cmocka_unit_test(test_power_legacy),
+	cmocka_unit_test(test_power_subsystem),
+	cmocka_unit_test(test_chassis_links),
+	cmocka_unit_test(test_checks),
+	cmocka_unit_test(test_tl_trapezoid),
+	cmocka_unit_test(test_tl_exact_sum),
+	cmocka_unit_test(test_tl_partial),
+	cmocka_unit_test(test_tl_overflow),
+	cmocka_unit_test(test_tl_gap_and_stale),
+	cmocka_unit_test(test_tl_counter),
+	cmocka_unit_test(test_options),
+	cmocka_unit_test(test_poller_unreachable),
+	cmocka_unit_test(test_config_keys),
+	cmocka_unit_test(test_metrics))

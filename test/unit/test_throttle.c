@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testmain.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -570,23 +572,18 @@ static void test_status_throttled_pods(void **s)
 	policy_set_free(set);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_throttle_converges_no_flap),
-		cmocka_unit_test(test_throttle_within_two_windows),
-		cmocka_unit_test(test_under_rate_untouched),
-		cmocka_unit_test(test_floor),
-		cmocka_unit_test(test_cap),
-		cmocka_unit_test(test_restore_on_recovery),
-		cmocka_unit_test(test_restore_on_budget_raised),
-		cmocka_unit_test(test_hysteresis_band),
-		cmocka_unit_test(test_restore_on_policy_removal),
-		cmocka_unit_test(test_not_selected_and_system_ns),
-		cmocka_unit_test(test_fresh_start_rethrottles),
-		cmocka_unit_test(test_bad_input_and_resets),
-		cmocka_unit_test(test_parse_throttle),
-		cmocka_unit_test(test_status_throttled_pods),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WL_TEST_MAIN(
+	cmocka_unit_test(test_throttle_converges_no_flap),
+	cmocka_unit_test(test_throttle_within_two_windows),
+	cmocka_unit_test(test_under_rate_untouched),
+	cmocka_unit_test(test_floor),
+	cmocka_unit_test(test_cap),
+	cmocka_unit_test(test_restore_on_recovery),
+	cmocka_unit_test(test_restore_on_budget_raised),
+	cmocka_unit_test(test_hysteresis_band),
+	cmocka_unit_test(test_restore_on_policy_removal),
+	cmocka_unit_test(test_not_selected_and_system_ns),
+	cmocka_unit_test(test_fresh_start_rethrottles),
+	cmocka_unit_test(test_bad_input_and_resets),
+	cmocka_unit_test(test_parse_throttle),
+	cmocka_unit_test(test_status_throttled_pods))

@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testmain.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -173,12 +175,7 @@ static void test_bad(void **st)
 	assert_int_equal(top_group_parse(NULL, &g), -EINVAL);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ungrouped_names),
-		cmocka_unit_test(test_grouped),
-		cmocka_unit_test(test_bad),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WL_TEST_MAIN(
+	cmocka_unit_test(test_ungrouped_names),
+	cmocka_unit_test(test_grouped),
+	cmocka_unit_test(test_bad))

@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "testmain.h"
+
 #include "agent/common/strbuf.h"
 #include "agent/config/config.h"
 #include "agent/export/export.h"
@@ -290,16 +292,11 @@ static void test_config_keys(void **state)
 	assert_int_equal(config_validate(&c, &err), 0);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rows_match_api),
-		cmocka_unit_test(test_row_cap),
-		cmocka_unit_test(test_bad_rows),
-		cmocka_unit_test(test_history_ring),
-		cmocka_unit_test(test_names_escaped),
-		cmocka_unit_test(test_page_embedded),
-		cmocka_unit_test(test_config_keys),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WL_TEST_MAIN(
+	cmocka_unit_test(test_rows_match_api),
+	cmocka_unit_test(test_row_cap),
+	cmocka_unit_test(test_bad_rows),
+	cmocka_unit_test(test_history_ring),
+	cmocka_unit_test(test_names_escaped),
+	cmocka_unit_test(test_page_embedded),
+	cmocka_unit_test(test_config_keys))

@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testmain.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -132,12 +134,7 @@ static void test_sweep(void **state)
 	assert_int_equal(gone_count, 0);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_get_grow_find),
-		cmocka_unit_test(test_bound),
-		cmocka_unit_test(test_sweep),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WL_TEST_MAIN(
+	cmocka_unit_test(test_get_grow_find),
+	cmocka_unit_test(test_bound),
+	cmocka_unit_test(test_sweep))

@@ -20,6 +20,8 @@
 
 #include <cmocka.h>
 
+#include "testmain.h"
+
 #include "agent/cgroup/cgroup.h"
 #include "agent/usage/usage.h"
 #include "agent/usage/usage_impl.h"
@@ -924,18 +926,13 @@ static void test_real_scale(void **state)
 	}
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_names),
-		cmocka_unit_test(test_proc_stat),
-		cmocka_unit_test(test_node_busy_from_idle),
-		cmocka_unit_test(test_open_errors),
-		cmocka_unit_test(test_exclusive_v2),
-		cmocka_unit_test(test_exclusive_v1),
-		cmocka_unit_test(test_bounds),
-		cmocka_unit_test_setup_teardown(test_real_kernel, real_setup, real_teardown),
-		cmocka_unit_test(test_real_scale),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WL_TEST_MAIN(
+	cmocka_unit_test(test_names),
+	cmocka_unit_test(test_proc_stat),
+	cmocka_unit_test(test_node_busy_from_idle),
+	cmocka_unit_test(test_open_errors),
+	cmocka_unit_test(test_exclusive_v2),
+	cmocka_unit_test(test_exclusive_v1),
+	cmocka_unit_test(test_bounds),
+	cmocka_unit_test_setup_teardown(test_real_kernel, real_setup, real_teardown),
+	cmocka_unit_test(test_real_scale))

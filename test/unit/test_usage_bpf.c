@@ -22,6 +22,8 @@
 
 #include <cmocka.h>
 
+#include "testmain.h"
+
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -495,18 +497,12 @@ static void test_open_bad_args(void **state)
 	usage_bpf_ops->close(NULL);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_open_bad_args),
-		cmocka_unit_test_setup_teardown(test_baseline_zero, setup_auto, teardown),
-		cmocka_unit_test_setup_teardown(test_short_process_and_sweep, setup_auto, teardown),
-		cmocka_unit_test_setup_teardown(test_short_lived_cgroup, setup_auto, teardown),
-		cmocka_unit_test_setup_teardown(test_short_lived_cgroup_v2, setup_v2, teardown),
-		cmocka_unit_test_setup_teardown(test_gone_overflow, setup_auto, teardown),
-		cmocka_unit_test_setup_teardown(test_accuracy, setup_auto, teardown),
-		cmocka_unit_test_setup_teardown(test_accuracy_v2, setup_v2, teardown),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WL_TEST_MAIN(
+	cmocka_unit_test(test_open_bad_args),
+	cmocka_unit_test_setup_teardown(test_baseline_zero, setup_auto, teardown),
+	cmocka_unit_test_setup_teardown(test_short_process_and_sweep, setup_auto, teardown),
+	cmocka_unit_test_setup_teardown(test_short_lived_cgroup, setup_auto, teardown),
+	cmocka_unit_test_setup_teardown(test_short_lived_cgroup_v2, setup_v2, teardown),
+	cmocka_unit_test_setup_teardown(test_gone_overflow, setup_auto, teardown),
+	cmocka_unit_test_setup_teardown(test_accuracy, setup_auto, teardown),
+	cmocka_unit_test_setup_teardown(test_accuracy_v2, setup_v2, teardown))

@@ -23,6 +23,8 @@
 
 #include <cmocka.h>
 
+#include "testmain.h"
+
 #include "agent/cgroup/cgroup.h"
 #include "agent/usage/usage.h"
 #include "agent/usage/usage_impl.h"
@@ -569,13 +571,8 @@ static void test_real(void **state)
 	}
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_skip_unchanged),
-		cmocka_unit_test(test_recreated),
-		cmocka_unit_test(test_fd_cap),
-		cmocka_unit_test(test_real),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WL_TEST_MAIN(
+	cmocka_unit_test(test_skip_unchanged),
+	cmocka_unit_test(test_recreated),
+	cmocka_unit_test(test_fd_cap),
+	cmocka_unit_test(test_real))

@@ -32,6 +32,8 @@
 
 #include <cmocka.h>
 
+#include "testmain.h"
+
 #include <bpf/libbpf.h>
 
 #include "agent/cgroup/cgroup.h"
@@ -466,20 +468,14 @@ static void test_cpu_without_counter_degrades(void **state)
 	assert_false(s1.mask & TCLK);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_cpulist),
-		cmocka_unit_test(test_scale),
-		cmocka_unit_test_setup_teardown(test_offline_cpu_skipped, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_open_fails_on_one_cpu, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_not_configured, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cpu_without_counter_degrades, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_task_clock_accuracy, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_task_clock_rarely_switched, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_task_clock_short_bursts, setup, teardown),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WL_TEST_MAIN(
+	cmocka_unit_test(test_cpulist),
+	cmocka_unit_test(test_scale),
+	cmocka_unit_test_setup_teardown(test_offline_cpu_skipped, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_open_fails_on_one_cpu, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_not_configured, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_cpu_without_counter_degrades, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_task_clock_accuracy, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_task_clock_rarely_switched, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_task_clock_short_bursts, setup, teardown))
 

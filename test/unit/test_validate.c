@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testmain.h"
+
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
@@ -547,19 +549,14 @@ static void test_judge_other_cpu(void **state)
 	syn_shift = 0;
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_stats_known_values),
-		cmocka_unit_test(test_stats_edges),
-		cmocka_unit_test(test_t95),
-		cmocka_unit_test(test_deviation_and_diff_ci),
-		cmocka_unit_test(test_deviation_ci),
-		cmocka_unit_test(test_trim_outliers),
-		cmocka_unit_test(test_judge_node),
-		cmocka_unit_test(test_judge_workload),
-		cmocka_unit_test(test_phase_numbers),
-		cmocka_unit_test(test_judge_other_cpu),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WL_TEST_MAIN(
+	cmocka_unit_test(test_stats_known_values),
+	cmocka_unit_test(test_stats_edges),
+	cmocka_unit_test(test_t95),
+	cmocka_unit_test(test_deviation_and_diff_ci),
+	cmocka_unit_test(test_deviation_ci),
+	cmocka_unit_test(test_trim_outliers),
+	cmocka_unit_test(test_judge_node),
+	cmocka_unit_test(test_judge_workload),
+	cmocka_unit_test(test_phase_numbers),
+	cmocka_unit_test(test_judge_other_cpu))

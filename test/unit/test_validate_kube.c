@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testmain.h"
+
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
@@ -376,15 +378,10 @@ static void test_bad_names(void **st)
 	kube_config_free(kc);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_bad_names),
-		cmocka_unit_test(test_scale_cycle),
-		cmocka_unit_test(test_unknown_deployment),
-		cmocka_unit_test(test_pod_on_other_node),
-		cmocka_unit_test(test_never_ready),
-		cmocka_unit_test(test_stop_flag),
-	};
-	return cmocka_run_group_tests(tests, tsrv_group_setup, tsrv_group_teardown);
-}
+WL_TEST_MAIN_GROUP(tsrv_group_setup, tsrv_group_teardown,
+	cmocka_unit_test(test_bad_names),
+	cmocka_unit_test(test_scale_cycle),
+	cmocka_unit_test(test_unknown_deployment),
+	cmocka_unit_test(test_pod_on_other_node),
+	cmocka_unit_test(test_never_ready),
+	cmocka_unit_test(test_stop_flag))

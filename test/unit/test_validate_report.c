@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testmain.h"
+
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
@@ -500,19 +502,14 @@ static void test_target_cleanup_on_failure(void **state)
 	assert_int_equal(rmdir(root), 0);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_report_json_workload),
-		cmocka_unit_test(test_report_json_node_nan),
-		cmocka_unit_test(test_state_store_and_load),
-		cmocka_unit_test(test_state_poll),
-		cmocka_unit_test(test_validation_metrics),
-		cmocka_unit_test(test_vagent_parse_real_export),
-		cmocka_unit_test(test_vagent_pod_key),
-		cmocka_unit_test(test_vagent_unreachable),
-		cmocka_unit_test(test_checks),
-		cmocka_unit_test(test_target_cleanup_on_failure),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WL_TEST_MAIN(
+	cmocka_unit_test(test_report_json_workload),
+	cmocka_unit_test(test_report_json_node_nan),
+	cmocka_unit_test(test_state_store_and_load),
+	cmocka_unit_test(test_state_poll),
+	cmocka_unit_test(test_validation_metrics),
+	cmocka_unit_test(test_vagent_parse_real_export),
+	cmocka_unit_test(test_vagent_pod_key),
+	cmocka_unit_test(test_vagent_unreachable),
+	cmocka_unit_test(test_checks),
+	cmocka_unit_test(test_target_cleanup_on_failure))
