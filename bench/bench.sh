@@ -14,23 +14,13 @@ BUILD=${1:-build}
 cd "$(dirname "$0")/.."
 WATTLET=$BUILD/wattlet
 MEASURE_S=${BENCH_SECONDS:-20}
-[ "$(id -u)" -eq 0 ] || { echo "bench: needs root (cgroups, eBPF)"; exit 1; }
-TMP=$(mktemp -d /tmp/wattlet-bench.XXXXXX)
+source bench/lib.sh
+bench_init bench
 sim_pid=""; agent_pid=""; sleepers=()
-root=$("$WATTLET" probe --listen "" 2>/dev/null | sed -n 's/^  cpu time: \([^ ]*\) .*/\1/p')
-base="$root/wattlet-bench-$$"
-cleanup() {
-	[ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null
-	[ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null
-	for p in "${sleepers[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	[ -d "$base" ] && find "$base" -depth -type d -exec rmdir {} \; 2>/dev/null
-	rm -rf "$TMP"
-}
+cleanup() { bench_cleanup $agent_pid $sim_pid "${sleepers[@]}"; }
 trap cleanup EXIT
 
-"$BUILD/raplsim" --dir "$TMP/powercap" > /dev/null 2>&1 & sim_pid=$!
-for _ in $(seq 100); do [ -s "$TMP/powercap/intel-rapl:0/energy_uj" ] && break; sleep 0.05; done
+start_raplsim; sim_pid=$SIM_PID
 
 clk=$(getconf CLK_TCK)
 proc_cpu_s() { awk -v c="$clk" '{print ($14 + $15) / c}' "/proc/$1/stat"; }

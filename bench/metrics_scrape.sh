@@ -24,24 +24,14 @@ WATTLET=$BUILD/wattlet
 N=${SCRAPE_WORKLOADS:-1000}
 PROM_SECONDS=${PROM_SECONDS:-0}
 PROM_INTERVAL=${PROM_INTERVAL:-15s}
-[ "$(id -u)" -eq 0 ] || { echo "metrics_scrape: needs root (cgroups, eBPF)"; exit 1; }
-TMP=$(mktemp -d /tmp/wattlet-scrape.XXXXXX)
+source bench/lib.sh
+bench_init scrape
 pids=(); sleepers=()
-root=$("$WATTLET" probe --listen "" 2>/dev/null | sed -n 's/^  cpu time: \([^ ]*\) .*/\1/p')
-base="$root/wattlet-scrape-$$"
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${sleepers[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	[ -d "$base" ] && find "$base" -depth -type d -exec rmdir {} \; 2>/dev/null
-	rm -rf "$TMP"
-}
+cleanup() { bench_cleanup "${pids[@]}" "${sleepers[@]}"; }
 trap cleanup EXIT
 trap 'exit 143' TERM INT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-"$BUILD/raplsim" --dir "$TMP/powercap" > /dev/null 2>&1 & pids+=($!)
-for _ in $(seq 100); do [ -s "$TMP/powercap/intel-rapl:0/energy_uj" ] && break; sleep 0.05; done
+start_raplsim; pids+=($SIM_PID)
 
 # N containers in N/4 pods, each container with one sleeping process
 mkdir -p "$base/kubepods/burstable"

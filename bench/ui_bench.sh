@@ -13,28 +13,19 @@ cd "$(dirname "$0")/.."
 WATTLET=$BUILD/wattlet
 SECS=${UI_BENCH_SECONDS:-60}
 N=${UI_BENCH_CLIENTS:-50}
-[ "$(id -u)" -eq 0 ] || { echo "ui bench: needs root (cgroups)"; exit 1; }
-TMP=$(mktemp -d /tmp/wattlet-uibench.XXXXXX)
+source bench/lib.sh
+bench_init uibench
 sim_pid=""; agent_pid=""; ctrl_pid=""; load_pid=""; sleepers=()
-root=$("$WATTLET" probe --listen "" 2>/dev/null | sed -n 's/^  cpu time: \([^ ]*\) .*/\1/p')
-base="$root/wattlet-uibench-$$"
-cleanup() {
-	for p in $load_pid $agent_pid $ctrl_pid $sim_pid "${sleepers[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	[ -d "$base" ] && find "$base" -depth -type d -exec rmdir {} \; 2>/dev/null
-	rm -rf "$TMP"
-}
+cleanup() { bench_cleanup $load_pid $agent_pid $ctrl_pid $sim_pid "${sleepers[@]}"; }
 trap cleanup EXIT
 
-"$BUILD/raplsim" --dir "$TMP/powercap" > /dev/null 2>&1 & sim_pid=$!
-for _ in $(seq 100); do [ -s "$TMP/powercap/intel-rapl:0/energy_uj" ] && break; sleep 0.05; done
+start_raplsim; sim_pid=$SIM_PID
 mkdir -p "$base"
 for i in $(seq 100); do
 	mkdir -p "$base/w$i"
 	bash -c 'echo $$ > "$0/cgroup.procs"; exec sleep 3600' "$base/w$i" &
 	sleepers+=($!)
 done
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 # two agents side by side: A gets the clients in the second phase, B (the control) never;
 # both see the same cgroups, so what this shared machine does meanwhile (cgroups of other
 # jobs, CPU contention) shows in both and cancels in A/B

@@ -100,30 +100,19 @@ struct {
 	__type(value, struct cu_gone);
 } cg_gone SEC(".maps");
 
-/* max_entries 0: libbpf sizes these to the number of possible CPUs. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
-	__uint(key_size, sizeof(int));
-	__uint(value_size, sizeof(int));
-} pmu_instr SEC(".maps");
+/* The counters' perf event arrays (max_entries 0: libbpf sizes them to the number of
+ * possible CPUs). */
+#define PMU_ARRAY(name)                                   \
+	struct {                                          \
+		__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);  \
+		__uint(key_size, sizeof(int));            \
+		__uint(value_size, sizeof(int));          \
+	} name SEC(".maps")
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
-	__uint(key_size, sizeof(int));
-	__uint(value_size, sizeof(int));
-} pmu_cycles SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
-	__uint(key_size, sizeof(int));
-	__uint(value_size, sizeof(int));
-} pmu_cmiss SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
-	__uint(key_size, sizeof(int));
-	__uint(value_size, sizeof(int));
-} pmu_tclk SEC(".maps");
+PMU_ARRAY(pmu_instr);
+PMU_ARRAY(pmu_cycles);
+PMU_ARRAY(pmu_cmiss);
+PMU_ARRAY(pmu_tclk);
 
 /* A kernel field: the direct load `direct` where btf (tp_btf), else BPF_CORE_READ of
  * the rest. btf is a compile-time constant at every use. */
@@ -472,33 +461,19 @@ int BPF_PROG(raw_exit, struct task_struct *p)
 	return on_exit(p, false);
 }
 
-SEC("tp_btf/cgroup_mkdir")
-int btf_cg_mkdir(void *ctx)
-{
-	__sync_fetch_and_add(&cg_events, 1);
-	return 0;
-}
+/* The programs that count cgroup mkdir/rmdir events in cg_events, one per attach point. */
+#define CG_EVENT_PROG(sec, name)                      \
+	SEC(sec)                                      \
+	int name(void *ctx)                           \
+	{                                             \
+		__sync_fetch_and_add(&cg_events, 1);  \
+		return 0;                             \
+	}
 
-SEC("tp_btf/cgroup_rmdir")
-int btf_cg_rmdir(void *ctx)
-{
-	__sync_fetch_and_add(&cg_events, 1);
-	return 0;
-}
-
-SEC("raw_tp/cgroup_mkdir")
-int raw_cg_mkdir(void *ctx)
-{
-	__sync_fetch_and_add(&cg_events, 1);
-	return 0;
-}
-
-SEC("raw_tp/cgroup_rmdir")
-int raw_cg_rmdir(void *ctx)
-{
-	__sync_fetch_and_add(&cg_events, 1);
-	return 0;
-}
+CG_EVENT_PROG("tp_btf/cgroup_mkdir", btf_cg_mkdir)
+CG_EVENT_PROG("tp_btf/cgroup_rmdir", btf_cg_rmdir)
+CG_EVENT_PROG("raw_tp/cgroup_mkdir", raw_cg_mkdir)
+CG_EVENT_PROG("raw_tp/cgroup_rmdir", raw_cg_rmdir)
 
 SEC("tp_btf/cgroup_rmdir")
 int BPF_PROG(btf_cg_gone, struct cgroup *cgrp, const char *path)

@@ -18,6 +18,25 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Feeds the JSON object obj to a set of the PREFIX_set_* API (model, policy): a list's
+ * items in one sync (PREFIX_set_begin_sync, PREFIX_set_upsert of each item,
+ * PREFIX_set_end_sync), or the object itself; upsert errors are expected and ignored.
+ * Needs <jansson.h> and the set's header. */
+#define FZ_SET_UPSERT(prefix, set, obj, e)                                  \
+	do {                                                                \
+		json_t *fz_items_ = json_object_get((obj), "items");        \
+		if (json_is_array(fz_items_)) {                             \
+			size_t fz_i_;                                       \
+			json_t *fz_it_;                                     \
+			prefix##_set_begin_sync(set);                       \
+			json_array_foreach (fz_items_, fz_i_, fz_it_)       \
+				(void)prefix##_set_upsert((set), fz_it_, (e)); \
+			prefix##_set_end_sync(set);                         \
+		} else {                                                    \
+			(void)prefix##_set_upsert((set), (obj), (e));       \
+		}                                                           \
+	} while (0)
+
 /* data as a NUL-terminated string (embedded NULs end it early); free() it */
 static inline char *fz_cstr(const uint8_t *d, size_t n)
 {

@@ -37,16 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	set = policy_set_new();
 	if (!set)
 		abort();
-	if (json_is_array(json_object_get(obj, "items"))) {
-		size_t i;
-		json_t *it;
-		policy_set_begin_sync(set);
-		json_array_foreach (json_object_get(obj, "items"), i, it)
-			(void)policy_set_upsert(set, it, &e);
-		policy_set_end_sync(set);
-	} else {
-		(void)policy_set_upsert(set, obj, &e);
-	}
+	FZ_SET_UPSERT(policy, set, obj, &e);
 	for (size_t i = 0; i < policy_set_count(set); i++) {
 		struct policy_entry_info info;
 		FZ_CHECK(policy_set_at(set, i, &info) == 0, "policy_set_at(%zu) failed", i);

@@ -46,6 +46,20 @@ static int srv_port;
 static unsigned long long inputs;
 static bool verbose; /* FUZZ_HTTP_VERBOSE set: one line per input on stderr */
 
+/* What the handler answers besides /metrics (which also takes the fuzzed Accept-Encoding
+ * through the parser): path, content type (NULL: the server's default), body, status. */
+static const struct route {
+	const char *path, *ctype, *body;
+	int code;
+} routes[] = {
+	{ "/api/v1/workloads", "application/json", "{\"workloads\":[]}\n", 200 },
+	{ "/healthz", NULL, "ok\n", 200 },
+	{ "/readyz", NULL, "not ready: no full tick yet\n", 503 },
+	{ "/", NULL, "wattlet\n/metrics\n/healthz\n/readyz\n/api/v1/workloads\n", 200 },
+	{ "/empty", NULL, NULL, 204 },
+	{ "/weird", NULL, NULL, 1000 }, /* sent as 500 */
+};
+
 static int handler(void *ctx, const char *path, struct strbuf *body, const char **ctype)
 {
 	(void)ctx;
@@ -61,27 +75,15 @@ static int handler(void *ctx, const char *path, struct strbuf *body, const char 
 			http_response_set_encoding(srv, "identity");
 		return 200;
 	}
-	if (strcmp(path, "/api/v1/workloads") == 0) {
-		*ctype = "application/json";
-		strbuf_adds(body, "{\"workloads\":[]}\n");
-		return 200;
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		if (strcmp(path, routes[i].path) != 0)
+			continue;
+		if (routes[i].ctype)
+			*ctype = routes[i].ctype;
+		if (routes[i].body)
+			strbuf_adds(body, routes[i].body);
+		return routes[i].code;
 	}
-	if (strcmp(path, "/healthz") == 0) {
-		strbuf_adds(body, "ok\n");
-		return 200;
-	}
-	if (strcmp(path, "/readyz") == 0) {
-		strbuf_adds(body, "not ready: no full tick yet\n");
-		return 503;
-	}
-	if (strcmp(path, "/") == 0) {
-		strbuf_adds(body, "wattlet\n/metrics\n/healthz\n/readyz\n/api/v1/workloads\n");
-		return 200;
-	}
-	if (strcmp(path, "/empty") == 0)
-		return 204;
-	if (strcmp(path, "/weird") == 0)
-		return 1000; /* sent as 500 */
 	strbuf_addf(body, "not found: %s\n", path);
 	return 404;
 }

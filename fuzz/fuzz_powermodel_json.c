@@ -35,17 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!set)
 		abort();
 	labels = json_pack("{ss}", "kubernetes.io/hostname", "node-1");
-	/* a list's items, or the object itself */
-	if (json_is_array(json_object_get(obj, "items"))) {
-		size_t i;
-		json_t *it;
-		model_set_begin_sync(set);
-		json_array_foreach (json_object_get(obj, "items"), i, it)
-			(void)model_set_upsert(set, it, &e);
-		model_set_end_sync(set);
-	} else {
-		(void)model_set_upsert(set, obj, &e);
-	}
+	FZ_SET_UPSERT(model, set, obj, &e);
 	(void)model_select(set, labels, &ch);
 	(void)model_select(set, NULL, &ch);
 	for (size_t i = 0; i < model_set_count(set); i++) {

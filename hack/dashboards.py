@@ -147,6 +147,20 @@ def dashboard(uid, title, desc, variables, panels):
 
 RI = "$__rate_interval"
 
+# --- panels the namespace and workload dashboards share, for the series matching sel ------
+
+
+def energy_by_pod(sel):
+    return table("Energy by pod in the time range ($zone)", "increase() over the dashboard's time range.", "joule",
+                 [(f"sort_desc(sum by (pod) (increase(wattlet_pod_joules_total{{{sel}}}[$__range])))", "{{pod}}")])
+
+
+def cpu_by_container(sel):
+    return timeseries("CPU by container", "CPU cores per container.", "none",
+                      [(f'sum by (pod, container) (rate(wattlet_workload_cpu_seconds_total{{{sel}, container!=""}}[{RI}]))',
+                        "{{pod}}/{{container}}")])
+
+
 # --- the four dashboards ----------------------------------------------------------------
 
 
@@ -218,14 +232,11 @@ def namespace():
             (timeseries("Power by owner ($zone)", "namespace_owner_zone:wattlet_pod_joules:rate5m.", "watt",
                         [(f"namespace_owner_zone:wattlet_pod_joules:rate5m{{{ns}, {z}}}", "{{owner_kind}}/{{owner_name}}")],
                         stack=True), 12, 9),
-            (table("Energy by pod in the time range ($zone)", "increase() over the dashboard's time range.", "joule",
-                   [(f"sort_desc(sum by (pod) (increase(wattlet_pod_joules_total{{{ns}, {z}}}[$__range])))", "{{pod}}")]), 8, 9),
+            (energy_by_pod(f"{ns}, {z}"), 8, 9),
             (table("Energy by owner since the agents started ($zone)", "namespace_owner_zone:wattlet_pod_joules_total:sum.", "joule",
                    [(f"sort_desc(namespace_owner_zone:wattlet_pod_joules_total:sum{{{ns}, {z}}})",
                      "{{owner_kind}}/{{owner_name}}")]), 8, 9),
-            (timeseries("CPU by container", "CPU cores per container.", "none",
-                        [(f'sum by (pod, container) (rate(wattlet_workload_cpu_seconds_total{{{ns}, container!=""}}[{RI}]))',
-                          "{{pod}}/{{container}}")]), 8, 9),
+            (cpu_by_container(ns), 8, 9),
         ])
 
 
@@ -259,11 +270,8 @@ def workload():
             (timeseries("Power by container ($zone)", "Each container of the owner's pods.", "watt",
                         [(f'sum by (pod, container) (rate(wattlet_workload_joules_total{{{own}, {z}, container!=""}}[{RI}]))',
                           "{{pod}}/{{container}}")], stack=True), 12, 9),
-            (table("Energy by pod in the time range ($zone)", "increase() over the dashboard's time range.", "joule",
-                   [(f"sort_desc(sum by (pod) (increase(wattlet_pod_joules_total{{{own}, {z}}}[$__range])))", "{{pod}}")]), 12, 9),
-            (timeseries("CPU by container", "CPU cores per container.", "none",
-                        [(f'sum by (pod, container) (rate(wattlet_workload_cpu_seconds_total{{{own}, container!=""}}[{RI}]))',
-                          "{{pod}}/{{container}}")]), 12, 9),
+            (energy_by_pod(f"{own}, {z}"), 12, 9),
+            (cpu_by_container(own), 12, 9),
         ])
 
 

@@ -337,6 +337,37 @@ static void offer(struct sim_node *sn, unsigned interval_s, unsigned *seed)
 		sn->offers_refused++;
 }
 
+/* The writers' counters summed over the nodes. all: every writer has sent each of its
+ * pods and its node at least twice (the rollout's startup is done). With errors, the
+ * last error of each of the first three nodes that has one is printed. */
+struct sim_totals {
+	uint64_t requests, ok, failed, limited, pod_requests, node_requests, backoffs, refused;
+	bool all;
+};
+
+static void sum_stats(const struct sim_node *nodes, unsigned n, bool errors, struct sim_totals *sum)
+{
+	struct kube_writer_stats st;
+
+	memset(sum, 0, sizeof(*sum));
+	sum->all = true;
+	for (unsigned i = 0; i < n; i++) {
+		kube_writer_stats(nodes[i].w, &st);
+		sum->requests += st.requests;
+		sum->ok += st.writes_ok;
+		sum->failed += st.writes_failed;
+		sum->limited += st.rate_limited;
+		sum->pod_requests += st.pod_requests;
+		sum->node_requests += st.node_requests;
+		sum->backoffs += st.backoffs;
+		sum->refused += nodes[i].offers_refused;
+		if (st.pod_requests < 2 * nodes[i].n || st.node_requests < 2)
+			sum->all = false;
+		if (errors && st.last_error[0] && i < 3)
+			printf("kubesim: %s last error: %s\n", nodes[i].name, st.last_error);
+	}
+}
+
 static int cmd_run(const struct opts *o, struct kube_http *h)
 {
 	struct sim_node *nodes = calloc(o->nodes, sizeof(*nodes));
@@ -373,9 +404,7 @@ static int cmd_run(const struct opts *o, struct kube_http *h)
 	t0 = mono_ns();
 	next = t0;
 	for (unsigned t = 0; !stop_flag && (!o->seconds || t < o->seconds); t++) {
-		struct kube_writer_stats st;
-		uint64_t reqs = 0, ok = 0, failed = 0, limited = 0;
-		bool all = true;
+		struct sim_totals sum;
 
 		for (unsigned i = 0; i < o->nodes; i++)
 			offer(&nodes[i], interval, &seed);
@@ -386,39 +415,21 @@ static int cmd_run(const struct opts *o, struct kube_http *h)
 					       (long)((next - now) % 1000000000ull) };
 			nanosleep(&ts, NULL); /* the tick */
 		}
-		for (unsigned i = 0; i < o->nodes; i++) {
-			kube_writer_stats(nodes[i].w, &st);
-			reqs += st.requests;
-			ok += st.writes_ok;
-			failed += st.writes_failed;
-			limited += st.rate_limited;
-			if (st.pod_requests < 2 * nodes[i].n || st.node_requests < 2)
-				all = false;
-		}
+		sum_stats(nodes, o->nodes, false, &sum);
 		printf("tick %u requests %" PRIu64 " ok %" PRIu64 " failed %" PRIu64
-		       " limited %" PRIu64 "\n", t + 1, reqs, ok, failed, limited);
-		if (all && !startup_done) {
+		       " limited %" PRIu64 "\n", t + 1, sum.requests, sum.ok, sum.failed, sum.limited);
+		if (sum.all && !startup_done) {
 			startup_done = true;
 			printf("startup-done %u\n", t + 1);
 		}
 		fflush(stdout);
 	}
 	{
-		struct kube_writer_stats st;
-		uint64_t pr = 0, nr = 0, fl = 0, bo = 0, refused = 0;
-		for (unsigned i = 0; i < o->nodes; i++) {
-			kube_writer_stats(nodes[i].w, &st);
-			pr += st.pod_requests;
-			nr += st.node_requests;
-			fl += st.writes_failed;
-			bo += st.backoffs;
-			refused += nodes[i].offers_refused;
-			if (st.last_error[0] && i < 3)
-				printf("kubesim: %s last error: %s\n", nodes[i].name, st.last_error);
-		}
+		struct sim_totals sum;
+		sum_stats(nodes, o->nodes, true, &sum);
 		printf("total pod_requests %" PRIu64 " node_requests %" PRIu64 " failed %" PRIu64
-		       " backoffs %" PRIu64 " seconds %.1f offers_refused %" PRIu64 "\n", pr, nr, fl,
-		       bo, (mono_ns() - t0) / 1e9, refused);
+		       " backoffs %" PRIu64 " seconds %.1f offers_refused %" PRIu64 "\n", sum.pod_requests,
+		       sum.node_requests, sum.failed, sum.backoffs, (mono_ns() - t0) / 1e9, sum.refused);
 	}
 out:
 	for (unsigned i = 0; i < o->nodes; i++) {

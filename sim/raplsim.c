@@ -391,6 +391,13 @@ static void truth_resume(struct sim *s)
 	fclose(f);
 }
 
+/* Says that --opt's value got is not what it must be; -EINVAL. */
+static int bad_value(const char *opt, const char *must_be, const char *got)
+{
+	fprintf(stderr, "raplsim: --%s must be %s, got \"%s\"\n", opt, must_be, got);
+	return -EINVAL;
+}
+
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	enum {
@@ -435,11 +442,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case O_DIR: o->dir = optarg; continue;
 		case O_PROC: o->proc_root = optarg; continue;
 		case O_CPUT:
-			if (strcmp(optarg, "idle") != 0 && strcmp(optarg, "ticks") != 0) {
-				fprintf(stderr, "raplsim: --cpu-time must be idle or ticks, got \"%s\"\n",
-					optarg);
-				return -EINVAL;
-			}
+			if (strcmp(optarg, "idle") != 0 && strcmp(optarg, "ticks") != 0)
+				return bad_value("cpu-time", "idle or ticks", optarg);
 			o->tick_fields = strcmp(optarg, "ticks") == 0;
 			continue;
 		case O_TRUTH: o->truth = optarg; continue;
@@ -449,24 +453,17 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case O_HELP: case 'h': usage(stdout); exit(0);
 		case O_INTERVAL:
 			if (parse_u64(optarg, &o->interval_ms) < 0 || o->interval_ms < 1 ||
-			    o->interval_ms > 60000) {
-				fprintf(stderr, "raplsim: --interval-ms must be 1..60000, got \"%s\"\n", optarg);
-				return -EINVAL;
-			}
+			    o->interval_ms > 60000)
+				return bad_value("interval-ms", "1..60000", optarg);
 			continue;
 		case O_MAXR:
-			if (parse_u64(optarg, &o->max_range_uj) < 0 || o->max_range_uj == 0) {
-				fprintf(stderr, "raplsim: --max-range-uj must be a positive integer, got \"%s\"\n",
-					optarg);
-				return -EINVAL;
-			}
+			if (parse_u64(optarg, &o->max_range_uj) < 0 || o->max_range_uj == 0)
+				return bad_value("max-range-uj", "a positive integer", optarg);
 			continue;
 		case O_BUSY:
 			if (parse_double(optarg, &o->busy_override) < 0 || o->busy_override < 0 ||
-			    o->busy_override > 100000) {
-				fprintf(stderr, "raplsim: --busy-cpus must be a number >= 0, got \"%s\"\n", optarg);
-				return -EINVAL;
-			}
+			    o->busy_override > 100000)
+				return bad_value("busy-cpus", "a number >= 0", optarg);
 			continue;
 		case O_IDLE: dp = &o->curve.idle_w; break;
 		case O_WPC: dp = &o->curve.w_per_core; break;

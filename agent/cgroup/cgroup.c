@@ -1,6 +1,8 @@
 /* cgroup.c - cgroup layout discovery, directory walk and CPU time counters. */
 #include "../common/caps.h"
+#include "../common/nametab.h"
 #include "cgroup.h"
+#include "dirlist.h"
 
 #include <dirent.h>
 #include <stdlib.h>
@@ -22,15 +24,10 @@ static const char *const v1_cpuacct_dirs[] = { "cpuacct", "cpu,cpuacct", "cpuacc
 
 const char *cg_mode_name(enum cg_mode m)
 {
-	switch (m) {
-	case CG_MODE_V1:
-		return "v1";
-	case CG_MODE_V2:
-		return "v2";
-	case CG_MODE_HYBRID:
-		return "hybrid";
-	}
-	return "unknown";
+	static const char *const names[] = {
+		[CG_MODE_V1] = "v1", [CG_MODE_V2] = "v2", [CG_MODE_HYBRID] = "hybrid"
+	};
+	return nametab_name(names, NAMETAB_LEN(names), m, "unknown");
 }
 
 static bool dir_has_file(const char *dir, const char *file)
@@ -148,82 +145,9 @@ int cg_layout_detect(const char *root, enum cg_pref pref, struct cg_layout *out,
  * adds an fstat and fcntls per directory), and takes ids from d_ino (the inode number
  * kernfs, tmpfs and ext4 report there) instead of an fstat per cgroup. Per cgroup:
  * openat + getdents64 x2 + close. The names of a directory's subdirectories are kept
- * on a stack-like arena (offsets, so it may grow) until all of them are visited.
+ * on a stack-like arena (dirlist.h, shared with usage_cgroup.c) until all of them are
+ * visited.
  */
-
-#define WALK_DENTS_BUF (32 * 1024)
-#define WALK_ARENA_INIT (64 * 1024)
-#define WALK_ARENA_MAX WL_CAP_CGROUP_WALK
-
-struct linux_dirent64_hdr {
-	uint64_t d_ino;
-	int64_t d_off;
-	unsigned short d_reclen;
-	unsigned char d_type;
-	char d_name[];
-};
-
-struct arena {
-	char *buf;
-	size_t top, cap;
-};
-
-/* arena record: uint64 ino, uint16 name length, name, NUL; 8-byte aligned */
-#define REC_HDR (sizeof(uint64_t) + sizeof(uint16_t))
-
-static int arena_push(struct arena *a, uint64_t ino, const char *name, size_t nl)
-{
-	size_t need = (REC_HDR + nl + 1 + 7) & ~(size_t)7;
-	uint16_t l16 = (uint16_t)nl;
-	if (a->top + need > a->cap) {
-		size_t nc = a->cap ? a->cap : WALK_ARENA_INIT;
-		char *nb;
-		while (a->top + need > nc)
-			nc *= 2;
-		if (nc > WALK_ARENA_MAX)
-			return -E2BIG;
-		nb = realloc(a->buf, nc);
-		if (!nb)
-			return -ENOMEM;
-		a->buf = nb;
-		a->cap = nc;
-	}
-	memcpy(a->buf + a->top, &ino, sizeof(ino));
-	memcpy(a->buf + a->top + sizeof(ino), &l16, sizeof(l16));
-	memcpy(a->buf + a->top + REC_HDR, name, nl);
-	a->buf[a->top + REC_HDR + nl] = '\0';
-	a->top += need;
-	return 0;
-}
-
-/* Appends fd's subdirectories to the arena. 0, or -errno (-ENOENT: it vanished). */
-static int list_subdirs(int fd, char *dents, struct arena *a)
-{
-	for (;;) {
-		long n = syscall(SYS_getdents64, fd, dents, WALK_DENTS_BUF);
-		if (n < 0)
-			return errno == ENODEV ? -ENOENT : -errno;
-		if (n == 0)
-			return 0;
-		for (long off = 0; off < n;) {
-			const struct linux_dirent64_hdr *d = (const void *)(dents + off);
-			const char *nm = d->d_name;
-			off += d->d_reclen;
-			if (d->d_type != DT_DIR && d->d_type != DT_UNKNOWN)
-				continue;
-			if (nm[0] == '.' && (nm[1] == '\0' || (nm[1] == '.' && nm[2] == '\0')))
-				continue;
-			size_t nl = strlen(nm);
-			if (nl > NAME_MAX)
-				continue;
-			int r = arena_push(a, d->d_ino, nm, nl);
-			if (r == -E2BIG)
-				return 0; /* keep what fits; the rest is not walked */
-			if (r)
-				return r;
-		}
-	}
-}
 
 struct walk_level {
 	int fd;
@@ -237,7 +161,7 @@ int cg_walk_at(const struct cg_layout *l, const char *hier_root, unsigned max_de
 	       cg_visit_at_fn fn, void *ctx, uint64_t *vanished)
 {
 	struct walk_level st[CG_WALK_MAX_DEPTH];
-	struct arena a = { NULL, 0, 0 };
+	struct cg_dirlist a = { NULL, 0, 0 };
 	char rel[PATH_MAX];
 	char *dents = NULL;
 	struct stat sb;
@@ -263,12 +187,12 @@ int cg_walk_at(const struct cg_layout *l, const char *hier_root, unsigned max_de
 		close(fd);
 		return ret;
 	}
-	dents = malloc(WALK_DENTS_BUF);
+	dents = malloc(CG_DIRLIST_DENTS);
 	if (!dents) {
 		close(fd);
 		return -ENOMEM;
 	}
-	ret = list_subdirs(fd, dents, &a);
+	ret = cg_dirlist_read(&a, fd, dents);
 	if (ret) {
 		close(fd);
 		goto cleanup;
@@ -289,10 +213,7 @@ int cg_walk_at(const struct cg_layout *l, const char *hier_root, unsigned max_de
 			top--;
 			continue;
 		}
-		memcpy(&ino, a.buf + lv->pos, sizeof(ino));
-		memcpy(&nl, a.buf + lv->pos + sizeof(ino), sizeof(nl));
-		name = a.buf + lv->pos + REC_HDR;
-		lv->pos += (REC_HDR + nl + 1 + 7) & ~(size_t)7;
+		name = cg_dirlist_next(&a, &lv->pos, &ino, &nl);
 
 		cfd = openat(lv->fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 		if (cfd < 0) {
@@ -314,7 +235,7 @@ int cg_walk_at(const struct cg_layout *l, const char *hier_root, unsigned max_de
 		}
 		if ((unsigned)top + 1 < max_depth) {
 			size_t start = a.top;
-			int r = list_subdirs(cfd, dents, &a); /* may move a.buf; lv stays valid */
+			int r = cg_dirlist_read(&a, cfd, dents); /* may move a.buf; lv stays valid */
 			if (r) {
 				if (r == -ENOENT && vanished)
 					(*vanished)++;

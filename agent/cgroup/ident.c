@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "../common/nametab.h"
+
 #define CID_LEN 64
 #define UUID_LEN 36
 #define HASH_UID_LEN 32 /* static pods: the kubelet's config hash, 32 hex digits */
@@ -280,32 +282,18 @@ done:
 
 const char *cg_runtime_name(enum cg_runtime r)
 {
-	switch (r) {
-	case RT_NONE:
-		return "none";
-	case RT_CONTAINERD:
-		return "containerd";
-	case RT_CRIO:
-		return "cri-o";
-	case RT_DOCKER:
-		return "docker";
-	case RT_PODMAN:
-		return "podman";
-	}
-	return "unknown";
+	static const char *const names[] = {
+		[RT_NONE] = "none", [RT_CONTAINERD] = "containerd", [RT_CRIO] = "cri-o",
+		[RT_DOCKER] = "docker", [RT_PODMAN] = "podman",
+	};
+	return nametab_name(names, NAMETAB_LEN(names), r, "unknown");
 }
 
 const char *cg_qos_name(enum cg_qos q)
 {
-	switch (q) {
-	case QOS_NONE:
-		return "none";
-	case QOS_GUARANTEED:
-		return "guaranteed";
-	case QOS_BURSTABLE:
-		return "burstable";
-	case QOS_BESTEFFORT:
-		return "besteffort";
-	}
-	return "unknown";
+	static const char *const names[] = {
+		[QOS_NONE] = "none", [QOS_GUARANTEED] = "guaranteed",
+		[QOS_BURSTABLE] = "burstable", [QOS_BESTEFFORT] = "besteffort",
+	};
+	return nametab_name(names, NAMETAB_LEN(names), q, "unknown");
 }

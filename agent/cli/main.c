@@ -18,9 +18,8 @@
 #include "log.h"
 #include "model_cmd.h"
 #include "top.h"
+#include "cli_config.h"
 #include "validate_cli.h"
-
-#define DEFAULT_CONFIG "/etc/wattlet/config.yaml"
 
 static void usage_text(FILE *f)
 {
@@ -44,7 +43,7 @@ static void usage_text(FILE *f)
 	      "  model     fit a PowerModel to a recording, or check one (wattlet model --help)\n"
 	      "\n"
 	      "Options for run, probe and config:\n"
-	      "  -c, --config FILE        YAML configuration (default " DEFAULT_CONFIG
+	      "  -c, --config FILE        YAML configuration (default " CLI_DEFAULT_CONFIG
 	      " if it exists)\n"
 	      "      --set KEY=VALUE      set any configuration key, e.g. --set ledger.retention=1h\n"
 	      "                           (repeatable; applied after the file)\n"
@@ -111,19 +110,13 @@ static const struct option long_opts[] = {
 
 static int set_key(struct config *c, const char *key, const char *value)
 {
-	struct wl_err err = { "" };
-	if (config_set(c, key, value, &err) != 0) {
-		fprintf(stderr, "wattlet: %s\n", err.msg);
-		return -1;
-	}
-	return 0;
+	return cli_config_set(c, "wattlet", key, value);
 }
 
 /* Two passes: the config file first (wherever -c appears), then flags in order. */
 static int parse_options(struct cli *cli, int argc, char **argv)
 {
 	const char *config_path = NULL;
-	struct wl_err err = { "" };
 	int opt;
 
 	config_defaults(&cli->cfg);
@@ -145,28 +138,14 @@ static int parse_options(struct cli *cli, int argc, char **argv)
 		fprintf(stderr, "wattlet: unexpected argument '%s' (see wattlet --help)\n", argv[optind]);
 		return -1;
 	}
-	if (!config_path && access(DEFAULT_CONFIG, F_OK) == 0)
-		config_path = DEFAULT_CONFIG;
-	if (config_path && config_load_file(&cli->cfg, config_path, &err) != 0) {
-		fprintf(stderr, "wattlet: %s\n", err.msg);
+	if (cli_config_load(&cli->cfg, "wattlet", config_path))
 		return -1;
-	}
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "+c:v:h", long_opts, NULL)) != -1) {
 		int rc = 0;
 		switch (opt) {
-		case OPT_SET: {
-			char key[128];
-			const char *eq = strchr(optarg, '=');
-			if (!eq || eq == optarg || (size_t)(eq - optarg) >= sizeof(key)) {
-				fprintf(stderr, "wattlet: --set wants KEY=VALUE, got '%s'\n", optarg);
-				return -1;
-			}
-			snprintf(key, sizeof(key), "%.*s", (int)(eq - optarg), optarg);
-			rc = set_key(&cli->cfg, key, eq + 1);
-			break;
-		}
+		case OPT_SET: rc = cli_config_set_arg(&cli->cfg, "wattlet", optarg); break;
 		case OPT_LISTEN: rc = set_key(&cli->cfg, "listen", optarg); break;
 		case OPT_TICK: rc = set_key(&cli->cfg, "tick", optarg); break;
 		case OPT_POWERCAP: rc = set_key(&cli->cfg, "meter.powercap_root", optarg); break;
@@ -192,10 +171,8 @@ static int parse_options(struct cli *cli, int argc, char **argv)
 		if (rc)
 			return -1;
 	}
-	if (config_validate(&cli->cfg, &err) != 0) {
-		fprintf(stderr, "wattlet: %s\n", err.msg);
+	if (cli_config_validate(&cli->cfg, "wattlet"))
 		return -1;
-	}
 	log_set_level(cli->cfg.log_level);
 	return 0;
 }

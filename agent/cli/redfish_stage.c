@@ -176,6 +176,7 @@ void redfish_stage_tick(struct redfish_stage *s, const struct usage_sample *us,
 	log_state(s, &t);
 	s->md = *in->energy;
 	s->md.zone_mask |= 1u << ZONE_PLATFORM;
+	s->md.platform_whole = true; /* the chassis' power: the GPUs are inside it */
 	s->md.uj[ZONE_PLATFORM] = t.uj;
 	s->md.reset_mask &= ~(1u << ZONE_PLATFORM);
 	s->md.error_mask &= ~(1u << ZONE_PLATFORM);

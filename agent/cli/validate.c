@@ -16,8 +16,7 @@
 #include "../config/config.h"
 #include "../kube/kube_config.h"
 #include "../validate/validate.h"
-
-#define DEFAULT_CONFIG "/etc/wattlet/config.yaml"
+#include "cli_config.h"
 
 enum { EXIT_PASS = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_REFUSED = 3, EXIT_ERROR = 4 };
 
@@ -73,7 +72,7 @@ static void usage(FILE *f)
 	      "      --json FILE             also write the report there (\"-\": stdout)\n"
 	      "      --no-state              do not update validate.result_file\n"
 	      "  -q, --quiet                 no progress lines\n"
-	      "  -c, --config FILE           agent configuration (default " DEFAULT_CONFIG
+	      "  -c, --config FILE           agent configuration (default " CLI_DEFAULT_CONFIG
 	      " if it exists)\n"
 	      "      --set KEY=VALUE         any configuration key (meter.*, cgroup.*, validate.*)\n"
 	      "      --powercap-root DIR     same as --set meter.powercap_root=DIR\n"
@@ -144,19 +143,12 @@ static int num_arg(const char *flag, const char *s, double lo, double hi, double
 
 static int set_key(struct config *c, const char *key, const char *value)
 {
-	struct wl_err err = { "" };
-
-	if (config_set(c, key, value, &err) != 0) {
-		fprintf(stderr, "wattlet validate: %s\n", err.msg);
-		return -1;
-	}
-	return 0;
+	return cli_config_set(c, "wattlet validate", key, value);
 }
 
 static int parse(struct vcli *v, int argc, char **argv)
 {
 	const char *config_path = NULL;
-	struct wl_err err = { "" };
 	double d;
 	uint64_t ms;
 	int opt, rc;
@@ -217,12 +209,8 @@ static int parse(struct vcli *v, int argc, char **argv)
 				"a command\n");
 		return -1;
 	}
-	if (!config_path && access(DEFAULT_CONFIG, F_OK) == 0)
-		config_path = DEFAULT_CONFIG;
-	if (config_path && config_load_file(&v->cfg, config_path, &err) != 0) {
-		fprintf(stderr, "wattlet validate: %s\n", err.msg);
+	if (cli_config_load(&v->cfg, "wattlet validate", config_path))
 		return -1;
-	}
 	/* pass 2: everything else, in order */
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "+qc:h", opts, NULL)) != -1) {
@@ -284,17 +272,7 @@ static int parse(struct vcli *v, int argc, char **argv)
 			break;
 		case O_NO_STATE: v->no_state = true; break;
 		case 'q': v->quiet = true; break;
-		case O_SET: {
-			char key[128];
-			const char *eq = strchr(optarg, '=');
-			if (!eq || eq == optarg || (size_t)(eq - optarg) >= sizeof(key)) {
-				fprintf(stderr, "wattlet validate: --set wants KEY=VALUE, got '%s'\n", optarg);
-				return -1;
-			}
-			snprintf(key, sizeof(key), "%.*s", (int)(eq - optarg), optarg);
-			rc = set_key(&v->cfg, key, eq + 1);
-			break;
-		}
+		case O_SET: rc = cli_config_set_arg(&v->cfg, "wattlet validate", optarg); break;
 		case O_POWERCAP: rc = set_key(&v->cfg, "meter.powercap_root", optarg); break;
 		case O_METER_ORDER: rc = set_key(&v->cfg, "meter.order", optarg); break;
 		default: break;
@@ -302,10 +280,8 @@ static int parse(struct vcli *v, int argc, char **argv)
 		if (rc)
 			return -1;
 	}
-	if (config_validate(&v->cfg, &err) != 0) {
-		fprintf(stderr, "wattlet validate: %s\n", err.msg);
+	if (cli_config_validate(&v->cfg, "wattlet validate"))
 		return -1;
-	}
 	memcpy(v->vo.meter.order, v->cfg.meter_order, sizeof(v->vo.meter.order));
 	v->vo.meter.n_order = v->cfg.meter_n_order;
 	v->vo.meter.sysfs_root = v->cfg.sysfs_root;

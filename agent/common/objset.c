@@ -160,6 +160,16 @@ void objset_drop(struct objset *s, size_t i)
 	s->n--;
 }
 
+int objset_remove(struct objset *s, const char *id)
+{
+	ssize_t at = objset_find(s, id);
+
+	if (at < 0)
+		return -ENOENT;
+	objset_drop(s, (size_t)at);
+	return 0;
+}
+
 void objset_begin_sync(struct objset *s)
 {
 	s->sync_gen++;

@@ -51,6 +51,8 @@ int objset_get(struct objset *s, const char *id, size_t size, struct objset_head
 
 /* Frees entry i (< n); the last entry takes its place. */
 void objset_drop(struct objset *s, size_t i);
+/* Frees the entry with id (objset_drop). 0, or -ENOENT when there is none. */
+int objset_remove(struct objset *s, const char *id);
 
 /* A relist starts / has ended: end drops every entry not upserted since begin. */
 void objset_begin_sync(struct objset *s);

@@ -105,19 +105,19 @@ int strbuf_addf(struct strbuf *sb, const char *fmt, ...)
 	return 0;
 }
 
-int strbuf_add_label_escaped(struct strbuf *sb, const char *s)
+/* The escape sequence for c, written into tmp when it is built, or NULL to copy c. */
+typedef const char *(*escape_fn)(unsigned char c, char tmp[8]);
+
+/* Appends s, each character that esc replaces written as its replacement: the runs
+ * between replaced characters are copied whole. */
+static int add_escaped(struct strbuf *sb, const char *s, escape_fn esc)
 {
 	const char *run = s;
 	int err = 0;
 
 	for (; *s && !err; s++) {
-		const char *rep = NULL;
-		if (*s == '\\')
-			rep = "\\\\";
-		else if (*s == '"')
-			rep = "\\\"";
-		else if (*s == '\n')
-			rep = "\\n";
+		char tmp[8];
+		const char *rep = esc((unsigned char)*s, tmp);
 		if (!rep)
 			continue;
 		err = strbuf_add(sb, run, (size_t)(s - run));
@@ -130,35 +130,34 @@ int strbuf_add_label_escaped(struct strbuf *sb, const char *s)
 	return err;
 }
 
+static const char *label_escape(unsigned char c, char tmp[8])
+{
+	(void)tmp;
+	if (c == '\\')
+		return "\\\\";
+	if (c == '"')
+		return "\\\"";
+	if (c == '\n')
+		return "\\n";
+	return NULL;
+}
+
+static const char *json_escape(unsigned char c, char tmp[8])
+{
+	if (c == '\t')
+		return "\\t";
+	if (c >= 0x20 || c == '\n')
+		return label_escape(c, tmp);
+	snprintf(tmp, 8, "\\u%04x", c);
+	return tmp;
+}
+
+int strbuf_add_label_escaped(struct strbuf *sb, const char *s)
+{
+	return add_escaped(sb, s, label_escape);
+}
+
 int strbuf_add_json_escaped(struct strbuf *sb, const char *s)
 {
-	const char *run = s;
-	int err = 0;
-
-	for (; *s && !err; s++) {
-		unsigned char c = (unsigned char)*s;
-		char tmp[8];
-		const char *rep = NULL;
-		if (c == '\\')
-			rep = "\\\\";
-		else if (c == '"')
-			rep = "\\\"";
-		else if (c == '\n')
-			rep = "\\n";
-		else if (c == '\t')
-			rep = "\\t";
-		else if (c < 0x20) {
-			snprintf(tmp, sizeof(tmp), "\\u%04x", c);
-			rep = tmp;
-		}
-		if (!rep)
-			continue;
-		err = strbuf_add(sb, run, (size_t)(s - run));
-		if (!err)
-			err = strbuf_adds(sb, rep);
-		run = s + 1;
-	}
-	if (!err)
-		err = strbuf_add(sb, run, (size_t)(s - run));
-	return err;
+	return add_escaped(sb, s, json_escape);
 }

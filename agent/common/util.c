@@ -24,6 +24,19 @@ int err_set(struct wl_err *e, int err_code, const char *fmt, ...)
 	return -err_code;
 }
 
+void *wl_zalloc(size_t size, const char *who, struct wl_err *e)
+{
+	void *p = calloc(1, size);
+
+	if (!p) {
+		if (who)
+			err_set(e, ENOMEM, "%s: out of memory", who);
+		else
+			err_set(e, ENOMEM, "out of memory");
+	}
+	return p;
+}
+
 int read_fd(int fd, char *buf, size_t cap, size_t *len)
 {
 	size_t got = 0;
@@ -92,44 +105,45 @@ static const char *skip_ws(const char *s)
 	return s;
 }
 
-int parse_u64(const char *s, uint64_t *out)
+/* The strict decimal parse behind parse_u64 and parse_i64: digits (after a sign only
+ * when is_signed) with ASCII whitespace around them. The value goes to *u or *i; neither
+ * is written on failure. */
+static int parse_dec(const char *s, bool is_signed, uint64_t *u, int64_t *i)
 {
 	char *end;
-	unsigned long long v;
+	unsigned long long uv = 0;
+	long long iv = 0;
 
 	if (!s)
 		return -EINVAL;
 	s = skip_ws(s);
-	if (!isdigit((unsigned char)*s))
+	if (!isdigit((unsigned char)*s) &&
+	    !(is_signed && (*s == '-' || *s == '+') && isdigit((unsigned char)s[1])))
 		return -EINVAL;
 	errno = 0;
-	v = strtoull(s, &end, 10);
+	if (is_signed)
+		iv = strtoll(s, &end, 10);
+	else
+		uv = strtoull(s, &end, 10);
 	if (errno == ERANGE)
 		return -ERANGE;
 	if (*skip_ws(end) != '\0')
 		return -EINVAL;
-	*out = (uint64_t)v;
+	if (is_signed)
+		*i = (int64_t)iv;
+	else
+		*u = (uint64_t)uv;
 	return 0;
+}
+
+int parse_u64(const char *s, uint64_t *out)
+{
+	return parse_dec(s, false, out, NULL);
 }
 
 int parse_i64(const char *s, int64_t *out)
 {
-	char *end;
-	long long v;
-
-	if (!s)
-		return -EINVAL;
-	s = skip_ws(s);
-	if (!isdigit((unsigned char)*s) && !((*s == '-' || *s == '+') && isdigit((unsigned char)s[1])))
-		return -EINVAL;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno == ERANGE)
-		return -ERANGE;
-	if (*skip_ws(end) != '\0')
-		return -EINVAL;
-	*out = (int64_t)v;
-	return 0;
+	return parse_dec(s, true, NULL, out);
 }
 
 int parse_double(const char *s, double *out)

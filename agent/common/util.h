@@ -1,6 +1,7 @@
-/* util.h - small, allocation-free helpers for reading kernel files and keeping errors.
+/* util.h - small helpers for reading kernel files, keeping errors and allocating.
  *
- * Return convention: 0 on success or a negative errno. Nothing here logs.
+ * Return convention: 0 on success or a negative errno (constructors: NULL with the
+ * struct wl_err filled). Nothing here logs; only wl_zalloc() allocates.
  *
  * struct wl_err carries a human-readable reason from a library module up to main,
  * which decides whether and how to log it. err_set() formats into it (NULL-safe).
@@ -22,6 +23,12 @@ struct wl_err {
  * callers can write `return err_set(e, EINVAL, "bad %s", x);`. */
 int err_set(struct wl_err *e, int err_code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* A zeroed block of size bytes (calloc), owned by the caller (free()). NULL when out of
+ * memory, with e set to "out of memory" ("<who>: out of memory" when who is not NULL):
+ * the allocation step of a constructor, `x = wl_zalloc(sizeof(*x), NULL, e);
+ * if (!x) return NULL;`. */
+void *wl_zalloc(size_t size, const char *who, struct wl_err *e);
 
 /* Reads at most cap-1 bytes of path into buf and NUL-terminates it. *len (may be NULL)
  * gets the byte count. -EFBIG if the file is larger than cap-1 bytes. */

@@ -1,7 +1,6 @@
 #include "zone.h"
 
-#include <errno.h>
-#include <string.h>
+#include "nametab.h"
 
 static const char *const zone_names[ZONE_COUNT] = {
 	[ZONE_PACKAGE] = "package", [ZONE_CORE] = "core", [ZONE_UNCORE] = "uncore",
@@ -21,37 +20,27 @@ static const char *const mode_names[MODE_COUNT] = {
 	[MODE_IDLE] = "idle",
 };
 
-static int lookup(const char *const *names, int n, const char *name)
-{
-	if (!name)
-		return -EINVAL;
-	for (int i = 0; i < n; i++)
-		if (strcmp(names[i], name) == 0)
-			return i;
-	return -EINVAL;
-}
-
 const char *zone_name(enum zone z)
 {
-	return (unsigned)z < ZONE_COUNT ? zone_names[z] : "unknown";
+	return nametab_name(zone_names, ZONE_COUNT, z, "unknown");
 }
 
 int zone_from_name(const char *name)
 {
-	return lookup(zone_names, ZONE_COUNT, name);
+	return nametab_find(zone_names, ZONE_COUNT, name);
 }
 
 const char *feature_name(enum feature f)
 {
-	return (unsigned)f < FEAT_COUNT ? feature_names[f] : "unknown";
+	return nametab_name(feature_names, FEAT_COUNT, f, "unknown");
 }
 
 int feature_from_name(const char *name)
 {
-	return lookup(feature_names, FEAT_COUNT, name);
+	return nametab_find(feature_names, FEAT_COUNT, name);
 }
 
 const char *mode_name(enum mode m)
 {
-	return (unsigned)m < MODE_COUNT ? mode_names[m] : "unknown";
+	return nametab_name(mode_names, MODE_COUNT, m, "unknown");
 }

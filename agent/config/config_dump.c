@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/numfmt.h"
+
 /* ---- config_dump ------------------------------------------------------------------ */
 
 struct out {
@@ -54,14 +56,9 @@ static void out_quoted(struct out *o, const char *s)
 /* Shortest "%.Ng" that parses back to exactly v. */
 static void out_double(struct out *o, double v)
 {
-	char tmp[40];
+	char tmp[NUMFMT_EXACT_CAP];
 
-	for (int prec = 6; prec <= 17; prec++) {
-		snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
-		if (strtod(tmp, NULL) == v)
-			break;
-	}
-	outf(o, "%s", tmp);
+	outf(o, "%s", fmt_double_exact(v, tmp));
 }
 
 static bool has_idle_watts(const struct config *c)

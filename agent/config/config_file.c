@@ -111,6 +111,16 @@ static int check_keys(struct walk *w, yaml_node_t *map, const char *prefix)
 	return 0;
 }
 
+/* The key and value nodes of a pair of a mapping check_keys() accepted (its keys are
+ * scalars); returns the key's text. */
+static const char *pair_at(struct walk *w, const yaml_node_pair_t *p, yaml_node_t **k,
+			   yaml_node_t **v)
+{
+	*k = yaml_document_get_node(w->doc, p->key);
+	*v = yaml_document_get_node(w->doc, p->value);
+	return (const char *)(*k)->data.scalar.value;
+}
+
 static int walk_zone_map(struct walk *w, const struct key_desc *d, yaml_node_t *map)
 {
 	char why[WHY_MAX];
@@ -119,9 +129,8 @@ static int walk_zone_map(struct walk *w, const struct key_desc *d, yaml_node_t *
 	if (r < 0)
 		return r;
 	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-		yaml_node_t *k = yaml_document_get_node(w->doc, p->key);
-		yaml_node_t *v = yaml_document_get_node(w->doc, p->value);
-		const char *kname = (const char *)k->data.scalar.value;
+		yaml_node_t *k, *v;
+		const char *kname = pair_at(w, p, &k, &v);
 		int z = cfg_zone_key(kname, why, sizeof(why));
 		if (z < 0)
 			return werr(w, k->start_mark, "%s: %s", d->path, why);
@@ -167,9 +176,8 @@ static int walk_mapping(struct walk *w, yaml_node_t *map, const char *prefix)
 	if (r < 0)
 		return r;
 	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-		yaml_node_t *k = yaml_document_get_node(w->doc, p->key);
-		yaml_node_t *v = yaml_document_get_node(w->doc, p->value);
-		const char *kname = (const char *)k->data.scalar.value;
+		yaml_node_t *k, *v;
+		const char *kname = pair_at(w, p, &k, &v);
 		const struct key_desc *d;
 
 		if (snprintf(path, sizeof(path), "%s%s%s", prefix ? prefix : "", prefix ? "." : "",

@@ -103,10 +103,18 @@ struct agent_status {
 	uint64_t metrics_renders_scrape; /* renders done by a scrape before this one */
 };
 
-/* Which zones to show: those the meter measures plus any holding energy. */
+/* Set in export_zones_present()'s mask, above the zone bits (loops over zones never see
+ * it), when zone platform is present and reads the whole machine, discrete GPUs included
+ * (node->platform_whole: the BMC over Redfish, an ACPI power meter). */
+#define EXPORT_ZONES_PLATFORM_WHOLE (1u << 31)
+/* Which zones to show: those the meter measures plus any holding energy (and
+ * EXPORT_ZONES_PLATFORM_WHOLE, for the totals below). */
 uint32_t export_zones_present(const struct ledger_node *n);
-/* Totals without double counting: platform when present, else package + dram (+ gpu);
- * core and uncore are inside package. */
+/* Whole-machine totals without double counting, over the zones in `zones`:
+ *   platform that includes the GPUs (EXPORT_ZONES_PLATFORM_WHOLE)  platform alone;
+ *   platform without them (RAPL psys; hwmon, coverage unknown)      platform + gpu;
+ *   no platform                                                     package + dram + gpu.
+ * core and uncore are inside package, package and dram inside platform. */
 double export_total_watts(const double w[ZONE_COUNT][MODE_COUNT], uint32_t zones);
 double export_mode_watts(const double w[ZONE_COUNT][MODE_COUNT], uint32_t zones, enum mode m);
 uint64_t export_total_uj(const uint64_t uj[ZONE_COUNT][MODE_COUNT], uint32_t zones);

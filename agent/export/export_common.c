@@ -1,4 +1,5 @@
 /* export_common.c - output helpers shared by metrics.c and json.c (export_impl.h). */
+#include "export.h"
 #include "export_impl.h"
 
 #include <math.h>
@@ -221,13 +222,19 @@ uint32_t export_zones_present(const struct ledger_node *n)
 		for (int md = 0; md < MODE_COUNT; md++)
 			if (n->uj[z][md])
 				m |= 1u << z;
+	if (n->platform_whole && (m & (1u << ZONE_PLATFORM)))
+		m |= EXPORT_ZONES_PLATFORM_WHOLE;
 	return m;
 }
 
+/* The zones a whole-machine total adds (export.h): a platform reading of the whole
+ * chassis (a BMC's) already holds the GPUs, RAPL psys does not. */
 static uint32_t whole_zones(uint32_t zones)
 {
 	uint32_t top = zones & (1u << ZONE_GPU);
 
+	if ((zones & (1u << ZONE_PLATFORM)) && (zones & EXPORT_ZONES_PLATFORM_WHOLE))
+		return 1u << ZONE_PLATFORM;
 	if (zones & (1u << ZONE_PLATFORM))
 		return top | (1u << ZONE_PLATFORM);
 	return top | (zones & ((1u << ZONE_PACKAGE) | (1u << ZONE_DRAM)));

@@ -597,11 +597,9 @@ struct http_server *http_server_new_opts(const char *listen, const struct http_o
 		return NULL;
 	}
 
-	s = calloc(1, sizeof(*s));
-	if (!s) {
-		err_set(err, ENOMEM, "out of memory");
+	s = wl_zalloc(sizeof(*s), NULL, err);
+	if (!s)
 		return NULL;
-	}
 	s->fn = fn;
 	s->fn_ctx = ctx;
 	s->authz = opts ? opts->authz : NULL;

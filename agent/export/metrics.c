@@ -58,6 +58,26 @@ void mx_open1(struct out_buf *o, const char *name, const char *k, const char *v)
 	ob_add(o, "\"", 1);
 }
 
+/* name{k="v"} n: one sample with a single label. */
+static void sample1_u64(struct out_buf *o, const char *name, const char *k, const char *v,
+			uint64_t n)
+{
+	mx_open1(o, name, k, v);
+	ob_adds(o, "} ");
+	ob_u64(o, n);
+	ob_add(o, "\n", 1);
+}
+
+/* The family name (type counter, help) with one sample per label value: name{k="v[i]"}
+ * n[i] for i < count. */
+static void counter_by(struct out_buf *o, const char *name, const char *help, const char *k,
+		       const char *const *v, const uint64_t *n, size_t count)
+{
+	mx_family(o, name, "counter", help);
+	for (size_t i = 0; i < count; i++)
+		sample1_u64(o, name, k, v[i], n[i]);
+}
+
 /* ---- node ------------------------------------------------------------------ */
 
 /* The family name (type, help) with one node series per measured zone and mode: uj[z][m]
@@ -138,8 +158,8 @@ static void node_metrics(struct render *r)
 	for (int z = 0; z < ZONE_COUNT; z++) {
 		if (!(r->zones & (1u << z)))
 			continue;
-		mx_open1(o, "wattlet_node_zone_estimated", "zone", zone_name((enum zone)z));
-		ob_adds(o, (r->s->estimated_zones & (1u << z)) ? "} 1\n" : "} 0\n");
+		sample1_u64(o, "wattlet_node_zone_estimated", "zone", zone_name((enum zone)z),
+			    (r->s->estimated_zones >> z) & 1u);
 	}
 }
 
@@ -451,7 +471,6 @@ static void lean_workload_metrics(struct render *r)
 static void workload_metrics(struct render *r)
 {
 	struct out_buf *o = &r->o;
-	size_t live = 0;
 	const char *pfx = r->pod_rows ? "wattlet_pod" : "wattlet_workload";
 	char jname[64], wname[64], cname[64];
 
@@ -473,12 +492,8 @@ static void workload_metrics(struct render *r)
 	mx_family(o, cname, "counter",
 	       r->pod_rows ? "CPU time the attribution counted for a pod."
 			   : "CPU time the attribution counted for a workload.");
-	for (size_t i = 0; i < r->n; i++) {
-		const struct ledger_row *row = ledger_row_at(r->l, i);
-		row_fixed(r, cname, i, "} ", row->cpu_ns, 9);
-		if (!row->terminated && !row->is_system)
-			live++;
-	}
+	for (size_t i = 0; i < r->n; i++)
+		row_fixed(r, cname, i, "} ", ledger_row_at(r->l, i)->cpu_ns, 9);
 	if (r->pod_rows) {
 		mx_family(o, "wattlet_pod_co2e_grams_total", "counter",
 		       "Grams CO2e of the pod's energy at the carbon intensity of its EnergyPolicy "
@@ -488,7 +503,7 @@ static void workload_metrics(struct render *r)
 				ledger_row_at(r->l, i)->co2e_g);
 		return;
 	}
-	workloads_gauge(o, live);
+	workloads_gauge(o, live_rows(r));
 }
 
 /* ---- agent ------------------------------------------------------------------- */
@@ -544,14 +559,13 @@ static void agent_metrics(struct render *r)
 	scalar_u64(o, "wattlet_agent_resident_memory_bytes", "gauge",
 		   "Resident memory of the agent.", s->self_rss_bytes);
 	if (s->metrics_cached) {
-		mx_family(o, "wattlet_agent_metrics_renders_total", "counter",
-		       "Renders of /metrics before this one, by trigger: at a tick's end (a "
-		       "scrape was due) or by a scrape that found the last rendering stale.");
-		ob_adds(o, "wattlet_agent_metrics_renders_total{trigger=\"tick\"} ");
-		ob_u64(o, s->metrics_renders_tick);
-		ob_adds(o, "\nwattlet_agent_metrics_renders_total{trigger=\"scrape\"} ");
-		ob_u64(o, s->metrics_renders_scrape);
-		ob_add(o, "\n", 1);
+		static const char *const trigger[] = { "tick", "scrape" };
+		const uint64_t renders[] = { s->metrics_renders_tick, s->metrics_renders_scrape };
+
+		counter_by(o, "wattlet_agent_metrics_renders_total",
+			   "Renders of /metrics before this one, by trigger: at a tick's end (a "
+			   "scrape was due) or by a scrape that found the last rendering stale.",
+			   "trigger", trigger, renders, 2);
 	}
 }
 
@@ -577,15 +591,10 @@ static void kube_metrics(struct render *r)
 			ob_add(o, "\n", 1);
 		}
 	}
-	mx_family(o, "wattlet_kube_requests_total", "counter",
-	       "HTTP requests sent to the Kubernetes API by the writer, by resource (an object's "
-	       "first write is two: create and status).");
-	for (int i = 0; i < EXPORT_KUBE_RESOURCES; i++) {
-		mx_open1(o, "wattlet_kube_requests_total", "resource", res[i]);
-		ob_adds(o, "} ");
-		ob_u64(o, k->requests[i]);
-		ob_add(o, "\n", 1);
-	}
+	counter_by(o, "wattlet_kube_requests_total",
+		   "HTTP requests sent to the Kubernetes API by the writer, by resource (an "
+		   "object's first write is two: create and status).",
+		   "resource", res, k->requests, EXPORT_KUBE_RESOURCES);
 	scalar_u64(o, "wattlet_kube_writes_skipped_total", "counter",
 		   "Object writes due by interval but skipped because nothing changed.",
 		   k->skipped_unchanged);
@@ -604,11 +613,8 @@ static void kube_metrics(struct render *r)
 		mx_family(o, "wattlet_kube_cluster_nodes", "gauge",
 		       "Cluster node count the write budget is shared by, and where it comes "
 		       "from (api, override; unknown: 0, the conservative share applies).");
-		mx_open1(o, "wattlet_kube_cluster_nodes", "source",
-		      k->nodes_source ? k->nodes_source : "unknown");
-		ob_adds(o, "} ");
-		ob_u64(o, k->cluster_nodes);
-		ob_add(o, "\n", 1);
+		sample1_u64(o, "wattlet_kube_cluster_nodes", "source",
+			    k->nodes_source ? k->nodes_source : "unknown", k->cluster_nodes);
 	}
 	mx_family(o, "wattlet_kube_write_failures_total", "counter",
 	       "Failed writes to the Kubernetes API by resource and reason (the API Status "
@@ -629,11 +635,16 @@ static void kube_metrics(struct render *r)
 
 static void http_metrics(struct render *r)
 {
+	static const char *const conn_why[] = { "evicted", "idle_timeout", "refused", "upgrade" };
+	static const char *const ui_why[] = { "limit", "slow" };
 	const struct http_stats *h = r->s->http;
 	struct out_buf *o = &r->o;
 
 	if (!h)
 		return;
+	const uint64_t conn_closed[] = { h->evicted, h->timed_out, h->refused,
+					 h->upgrades_refused };
+	const uint64_t ui_closed[] = { h->ws_refused, h->ws_dropped };
 	scalar_u64(o, "wattlet_http_connections", "gauge",
 		   "HTTP connections open when /metrics was rendered (at most once per tick).",
 		   h->open);
@@ -642,33 +653,21 @@ static void http_metrics(struct render *r)
 		   "of the open-files limit).", h->max);
 	scalar_u64(o, "wattlet_http_connections_accepted_total", "counter",
 		   "HTTP connections accepted.", h->accepted);
-	mx_family(o, "wattlet_http_connections_closed_total", "counter",
-	       "HTTP connections the agent closed, by reason: evicted (the longest idle, to make "
-	       "room at the cap), idle_timeout, refused (at the cap with every connection busy), "
-	       "upgrade (WebSocket/h2c upgrade or CONNECT).");
-	ob_adds(o, "wattlet_http_connections_closed_total{reason=\"evicted\"} ");
-	ob_u64(o, h->evicted);
-	ob_adds(o, "\nwattlet_http_connections_closed_total{reason=\"idle_timeout\"} ");
-	ob_u64(o, h->timed_out);
-	ob_adds(o, "\nwattlet_http_connections_closed_total{reason=\"refused\"} ");
-	ob_u64(o, h->refused);
-	ob_adds(o, "\nwattlet_http_connections_closed_total{reason=\"upgrade\"} ");
-	ob_u64(o, h->upgrades_refused);
-	ob_add(o, "\n", 1);
+	counter_by(o, "wattlet_http_connections_closed_total",
+		   "HTTP connections the agent closed, by reason: evicted (the longest idle, to "
+		   "make room at the cap), idle_timeout, refused (at the cap with every connection "
+		   "busy), upgrade (WebSocket/h2c upgrade or CONNECT).",
+		   "reason", conn_why, conn_closed, 4);
 	if (!h->ws_max)
 		return;
 	scalar_u64(o, "wattlet_ui_clients", "gauge",
 		   "/ui WebSocket clients open when /metrics was rendered.", h->ws_open);
 	scalar_u64(o, "wattlet_ui_clients_max", "gauge",
 		   "/ui WebSocket clients allowed at a time (http.ui_max_clients).", h->ws_max);
-	mx_family(o, "wattlet_ui_clients_closed_total", "counter",
-	       "/ui WebSocket clients the agent closed, by reason: limit (over "
-	       "http.ui_max_clients), slow (a frame waited http.idle_timeout for it).");
-	ob_adds(o, "wattlet_ui_clients_closed_total{reason=\"limit\"} ");
-	ob_u64(o, h->ws_refused);
-	ob_adds(o, "\nwattlet_ui_clients_closed_total{reason=\"slow\"} ");
-	ob_u64(o, h->ws_dropped);
-	ob_add(o, "\n", 1);
+	counter_by(o, "wattlet_ui_clients_closed_total",
+		   "/ui WebSocket clients the agent closed, by reason: limit (over "
+		   "http.ui_max_clients), slow (a frame waited http.idle_timeout for it).",
+		   "reason", ui_why, ui_closed, 2);
 	scalar_u64(o, "wattlet_ui_frames_total", "counter",
 		   "/ui frames written to WebSocket clients (one rendering per tick is shared by "
 		   "all).", h->ws_frames);
@@ -687,9 +686,8 @@ static void redfish_metrics(struct render *r)
 	       "1 while the BMC's platform power reading is fresh, 0 when it is stale (no "
 	       "reading within redfish.stale_after: zone platform is marked stale and no "
 	       "energy is invented), by the Redfish resource read.");
-	mx_open1(o, "wattlet_redfish_up", "resource", f->resource && f->resource[0] ?
-	      f->resource : "none");
-	ob_adds(o, f->stale ? "} 0\n" : "} 1\n");
+	sample1_u64(o, "wattlet_redfish_up", "resource", mx_str_or(f->resource, "none"),
+		    f->stale ? 0 : 1);
 	if (f->reading_age_s >= 0) {
 		scalar_dbl(o, "wattlet_redfish_reading_age_seconds", "gauge",
 			   "Age of the newest platform power reading from the BMC (when it was "
@@ -700,16 +698,11 @@ static void redfish_metrics(struct render *r)
 	}
 	scalar_u64(o, "wattlet_redfish_polls_total", "counter",
 		   "Polls of the BMC (successful or not).", f->polls);
-	mx_family(o, "wattlet_redfish_poll_errors_total", "counter",
-	       "Failed polls of the BMC by reason: credentials, connect, tls, timeout, auth "
-	       "(401/403), http (another status), json (not a JSON object), missing (no "
-	       "reading), range (a reading out of range), no_source (no power resource).");
-	for (int i = 0; i < f->n_err; i++) {
-		mx_open1(o, "wattlet_redfish_poll_errors_total", "reason", f->err_names[i]);
-		ob_adds(o, "} ");
-		ob_u64(o, f->errors[i]);
-		ob_add(o, "\n", 1);
-	}
+	counter_by(o, "wattlet_redfish_poll_errors_total",
+		   "Failed polls of the BMC by reason: credentials, connect, tls, timeout, auth "
+		   "(401/403), http (another status), json (not a JSON object), missing (no "
+		   "reading), range (a reading out of range), no_source (no power resource).",
+		   "reason", f->err_names, f->errors, f->n_err > 0 ? (size_t)f->n_err : 0);
 }
 
 /* ---- platform validation (wattlet validate) ------------------------------------ */
@@ -740,8 +733,7 @@ static void validation_metrics(struct render *r)
 	for (int k = 0; k < EXPORT_VALIDATION_KINDS; k++) {
 		if (!v[k].present)
 			continue;
-		mx_open1(o, "wattlet_validation_passed", "kind", kind[k]);
-		ob_adds(o, v[k].passed ? "} 1\n" : "} 0\n");
+		sample1_u64(o, "wattlet_validation_passed", "kind", kind[k], v[k].passed ? 1 : 0);
 	}
 	mx_family(o, "wattlet_validation_deviation_percent", "gauge",
 	       "Deviation of wattlet from the independent sampler in the last validation: "
@@ -836,13 +828,8 @@ int export_metrics_render(const struct ledger *l, const struct agent_status *s,
 		r->l = l;
 		r->n = ledger_count(l);
 	}
-	if (!rows) {
-		mx_family(&r->o, "wattlet_agent_workloads", "gauge",
-		       "Workloads seen in the last tick (live ledger rows, system excluded).");
-		ob_adds(&r->o, "wattlet_agent_workloads ");
-		ob_u64(&r->o, live_rows(r));
-		ob_add(&r->o, "\n", 1);
-	}
+	if (!rows)
+		workloads_gauge(&r->o, live_rows(r));
 	agent_metrics(r);
 	kube_metrics(r);
 	http_metrics(r);

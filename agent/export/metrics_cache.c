@@ -72,11 +72,9 @@ struct metrics_cache *metrics_cache_new(const struct metrics_cache_opts *o, stru
 		err_set(err, EINVAL, "metrics cache: needs a tick period and a gzip level 0..9");
 		return NULL;
 	}
-	c = calloc(1, sizeof(*c));
-	if (!c) {
-		err_set(err, ENOMEM, "out of memory");
+	c = wl_zalloc(sizeof(*c), NULL, err);
+	if (!c)
 		return NULL;
-	}
 	c->o = *o;
 	if (!c->o.gzip_level)
 		c->o.gzip_level = METRICS_GZIP_LEVEL;

@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "../common/worker.h"
 #include "kube_http.h"
 
 #define KA_DEFAULT_TTL_MS 120000u
@@ -38,8 +39,7 @@ struct kube_authn {
 	struct kube_http *http;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	pthread_t thread;
-	bool have_thread, stop;
+	struct wl_worker wk; /* the thread in automatic mode; sleeps on cv */
 	struct entry *tab;
 	unsigned n_pending;
 	struct kube_authn_stats st;
@@ -147,7 +147,10 @@ static bool string_array(const json_t *a)
 	return true;
 }
 
-static json_t *load(const char *json, size_t len, const char *kind, struct wl_err *e)
+/* Parses a review response of the given kind: the document (the caller's: json_decref())
+ * with *status set to its status object, or NULL with e set. */
+static json_t *load(const char *json, size_t len, const char *kind, json_t **status,
+		    struct wl_err *e)
 {
 	json_error_t je;
 	json_t *doc, *k;
@@ -167,6 +170,12 @@ static json_t *load(const char *json, size_t len, const char *kind, struct wl_er
 		json_decref(doc);
 		return NULL;
 	}
+	*status = json_object_get(doc, "status");
+	if (!json_is_object(*status)) {
+		err_set(e, EINVAL, "%s has no status", kind);
+		json_decref(doc);
+		return NULL;
+	}
 	return doc;
 }
 
@@ -180,14 +189,9 @@ int kube_authn_parse_tokenreview(const char *json, size_t len, bool *authenticat
 		return -EINVAL;
 	memset(u, 0, sizeof(*u));
 	*authenticated = false;
-	doc = load(json, len, "TokenReview", e);
+	doc = load(json, len, "TokenReview", &st, e);
 	if (!doc)
 		return -EINVAL;
-	st = json_object_get(doc, "status");
-	if (!json_is_object(st)) {
-		err_set(e, EINVAL, "TokenReview has no status");
-		goto cleanup;
-	}
 	v = json_object_get(st, "authenticated");
 	if (!json_is_true(v)) {
 		json_t *msg = json_object_get(st, "error");
@@ -272,15 +276,9 @@ int kube_authn_parse_sar(const char *json, size_t len, bool *allowed, struct wl_
 	if (!allowed)
 		return -EINVAL;
 	*allowed = false;
-	doc = load(json, len, "SubjectAccessReview", e);
+	doc = load(json, len, "SubjectAccessReview", &st, e);
 	if (!doc)
 		return -EINVAL;
-	st = json_object_get(doc, "status");
-	if (!json_is_object(st)) {
-		err_set(e, EINVAL, "SubjectAccessReview has no status");
-		json_decref(doc);
-		return -EINVAL;
-	}
 	*allowed = json_is_true(json_object_get(st, "allowed")) &&
 		   !json_is_true(json_object_get(st, "denied"));
 	if (!*allowed) {
@@ -568,7 +566,7 @@ int kube_authn_run_once(struct kube_authn *a)
 {
 	int rc;
 
-	if (!a || a->have_thread)
+	if (!a || a->wk.started)
 		return -EINVAL;
 	pthread_mutex_lock(&a->mu);
 	rc = run_one_locked(a);
@@ -581,7 +579,7 @@ static void *worker_main(void *arg)
 	struct kube_authn *a = arg;
 
 	pthread_mutex_lock(&a->mu);
-	while (!a->stop) {
+	while (!a->wk.stop) {
 		if (!run_one_locked(a)) {
 			pthread_cond_wait(&a->cv, &a->mu);
 			continue;
@@ -612,13 +610,11 @@ void kube_authn_stats(struct kube_authn *a, struct kube_authn_stats *out)
 struct kube_authn *kube_authn_new(struct kube_config *kc, const struct kube_authn_opts *o,
 				  struct wl_err *e)
 {
-	struct kube_authn *a = calloc(1, sizeof(*a));
+	struct kube_authn *a = wl_zalloc(sizeof(*a), NULL, e);
 	int rc;
 
-	if (!a) {
-		err_set(e, ENOMEM, "out of memory");
+	if (!a)
 		return NULL;
-	}
 	if (o)
 		a->o = *o;
 	if (!a->o.ttl_ms)
@@ -660,11 +656,9 @@ struct kube_authn *kube_authn_new(struct kube_config *kc, const struct kube_auth
 	pthread_mutex_init(&a->mu, NULL);
 	pthread_cond_init(&a->cv, NULL);
 	if (!a->o.manual) {
-		a->have_thread = true;
-		rc = pthread_create(&a->thread, NULL, worker_main, a);
+		rc = wl_worker_start(&a->wk, worker_main, a);
 		if (rc) {
-			a->have_thread = false;
-			err_set(e, rc, "kube_authn: cannot start thread: %s", strerror(rc));
+			err_set(e, -rc, "kube_authn: cannot start thread: %s", strerror(-rc));
 			kube_authn_free(a);
 			return NULL;
 		}
@@ -676,13 +670,7 @@ void kube_authn_free(struct kube_authn *a)
 {
 	if (!a)
 		return;
-	if (a->have_thread) {
-		pthread_mutex_lock(&a->mu);
-		a->stop = true;
-		pthread_cond_signal(&a->cv);
-		pthread_mutex_unlock(&a->mu);
-		pthread_join(a->thread, NULL);
-	}
+	wl_worker_stop(&a->wk, &a->mu, &a->cv);
 	for (unsigned i = 0; i < a->o.max_entries; i++)
 		entry_clear(&a->tab[i]);
 	pthread_cond_destroy(&a->cv);

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "../common/strbuf.h"
+#include "../common/worker.h"
 #include "kube_http.h"
 
 #define CI_PATH "/apis/wattlet.dev/v1alpha1/nodeclassidles/"
@@ -23,12 +24,10 @@ struct kube_classidle {
 	struct ci_hw hw;
 	uint64_t refresh_ms, publish_ms;
 	int64_t max_age_s;
-	pthread_t thr;
-	bool started;
+	struct wl_worker wk; /* the thread; sleeps on cv */
 
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	bool stop;
 	struct ci_entry local;      /* newest offer; zone_mask 0: none */
 	bool have_local;
 	struct ci_entry ent[CI_MAX_NODES * 2];
@@ -199,7 +198,7 @@ static void *run(void *arg)
 			next_get = now + (got ? jitter(ci, ci->refresh_ms) : CI_RETRY_MS);
 		}
 		pthread_mutex_lock(&ci->mu);
-		if (ci->stop) {
+		if (ci->wk.stop) {
 			pthread_mutex_unlock(&ci->mu);
 			break;
 		}
@@ -226,7 +225,7 @@ static void *run(void *arg)
 			if (due < wake)
 				wake = due;
 		}
-		if (!ci->stop && wake > now) {
+		if (!ci->wk.stop && wake > now) {
 			struct timespec ts;
 			clock_gettime(CLOCK_MONOTONIC, &ts);
 			uint64_t ns = (uint64_t)ts.tv_nsec + (wake - now) * 1000000ull;
@@ -235,7 +234,7 @@ static void *run(void *arg)
 			/* woken early by an offer (first confidence) or stop */
 			pthread_cond_timedwait(&ci->cv, &ci->mu, &ts);
 		}
-		bool stop = ci->stop;
+		bool stop = ci->wk.stop;
 		pthread_mutex_unlock(&ci->mu);
 		if (stop)
 			break;
@@ -249,7 +248,6 @@ struct kube_classidle *kube_classidle_new(struct kube_config *kc, const struct c
 	struct kube_classidle *ci = calloc(1, sizeof(*ci));
 	struct kube_http_opts ho = { .connect_timeout_ms = 3000, .timeout_ms = 10000,
 				     .max_body = CI_BODY_MAX, .max_retries = -1 };
-	pthread_condattr_t ca;
 
 	if (!ci) {
 		kube_config_free(kc);
@@ -274,17 +272,13 @@ struct kube_classidle *kube_classidle_new(struct kube_config *kc, const struct c
 	if (!ci->http)
 		goto fail;
 	pthread_mutex_init(&ci->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&ci->cv, &ca);
-	pthread_condattr_destroy(&ca);
-	if (pthread_create(&ci->thr, NULL, run, ci) != 0) {
+	wl_cond_init_monotonic(&ci->cv);
+	if (wl_worker_start(&ci->wk, run, ci) != 0) {
 		err_set(e, EAGAIN, "NodeClassIdle: cannot start a thread");
 		pthread_cond_destroy(&ci->cv);
 		pthread_mutex_destroy(&ci->mu);
 		goto fail;
 	}
-	ci->started = true;
 	return ci;
 fail:
 	kube_http_free(ci->http);
@@ -297,12 +291,8 @@ void kube_classidle_free(struct kube_classidle *ci)
 {
 	if (!ci)
 		return;
-	if (ci->started) {
-		pthread_mutex_lock(&ci->mu);
-		ci->stop = true;
-		pthread_cond_signal(&ci->cv);
-		pthread_mutex_unlock(&ci->mu);
-		pthread_join(ci->thr, NULL);
+	if (ci->wk.started) {
+		wl_worker_stop(&ci->wk, &ci->mu, &ci->cv);
 		pthread_cond_destroy(&ci->cv);
 		pthread_mutex_destroy(&ci->mu);
 	}

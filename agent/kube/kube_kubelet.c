@@ -107,11 +107,9 @@ struct kube_kubelet *kube_kubelet_new(struct kube_config *c, const struct kube_k
 		err_set(e, EINVAL, "kube_kubelet_new: a config and a valid node name are required");
 		return NULL;
 	}
-	k = calloc(1, sizeof(*k));
-	if (!k) {
-		err_set(e, ENOMEM, "out of memory");
+	k = wl_zalloc(sizeof(*k), NULL, e);
+	if (!k)
 		return NULL;
-	}
 	k->cfg = c;
 	k->o = *o;
 	port = o->kubelet_port ? o->kubelet_port : 10250;

@@ -14,7 +14,9 @@
 #include <unistd.h>
 
 #include "../common/caps.h"
+#include "../common/nametab.h"
 #include "../common/strbuf.h"
+#include "../common/worker.h"
 #include "kube_http.h"
 #include "kube_quantity.h"
 #include "kube_throttle_impl.h"
@@ -35,8 +37,7 @@ struct kube_throttle {
 	char node[256];
 	char cgroot[1024];
 	struct kube_http *http;
-	pthread_t th;
-	bool started, stop;
+	struct wl_worker wk; /* the thread unless manual; sleeps on cv */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	/* guarded by mu */
@@ -52,18 +53,11 @@ struct kube_throttle {
 
 const char *kt_path_name(enum kt_path p)
 {
-	switch (p) {
-	case KT_PATH_RESIZE:
-		return "pods/resize";
-	case KT_PATH_SPEC:
-		return "pod spec";
-	case KT_PATH_NONE:
-		return "none";
-	case KT_PATH_CGROUP:
-		return "cgroup quota";
-	default:
-		return "unknown";
-	}
+	static const char *const names[] = {
+		[KT_PATH_RESIZE] = "pods/resize", [KT_PATH_SPEC] = "pod spec",
+		[KT_PATH_NONE] = "none", [KT_PATH_CGROUP] = "cgroup quota",
+	};
+	return nametab_name(names, NAMETAB_LEN(names), p, "unknown"); /* KT_PATH_UNKNOWN too */
 }
 
 static uint64_t mono_s(void)
@@ -648,7 +642,7 @@ int kube_throttle_run_once(struct kube_throttle *kt)
 	for (;;) {
 		struct pending q;
 		pthread_mutex_lock(&kt->mu);
-		if (kt->stop || kt->nq == 0) {
+		if (kt->wk.stop || kt->nq == 0) {
 			pthread_mutex_unlock(&kt->mu);
 			break;
 		}
@@ -669,9 +663,9 @@ static void *thread_main(void *arg)
 	for (;;) {
 		kube_throttle_run_once(kt);
 		pthread_mutex_lock(&kt->mu);
-		while (!kt->stop && kt->nq == 0)
+		while (!kt->wk.stop && kt->nq == 0)
 			pthread_cond_wait(&kt->cv, &kt->mu);
-		bool stop = kt->stop;
+		bool stop = kt->wk.stop;
 		pthread_mutex_unlock(&kt->mu);
 		if (stop)
 			break;
@@ -688,11 +682,9 @@ struct kube_throttle *kube_throttle_new(struct kube_config *c, const struct kube
 		err_set(e, EINVAL, "kube_throttle: node and an API config (or transport) required");
 		return NULL;
 	}
-	kt = calloc(1, sizeof(*kt));
-	if (!kt) {
-		err_set(e, ENOMEM, "out of memory");
+	kt = wl_zalloc(sizeof(*kt), NULL, e);
+	if (!kt)
 		return NULL;
-	}
 	kt->o = *o;
 	snprintf(kt->node, sizeof(kt->node), "%s", o->node);
 	kt->o.node = kt->node;
@@ -716,11 +708,10 @@ struct kube_throttle *kube_throttle_new(struct kube_config *c, const struct kube
 			goto fail;
 	}
 	if (!o->manual) {
-		if (pthread_create(&kt->th, NULL, thread_main, kt) != 0) {
+		if (wl_worker_start(&kt->wk, thread_main, kt) != 0) {
 			err_set(e, EAGAIN, "kube_throttle: cannot start its thread");
 			goto fail;
 		}
-		kt->started = true;
 	}
 	return kt;
 fail:
@@ -732,13 +723,7 @@ void kube_throttle_free(struct kube_throttle *kt)
 {
 	if (!kt)
 		return;
-	if (kt->started) {
-		pthread_mutex_lock(&kt->mu);
-		kt->stop = true;
-		pthread_cond_signal(&kt->cv);
-		pthread_mutex_unlock(&kt->mu);
-		pthread_join(kt->th, NULL);
-	}
+	wl_worker_stop(&kt->wk, &kt->mu, &kt->cv);
 	kube_http_free(kt->http);
 	pthread_cond_destroy(&kt->cv);
 	pthread_mutex_destroy(&kt->mu);

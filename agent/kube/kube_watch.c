@@ -1,4 +1,5 @@
 #include "../common/caps.h"
+#include "../common/nametab.h"
 #include "kube_watch.h"
 
 #include <errno.h>
@@ -44,7 +45,7 @@ const char *kube_ev_name(enum kube_ev_type t)
 {
 	static const char *const n[] = { "SYNC_BEGIN", "ADDED",	   "MODIFIED", "DELETED",
 					 "BOOKMARK",   "SYNC_END", "ERROR" };
-	return (unsigned)t < sizeof(n) / sizeof(n[0]) ? n[t] : "?";
+	return nametab_name(n, NAMETAB_LEN(n), t, "?");
 }
 
 static void set_rv(char *dst, size_t cap, json_t *obj)
@@ -198,11 +199,9 @@ struct kube_watch *kube_watch_new(struct kube_config *c, const struct kube_watch
 		err_set(e, EINVAL, "kube_watch_new: config and a collection path are required");
 		return NULL;
 	}
-	w = calloc(1, sizeof(*w));
-	if (!w) {
-		err_set(e, ENOMEM, "out of memory");
+	w = wl_zalloc(sizeof(*w), NULL, e);
+	if (!w)
 		return NULL;
-	}
 	w->cfg = c;
 	w->o = *o;
 	if (!w->o.page_limit)

@@ -159,7 +159,7 @@ int kube_writer_offer_node(struct kube_writer *w, const struct kw_node *snap)
 	}
 	if (strcmp(w->node_key, d->name) != 0) { /* another node name: a new object */
 		kw_copy_str(w->node_key, sizeof(w->node_key), d->name);
-		w->node_created = w->node_written = false;
+		w->node_created = w->node_wr.ever = false;
 		w->node_next_try_ns = 0;
 		pthread_cond_signal(&w->cv);
 	}
@@ -303,7 +303,7 @@ static void *writer_main(void *arg)
 {
 	struct kube_writer *w = arg;
 	pthread_mutex_lock(&w->mu);
-	while (!w->stop) {
+	while (!w->wk.stop) {
 		uint64_t next_ms = UINT64_MAX;
 		struct timespec ts;
 		uint64_t until;
@@ -311,7 +311,7 @@ static void *writer_main(void *arg)
 		pthread_mutex_unlock(&w->mu);
 		kube_writer_run_once(w, &next_ms);
 		pthread_mutex_lock(&w->mu);
-		if (w->stop || w->kicked)
+		if (w->wk.stop || w->kicked)
 			continue;
 		/* new offers do not always signal: look again at least once a second */
 		if (next_ms > 1000)
@@ -319,7 +319,7 @@ static void *writer_main(void *arg)
 		until = mono_ns() + next_ms * NS_PER_MS;
 		ts.tv_sec = (time_t)(until / NS_PER_S);
 		ts.tv_nsec = (long)(until % NS_PER_S);
-		while (!w->stop && !w->kicked && mono_ns() < until)
+		while (!w->wk.stop && !w->kicked && mono_ns() < until)
 			if (pthread_cond_timedwait(&w->cv, &w->mu, &ts) == ETIMEDOUT)
 				break;
 	}
@@ -332,14 +332,11 @@ static void *writer_main(void *arg)
 struct kube_writer *kube_writer_new(struct kube_config *c, const struct kube_writer_opts *o,
 				    struct wl_err *e)
 {
-	struct kube_writer *w = calloc(1, sizeof(*w));
-	pthread_condattr_t ca;
+	struct kube_writer *w = wl_zalloc(sizeof(*w), NULL, e);
 	size_t cap = 16;
 
-	if (!w) {
-		err_set(e, ENOMEM, "out of memory");
+	if (!w)
 		return NULL;
-	}
 	if (o)
 		w->o = *o;
 	if (!w->o.max_pods)
@@ -432,17 +429,12 @@ struct kube_writer *kube_writer_new(struct kube_config *c, const struct kube_wri
 			goto fail;
 	}
 	pthread_mutex_init(&w->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&w->cv, &ca);
-	pthread_condattr_destroy(&ca);
+	wl_cond_init_monotonic(&w->cv);
 	if (!w->o.manual) {
 		int rc;
-		w->have_thread = true; /* before the thread runs: it shares the word */
-		rc = pthread_create(&w->thread, NULL, writer_main, w);
+		rc = wl_worker_start(&w->wk, writer_main, w);
 		if (rc) {
-			w->have_thread = false;
-			err_set(e, rc, "kube_writer: cannot start thread: %s", strerror(rc));
+			err_set(e, -rc, "kube_writer: cannot start thread: %s", strerror(-rc));
 			pthread_cond_destroy(&w->cv);
 			pthread_mutex_destroy(&w->mu);
 			goto fail;
@@ -462,13 +454,7 @@ void kube_writer_free(struct kube_writer *w)
 {
 	if (!w)
 		return;
-	if (w->have_thread) {
-		pthread_mutex_lock(&w->mu);
-		w->stop = true;
-		pthread_cond_broadcast(&w->cv);
-		pthread_mutex_unlock(&w->mu);
-		pthread_join(w->thread, NULL);
-	}
+	wl_worker_stop(&w->wk, &w->mu, &w->cv);
 	for (size_t i = 0; i < w->tab_cap; i++)
 		if (w->tab[i]) {
 			free(w->tab[i]->pending);

@@ -29,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../common/worker.h"
 #include "kube_backoff.h"
 #include "kube_http.h"
 #include "kube_writer.h"
@@ -41,16 +42,23 @@
 
 struct strbuf;
 
+/* What was last written to one object's status (a pod's or the node's): what a new
+ * snapshot is compared with to decide whether it is worth a write. */
+struct kw_written {
+	bool ever;	/* status applied at least once */
+	uint64_t at_ns; /* when it was last applied */
+	double watts, joules;
+	uint64_t hash;
+};
+
 /* One tracked pod. Heap-allocated so the table can move pointers around while the
  * writer thread works on a snapshot it took out (it finds the pod again by uid). */
 struct pslot {
 	char uid[72];
 	struct kw_pod *pending; /* newest unwritten snapshot (one allocation), or NULL */
 	bool created;		/* metadata + spec applied */
-	bool ever_written;	/* status applied at least once */
-	uint64_t last_write_ns, next_try_ns, skip_until_ns;
-	double w_watts, w_joules; /* as last written */
-	uint64_t w_hash;
+	struct kw_written wr;
+	uint64_t next_try_ns, skip_until_ns;
 	uint64_t meta_hash; /* budget annotation as last applied with metadata (0: none) */
 	unsigned iv_s;	    /* interval counted in the budget's demand (0: not yet) */
 };
@@ -85,8 +93,8 @@ struct kube_writer {
 
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	pthread_t thread;
-	bool have_thread, stop, kicked;
+	struct wl_worker wk; /* the thread unless manual; sleeps on cv */
+	bool kicked;
 
 	/* pods: open addressing (linear probing, backward-shift deletion) */
 	struct pslot **tab;
@@ -96,10 +104,9 @@ struct kube_writer {
 	/* node */
 	struct kw_node *node_pending;
 	char node_key[254];
-	bool node_created, node_written;
-	uint64_t node_last_write_ns, node_next_try_ns, node_skip_until_ns;
-	double node_w_watts, node_w_joules;
-	uint64_t node_w_hash;
+	bool node_created;
+	struct kw_written node_wr;
+	uint64_t node_next_try_ns, node_skip_until_ns;
 	uint64_t node_w_failures; /* failures_total() when the node was last written */
 	struct cond_state conds[KW_MAX_CONDITIONS];
 	size_t n_conds;

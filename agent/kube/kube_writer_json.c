@@ -63,6 +63,22 @@ static int put_time(json_t *o, const char *k, uint64_t real_ns_v)
 	return put_str(o, k, t);
 }
 
+/* Sets child (a new object or array) under k in o and returns it for the caller to fill;
+ * a failure is ORed into *rc as the callers do with their own calls. */
+static json_t *put_child(json_t *o, const char *k, json_t *child, int *rc)
+{
+	*rc |= json_object_set_new(o, k, child);
+	return child;
+}
+
+/* Appends a new object to the array a and returns it, a failure ORed into *rc. */
+static json_t *add_object(json_t *a, int *rc)
+{
+	json_t *o = json_object();
+	*rc |= json_array_append_new(a, o);
+	return o;
+}
+
 static char *dump(json_t *root)
 {
 	char *s = root ? json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
@@ -160,8 +176,7 @@ char *kw_pod_json(const struct kw_pod *p, int which, uint64_t *omitted, double r
 		rc |= json_object_set_new(md, "labels", lab);
 		rc |= put_str(lab, "app.kubernetes.io/managed-by", "wattlet");
 		if (kw_nonempty(p->budget_annotation)) {
-			json_t *ann = json_object();
-			rc |= json_object_set_new(md, "annotations", ann);
+			json_t *ann = put_child(md, "annotations", json_object(), &rc);
 			rc |= put_str(ann, KW_BUDGET_ANNOTATION, p->budget_annotation);
 		}
 		rc |= json_object_set_new(md, "ownerReferences", json_pack("[o]", own));
@@ -171,14 +186,12 @@ char *kw_pod_json(const struct kw_pod *p, int which, uint64_t *omitted, double r
 		rc |= put_str(own, "uid", p->uid);
 		rc |= json_object_set_new(own, "controller", json_true());
 		rc |= json_object_set_new(own, "blockOwnerDeletion", json_false());
-		x = json_object();
-		rc |= json_object_set_new(root, "spec", x);
+		x = put_child(root, "spec", json_object(), &rc);
 		rc |= put_str(x, "podName", p->name);
 		rc |= put_str(x, "podUID", p->uid);
 		rc |= put_str(x, "nodeName", p->node);
 	} else {
-		x = json_object();
-		rc |= json_object_set_new(root, "status", x);
+		x = put_child(root, "status", json_object(), &rc);
 		rc |= put_str(x, "nodeName", p->node);
 		rc |= put_str(x, "model", p->model);
 		rc |= put_str(x, "policy", p->policy ? p->policy : "");
@@ -198,10 +211,9 @@ char *kw_pod_json(const struct kw_pod *p, int which, uint64_t *omitted, double r
 		if (p->has_co2e)
 			rc |= put_num(x, "co2eGrams", p->co2e_grams, omitted);
 		if (kw_nonempty(p->throttle_status) && kw_nonempty(p->throttle_reason)) {
-			json_t *co = json_object();
-			a = json_array();
-			rc |= json_object_set_new(x, "conditions", a);
-			rc |= json_array_append_new(a, co);
+			json_t *co;
+			a = put_child(x, "conditions", json_array(), &rc);
+			co = add_object(a, &rc);
 			rc |= put_str(co, "type", "Throttled");
 			rc |= put_str(co, "status", p->throttle_status);
 			rc |= put_time(co, "lastTransitionTime",
@@ -210,14 +222,12 @@ char *kw_pod_json(const struct kw_pod *p, int which, uint64_t *omitted, double r
 			rc |= put_str(co, "message", p->throttle_message ? p->throttle_message : "");
 		}
 		if (which == 1 && kw_nonempty(p->owner_kind) && kw_nonempty(p->owner_name)) {
-			json_t *ow = json_object();
-			rc |= json_object_set_new(x, "owner", ow);
+			json_t *ow = put_child(x, "owner", json_object(), &rc);
 			rc |= put_str(ow, "kind", p->owner_kind);
 			rc |= put_str(ow, "name", p->owner_name);
 		}
 		if (which == 1) {
-			json_t *disp = json_object();
-			rc |= json_object_set_new(x, "display", disp);
+			json_t *disp = put_child(x, "display", json_object(), &rc);
 			rc |= put_display(disp, "power", p->watts, HF_WATTS);
 			rc |= put_display(disp, "dynamicPower", p->dynamic_watts, HF_WATTS);
 			rc |= put_display(disp, "idlePower", p->idle_watts, HF_WATTS);
@@ -227,16 +237,14 @@ char *kw_pod_json(const struct kw_pod *p, int which, uint64_t *omitted, double r
 			rc |= put_display(disp, "window", p->window_s, HF_SECONDS);
 		}
 		if (p->n_zones) {
-			a = json_array();
-			rc |= json_object_set_new(x, "zones", a);
+			a = put_child(x, "zones", json_array(), &rc);
 			for (size_t i = 0; i < p->n_zones; i++) {
 				const struct kw_zone *z = &p->zones[i];
 				json_t *zo;
 				const char *zn = zone_name(z->zone);
 				if ((unsigned)z->zone >= ZONE_COUNT || !zn)
 					continue;
-				zo = json_object();
-				rc |= json_array_append_new(a, zo);
+				zo = add_object(a, &rc);
 				rc |= put_str(zo, "zone", zn);
 				rc |= put_num(zo, "dynamicJoules", z->dynamic_joules, omitted);
 				rc |= put_num(zo, "idleJoules", z->idle_joules, omitted);
@@ -245,15 +253,13 @@ char *kw_pod_json(const struct kw_pod *p, int which, uint64_t *omitted, double r
 			}
 		}
 		if (p->n_containers) {
-			a = json_array();
-			rc |= json_object_set_new(x, "containers", a);
+			a = put_child(x, "containers", json_array(), &rc);
 			for (size_t i = 0; i < p->n_containers; i++) {
 				const struct kw_container *c = &p->containers[i];
 				json_t *co;
 				if (!kw_nonempty(c->name))
 					continue;
-				co = json_object();
-				rc |= json_array_append_new(a, co);
+				co = add_object(a, &rc);
 				rc |= put_str(co, "name", c->name);
 				if (kw_nonempty(c->container_id))
 					rc |= put_str(co, "containerID", c->container_id);
@@ -281,16 +287,13 @@ char *kw_node_json(const struct kw_node *n, int which, const struct werr_view *w
 	if (!root)
 		return NULL;
 	if (which == 0) {
-		json_t *lab = json_object();
-		rc |= json_object_set_new(md, "labels", lab);
+		json_t *lab = put_child(md, "labels", json_object(), &rc);
 		rc |= put_str(lab, "app.kubernetes.io/managed-by", "wattlet");
 		rc |= json_object_set_new(root, "spec", json_object());
 	} else {
-		x = json_object();
-		rc |= json_object_set_new(root, "status", x);
+		x = put_child(root, "status", json_object(), &rc);
 		if (n->n_meters) {
-			a = json_array();
-			rc |= json_object_set_new(x, "meters", a);
+			a = put_child(x, "meters", json_array(), &rc);
 			for (size_t i = 0; i < n->n_meters; i++) {
 				json_t *m;
 				if (!one_of(n->meters[i].kind, METER_KINDS)) {
@@ -298,8 +301,7 @@ char *kw_node_json(const struct kw_node *n, int which, const struct werr_view *w
 						(*omitted)++;
 					continue;
 				}
-				m = json_object();
-				rc |= json_array_append_new(a, m);
+				m = add_object(a, &rc);
 				rc |= put_str(m, "kind", n->meters[i].kind);
 				rc |= json_object_set_new(m, "inUse",
 							  json_boolean(n->meters[i].in_use));
@@ -310,14 +312,12 @@ char *kw_node_json(const struct kw_node *n, int which, const struct werr_view *w
 			rc |= put_str(x, "usageSource", n->usage_source);
 		rc |= put_enum(x, "energySource", n->energy_source, NODE_SOURCES, omitted);
 		if (n->model_name || n->attribution || n->estimated_zones) {
-			json_t *m = json_object();
-			rc |= json_object_set_new(x, "model", m);
+			json_t *m = put_child(x, "model", json_object(), &rc);
 			rc |= put_str(m, "name", n->model_name);
 			if (kw_nonempty(n->attribution))
 				rc |= put_str(m, "attribution", n->attribution);
 			if (n->estimated_zones) {
-				json_t *ez = json_array();
-				rc |= json_object_set_new(m, "estimatedZones", ez);
+				json_t *ez = put_child(m, "estimatedZones", json_array(), &rc);
 				for (int z = 0; z < ZONE_COUNT; z++)
 					if ((n->estimated_zones & (1u << z)) && zone_name((enum zone)z))
 						rc |= json_array_append_new(
@@ -327,22 +327,19 @@ char *kw_node_json(const struct kw_node *n, int which, const struct werr_view *w
 		rc |= put_num(x, "watts", n->watts, omitted);
 		rc |= put_num(x, "joules", n->joules, omitted);
 		if (which == 1) {
-			json_t *disp = json_object();
-			rc |= json_object_set_new(x, "display", disp);
+			json_t *disp = put_child(x, "display", json_object(), &rc);
 			rc |= put_display(disp, "power", n->watts, HF_WATTS);
 			rc |= put_display(disp, "energy", n->joules, HF_JOULES);
 		}
 		if (n->n_zones) {
-			a = json_array();
-			rc |= json_object_set_new(x, "zones", a);
+			a = put_child(x, "zones", json_array(), &rc);
 			for (size_t i = 0; i < n->n_zones; i++) {
 				const struct kw_node_zone *z = &n->zones[i];
 				const char *zn = zone_name(z->zone);
 				json_t *zo;
 				if ((unsigned)z->zone >= ZONE_COUNT || !zn)
 					continue;
-				zo = json_object();
-				rc |= json_array_append_new(a, zo);
+				zo = add_object(a, &rc);
 				rc |= put_str(zo, "zone", zn);
 				rc |= put_num(zo, "dynamicWatts", z->dynamic_watts, omitted);
 				rc |= put_num(zo, "idleWatts", z->idle_watts, omitted);
@@ -352,8 +349,7 @@ char *kw_node_json(const struct kw_node *n, int which, const struct werr_view *w
 			}
 		}
 		if (n->has_validation) {
-			json_t *v = json_object();
-			rc |= json_object_set_new(x, "validation", v);
+			json_t *v = put_child(x, "validation", json_object(), &rc);
 			rc |= put_time(v, "time", n->validation.time_ns);
 			rc |= json_object_set_new(v, "passed", json_boolean(n->validation.passed));
 			rc |= put_any_num(v, "nodeDeviationPercent",
@@ -363,23 +359,20 @@ char *kw_node_json(const struct kw_node *n, int which, const struct werr_view *w
 		}
 		rc |= put_time(x, "lastUpdateTime", real_ns());
 		if (we && we->total) {
-			json_t *e = json_object();
-			rc |= json_object_set_new(x, "writeErrors", e);
+			json_t *e = put_child(x, "writeErrors", json_object(), &rc);
 			rc |= json_object_set_new(e, "failedWrites", json_integer((json_int_t)we->total));
 			rc |= put_time(e, "lastTime", we->at_ns);
 			rc |= put_str(e, "lastResource", we->resource);
 			rc |= put_str(e, "lastReason", we->reason);
 			rc |= put_str(e, "lastMessage", we->message);
 		}
-		a = json_array();
-		rc |= json_object_set_new(x, "conditions", a);
+		a = put_child(x, "conditions", json_array(), &rc);
 		for (size_t i = 0; i < n->n_conditions; i++) {
 			const struct kw_condition *c = &n->conditions[i];
 			json_t *co;
 			if (!kw_nonempty(c->type) || !kw_nonempty(c->status) || !kw_nonempty(c->reason))
 				continue;
-			co = json_object();
-			rc |= json_array_append_new(a, co);
+			co = add_object(a, &rc);
 			rc |= put_str(co, "type", c->type);
 			rc |= put_str(co, "status", c->status);
 			rc |= put_time(co, "lastTransitionTime",

@@ -24,11 +24,13 @@ static double watts_lim(const struct kube_writer *w, double ow)
 	return lim < w->o.min_dwatts ? w->o.min_dwatts : lim;
 }
 
-static bool changed(const struct kube_writer *w, double ow, double oj, uint64_t oh, double nw,
+/* A snapshot with watts nw, joules nj and hash nh differs enough from what was written. */
+static bool changed(const struct kube_writer *w, const struct kw_written *was, double nw,
 		    double nj, uint64_t nh)
 {
+	double ow = was->watts, oj = was->joules;
 	double lim = watts_lim(w, ow);
-	if (oh != nh)
+	if (was->hash != nh)
 		return true;
 	if (!isfinite(nw) != !isfinite(ow))
 		return true;
@@ -43,12 +45,11 @@ static bool changed(const struct kube_writer *w, double ow, double oj, uint64_t 
 static bool pod_changed(const struct kube_writer *w, const struct pslot *s)
 {
 	const struct kw_pod *p = s->pending;
-	return s->ever_written && changed(w, s->w_watts, s->w_joules, s->w_hash, p->watts,
-					  p->joules, kw_pod_hash(p));
+	return s->wr.ever && changed(w, &s->wr, p->watts, p->joules, kw_pod_hash(p));
 }
 
 /* Is an object due? next_ns gets the time from now until it may be (lock held). */
-static bool due(struct kube_writer *w, uint64_t now, bool written, uint64_t last_write,
+static bool due(struct kube_writer *w, uint64_t now, const struct kw_written *was,
 		uint64_t next_try, uint64_t *skip_until, double iv, double floor, bool chg,
 		uint64_t *next_ns)
 {
@@ -57,9 +58,9 @@ static bool due(struct kube_writer *w, uint64_t now, bool written, uint64_t last
 		*next_ns = next_try - now;
 		return false;
 	}
-	if (!written)
+	if (!was->ever)
 		return true;
-	elapsed = (double)(now - last_write);
+	elapsed = (double)(now - was->at_ns);
 	if (elapsed < iv) {
 		*next_ns = (uint64_t)(iv - elapsed);
 		return false;
@@ -224,14 +225,14 @@ static void query_nodes(struct kube_writer *w)
 static double change_score(const struct kube_writer *w, const struct pslot *s,
 			   const struct kw_pod *p)
 {
-	double lim = watts_lim(w, s->w_watts), sc = 0, dj;
-	if (s->w_hash != kw_pod_hash(p) || !isfinite(p->watts) != !isfinite(s->w_watts))
+	double lim = watts_lim(w, s->wr.watts), sc = 0, dj;
+	if (s->wr.hash != kw_pod_hash(p) || !isfinite(p->watts) != !isfinite(s->wr.watts))
 		return 1e9;
 	if (isfinite(p->watts))
-		sc = fabs(p->watts - s->w_watts) / lim;
-	dj = p->joules - s->w_joules;
+		sc = fabs(p->watts - s->wr.watts) / lim;
+	dj = p->joules - s->wr.joules;
 	if (isfinite(dj) && dj > 0) {
-		double jl = w->o.rel_djoules * fabs(s->w_joules);
+		double jl = w->o.rel_djoules * fabs(s->wr.joules);
 		double js = jl > 0 ? dj / jl : 1e9;
 		if (js > sc)
 			sc = js;
@@ -262,17 +263,17 @@ static struct pslot *best_due_pod(struct kube_writer *w, uint64_t now, uint64_t 
 		iv = kw_interval_ns(p->interval_s);
 		fl = kube_budget_floor(iv, w->st.stretch, w->o.refresh_intervals);
 		chg = pod_changed(w, s);
-		if (!due(w, now, s->ever_written, s->last_write_ns, s->next_try_ns,
-			 &s->skip_until_ns, iv * w->st.stretch, fl, chg, &nx)) {
+		if (!due(w, now, &s->wr, s->next_try_ns, &s->skip_until_ns, iv * w->st.stretch, fl,
+			 chg, &nx)) {
 			minu(next_ns, nx);
 			continue;
 		}
-		if (!s->ever_written) {
+		if (!s->wr.ever) {
 			cls = 3;
 			v = 0;
-		} else if ((double)(now - s->last_write_ns) >= fl) {
+		} else if ((double)(now - s->wr.at_ns) >= fl) {
 			cls = 2;
-			v = (double)(now - s->last_write_ns) - fl;
+			v = (double)(now - s->wr.at_ns) - fl;
 		} else { /* due because it changed */
 			cls = 1;
 			v = change_score(w, s, p);
@@ -326,8 +327,8 @@ static struct pslot *next_due_pod(struct kube_writer *w, uint64_t now, uint64_t 
 		{
 			bool chg = pod_changed(w, s);
 			double iv = kw_interval_ns(s->pending->interval_s);
-			if (due(w, now, s->ever_written, s->last_write_ns, s->next_try_ns,
-				&s->skip_until_ns, iv, iv * w->o.refresh_intervals, chg, &nx)) {
+			if (due(w, now, &s->wr, s->next_try_ns, &s->skip_until_ns, iv,
+				iv * w->o.refresh_intervals, chg, &nx)) {
 				w->cursor = here; /* come back here if it must wait for tokens */
 				return s;
 			}
@@ -347,9 +348,9 @@ int kube_writer_run_once(struct kube_writer *w, uint64_t *next_ms)
 		return 0;
 	pthread_mutex_lock(&w->mu);
 	if (w->st.budget && w->http && w->st.nodes_source != KW_NODES_OVERRIDE &&
-	    kw_now(w) >= w->nodes_next_ns && !w->stop)
+	    kw_now(w) >= w->nodes_next_ns && !w->wk.stop)
 		query_nodes(w);
-	while (!w->stop) {
+	while (!w->wk.stop) {
 		struct pslot *s;
 		now = kw_now(w);
 		kw_budget_update(w, now);
@@ -368,13 +369,12 @@ int kube_writer_run_once(struct kube_writer *w, uint64_t *next_ms)
 			uint64_t nx = UINT64_MAX;
 			const struct kw_node *n = w->node_pending;
 			/* new write failures are news for status.writeErrors */
-			bool chg = w->node_written &&
-				   (changed(w, w->node_w_watts, w->node_w_joules, w->node_w_hash,
-					    n->watts, n->joules, kw_node_hash(n)) ||
+			bool chg = w->node_wr.ever &&
+				   (changed(w, &w->node_wr, n->watts, n->joules, kw_node_hash(n)) ||
 				    kw_failures_total(w) != w->node_w_failures);
 			double niv = (double)w->o.node_interval_s * 1e9;
-			if (due(w, now, w->node_written, w->node_last_write_ns, w->node_next_try_ns,
-				&w->node_skip_until_ns, niv * w->st.stretch,
+			if (due(w, now, &w->node_wr, w->node_next_try_ns, &w->node_skip_until_ns,
+				niv * w->st.stretch,
 				kube_budget_floor(niv, w->st.stretch, w->o.refresh_intervals), chg,
 				&nx)) {
 				if (!take_tokens(w, w->node_created ? 1 : 2, now, &next_ns))

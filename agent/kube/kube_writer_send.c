@@ -83,6 +83,26 @@ static void fail_locked(struct kube_writer *w, uint64_t *failed, enum res r, uin
 		back_off_locked(w, now);
 }
 
+/* Accounts an object written: in all writes, in *kind (pod or node writes) and in the
+ * ring the write rate is read from (lock held). */
+static void ok_locked(struct kube_writer *w, uint64_t *kind, uint64_t now)
+{
+	w->st.writes_ok++;
+	(*kind)++;
+	kw_ring_add(&w->writes_ring, now);
+}
+
+/* Records what a status write that went through carried (lock held). */
+static void written_set(struct kw_written *wr, double watts, double joules, uint64_t hash,
+			uint64_t now)
+{
+	wr->ever = true;
+	wr->at_ns = now;
+	wr->watts = watts;
+	wr->joules = joules;
+	wr->hash = hash;
+}
+
 /* Applies body (taken: freed here) to a PodEnergy (ns set) or NodeEnergy, or to its
  * /status; called without the lock, returns with it held. *sent counts the request. A
  * body or path that could not be built: R_INVALID with the error set, nothing sent. */
@@ -174,14 +194,8 @@ done:
 		if (!created)
 			cur->meta_hash = 0;
 		if (r == R_OK) {
-			cur->ever_written = true;
-			cur->last_write_ns = now;
-			cur->w_watts = p->watts;
-			cur->w_joules = p->joules;
-			cur->w_hash = kw_pod_hash(p);
-			w->st.writes_ok++;
-			w->st.pod_writes_ok++;
-			kw_ring_add(&w->writes_ring, now);
+			written_set(&cur->wr, p->watts, p->joules, kw_pod_hash(p), now);
+			ok_locked(w, &w->st.pod_writes_ok, now);
 			kube_backoff_reset(&w->bo);
 		} else {
 			fail_locked(w, &w->st.writes_failed, r, now);
@@ -197,9 +211,7 @@ done:
 			}
 		}
 	} else if (r == R_OK) {
-		w->st.writes_ok++;
-		w->st.pod_writes_ok++;
-		kw_ring_add(&w->writes_ring, now);
+		ok_locked(w, &w->st.pod_writes_ok, now);
 	}
 	free(p);
 	return sent;
@@ -236,15 +248,9 @@ done:
 	w->st.node_requests += (uint64_t)sent;
 	if (strcmp(w->node_key, n->name) == 0) {
 		if (r == R_OK) {
-			w->node_written = true;
-			w->node_last_write_ns = now;
-			w->node_w_watts = n->watts;
-			w->node_w_joules = n->joules;
-			w->node_w_hash = kw_node_hash(n);
+			written_set(&w->node_wr, n->watts, n->joules, kw_node_hash(n), now);
 			w->node_w_failures = we.total;
-			w->st.writes_ok++;
-			w->st.node_writes_ok++;
-			kw_ring_add(&w->writes_ring, now);
+			ok_locked(w, &w->st.node_writes_ok, now);
 			kube_backoff_reset(&w->bo);
 		} else {
 			fail_locked(w, &w->st.writes_failed, r, now);

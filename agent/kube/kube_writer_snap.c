@@ -3,6 +3,7 @@
  * (kube_writer_impl.h). */
 #include "kube_writer_impl.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,6 +83,66 @@ static const char *ar_str(struct arena *a, const char *s)
 	return d;
 }
 
+/* The string fields of each snapshot, by offset: one list sizes and copies them.
+ * STR_FIELD fails to compile unless the field is a const char *. */
+#define STR_FIELD(type, f) \
+	(offsetof(struct type, f) + _Generic(((struct type *)0)->f, const char *: 0))
+static const size_t POD_STRS[] = {
+	STR_FIELD(kw_pod, ns),		    STR_FIELD(kw_pod, name),
+	STR_FIELD(kw_pod, uid),		    STR_FIELD(kw_pod, node),
+	STR_FIELD(kw_pod, model),	    STR_FIELD(kw_pod, policy),
+	STR_FIELD(kw_pod, budget_annotation), STR_FIELD(kw_pod, energy_source),
+	STR_FIELD(kw_pod, owner_kind),	    STR_FIELD(kw_pod, owner_name),
+	STR_FIELD(kw_pod, throttle_status),   STR_FIELD(kw_pod, throttle_reason),
+	STR_FIELD(kw_pod, throttle_message),
+};
+static const size_t NODE_STRS[] = {
+	STR_FIELD(kw_node, name),	 STR_FIELD(kw_node, usage_source),
+	STR_FIELD(kw_node, model_name),	 STR_FIELD(kw_node, attribution),
+	STR_FIELD(kw_node, energy_source),
+};
+static const size_t EVENT_STRS[] = {
+	STR_FIELD(kw_event, api_version), STR_FIELD(kw_event, kind),
+	STR_FIELD(kw_event, ns),	  STR_FIELD(kw_event, name),
+	STR_FIELD(kw_event, uid),	  STR_FIELD(kw_event, reason),
+	STR_FIELD(kw_event, message),	  STR_FIELD(kw_event, type),
+};
+#define NSTRS(list) (sizeof(list) / sizeof((list)[0]))
+
+/* The string field at offset off of the snapshot obj. */
+static const char *str_at(const void *obj, size_t off)
+{
+	return *(const char *const *)((const char *)obj + off);
+}
+
+/* Arena bytes the n string fields offs[] of obj take. */
+static size_t strs_len(const void *obj, const size_t *offs, size_t n)
+{
+	size_t sz = 0;
+	for (size_t i = 0; i < n; i++)
+		sz += slen(str_at(obj, offs[i]));
+	return sz;
+}
+
+/* Points the string fields offs[] of dst at arena copies of those of src. */
+static void ar_strs(struct arena *a, void *dst, const void *src, const size_t *offs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		*(const char **)((char *)dst + offs[i]) = ar_str(a, str_at(src, offs[i]));
+}
+
+/* A copy of the array src (n elements of sz bytes) in the arena; NULL when n is 0. The
+ * caller then points the elements' strings into the arena (ar_str). */
+static void *ar_array(struct arena *a, const void *src, size_t n, size_t sz)
+{
+	void *d;
+	if (!n)
+		return NULL;
+	d = ar_get(a, n * sz);
+	memcpy(d, src, n * sz);
+	return d;
+}
+
 struct kw_pod *kw_pod_dup(const struct kw_pod *s, size_t *cut)
 {
 	size_t nz = s->n_zones > KW_MAX_ZONES ? KW_MAX_ZONES : s->n_zones;
@@ -97,47 +158,23 @@ struct kw_pod *kw_pod_dup(const struct kw_pod *s, size_t *cut)
 		nz = 0;
 	if (!s->containers)
 		nc = 0;
-	sz += slen(s->ns) + slen(s->name) + slen(s->uid) + slen(s->node) + slen(s->model) +
-	      slen(s->policy) + slen(s->budget_annotation) + slen(s->energy_source) +
-	      slen(s->owner_kind) + slen(s->owner_name) + slen(s->throttle_status) +
-	      slen(s->throttle_reason) + slen(s->throttle_message);
+	sz += strs_len(s, POD_STRS, NSTRS(POD_STRS));
 	for (size_t i = 0; i < nc; i++)
 		sz += slen(s->containers[i].name) + slen(s->containers[i].container_id);
 	if (!ar_init(&a, sz))
 		return NULL;
 	d = ar_get(&a, sizeof(*d));
 	*d = *s;
-	d->ns = ar_str(&a, s->ns);
-	d->name = ar_str(&a, s->name);
-	d->uid = ar_str(&a, s->uid);
-	d->node = ar_str(&a, s->node);
-	d->model = ar_str(&a, s->model);
-	d->policy = ar_str(&a, s->policy);
-	d->budget_annotation = ar_str(&a, s->budget_annotation);
-	d->energy_source = ar_str(&a, s->energy_source);
-	d->owner_kind = ar_str(&a, s->owner_kind);
-	d->owner_name = ar_str(&a, s->owner_name);
-	d->throttle_status = ar_str(&a, s->throttle_status);
-	d->throttle_reason = ar_str(&a, s->throttle_reason);
-	d->throttle_message = ar_str(&a, s->throttle_message);
+	ar_strs(&a, d, s, POD_STRS, NSTRS(POD_STRS));
 	d->n_zones = nz;
-	d->zones = NULL;
-	if (nz) {
-		struct kw_zone *z = ar_get(&a, nz * sizeof(*z));
-		memcpy(z, s->zones, nz * sizeof(*z));
-		d->zones = z;
-	}
+	d->zones = ar_array(&a, s->zones, nz, sizeof(*d->zones));
 	d->n_containers = nc;
-	d->containers = NULL;
-	if (nc) {
-		c = ar_get(&a, nc * sizeof(*c));
-		for (size_t i = 0; i < nc; i++) {
-			c[i] = s->containers[i];
-			c[i].name = ar_str(&a, s->containers[i].name);
-			c[i].container_id = ar_str(&a, s->containers[i].container_id);
-		}
-		d->containers = c;
+	c = ar_array(&a, s->containers, nc, sizeof(*c));
+	for (size_t i = 0; i < nc; i++) {
+		c[i].name = ar_str(&a, s->containers[i].name);
+		c[i].container_id = ar_str(&a, s->containers[i].container_id);
 	}
+	d->containers = c;
 	return d;
 }
 
@@ -152,9 +189,11 @@ struct kw_node *kw_node_dup(const struct kw_node *s)
 		    al(nz * sizeof(struct kw_node_zone)) + al(nc * sizeof(struct kw_condition));
 	struct arena a;
 	struct kw_node *d;
+	struct kw_meter *m;
+	struct kw_node_zone *z;
+	struct kw_condition *c;
 
-	sz += slen(s->name) + slen(s->usage_source) + slen(s->model_name) + slen(s->attribution) +
-	      slen(s->energy_source);
+	sz += strs_len(s, NODE_STRS, NSTRS(NODE_STRS));
 	for (size_t i = 0; i < nm; i++)
 		sz += slen(s->meters[i].kind) + slen(s->meters[i].reason);
 	for (size_t i = 0; i < nz; i++)
@@ -166,66 +205,40 @@ struct kw_node *kw_node_dup(const struct kw_node *s)
 		return NULL;
 	d = ar_get(&a, sizeof(*d));
 	*d = *s;
-	d->name = ar_str(&a, s->name);
-	d->usage_source = ar_str(&a, s->usage_source);
-	d->model_name = ar_str(&a, s->model_name);
-	d->attribution = ar_str(&a, s->attribution);
-	d->energy_source = ar_str(&a, s->energy_source);
+	ar_strs(&a, d, s, NODE_STRS, NSTRS(NODE_STRS));
 	d->n_meters = nm;
-	d->meters = NULL;
-	if (nm) {
-		struct kw_meter *m = ar_get(&a, nm * sizeof(*m));
-		for (size_t i = 0; i < nm; i++) {
-			m[i] = s->meters[i];
-			m[i].kind = ar_str(&a, s->meters[i].kind);
-			m[i].reason = ar_str(&a, s->meters[i].reason);
-		}
-		d->meters = m;
+	m = ar_array(&a, s->meters, nm, sizeof(*m));
+	for (size_t i = 0; i < nm; i++) {
+		m[i].kind = ar_str(&a, s->meters[i].kind);
+		m[i].reason = ar_str(&a, s->meters[i].reason);
 	}
+	d->meters = m;
 	d->n_zones = nz;
-	d->zones = NULL;
-	if (nz) {
-		struct kw_node_zone *z = ar_get(&a, nz * sizeof(*z));
-		for (size_t i = 0; i < nz; i++) {
-			z[i] = s->zones[i];
-			z[i].idle_source = ar_str(&a, s->zones[i].idle_source);
-		}
-		d->zones = z;
-	}
+	z = ar_array(&a, s->zones, nz, sizeof(*z));
+	for (size_t i = 0; i < nz; i++)
+		z[i].idle_source = ar_str(&a, s->zones[i].idle_source);
+	d->zones = z;
 	d->n_conditions = nc;
-	d->conditions = NULL;
-	if (nc) {
-		struct kw_condition *c = ar_get(&a, nc * sizeof(*c));
-		for (size_t i = 0; i < nc; i++) {
-			c[i] = s->conditions[i];
-			c[i].type = ar_str(&a, s->conditions[i].type);
-			c[i].status = ar_str(&a, s->conditions[i].status);
-			c[i].reason = ar_str(&a, s->conditions[i].reason);
-			c[i].message = ar_str(&a, s->conditions[i].message);
-		}
-		d->conditions = c;
+	c = ar_array(&a, s->conditions, nc, sizeof(*c));
+	for (size_t i = 0; i < nc; i++) {
+		c[i].type = ar_str(&a, s->conditions[i].type);
+		c[i].status = ar_str(&a, s->conditions[i].status);
+		c[i].reason = ar_str(&a, s->conditions[i].reason);
+		c[i].message = ar_str(&a, s->conditions[i].message);
 	}
+	d->conditions = c;
 	return d;
 }
 
 struct kw_event *kw_event_dup(const struct kw_event *s)
 {
-	size_t sz = al(sizeof(*s)) + slen(s->api_version) + slen(s->kind) + slen(s->ns) +
-		    slen(s->name) + slen(s->uid) + slen(s->reason) + slen(s->message) +
-		    slen(s->type);
+	size_t sz = al(sizeof(*s)) + strs_len(s, EVENT_STRS, NSTRS(EVENT_STRS));
 	struct arena a;
 	struct kw_event *d;
 	if (!ar_init(&a, sz))
 		return NULL;
 	d = ar_get(&a, sizeof(*d));
-	d->api_version = ar_str(&a, s->api_version);
-	d->kind = ar_str(&a, s->kind);
-	d->ns = ar_str(&a, s->ns);
-	d->name = ar_str(&a, s->name);
-	d->uid = ar_str(&a, s->uid);
-	d->reason = ar_str(&a, s->reason);
-	d->message = ar_str(&a, s->message);
-	d->type = ar_str(&a, s->type);
+	ar_strs(&a, d, s, EVENT_STRS, NSTRS(EVENT_STRS));
 	return d;
 }
 

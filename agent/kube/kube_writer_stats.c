@@ -8,6 +8,7 @@
 #include <string.h>
 #include <jansson.h>
 
+#include "../common/nametab.h"
 #include "kube_budget.h"
 
 void kw_ring_add(struct rate_ring *r, uint64_t now_ns)
@@ -65,12 +66,12 @@ static const char *const RESOURCE_NAMES[KW_RES_COUNT] = {
 
 const char *kube_writer_reason_name(enum kw_reason r)
 {
-	return (unsigned)r < KW_REASON_COUNT ? REASON_NAMES[r] : "Other";
+	return nametab_name(REASON_NAMES, KW_REASON_COUNT, r, "Other");
 }
 
 const char *kube_writer_resource_name(enum kw_resource r)
 {
-	return (unsigned)r < KW_RES_COUNT ? RESOURCE_NAMES[r] : "other";
+	return nametab_name(RESOURCE_NAMES, KW_RES_COUNT, r, "other");
 }
 
 enum kw_reason kube_writer_reason_of(long status, const char *body, int rc)

@@ -102,6 +102,7 @@ int ledger_apply(struct ledger *l, struct ledger *pods, const struct ledger_tick
 	add_uj(node->uj, res->node_uj);
 	set_watts(node->watts, res->node_uj, t->dt_s);
 	node->zone_mask = t->zone_mask;
+	node->platform_whole = t->platform_whole;
 	ledger_commit_tick(l, us->t_ns);
 	ledger_expire(l, us->t_ns);
 	if (pods)

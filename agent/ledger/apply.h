@@ -8,7 +8,7 @@
  *     share / dt_s, cpu_ns += its CPU time, cpu_cores = CPU time / usage interval;
  *   - the system row gets the attribution's system energy and the node's CPU time not
  *     attributed to any workload (never below 0);
- *   - the node gets the attribution's node energy and `zone_mask`;
+ *   - the node gets the attribution's node energy, `zone_mask` and `platform_whole`;
  *   - a pod row accumulates the tick energy and CPU time of all its cgroups (so its
  *     total stays monotonic when a container restarts under a new cgroup); its
  *     tick_uj/tick_cpu_ns hold this tick's sums (kube_agent reads them for CO2e), its
@@ -23,6 +23,7 @@
 #ifndef WATTLET_LEDGER_APPLY_H
 #define WATTLET_LEDGER_APPLY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "../attrib/attrib.h"
@@ -35,6 +36,7 @@ struct ledger_tick {
 	const struct attrib_result *res;   /* attrib_compute() over that usage */
 	double dt_s;                       /* the energy interval (meter's, else usage's) */
 	uint32_t zone_mask;                /* zones measured or estimated this tick */
+	bool platform_whole;               /* zone platform includes the GPUs (meter.h) */
 };
 
 /* Folds t into l and, when pods is not NULL, into the per-pod aggregates (see above).

@@ -91,6 +91,9 @@ struct ledger_node {
 	uint64_t uj[ZONE_COUNT][MODE_COUNT];  /* measured energy, split idle/dynamic */
 	double watts[ZONE_COUNT][MODE_COUNT];
 	uint32_t zone_mask;                   /* zones the meter measures */
+	bool platform_whole;                  /* zone platform reads the whole machine, GPUs
+						 included (BMC, ACPI power meter); the last
+						 tick's, not checkpointed */
 	uint64_t ticks;
 	uint64_t last_tick_ns;
 	double learned_idle_w[ZONE_COUNT];    /* model's learned idle (< 0: none); checkpointed

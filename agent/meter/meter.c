@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../common/nametab.h"
+
 const char *const meter_kind_names[METER_KIND_COUNT] = {
 	[METER_POWERCAP] = "powercap", [METER_PERF] = "perf", [METER_MSR] = "msr",
 	[METER_HWMON] = "hwmon",       [METER_ACPI] = "acpi",
@@ -19,19 +21,12 @@ const char *const meter_kind_names[METER_KIND_COUNT] = {
 
 const char *meter_kind_name(enum meter_kind k)
 {
-	if ((int)k < 0 || k >= METER_KIND_COUNT)
-		return "unknown";
-	return meter_kind_names[k];
+	return nametab_name(meter_kind_names, METER_KIND_COUNT, k, "unknown");
 }
 
 int meter_kind_from_name(const char *name)
 {
-	if (!name)
-		return -EINVAL;
-	for (int i = 0; i < METER_KIND_COUNT; i++)
-		if (strcmp(meter_kind_names[i], name) == 0)
-			return i;
-	return -EINVAL;
+	return nametab_find(meter_kind_names, METER_KIND_COUNT, name);
 }
 
 int meter_add_dom(struct meter *m, const struct meter_dom *d, const char *path)
@@ -165,12 +160,35 @@ int meter_open_dev(const char *path, unsigned *ftype)
 	return open_checked(path, true, ftype);
 }
 
-int meter_dom_read_raw(const struct meter_dom *d, uint64_t *raw, unsigned *ftype)
+int meter_msr_read(const char *path, uint64_t off, uint64_t *out, unsigned *ftype)
 {
 	unsigned char b[8];
 	uint64_t v = 0;
 	ssize_t n;
-	int fd;
+	int fd = meter_open_dev(path, ftype);
+
+	if (fd < 0)
+		return fd;
+	n = pread(fd, b, sizeof(b), (off_t)off);
+	if (n < 0) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	close(fd);
+	if (n != (ssize_t)sizeof(b))
+		return -EIO;
+	for (int i = 7; i >= 0; i--)
+		v = (v << 8) | b[i];
+	*out = v;
+	return 0;
+}
+
+int meter_dom_read_raw(const struct meter_dom *d, uint64_t *raw, unsigned *ftype)
+{
+	uint64_t v = 0;
+	ssize_t n;
+	int err;
 
 	if (ftype)
 		*ftype = 0;
@@ -178,20 +196,9 @@ int meter_dom_read_raw(const struct meter_dom *d, uint64_t *raw, unsigned *ftype
 	case SRC_FILE:
 		return meter_read_attr_u64(d->path, raw, ftype);
 	case SRC_MSR:
-		fd = meter_open_dev(d->path, ftype);
-		if (fd < 0)
-			return fd;
-		n = pread(fd, b, sizeof(b), (off_t)d->msr_off);
-		if (n < 0) {
-			int e = -errno;
-			close(fd);
-			return e;
-		}
-		close(fd);
-		if (n != (ssize_t)sizeof(b))
-			return -EIO;
-		for (int i = 7; i >= 0; i--)
-			v = (v << 8) | b[i];
+		err = meter_msr_read(d->path, d->msr_off, &v, ftype);
+		if (err)
+			return err;
 		*raw = v & 0xffffffffull; /* energy status: bits 31:0 */
 		return 0;
 	case SRC_PERF:
@@ -245,6 +252,14 @@ void meter_close(struct meter *m)
 	free(m);
 }
 
+/* The backend of each enum meter_kind. */
+static int (*const backend_open[METER_KIND_COUNT])(struct meter *, const struct meter_cfg *,
+						   char *, size_t) = {
+	[METER_POWERCAP] = meter_powercap_open, [METER_PERF] = meter_perf_open,
+	[METER_MSR] = meter_msr_open, [METER_HWMON] = meter_hwmon_open,
+	[METER_ACPI] = meter_acpi_open,
+};
+
 static int open_kind(enum meter_kind k, const struct meter_cfg *c, struct meter **out,
 		     char *reason, size_t cap)
 {
@@ -260,26 +275,11 @@ static int open_kind(enum meter_kind k, const struct meter_cfg *c, struct meter 
 	m->max_watts = c->max_watts;
 	m->clock = c->clock;
 	m->clock_ctx = c->clock_ctx;
-	switch (k) {
-	case METER_POWERCAP:
-		err = meter_powercap_open(m, c, reason, cap);
-		break;
-	case METER_PERF:
-		err = meter_perf_open(m, c, reason, cap);
-		break;
-	case METER_MSR:
-		err = meter_msr_open(m, c, reason, cap);
-		break;
-	case METER_HWMON:
-		err = meter_hwmon_open(m, c, reason, cap);
-		break;
-	case METER_ACPI:
-		err = meter_acpi_open(m, c, reason, cap);
-		break;
-	default:
+	if ((unsigned)k < METER_KIND_COUNT) {
+		err = backend_open[k](m, c, reason, cap);
+	} else {
 		snprintf(reason, cap, "unknown meter kind %d", (int)k);
 		err = -EINVAL;
-		break;
 	}
 	if (err == 0 && m->n == 0)
 		err = -ENODEV;
@@ -591,6 +591,8 @@ static int book_domains(struct meter *m, uint64_t t, struct dom_step *steps,
 			out->uj[z] = (uint64_t)acc[z];
 	out->zone_mask = zmask;
 	out->error_mask = err_mask;
+	/* an ACPI power meter reads the platform's input: the GPUs are inside it */
+	out->platform_whole = m->kind == METER_ACPI && (zmask & (1u << ZONE_PLATFORM));
 	m->started = true;
 	m->last_t = t;
 	if (n_ok == 0)

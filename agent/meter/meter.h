@@ -72,6 +72,10 @@ struct meter_delta {
 	uint32_t zone_mask;             /* bit z set: zone z is measured */
 	uint32_t reset_mask;            /* bit z set: a counter reset was detected */
 	uint32_t error_mask;            /* bit z set: a read failed or was garbage; uj[z]=0 */
+	bool platform_whole;            /* zone platform reads the whole machine, discrete GPUs
+					 * included (ACPI power meter; the BMC, set by the Redfish
+					 * stage); false: RAPL psys, which leaves them out, or
+					 * hwmon (what a channel covers is unknown) */
 };
 
 /* Tries each kind in opts->order; returns the first usable meter, or NULL (with

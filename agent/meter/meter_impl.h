@@ -96,6 +96,10 @@ int meter_read_attr_u64(const char *path, uint64_t *out, unsigned *ftype);
 /* Opens an MSR device file the same way; a character device or (fixtures) a regular
  * file is accepted. Returns the fd or a negative errno (*ftype as above). */
 int meter_open_dev(const char *path, unsigned *ftype);
+/* The 64-bit MSR at off of the device file path (opened by meter_open_dev(), *ftype
+ * as there), little-endian. -EIO on a short read (the MSR does not exist, or a short
+ * fake file), else 0 or a negative errno. */
+int meter_msr_read(const char *path, uint64_t off, uint64_t *out, unsigned *ftype);
 /* "a FIFO", "a directory", "a symbolic link", ... for S_IFMT bits. */
 const char *meter_ftype_name(unsigned ftype);
 

@@ -114,30 +114,6 @@ static int read_cpuid(struct cpu_id *id)
 #endif
 }
 
-static int msr_read64(const char *path, uint64_t off, uint64_t *out)
-{
-	unsigned char b[8];
-	uint64_t v = 0;
-	ssize_t n;
-	int fd = meter_open_dev(path, NULL);
-
-	if (fd < 0)
-		return fd;
-	n = pread(fd, b, sizeof(b), (off_t)off);
-	if (n < 0) {
-		int e = -errno;
-		close(fd);
-		return e;
-	}
-	close(fd);
-	if (n != (ssize_t)sizeof(b))
-		return -EIO; /* a short read: the MSR does not exist (or a short fake file) */
-	for (int i = 7; i >= 0; i--)
-		v = (v << 8) | b[i];
-	*out = v;
-	return 0;
-}
-
 static bool model_in(unsigned model, const unsigned *list, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -224,7 +200,7 @@ int meter_msr_open(struct meter *m, const struct meter_cfg *c, char *reason, siz
 		goto cleanup;
 	}
 	msr_path(c, cpus[0].cpu, path, sizeof(path));
-	err = msr_read64(path, unit_msr, &unit);
+	err = meter_msr_read(path, unit_msr, &unit, NULL);
 	if (err) {
 		if (err == -ENOENT)
 			snprintf(reason, cap, "no %s: load the msr module (modprobe msr)", path);
@@ -256,7 +232,7 @@ int meter_msr_open(struct meter *m, const struct meter_cfg *c, char *reason, siz
 			for (int j = 0; j < i; j++)
 				if (cpus[j].pkg == cp->pkg && cpus[j].core == cp->core)
 					first_of_core = false;
-			if (first_of_core && msr_read64(path, MSR_AMD_UNIT, &unit) == 0) {
+			if (first_of_core && meter_msr_read(path, MSR_AMD_UNIT, &unit, NULL) == 0) {
 				uj = 1e6 / (double)(1ull << ((unit >> 8) & 0x1f));
 				err = add_msr_dom(m, path, cp->cpu, MSR_AMD_CORE, ZONE_CORE, "core", uj);
 				if (err)
@@ -264,7 +240,7 @@ int meter_msr_open(struct meter *m, const struct meter_cfg *c, char *reason, siz
 			}
 			continue;
 		}
-		if (msr_read64(path, unit_msr, &unit))
+		if (meter_msr_read(path, unit_msr, &unit, NULL))
 			continue; /* this package's lead CPU unreadable: skip the package */
 		uj = 1e6 / (double)(1ull << ((unit >> 8) & 0x1f));
 		snprintf(name, sizeof(name), "package-%d", cp->pkg);
@@ -290,7 +266,8 @@ int meter_msr_open(struct meter *m, const struct meter_cfg *c, char *reason, siz
 				if (doms[k].z == ZONE_PLATFORM && n_pkg > 1)
 					continue; /* platform-wide: once */
 				/* not implemented: #GP (EIO) or reads 0 */
-				if (msr_read64(path, doms[k].msr, &v) || (v & 0xffffffffull) == 0)
+				if (meter_msr_read(path, doms[k].msr, &v, NULL) ||
+				    (v & 0xffffffffull) == 0)
 					continue;
 				if (doms[k].z == ZONE_DRAM &&
 				    model_in(id.model, dram_fixed_models,

@@ -11,6 +11,8 @@
 
 #include <curl/curl.h>
 
+#include "../common/worker.h"
+
 #define RF_BODY_CAP (1u << 20) /* a power document is a few KiB */
 #define RF_REDISCOVER_AFTER 3  /* failed polls in a row before looking the resource up again */
 
@@ -40,7 +42,7 @@ struct rf_sess {
 	char sup[RF_MAX_SUPPLIES][RF_PATH_MAX]; /* RF_PSUB: each supply's Metrics */
 	size_t n_sup;
 	unsigned fails; /* in a row */
-	const atomic_int *stop; /* aborts a transfer when set */
+	const atomic_bool *stop; /* aborts a transfer when set */
 	/* the latest poll */
 	int err;        /* enum rf_err, -1 ok */
 	char msg[1400];
@@ -51,11 +53,9 @@ struct rf_sess {
 struct redfish {
 	struct rf_sess s;
 	uint64_t interval_ns;
-	pthread_t thread;
-	bool started;
+	struct wl_worker wk; /* the poller; sleeps on cv; wk.stop also aborts a transfer */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	atomic_int stop;
 	struct rf_tl tl;
 	struct rf_status st;
 };
@@ -431,7 +431,7 @@ static void sess_free(struct rf_sess *s)
 	s->body = NULL;
 }
 
-static int sess_init(struct rf_sess *s, const struct rf_opts *o, const atomic_int *stop,
+static int sess_init(struct rf_sess *s, const struct rf_opts *o, const atomic_bool *stop,
 		     struct wl_err *err)
 {
 	char cred[1024], msg[320];
@@ -536,12 +536,12 @@ static void *poller(void *arg)
 		uint64_t now = mono_ns();
 		if (next < now) /* the poll took longer than the interval: poll again now */
 			next = now;
-		while (!atomic_load(&r->stop) && mono_ns() < next) {
+		while (!atomic_load(&r->wk.stop) && mono_ns() < next) {
 			struct timespec ts = { (time_t)(next / 1000000000ull),
 					       (long)(next % 1000000000ull) };
 			pthread_cond_timedwait(&r->cv, &r->mu, &ts);
 		}
-		bool stop = atomic_load(&r->stop);
+		bool stop = atomic_load(&r->wk.stop);
 		pthread_mutex_unlock(&r->mu);
 		if (stop)
 			break;
@@ -552,20 +552,18 @@ static void *poller(void *arg)
 struct redfish *redfish_open(const struct rf_opts *o, struct wl_err *err)
 {
 	struct redfish *r;
-	pthread_condattr_t ca;
 	int rc;
 
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		err_set(err, ENOMEM, "redfish: libcurl initialisation failed");
 		return NULL;
 	}
-	r = calloc(1, sizeof(*r));
+	r = wl_zalloc(sizeof(*r), "redfish", err);
 	if (!r) {
-		err_set(err, ENOMEM, "redfish: out of memory");
 		curl_global_cleanup();
 		return NULL;
 	}
-	if (sess_init(&r->s, o, &r->stop, err) != 0) {
+	if (sess_init(&r->s, o, &r->wk.stop, err) != 0) {
 		free(r);
 		curl_global_cleanup();
 		return NULL;
@@ -575,17 +573,13 @@ struct redfish *redfish_open(const struct rf_opts *o, struct wl_err *err)
 	r->st.last_err = -1;
 	r->st.kind = "";
 	pthread_mutex_init(&r->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&r->cv, &ca);
-	pthread_condattr_destroy(&ca);
-	rc = pthread_create(&r->thread, NULL, poller, r);
+	wl_cond_init_monotonic(&r->cv);
+	rc = wl_worker_start(&r->wk, poller, r);
 	if (rc) {
-		err_set(err, rc, "redfish: cannot start the poller thread: %s", strerror(rc));
+		err_set(err, -rc, "redfish: cannot start the poller thread: %s", strerror(-rc));
 		redfish_close(r);
 		return NULL;
 	}
-	r->started = true;
 	return r;
 }
 
@@ -593,13 +587,7 @@ void redfish_close(struct redfish *r)
 {
 	if (!r)
 		return;
-	if (r->started) {
-		pthread_mutex_lock(&r->mu);
-		atomic_store(&r->stop, 1);
-		pthread_cond_signal(&r->cv);
-		pthread_mutex_unlock(&r->mu);
-		pthread_join(r->thread, NULL);
-	}
+	wl_worker_stop(&r->wk, &r->mu, &r->cv);
 	pthread_cond_destroy(&r->cv);
 	pthread_mutex_destroy(&r->mu);
 	sess_free(&r->s);

@@ -153,33 +153,34 @@ cleanup:
 	return rc;
 }
 
-int rf_parse_power_subsystem(const char *body, size_t len, char *supplies, size_t cap,
-			     struct wl_err *err)
+/* The one link field of a resource what: -ENOENT (missing: "<what>: <missing>") or
+ * link_of()'s error. */
+static int parse_one_link(const char *body, size_t len, const char *what, const char *field,
+			  const char *missing, char *path, size_t cap, struct wl_err *err)
 {
-	json_t *root = load(body, len, "PowerSubsystem", err);
+	json_t *root = load(body, len, what, err);
 	int rc;
 
 	if (!root)
 		return -EBADMSG;
-	rc = link_of(root, "PowerSupplies", "PowerSubsystem", supplies, cap, err);
+	rc = link_of(root, field, what, path, cap, err);
 	if (rc == -ENOENT)
-		rc = err_set(err, ENOENT, "PowerSubsystem: no PowerSupplies");
+		rc = err_set(err, ENOENT, "%s: %s", what, missing);
 	json_decref(root);
 	return rc;
 }
 
+int rf_parse_power_subsystem(const char *body, size_t len, char *supplies, size_t cap,
+			     struct wl_err *err)
+{
+	return parse_one_link(body, len, "PowerSubsystem", "PowerSupplies", "no PowerSupplies",
+			      supplies, cap, err);
+}
+
 int rf_parse_supply(const char *body, size_t len, char *metrics, size_t cap, struct wl_err *err)
 {
-	json_t *root = load(body, len, "PowerSupply", err);
-	int rc;
-
-	if (!root)
-		return -EBADMSG;
-	rc = link_of(root, "Metrics", "PowerSupply", metrics, cap, err);
-	if (rc == -ENOENT)
-		rc = err_set(err, ENOENT, "PowerSupply: no Metrics (the supply reports no power)");
-	json_decref(root);
-	return rc;
+	return parse_one_link(body, len, "PowerSupply", "Metrics",
+			      "no Metrics (the supply reports no power)", metrics, cap, err);
 }
 
 int rf_parse_chassis(const char *body, size_t len, struct rf_chassis_links *l,

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/nametab.h"
+
 #define NBINS 20 /* utilisation bins of 5 % */
 #define MIN_FIT_BINS 3
 #define MIN_FIT_SPAN 0.25 /* extrapolation error grows as noise / span */
@@ -222,20 +224,12 @@ size_t idle_est_count(const struct idle_est *e)
 
 const char *idle_source_name(enum idle_source s)
 {
-	switch (s) {
-	case IDLE_SRC_CONFIGURED:
-		return "configured";
-	case IDLE_SRC_FIT:
-		return "learned-fit";
-	case IDLE_SRC_LOW:
-		return "learned-low";
-	case IDLE_SRC_SEED:
-		return "learned-checkpoint";
-	case IDLE_SRC_FALLBACK:
-		return "fallback";
-	default:
-		return "none";
-	}
+	static const char *const names[] = {
+		[IDLE_SRC_NONE] = "none", [IDLE_SRC_CONFIGURED] = "configured",
+		[IDLE_SRC_FIT] = "learned-fit", [IDLE_SRC_LOW] = "learned-low",
+		[IDLE_SRC_SEED] = "learned-checkpoint", [IDLE_SRC_FALLBACK] = "fallback",
+	};
+	return nametab_name(names, NAMETAB_LEN(names), s, "none");
 }
 
 bool idle_est_info(const struct idle_est *e, struct idle_info *out)

@@ -10,6 +10,7 @@
 
 #include <yaml.h>
 
+#include "../common/numfmt.h"
 #include "../common/yamllimit.h"
 
 #define MAX_LIST 64 /* more list items than this is rejected before validation */
@@ -286,6 +287,15 @@ static yaml_node_t *ynode(struct yctx *y, int id)
 	return yaml_document_get_node(y->doc, id);
 }
 
+/* The key and value nodes of a mapping pair; returns the key's text (NULL: not a scalar). */
+static const char *ypair(struct yctx *y, const yaml_node_pair_t *p, yaml_node_t **k,
+			 yaml_node_t **v)
+{
+	*k = ynode(y, p->key);
+	*v = ynode(y, p->value);
+	return yscalar(*k);
+}
+
 static int parse_coefs(struct yctx *y, yaml_node_t *seq, const char *field, struct pm_zone_in *zi,
 		       struct pm_coef_in **store)
 {
@@ -306,8 +316,8 @@ static int parse_coefs(struct yctx *y, yaml_node_t *seq, const char *field, stru
 		if (yget_map(y, it, g))
 			return -EINVAL;
 		for (yaml_node_pair_t *p = it->data.mapping.pairs.start; p < it->data.mapping.pairs.top; p++) {
-			yaml_node_t *k = ynode(y, p->key), *v = ynode(y, p->value);
-			const char *key = yscalar(k);
+			yaml_node_t *k, *v;
+			const char *key = ypair(y, p, &k, &v);
 			char h[300];
 			snprintf(h, sizeof(h), "%.200s.%.64s", g, key ? key : "?");
 			if (key && strcmp(key, "feature") == 0) {
@@ -333,8 +343,8 @@ static int parse_zone(struct yctx *y, yaml_node_t *it, const char *field, struct
 	if (yget_map(y, it, field))
 		return -EINVAL;
 	for (yaml_node_pair_t *p = it->data.mapping.pairs.start; p < it->data.mapping.pairs.top; p++) {
-		yaml_node_t *k = ynode(y, p->key), *v = ynode(y, p->value);
-		const char *key = yscalar(k);
+		yaml_node_t *k, *v;
+		const char *key = ypair(y, p, &k, &v);
 		char h[200];
 		int rc = 0;
 
@@ -355,8 +365,8 @@ static int parse_zone(struct yctx *y, yaml_node_t *it, const char *field, struct
 				return -EINVAL;
 			zi->has_regression = true;
 			for (yaml_node_pair_t *q = v->data.mapping.pairs.start; q < v->data.mapping.pairs.top; q++) {
-				yaml_node_t *rk = ynode(y, q->key), *rv = ynode(y, q->value);
-				const char *rkey = yscalar(rk);
+				yaml_node_t *rk, *rv;
+				const char *rkey = ypair(y, q, &rk, &rv);
 				char g[240];
 				snprintf(g, sizeof(g), "%.170s.%.64s", h, rkey ? rkey : "?");
 				if (rkey && strcmp(rkey, "interceptWatts") == 0) {
@@ -379,6 +389,18 @@ static int parse_zone(struct yctx *y, yaml_node_t *it, const char *field, struct
 	return 0;
 }
 
+void pm_set_fit_annotation(struct powermodel *pm, const char *key, double d)
+{
+	if (strcmp(key, "wattlet.dev/fit-r2") == 0)
+		pm->fit_r2 = d;
+	else if (strcmp(key, "wattlet.dev/fit-mape") == 0)
+		pm->fit_mape = d;
+	else if (strcmp(key, "wattlet.dev/fit-holdout") == 0)
+		pm->fit_holdout = d;
+	else if (strcmp(key, "wattlet.dev/fit-samples") == 0 && d >= 0 && d < 1e15)
+		pm->fit_samples = (long)d;
+}
+
 static void read_annotations(struct yctx *y, yaml_node_t *m, struct powermodel *pm)
 {
 	for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
@@ -386,14 +408,7 @@ static void read_annotations(struct yctx *y, yaml_node_t *m, struct powermodel *
 		double d;
 		if (!k || !v || parse_double(v, &d) != 0)
 			continue;
-		if (strcmp(k, "wattlet.dev/fit-r2") == 0)
-			pm->fit_r2 = d;
-		else if (strcmp(k, "wattlet.dev/fit-mape") == 0)
-			pm->fit_mape = d;
-		else if (strcmp(k, "wattlet.dev/fit-holdout") == 0)
-			pm->fit_holdout = d;
-		else if (strcmp(k, "wattlet.dev/fit-samples") == 0)
-			pm->fit_samples = (long)d;
+		pm_set_fit_annotation(pm, k, d);
 	}
 }
 
@@ -412,8 +427,8 @@ static int parse_doc(struct yctx *y, struct powermodel *out)
 	if (yget_map(y, root, "(document)"))
 		return -EINVAL;
 	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
-		yaml_node_t *k = ynode(y, p->key), *v = ynode(y, p->value);
-		const char *key = yscalar(k);
+		yaml_node_t *k, *v;
+		const char *key = ypair(y, p, &k, &v);
 		if (!key) {
 			ybad(y, k, "(document)", "keys must be strings");
 			goto cleanup;
@@ -444,8 +459,8 @@ static int parse_doc(struct yctx *y, struct powermodel *out)
 			if (yget_map(y, v, key))
 				goto cleanup;
 			for (yaml_node_pair_t *q = v->data.mapping.pairs.start; q < v->data.mapping.pairs.top; q++) {
-				yaml_node_t *sk = ynode(y, q->key), *sv = ynode(y, q->value);
-				const char *skey = yscalar(sk);
+				yaml_node_t *sk, *sv;
+				const char *skey = ypair(y, q, &sk, &sv);
 				char h[120];
 				snprintf(h, sizeof(h), "spec.%.64s", skey ? skey : "?");
 				if (skey && strcmp(skey, "nodeSelector") == 0) {
@@ -614,13 +629,9 @@ cleanup:
 /* Shortest "%.*g" that reads back to the same double, so a model round-trips. */
 static void add_num(struct strbuf *sb, double v)
 {
-	char b[40];
-	for (int p = 6; p <= 17; p++) {
-		snprintf(b, sizeof(b), "%.*g", p, v);
-		if (strtod(b, NULL) == v)
-			break;
-	}
-	strbuf_adds(sb, b);
+	char b[NUMFMT_EXACT_CAP];
+
+	strbuf_adds(sb, fmt_double_exact(v, b));
 }
 
 int pm_to_yaml(const struct powermodel *m, const char *extra_annotations, struct strbuf *sb)

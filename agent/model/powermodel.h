@@ -118,6 +118,11 @@ double pm_predict_dynamic_w(const struct pm_zone *z, const double rate[FEAT_COUN
 /* Bit z set for every zone with source: estimated. */
 uint32_t pm_estimated_mask(const struct powermodel *m);
 
+/* Sets the fit statistic that the annotation key names to d: "wattlet.dev/fit-r2",
+ * "-mape", "-holdout", and "-samples" (taken when 0 <= d < 1e15). Other keys leave pm
+ * as it was. Shared by the YAML reader and the PowerModel CRD reader (modelselect). */
+void pm_set_fit_annotation(struct powermodel *pm, const char *key, double d);
+
 /* Renders m as PowerModel YAML (the layout of docs/api.md), annotations included
  * where set (fit_* not NAN / >= 0). extra_annotations: NULL or "key: value\n" lines
  * already indented by 4 spaces, appended under metadata.annotations. */

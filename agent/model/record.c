@@ -19,11 +19,9 @@ struct rec_writer *rec_open(const char *path, struct wl_err *err)
 		err_set(err, EINVAL, "record: no file name");
 		return NULL;
 	}
-	w = calloc(1, sizeof(*w));
-	if (!w) {
-		err_set(err, ENOMEM, "record: out of memory");
+	w = wl_zalloc(sizeof(*w), "record", err);
+	if (!w)
 		return NULL;
-	}
 	w->f = fopen(path, "we");
 	if (!w->f) {
 		err_set(err, errno, "record: cannot create %s: %s", path, strerror(errno));

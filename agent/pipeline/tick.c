@@ -126,7 +126,8 @@ int tick_run(const struct tick_parts *p, const struct tick_hooks *h, void *ctx,
 		p->st->zone_feature[z] = (in.ext_mask & (1u << z)) && in.ext_name[z] ?
 					 in.ext_name[z] : feature_name(res.used_feature[z]);
 	struct ledger_tick lt = { .usage = &us, .res = &res, .dt_s = md.dt_ns / 1e9,
-				  .zone_mask = in.energy->zone_mask };
+				  .zone_mask = in.energy->zone_mask,
+				  .platform_whole = in.energy->platform_whole };
 	rep->ledger_rc = ledger_apply(p->ledger, p->pods, &lt, &rep->ledger_err);
 	if (h->after_ledger)
 		h->after_ledger(ctx, lt.dt_s);

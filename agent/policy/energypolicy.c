@@ -12,6 +12,7 @@
 
 #include "../common/duration.h"
 #include "../common/jsonget.h"
+#include "../common/nametab.h"
 #include "../common/objset.h"
 #include "../config/config.h" /* idle_policy_from_name() */
 #include "../kube/kube_quantity.h"
@@ -148,9 +149,15 @@ int ep_parse_time_ms(const char *s, int64_t *ms)
 	return 0;
 }
 
+/* spec.budgets[].action, by enum ep_action (ep_action_name() and the parser). */
+static const char *const action_names[] = {
+	[EP_ACTION_EVENT] = "event", [EP_ACTION_ANNOTATE] = "annotate",
+	[EP_ACTION_THROTTLE] = "throttle",
+};
+
 const char *ep_action_name(enum ep_action a)
 {
-	return a == EP_ACTION_ANNOTATE ? "annotate" : a == EP_ACTION_THROTTLE ? "throttle" : "event";
+	return nametab_name(action_names, NAMETAB_LEN(action_names), (int)a, "event");
 }
 
 static void fmt_ms(char *buf, size_t cap, uint64_t ms)
@@ -364,15 +371,11 @@ static int parse_budget(const json_t *b, size_t i, struct ep_budget *out, struct
 	out->action = EP_ACTION_EVENT;
 	rc = jg_str_copy(b, "action", g, act, sizeof(act), e);
 	if (rc == 0) {
-		if (strcmp(act, "event") == 0)
-			out->action = EP_ACTION_EVENT;
-		else if (strcmp(act, "annotate") == 0)
-			out->action = EP_ACTION_ANNOTATE;
-		else if (strcmp(act, "throttle") == 0)
-			out->action = EP_ACTION_THROTTLE;
-		else
+		int a = nametab_find(action_names, NAMETAB_LEN(action_names), act);
+		if (a < 0)
 			return err_set(e, EINVAL, "%s: unknown action '%s' (event, annotate or throttle)",
 				       g, act);
+		out->action = (enum ep_action)a;
 	} else if (rc != -ENOENT) {
 		return rc;
 	}
@@ -605,18 +608,13 @@ int policy_set_upsert(struct policy_set *s, const json_t *obj, struct wl_err *e)
 int policy_set_remove(struct policy_set *s, const json_t *obj)
 {
 	char uid[EP_UID_MAX + 1];
-	ssize_t at;
 
 	if (!s || !obj)
 		return -EINVAL;
 	meta_str(obj, "uid", uid, sizeof(uid));
 	if (!uid[0])
 		return -EINVAL;
-	at = objset_find(&s->set, uid);
-	if (at < 0)
-		return -ENOENT;
-	objset_drop(&s->set, (size_t)at);
-	return 0;
+	return objset_remove(&s->set, uid);
 }
 
 void policy_set_begin_sync(struct policy_set *s)

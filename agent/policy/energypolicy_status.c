@@ -23,6 +23,17 @@ static bool has_throttle(const struct policy_entry_info *who)
 	return false;
 }
 
+/* obj.throttledPods = throttled, at most matched, where the policy throttles (has_throttle).
+ * 0, or -1 when it could not be set. */
+static int set_throttled(json_t *obj, const struct policy_entry_info *who, uint32_t throttled,
+			 uint32_t matched)
+{
+	if (!has_throttle(who))
+		return 0;
+	return json_object_set_new(obj, "throttledPods",
+				   json_integer(throttled > matched ? matched : throttled));
+}
+
 double ep_co2e_grams(double joules, double carbon_g_per_kwh)
 {
 	return joules / 3.6e6 * carbon_g_per_kwh;
@@ -90,11 +101,7 @@ json_t *ep_status_build(const struct policy_entry_info *who, const struct ep_sta
 	root = status_root(who);
 	if (!st || !cond || !conds || !root)
 		goto cleanup;
-	if (has_throttle(who) &&
-	    json_object_set_new(st, "throttledPods",
-				json_integer((json_int_t)(in->throttled_pods > in->matched_pods
-								  ? in->matched_pods
-								  : in->throttled_pods))))
+	if (set_throttled(st, who, in->throttled_pods, in->matched_pods))
 		goto cleanup;
 	if (who->policy && who->policy->has_carbon &&
 	    json_object_set_new(st, "totalCO2eGrams",
@@ -170,11 +177,7 @@ json_t *ep_status_node_build(const struct policy_entry_info *who, const struct e
 			       "lastUpdateTime", now);
 		if (!it)
 			goto cleanup;
-		if (has_throttle(who) &&
-		    json_object_set_new(it, "throttledPods",
-					json_integer((json_int_t)(part->throttled_pods > part->matched_pods
-									  ? part->matched_pods
-									  : part->throttled_pods))))
+		if (set_throttled(it, who, part->throttled_pods, part->matched_pods))
 			goto cleanup;
 		if (who->policy && who->policy->has_carbon && isfinite(part->total_co2e_grams) &&
 		    part->total_co2e_grams >= 0 &&

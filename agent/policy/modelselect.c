@@ -115,14 +115,7 @@ static void read_annotations(const json_t *md, struct powermodel *m)
 		double d;
 		if (!json_is_string(v) || parse_double(json_string_value(v), &d) != 0)
 			continue;
-		if (strcmp(key, "wattlet.dev/fit-r2") == 0)
-			m->fit_r2 = d;
-		else if (strcmp(key, "wattlet.dev/fit-mape") == 0)
-			m->fit_mape = d;
-		else if (strcmp(key, "wattlet.dev/fit-holdout") == 0)
-			m->fit_holdout = d;
-		else if (strcmp(key, "wattlet.dev/fit-samples") == 0 && d >= 0 && d < 1e15)
-			m->fit_samples = (long)d;
+		pm_set_fit_annotation(m, key, d);
 	}
 }
 
@@ -331,15 +324,10 @@ int model_set_upsert(struct model_set *s, const json_t *obj, struct wl_err *e)
 int model_set_remove(struct model_set *s, const json_t *obj)
 {
 	char id[MS_UID_MAX + 1];
-	ssize_t at;
 
 	if (!s || !obj || obj_id(obj, id, sizeof(id)))
 		return -EINVAL;
-	at = objset_find(&s->set, id);
-	if (at < 0)
-		return -ENOENT;
-	objset_drop(&s->set, (size_t)at);
-	return 0;
+	return objset_remove(&s->set, id);
 }
 
 void model_set_begin_sync(struct model_set *s)

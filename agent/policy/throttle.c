@@ -5,6 +5,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "../common/nametab.h"
+
 bool thr_system_namespace(const char *ns)
 {
 	return ns && (strcmp(ns, "kube-system") == 0 || strcmp(ns, "kube-public") == 0 ||
@@ -28,20 +30,12 @@ uint64_t thr_period_ms(uint64_t window_ms)
 
 const char *thr_reason_name(enum thr_reason r)
 {
-	switch (r) {
-	case THR_R_OVER_BUDGET:
-		return "OverBudget";
-	case THR_R_OFF_RATE:
-		return "OffRate";
-	case THR_R_UNDER_BUDGET:
-		return "UnderBudget";
-	case THR_R_NOT_SELECTED:
-		return "NotSelected";
-	case THR_R_SYSTEM_NS:
-		return "SystemNamespace";
-	default:
-		return "";
-	}
+	static const char *const names[] = {
+		[THR_R_OVER_BUDGET] = "OverBudget", [THR_R_OFF_RATE] = "OffRate",
+		[THR_R_UNDER_BUDGET] = "UnderBudget", [THR_R_NOT_SELECTED] = "NotSelected",
+		[THR_R_SYSTEM_NS] = "SystemNamespace",
+	};
+	return nametab_name(names, NAMETAB_LEN(names), r, ""); /* THR_R_NONE: "" */
 }
 
 static uint32_t clamp_limit(double mcpu, uint32_t floor_mcpu, uint32_t cap_mcpu)

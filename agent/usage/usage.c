@@ -299,11 +299,9 @@ struct usage *usage_open(const struct usage_opts *opts, struct usage_probe *prob
 		err_set(err, EINVAL, "usage: unknown source %d", (int)opts->source);
 		return NULL;
 	}
-	u = calloc(1, sizeof(*u));
-	if (!u) {
-		err_set(err, ENOMEM, "usage: out of memory");
+	u = wl_zalloc(sizeof(*u), "usage", err);
+	if (!u)
 		return NULL;
-	}
 	if (fmt_path(u->proc_root, sizeof(u->proc_root), "%s",
 		     opts->proc_root ? opts->proc_root : "/proc")) {
 		err_set(err, ENAMETOOLONG, "usage: proc_root path too long");

@@ -334,11 +334,9 @@ static void *bpf_open(const struct usage_opts *opts, struct usage_probe *probe,
 		err_set(err, EINVAL, "eBPF: no cgroup layout given");
 		goto cleanup;
 	}
-	s = calloc(1, sizeof(*s));
-	if (!s) {
-		err_set(err, ENOMEM, "eBPF: out of memory");
+	s = wl_zalloc(sizeof(*s), "eBPF", err);
+	if (!s)
 		goto cleanup;
-	}
 	s->layout = opts->layout;
 	s->max_cgroups = opts->max_cgroups ? opts->max_cgroups : CU_DEF_MAX_CGROUPS;
 	s->max_depth = opts->max_depth ? opts->max_depth : 16;

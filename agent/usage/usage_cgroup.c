@@ -67,6 +67,8 @@
  */
 #include "usage_impl.h"
 
+#include "../cgroup/dirlist.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -84,9 +86,6 @@
 #define HARD_MAX_CGROUPS (1u << 24)
 #define INIT_CAP 256
 #define COUNTER_BUF 1024
-#define DENTS_BUF (32 * 1024)
-#define ARENA_INIT (64 * 1024)
-#define ARENA_MAX (64u * 1024 * 1024)
 #define MAGIC_CGROUP1 0x27e0ebL
 #define MAGIC_CGROUP2 0x63677270L
 
@@ -102,9 +101,6 @@ struct track {
 	bool withhold;  /* not reported this read */
 	bool unknown;   /* own delta unknown this read */
 };
-
-/* directory listing arena: uint64 ino, uint16 name length, name, NUL; 8-byte aligned */
-#define REC_HDR (sizeof(uint64_t) + sizeof(uint16_t))
 
 struct level {
 	int fd;         /* this directory, open while its children are visited */
@@ -138,8 +134,7 @@ struct cgsrc {
 	unsigned fd_cap, n_kept;
 
 	char *dents;
-	char *arena;
-	size_t arena_top, arena_cap;
+	struct cg_dirlist arena; /* directory listings (dirlist.h) */
 	char rel[PATH_MAX];
 
 	/* per read */
@@ -314,69 +309,11 @@ static int open_dir(struct cgsrc *s, int pdirfd, const char *name, int *out)
 	return 0;
 }
 
-static int arena_push(struct cgsrc *s, uint64_t ino, const char *name, size_t nl)
-{
-	size_t need = (REC_HDR + nl + 1 + 7) & ~(size_t)7;
-	uint16_t l16 = (uint16_t)nl;
-	if (s->arena_top + need > s->arena_cap) {
-		size_t nc = s->arena_cap ? s->arena_cap : ARENA_INIT;
-		char *nb;
-		while (s->arena_top + need > nc)
-			nc *= 2;
-		if (nc > ARENA_MAX)
-			return -E2BIG;
-		nb = realloc(s->arena, nc);
-		if (!nb)
-			return -ENOMEM;
-		s->arena = nb;
-		s->arena_cap = nc;
-	}
-	memcpy(s->arena + s->arena_top, &ino, sizeof(ino));
-	memcpy(s->arena + s->arena_top + sizeof(ino), &l16, sizeof(l16));
-	memcpy(s->arena + s->arena_top + REC_HDR, name, nl);
-	s->arena[s->arena_top + REC_HDR + nl] = '\0';
-	s->arena_top += need;
-	return 0;
-}
-
-struct dirent64_hdr {
-	uint64_t d_ino;
-	int64_t d_off;
-	unsigned short d_reclen;
-	unsigned char d_type;
-	char d_name[];
-};
-
 /* Appends fd's subdirectories to the arena. 0, or -errno (-ENOENT: it vanished). */
 static int list_subdirs(struct cgsrc *s, int fd)
 {
 	s->st.dir_lists++;
-	for (;;) {
-		long n = syscall(SYS_getdents64, fd, s->dents, DENTS_BUF);
-		if (n < 0)
-			return errno == ENODEV ? -ENOENT : -errno;
-		if (n == 0)
-			return 0;
-		for (long off = 0; off < n;) {
-			const struct dirent64_hdr *d = (const void *)(s->dents + off);
-			const char *nm = d->d_name;
-			size_t nl;
-			int r;
-			off += d->d_reclen;
-			if (d->d_type != DT_DIR && d->d_type != DT_UNKNOWN)
-				continue;
-			if (nm[0] == '.' && (nm[1] == '\0' || (nm[1] == '.' && nm[2] == '\0')))
-				continue;
-			nl = strlen(nm);
-			if (nl > NAME_MAX)
-				continue;
-			r = arena_push(s, d->d_ino, nm, nl);
-			if (r == -E2BIG)
-				return 0; /* keep what fits; the rest is not walked */
-			if (r)
-				return r;
-		}
-	}
+	return cg_dirlist_read(&s->arena, fd, s->dents);
 }
 
 static void withhold_parent(struct cgsrc *s, int32_t parent)
@@ -549,17 +486,17 @@ below:
 static int push(struct cgsrc *s, struct level *st, int *top, int dirfd, size_t rel_len,
 		int32_t idx)
 {
-	size_t start = s->arena_top;
+	size_t start = s->arena.top;
 	int r = list_subdirs(s, dirfd);
 	if (r) {
-		s->arena_top = start;
+		s->arena.top = start;
 		close(dirfd);
 		if (r == -ENOENT)
 			s->read_vanished++;
 		return r == -ENOMEM ? r : 0;
 	}
 	(*top)++;
-	st[*top] = (struct level){ dirfd, start, start, s->arena_top, rel_len, idx };
+	st[*top] = (struct level){ dirfd, start, start, s->arena.top, rel_len, idx };
 	return 0;
 }
 
@@ -569,7 +506,7 @@ static int walk(struct cgsrc *s)
 	int top = -1, dirfd, ret;
 	int32_t idx;
 
-	s->arena_top = 0;
+	s->arena.top = 0;
 	strcpy(s->rel, "/");
 	ret = visit(s, -1, NULL, s->root_id, 0, -1, &idx, &dirfd);
 	if (ret || dirfd < 0)
@@ -585,14 +522,11 @@ static int walk(struct cgsrc *s)
 
 		if (lv->pos >= lv->end) {
 			close(lv->fd);
-			s->arena_top = lv->start;
+			s->arena.top = lv->start;
 			top--;
 			continue;
 		}
-		memcpy(&ino, s->arena + lv->pos, sizeof(ino));
-		memcpy(&nl, s->arena + lv->pos + sizeof(ino), sizeof(nl));
-		name = s->arena + lv->pos + REC_HDR;
-		lv->pos += (REC_HDR + nl + 1 + 7) & ~(size_t)7;
+		name = cg_dirlist_next(&s->arena, &lv->pos, &ino, &nl);
 
 		base = lv->rel_len;
 		if (base + 1 + nl >= sizeof(s->rel))
@@ -718,7 +652,7 @@ static void cgsrc_close(void *state)
 	free(s->entries);
 	free(s->hash);
 	free(s->dents);
-	free(s->arena);
+	free(s->arena.buf);
 	free(s);
 }
 
@@ -763,18 +697,16 @@ static void *cgsrc_open(const struct usage_opts *opts, struct usage_probe *probe
 			opts->layout->cpu_root, strerror(-r));
 		return NULL;
 	}
-	s = calloc(1, sizeof(*s));
-	if (!s) {
-		err_set(err, ENOMEM, "cgroup usage source: out of memory");
+	s = wl_zalloc(sizeof(*s), "cgroup usage source", err);
+	if (!s)
 		return NULL;
-	}
 	s->root_fd = open(opts->layout->cpu_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (s->root_fd < 0 || fstat(s->root_fd, &sb) < 0) {
 		err_set(err, errno, "cgroup usage source: cannot open %s: %s",
 			opts->layout->cpu_root, strerror(errno));
 		goto fail;
 	}
-	s->dents = malloc(DENTS_BUF);
+	s->dents = malloc(CG_DIRLIST_DENTS);
 	if (!s->dents) {
 		err_set(err, ENOMEM, "cgroup usage source: out of memory");
 		goto fail;

@@ -60,23 +60,20 @@
  * Steps without a measured instance CPU (C <= 0) are left to min_step_w.
  */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "../common/nametab.h"
 #include "validate.h"
 
 const char *verdict_name(enum verdict v)
 {
-	switch (v) {
-	case VERDICT_PASS:
-		return "pass";
-	case VERDICT_FAIL:
-		return "fail";
-	case VERDICT_REFUSED:
-		return "refused";
-	default:
-		return "error";
-	}
+	static const char *const names[] = {
+		[VERDICT_PASS] = "pass", [VERDICT_FAIL] = "fail", [VERDICT_REFUSED] = "refused",
+		[VERDICT_ERROR] = "error",
+	};
+	return nametab_name(names, NAMETAB_LEN(names), v, "error");
 }
 
 void validate_thresholds_default(struct validate_thresholds *t)
@@ -89,6 +86,19 @@ void validate_thresholds_default(struct validate_thresholds *t)
 	t->min_step_w = 0.05;
 	t->max_baseline_util = 0.85;
 	t->max_other_bias = 0.5;
+}
+
+/* r's verdict v, and its reason formatted from fmt. */
+static void set_verdict(struct validate_report *r, enum verdict v, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void set_verdict(struct validate_report *r, enum verdict v, const char *fmt, ...)
+{
+	va_list ap;
+
+	r->verdict = v;
+	va_start(ap, fmt);
+	vsnprintf(r->reason, sizeof(r->reason), fmt, ap);
+	va_end(ap);
 }
 
 static bool within(double dev, double thr)
@@ -118,22 +128,19 @@ void validate_judge_node(struct validate_report *r)
 		}
 	}
 	if (compared == 0) {
-		r->verdict = VERDICT_ERROR;
-		snprintf(r->reason, sizeof(r->reason),
-			 "no zone is measured by both the sampler and the agent");
+		set_verdict(r, VERDICT_ERROR,
+			    "no zone is measured by both the sampler and the agent");
 		return;
 	}
 	if (worst >= 0) {
-		r->verdict = VERDICT_FAIL;
-		snprintf(r->reason, sizeof(r->reason),
-			 "zone %s: the agent's node power deviates %.3f %% from the sampler's "
-			 "(threshold %.3g %%)", zone_name((enum zone)worst), worst_dev,
-			 r->thr.node_pct);
+		set_verdict(r, VERDICT_FAIL,
+			    "zone %s: the agent's node power deviates %.3f %% from the sampler's "
+			    "(threshold %.3g %%)", zone_name((enum zone)worst), worst_dev,
+			    r->thr.node_pct);
 		return;
 	}
 	if (!r->checks.sane) {
-		r->verdict = VERDICT_FAIL;
-		snprintf(r->reason, sizeof(r->reason), "meter sanity: %.400s", r->checks.notes);
+		set_verdict(r, VERDICT_FAIL, "meter sanity: %.400s", r->checks.notes);
 		return;
 	}
 	snprintf(r->reason, sizeof(r->reason),
@@ -211,16 +218,15 @@ static bool other_cpu_refused(struct validate_report *r)
 		if (by && isfinite(o->drift) &&
 		    !(other_excess(o->drift, 2 * ci_or0(o), lim) <= lim)) {
 			const struct vstep_result *s = &r->steps[by - 1];
-			r->verdict = VERDICT_REFUSED;
-			snprintf(r->reason, sizeof(r->reason),
-				 "REFUSED TO JUDGE: the CPU used outside the instances (other CPU) "
-				 "drifted by %+.3f cores within %s (mean %.3f cores), beyond its "
-				 "95 %% CI by more than the %.4f cores allowed (%.3g x %.3g %% of "
-				 "step %d's %.3f-core instance): "
-				 "the load around the workload was not steady, so the node power delta "
-				 "is not the workload's; run on a quieter node", o->drift,
-				 phase_name(p, a, sizeof(a)), o->cores.mean, lim, r->thr.max_other_bias,
-				 r->thr.workload_pct, by, s->cpu.mean);
+			set_verdict(r, VERDICT_REFUSED,
+				    "REFUSED TO JUDGE: the CPU used outside the instances (other CPU) "
+				    "drifted by %+.3f cores within %s (mean %.3f cores), beyond its "
+				    "95 %% CI by more than the %.4f cores allowed (%.3g x %.3g %% of "
+				    "step %d's %.3f-core instance): "
+				    "the load around the workload was not steady, so the node power delta "
+				    "is not the workload's; run on a quieter node", o->drift,
+				    phase_name(p, a, sizeof(a)), o->cores.mean, lim, r->thr.max_other_bias,
+				    r->thr.workload_pct, by, s->cpu.mean);
 			return true;
 		}
 		if (p >= 1) {
@@ -231,18 +237,17 @@ static bool other_cpu_refused(struct validate_report *r)
 			double ci = hypot(ci_or0(q), ci_or0(&s->other));
 			if (!(other_excess(s->other_change, ci, s->other_limit) <=
 			      s->other_limit)) {
-				r->verdict = VERDICT_REFUSED;
-				snprintf(r->reason, sizeof(r->reason),
-					 "REFUSED TO JUDGE: the CPU used outside the instances (other "
-					 "CPU) changed by %+.3f cores from %s to step %d (%.3f -> %.3f "
-					 "cores), beyond its 95 %% CI by more than the %.4f cores allowed "
-					 "(%.3g x %.3g %% of "
-					 "the new %.3f-core instance): other work, not the workload, "
-					 "would move step %d's deviation by about %.0f %%; run on a "
-					 "quieter node", s->other_change, phase_name(p - 1, b, sizeof(b)),
-					 p, q->cores.mean, s->other.cores.mean, s->other_limit,
-					 r->thr.max_other_bias, r->thr.workload_pct, s->cpu.mean, p,
-					 100 * fabs(s->other_change) / s->cpu.mean);
+				set_verdict(r, VERDICT_REFUSED,
+					    "REFUSED TO JUDGE: the CPU used outside the instances (other "
+					    "CPU) changed by %+.3f cores from %s to step %d (%.3f -> %.3f "
+					    "cores), beyond its 95 %% CI by more than the %.4f cores allowed "
+					    "(%.3g x %.3g %% of "
+					    "the new %.3f-core instance): other work, not the workload, "
+					    "would move step %d's deviation by about %.0f %%; run on a "
+					    "quieter node", s->other_change, phase_name(p - 1, b, sizeof(b)),
+					    p, q->cores.mean, s->other.cores.mean, s->other_limit,
+					    r->thr.max_other_bias, r->thr.workload_pct, s->cpu.mean, p,
+					    100 * fabs(s->other_change) / s->cpu.mean);
 				return true;
 			}
 		}
@@ -296,14 +301,13 @@ static void refuse_explained(struct validate_report *r, int i)
 			 100 * (s->cpu.mean / denom - 1));
 	else
 		snprintf(range, sizeof(range), "any deviation");
-	r->verdict = VERDICT_REFUSED;
-	snprintf(r->reason, sizeof(r->reason),
-		 "REFUSED TO JUDGE: step %d's deviation %.2f %% +- %.2f could come from the change "
-		 "of the CPU used outside the instances (other CPU), %+.3f cores beside a "
-		 "%.3f-core instance: with other work drawing up to %.0fx the instance's watts "
-		 "per core, a correct agent would read %s; run on a quieter node", s->step,
-		 s->deviation_pct, isfinite(s->deviation_ci95) ? s->deviation_ci95 : 0.0,
-		 s->other_change, s->cpu.mean, OTHER_WATTS_RATIO_MAX, range);
+	set_verdict(r, VERDICT_REFUSED,
+		    "REFUSED TO JUDGE: step %d's deviation %.2f %% +- %.2f could come from the change "
+		    "of the CPU used outside the instances (other CPU), %+.3f cores beside a "
+		    "%.3f-core instance: with other work drawing up to %.0fx the instance's watts "
+		    "per core, a correct agent would read %s; run on a quieter node", s->step,
+		    s->deviation_pct, isfinite(s->deviation_ci95) ? s->deviation_ci95 : 0.0,
+		    s->other_change, s->cpu.mean, OTHER_WATTS_RATIO_MAX, range);
 }
 
 void validate_judge_workload(struct validate_report *r)
@@ -315,8 +319,7 @@ void validate_judge_workload(struct validate_report *r)
 		return;
 	r->reason[0] = '\0';
 	if (r->n_steps <= 0 || r->baseline_w.n < 2) {
-		r->verdict = VERDICT_ERROR;
-		snprintf(r->reason, sizeof(r->reason), "no baseline or no step was measured");
+		set_verdict(r, VERDICT_ERROR, "no baseline or no step was measured");
 		return;
 	}
 	for (int i = 0; i < r->n_steps; i++) {
@@ -331,22 +334,20 @@ void validate_judge_workload(struct validate_report *r)
 	}
 	r->expected_step_w = expected;
 	if (r->baseline_cpu_util > r->thr.max_baseline_util) {
-		r->verdict = VERDICT_REFUSED;
-		snprintf(r->reason, sizeof(r->reason),
-			 "REFUSED TO JUDGE: the node was already saturated: %.0f %% of all CPUs busy "
-			 "during the baseline (above %.0f %%), so a new instance displaces other "
-			 "work instead of adding power; run on a quieter node",
-			 r->baseline_cpu_util * 100, r->thr.max_baseline_util * 100);
+		set_verdict(r, VERDICT_REFUSED,
+			    "REFUSED TO JUDGE: the node was already saturated: %.0f %% of all CPUs busy "
+			    "during the baseline (above %.0f %%), so a new instance displaces other "
+			    "work instead of adding power; run on a quieter node",
+			    r->baseline_cpu_util * 100, r->thr.max_baseline_util * 100);
 		return;
 	}
 	if (other_cpu_refused(r)) /* a level shift beyond its CI: nothing can be judged */
 		return;
 	if (!(expected >= r->thr.min_step_w)) {
-		r->verdict = VERDICT_REFUSED;
-		snprintf(r->reason, sizeof(r->reason),
-			 "REFUSED TO JUDGE: the smallest step changed node %s power by only %.3f W "
-			 "(below %.3g W); the workload is too small to measure",
-			 zone_name(r->zone), expected, r->thr.min_step_w);
+		set_verdict(r, VERDICT_REFUSED,
+			    "REFUSED TO JUDGE: the smallest step changed node %s power by only %.3f W "
+			    "(below %.3g W); the workload is too small to measure",
+			    zone_name(r->zone), expected, r->thr.min_step_w);
 		return;
 	}
 	for (int i = 0; i < r->n_steps; i++) {
@@ -359,12 +360,11 @@ void validate_judge_workload(struct validate_report *r)
 					explained = i;
 				continue;
 			}
-			r->verdict = VERDICT_FAIL;
-			snprintf(r->reason, sizeof(r->reason),
-				 "step %d: wattlet gave the new workload %.3f W, the node power rose by "
-				 "%.3f W: deviation %.2f %% +- %.2f (95 %% CI), beyond %.3g %% even "
-				 "allowing for the noise", s->step, s->wattlet_w.mean, s->delta_w,
-				 s->deviation_pct, s->deviation_ci95, r->thr.workload_pct);
+			set_verdict(r, VERDICT_FAIL,
+				    "step %d: wattlet gave the new workload %.3f W, the node power rose by "
+				    "%.3f W: deviation %.2f %% +- %.2f (95 %% CI), beyond %.3g %% even "
+				    "allowing for the noise", s->step, s->wattlet_w.mean, s->delta_w,
+				    s->deviation_pct, s->deviation_ci95, r->thr.workload_pct);
 			return;
 		}
 	}
@@ -373,24 +373,22 @@ void validate_judge_workload(struct validate_report *r)
 		return;
 	}
 	if (!(r->baseline_w.ci95 <= r->thr.max_noise * expected)) {
-		r->verdict = VERDICT_REFUSED;
-		snprintf(r->reason, sizeof(r->reason),
-			 "REFUSED TO JUDGE: the baseline is too noisy: its 95 %% CI half-width "
-			 "%.3f W is above %.0f %% of the expected step (%.3f W); use more or "
-			 "longer samples, a quieter node, or a larger workload",
-			 r->baseline_w.ci95, r->thr.max_noise * 100, expected);
+		set_verdict(r, VERDICT_REFUSED,
+			    "REFUSED TO JUDGE: the baseline is too noisy: its 95 %% CI half-width "
+			    "%.3f W is above %.0f %% of the expected step (%.3f W); use more or "
+			    "longer samples, a quieter node, or a larger workload",
+			    r->baseline_w.ci95, r->thr.max_noise * 100, expected);
 		return;
 	}
 	for (int i = 0; i < r->n_steps; i++) {
 		const struct vstep_result *s = &r->steps[i];
 		/* a difference of two means with the baseline's noise has sqrt(2) x its CI */
 		if (!(s->delta_ci95 <= M_SQRT2 * r->thr.max_noise * expected)) {
-			r->verdict = VERDICT_REFUSED;
-			snprintf(r->reason, sizeof(r->reason),
-				 "REFUSED TO JUDGE: step %d is too noisy: its delta's 95 %% CI "
-				 "half-width %.3f W is above %.0f %% x sqrt(2) of the expected step "
-				 "(%.3f W); the load changed during the step", s->step, s->delta_ci95,
-				 r->thr.max_noise * 100, expected);
+			set_verdict(r, VERDICT_REFUSED,
+				    "REFUSED TO JUDGE: step %d is too noisy: its delta's 95 %% CI "
+				    "half-width %.3f W is above %.0f %% x sqrt(2) of the expected step "
+				    "(%.3f W); the load changed during the step", s->step, s->delta_ci95,
+				    r->thr.max_noise * 100, expected);
 			return;
 		}
 	}
@@ -399,12 +397,11 @@ void validate_judge_workload(struct validate_report *r)
 	    fabs(r->steps[worst].deviation_pct) - r->steps[worst].deviation_ci95 <=
 		    r->thr.workload_pct) {
 		const struct vstep_result *s = &r->steps[worst];
-		r->verdict = VERDICT_REFUSED;
-		snprintf(r->reason, sizeof(r->reason),
-			 "REFUSED TO JUDGE: inconclusive: step %d's deviation %.2f %% +- %.2f (95 %% "
-			 "CI) reaches both sides of the %.3g %% threshold; use more or longer "
-			 "samples or a quieter node", s->step, s->deviation_pct, s->deviation_ci95,
-			 r->thr.workload_pct);
+		set_verdict(r, VERDICT_REFUSED,
+			    "REFUSED TO JUDGE: inconclusive: step %d's deviation %.2f %% +- %.2f (95 %% "
+			    "CI) reaches both sides of the %.3g %% threshold; use more or longer "
+			    "samples or a quieter node", s->step, s->deviation_pct, s->deviation_ci95,
+			    r->thr.workload_pct);
 		return;
 	}
 	if (worst >= 0) {
@@ -413,19 +410,16 @@ void validate_judge_workload(struct validate_report *r)
 			refuse_explained(r, worst);
 			return;
 		}
-		r->verdict = VERDICT_FAIL;
-		snprintf(r->reason, sizeof(r->reason),
-			 "step %d: wattlet gave the new workload %.3f W, the node power rose by "
-			 "%.3f W: deviation %.2f %% (threshold %.3g %%)", s->step,
-			 s->wattlet_w.mean, s->delta_w, s->deviation_pct, r->thr.workload_pct);
+		set_verdict(r, VERDICT_FAIL,
+			    "step %d: wattlet gave the new workload %.3f W, the node power rose by "
+			    "%.3f W: deviation %.2f %% (threshold %.3g %%)", s->step,
+			    s->wattlet_w.mean, s->delta_w, s->deviation_pct, r->thr.workload_pct);
 		return;
 	}
 	if (!r->checks.sane) {
-		r->verdict = VERDICT_FAIL;
-		snprintf(r->reason, sizeof(r->reason), "meter sanity: %.400s", r->checks.notes);
+		set_verdict(r, VERDICT_FAIL, "meter sanity: %.400s", r->checks.notes);
 		return;
 	}
-	r->verdict = VERDICT_PASS;
-	snprintf(r->reason, sizeof(r->reason),
-		 "every step within %.3g %% of the node power delta", r->thr.workload_pct);
+	set_verdict(r, VERDICT_PASS,
+		    "every step within %.3g %% of the node power delta", r->thr.workload_pct);
 }

@@ -82,6 +82,16 @@ static int sleep_until(const struct validate_opts *o, uint64_t until)
 	}
 }
 
+/* Waits ns from now: 0, or -EINTR ("interrupted" in err) when stopped first. */
+static int settle_for(const struct validate_opts *o, uint64_t ns, struct wl_err *err)
+{
+	int rc = sleep_until(o, mono_ns() + ns);
+
+	if (rc)
+		err_set(err, EINTR, "interrupted");
+	return rc;
+}
+
 /* Waits for the agent to reach r->target_ticks, then reads the meter. r->prev gets the
  * old r->cur. */
 static int edge(struct run *r, struct wl_err *err)
@@ -174,6 +184,15 @@ static int run_open(struct run *r, const struct validate_opts *o, struct validat
 	return 0;
 }
 
+/* Closes what run_open() opened (again harmless). */
+static void run_release(struct run *r)
+{
+	vagent_free(r->ag);
+	meter_close(r->m);
+	r->ag = NULL;
+	r->m = NULL;
+}
+
 static void run_close(struct run *r, struct validate_report *rep)
 {
 	if (r->cur.meter_resets > r->first.meter_resets)
@@ -181,21 +200,29 @@ static void run_close(struct run *r, struct validate_report *rep)
 	if (r->cur.meter_errors > r->first.meter_errors)
 		rep->checks.agent_errors = r->cur.meter_errors - r->first.meter_errors;
 	validate_checks_finish(&rep->checks);
-	vagent_free(r->ag);
-	meter_close(r->m);
+	run_release(r);
 	rep->timestamp_s = real_ns() / 1e9;
 }
 
 /* A run that ended without a verdict: what it opened is closed, the report says why. */
 static void run_failed(struct run *r, struct validate_report *rep, const struct wl_err *err)
 {
-	vagent_free(r->ag);
-	meter_close(r->m);
-	r->ag = NULL;
-	r->m = NULL;
+	run_release(r);
 	rep->verdict = VERDICT_ERROR;
 	snprintf(rep->reason, sizeof(rep->reason), "%s", err ? err->msg : "error");
 	rep->timestamp_s = real_ns() / 1e9;
+}
+
+/* The end of either run: judged by judge when it completed (rc 0), else failed. */
+static void run_end(struct run *r, struct validate_report *rep, int rc, const struct wl_err *err,
+		    void (*judge)(struct validate_report *))
+{
+	if (rc) {
+		run_failed(r, rep, err);
+		return;
+	}
+	run_close(r, rep);
+	judge(rep);
 }
 
 /* The first edge of a phase: aligns to the next tick; its meter delta is discarded. */
@@ -252,6 +279,15 @@ static void report_init(struct validate_report *r, const struct validate_opts *o
 	r->baseline_cpu_util = -1;
 }
 
+/* The start of either run: rep reset for kind, r empty, the options checked. */
+static int run_begin(struct run *r, const struct validate_opts *o, struct validate_report *rep,
+		     const char *kind, struct wl_err *err)
+{
+	report_init(rep, o, kind);
+	memset(r, 0, sizeof(*r));
+	return check_opts(o, err);
+}
+
 int validate_node(const struct validate_opts *o, struct validate_report *rep, struct wl_err *err)
 {
 	struct run r;
@@ -259,9 +295,7 @@ int validate_node(const struct validate_opts *o, struct validate_report *rep, st
 	uint32_t mask;
 	int rc;
 
-	report_init(rep, o, "node");
-	memset(&r, 0, sizeof(r));
-	rc = check_opts(o, err);
+	rc = run_begin(&r, o, rep, "node", err);
 	if (rc)
 		goto cleanup;
 	rc = run_open(&r, o, rep, err);
@@ -310,13 +344,8 @@ int validate_node(const struct validate_opts *o, struct validate_report *rep, st
 		vstats_compute(x, o->samples, &zr->agent_w);
 		zr->deviation_pct = validate_deviation_pct(zr->agent_j, zr->sampler_j);
 	}
-	run_close(&r, rep);
-	r.ag = NULL;
-	r.m = NULL;
-	validate_judge_node(rep);
 cleanup:
-	if (rc)
-		run_failed(&r, rep, err);
+	run_end(&r, rep, rc, err, validate_judge_node);
 	free(sw);
 	free(aw);
 	return rc;
@@ -390,9 +419,7 @@ int validate_workload(const struct validate_opts *o, struct vtarget *t,
 	char name[32];
 	int rc;
 
-	report_init(rep, o, "workload");
-	memset(&r, 0, sizeof(r));
-	rc = check_opts(o, err);
+	rc = run_begin(&r, o, rep, "workload", err);
 	if (rc)
 		goto cleanup;
 	if (!t || !t->ops || o->steps < 1 || o->steps > VALIDATE_MAX_STEPS ||
@@ -414,11 +441,9 @@ int validate_workload(const struct validate_opts *o, struct vtarget *t,
 		/* what stopping the instances set off (container teardown) must not be
 		 * measured as the baseline */
 		progress(o, "settling %.3g s before the baseline", o->settle_ms / 1e3);
-		rc = sleep_until(o, mono_ns() + o->settle_ms * 1000000ull);
-		if (rc) {
-			err_set(err, EINTR, "interrupted");
+		rc = settle_for(o, o->settle_ms * 1000000ull, err);
+		if (rc)
 			goto cleanup;
-		}
 	}
 	rc = run_open(&r, o, rep, err);
 	if (rc)
@@ -456,11 +481,9 @@ int validate_workload(const struct validate_opts *o, struct vtarget *t,
 		if (settle < 2 * r.tick_s)
 			settle = 2 * r.tick_s; /* the agent must have seen a whole tick of it */
 		progress(o, "step %d: started instance %s; settling %.3g s", k, s->key, settle);
-		rc = sleep_until(o, mono_ns() + (uint64_t)(settle * 1e9));
-		if (rc) {
-			err_set(err, EINTR, "interrupted");
+		rc = settle_for(o, (uint64_t)(settle * 1e9), err);
+		if (rc)
 			goto cleanup;
-		}
 		snprintf(name, sizeof(name), "step %d", k);
 		rc = sample_phase(&r, rep, name, k, w, err);
 		if (rc)
@@ -472,13 +495,8 @@ int validate_workload(const struct validate_opts *o, struct vtarget *t,
 			 s->cpu.mean, s->other.cores.mean, s->other_change, s->other.drift,
 			 s->other_limit);
 	}
-	run_close(&r, rep);
-	r.ag = NULL;
-	r.m = NULL;
-	validate_judge_workload(rep);
 cleanup:
-	if (rc)
-		run_failed(&r, rep, err);
+	run_end(&r, rep, rc, err, validate_judge_workload);
 	free(w);
 	return rc;
 }

@@ -52,27 +52,14 @@ spec:
   - {name: tiny, window: 1m, maxJoules: 1, action: annotate}
 `, ns))
 	pod := func(name, image, args string, cpu string) string {
-		return fmt.Sprintf(`apiVersion: v1
-kind: Pod
-metadata: {name: %s, namespace: %s, labels: {app: %s}}
-spec:
-  terminationGracePeriodSeconds: 1
-  containers:
-  - name: main
-    image: %s
-    imagePullPolicy: Never
-    args: %s
-    resources: {requests: {cpu: %s, memory: 16Mi}}
-`, name, ns, name, image, args, cpu)
+		return onePod{Name: name, NS: ns, App: name, Image: image, Args: args,
+			Resources: "{requests: {cpu: " + cpu + ", memory: 16Mi}}"}.Manifest()
 	}
 	c.Apply(t, pod("busy", "wattlet-e2e/stress:1", `["--cpu", "1", "--cpu-load", "60", "--timeout", "900s"]`, "200m"))
 	c.Apply(t, pod("idle", "wattlet-e2e/pause:1", `[]`, "10m"))
 	c.Apply(t, pod("redis", "wattlet-e2e/redis:1", `["--port", "6379", "--save", "", "--appendonly", "no"]`, "100m"))
 	for _, p := range []string{"busy", "idle", "redis"} {
-		if _, err := c.Run(t, 150*time.Second, "wait", "-n", ns, "--for=condition=Ready", "pod/"+p, "--timeout=140s"); err != nil {
-			desc, _ := c.Run(t, 20*time.Second, "describe", "-n", ns, "pod/"+p)
-			t.Fatalf("pod %s not Ready: %v\n%s", p, err, desc)
-		}
+		c.WaitPodReady(t, ns, p)
 	}
 
 	type podEnergy struct {
@@ -88,11 +75,8 @@ spec:
 	}
 	getPE := func(t *testing.T, name string) (podEnergy, error) {
 		var pe podEnergy
-		out, err := c.Run(t, 20*time.Second, "get", "podenergy", "-n", ns, name, "-o", "json")
-		if err != nil {
-			return pe, err
-		}
-		return pe, json.Unmarshal([]byte(out), &pe)
+		_, err := c.GetJSON(t, &pe, "podenergy", "-n", ns, name)
+		return pe, err
 	}
 	// poll until cond holds or the deadline passes (no fixed sleeps)
 	eventually := func(t *testing.T, d time.Duration, what string, cond func() (bool, string)) {
@@ -165,11 +149,8 @@ spec:
 		}
 		get := func() (enpStatus, string, error) {
 			var e enpStatus
-			out, err := c.Run(t, 20*time.Second, "get", "energypolicy", "-n", ns, "e2e", "-o", "json")
-			if err != nil {
-				return e, out, err
-			}
-			return e, out, json.Unmarshal([]byte(out), &e)
+			out, err := c.GetJSON(t, &e, "energypolicy", "-n", ns, "e2e")
+			return e, out, err
 		}
 		var first float64
 		eventually(t, 90*time.Second, "EnergyPolicy e2e status: 3 pods of this node", func() (bool, string) {
@@ -212,16 +193,12 @@ spec:
 		}
 		// budget tiny (1 J/min, action annotate) is exceeded: busy's PodEnergy says so
 		eventually(t, 60*time.Second, "PodEnergy busy annotated over budget", func() (bool, string) {
-			out, err := c.Run(t, 20*time.Second, "get", "podenergy", "-n", ns, "busy", "-o", "json")
-			if err != nil {
-				return false, fmt.Sprint(err)
-			}
 			var pe struct {
 				Metadata struct {
 					Annotations map[string]string `json:"annotations"`
 				} `json:"metadata"`
 			}
-			if err := json.Unmarshal([]byte(out), &pe); err != nil {
+			if _, err := c.GetJSON(t, &pe, "podenergy", "-n", ns, "busy"); err != nil {
 				return false, fmt.Sprint(err)
 			}
 			a := pe.Metadata.Annotations["wattlet.dev/energy-budget-exceeded"]

@@ -316,10 +316,7 @@ func TestHelmTemplateRBACAndSecurity(t *testing.T) {
 	netpol := string(helmTemplate(t, helm, "--set", "networkPolicy.enabled=true"))
 	priv := string(helmTemplate(t, helm, "--set", "securityContext.privileged=true"))
 	sim := string(helmTemplate(t, helm, "--set", "simulatedRapl.enabled=true"))
-	for _, c := range []struct {
-		doc, what string
-		want      bool
-	}{
+	checkDocs(t, []docCheck{
 		// the default: a pod watch on the API server, no kubelet access at all
 		{api, "resources: [pods]", true},
 		{api, "resources: [nodes/proxy]", false},
@@ -351,11 +348,7 @@ func TestHelmTemplateRBACAndSecurity(t *testing.T) {
 		{kubelet, "path: /readyz", true},
 		{kubelet, "helm.sh/hook: test", true},
 		{kubelet, "kind: ServiceMonitor", false},
-	} {
-		if got := strings.Contains(c.doc, c.what); got != c.want {
-			t.Errorf("rendered chart contains %q = %v, want %v", c.what, got, c.want)
-		}
-	}
+	})
 	// No rule names secrets or configmaps, and no rule uses a wildcard.
 	bad := regexp.MustCompile(`(?m)^\s*-?\s*(resources|verbs|apiGroups): \[[^\]]*(secrets|configmaps|"\*"|\*)`)
 	for _, doc := range []string{kubelet, api, legacy} {

@@ -505,43 +505,24 @@ func TestDashboards(t *testing.T) {
 	ns := c.Namespace(t, "dash")
 	// Two owners with known pods: Deployment spin (2 replicas, a little CPU each) and
 	// StatefulSet store (1 replica, idle); an EnergyPolicy with a carbon intensity for CO2e.
-	c.Apply(t, fmt.Sprintf(`apiVersion: apps/v1
-kind: Deployment
-metadata: {name: spin, namespace: %[1]s}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: spin}}
-  template:
-    metadata: {labels: {app: spin}}
-    spec:
-      terminationGracePeriodSeconds: 1
-      containers:
-      - name: main
-        image: wattlet-e2e/stress:1
-        imagePullPolicy: Never
-        args: ["--cpu", "1", "--cpu-load", "5", "--timeout", "600s"]
-        resources: {requests: {cpu: 20m, memory: 16Mi}}
----
-apiVersion: apps/v1
-kind: StatefulSet
-metadata: {name: store, namespace: %[1]s}
-spec:
-  replicas: 1
-  serviceName: store
-  selector: {matchLabels: {app: store}}
-  template:
-    metadata: {labels: {app: store}}
-    spec:
-      terminationGracePeriodSeconds: 1
-      containers:
-      - name: db
-        image: wattlet-e2e/pause:1
-        imagePullPolicy: Never
-        resources: {requests: {cpu: 10m, memory: 8Mi}}
----
-apiVersion: wattlet.dev/v1alpha1
+	c.Apply(t, appsWorkload("Deployment", "spin", ns, 2, `
+containers:
+- name: main
+  image: wattlet-e2e/stress:1
+  imagePullPolicy: Never
+  args: ["--cpu", "1", "--cpu-load", "5", "--timeout", "600s"]
+  resources: {requests: {cpu: 20m, memory: 16Mi}}
+`))
+	c.Apply(t, appsWorkload("StatefulSet", "store", ns, 1, `
+containers:
+- name: db
+  image: wattlet-e2e/pause:1
+  imagePullPolicy: Never
+  resources: {requests: {cpu: 10m, memory: 8Mi}}
+`))
+	c.Apply(t, fmt.Sprintf(`apiVersion: wattlet.dev/v1alpha1
 kind: EnergyPolicy
-metadata: {name: dash, namespace: %[1]s}
+metadata: {name: dash, namespace: %s}
 spec:
   podSelector: {}
   updateInterval: 10s

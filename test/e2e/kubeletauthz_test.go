@@ -8,14 +8,9 @@ package e2e
 // new pod through the kubelet to its PodEnergy.
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -41,37 +36,6 @@ func serverMinor(t *testing.T, c *Cluster) int {
 	return m
 }
 
-// kubeletGetter returns a function that GETs a path on the node's kubelet
-// (https://<node IP>:10250, certificate verified against the cluster CA) with a bearer
-// token, answering the status code and the body.
-func kubeletGetter(t *testing.T, c *Cluster, token string) func(path string) (int, string) {
-	t.Helper()
-	ca, err := os.ReadFile(filepath.Join(c.PKI, "ca.crt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(ca) {
-		t.Fatal("ca.crt: no certificate")
-	}
-	client := &http.Client{Timeout: 10 * time.Second,
-		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
-	return func(path string) (int, string) {
-		req, err := http.NewRequest("GET", "https://"+c.NodeIP+":10250"+path, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatalf("kubelet %s: %v", path, err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
-		return resp.StatusCode, string(b)
-	}
-}
-
 func TestKubeletPodsAuthz(t *testing.T) {
 	c := NeedCluster(t)
 	if m := serverMinor(t, c); m < 33 {
@@ -82,53 +46,22 @@ func TestKubeletPodsAuthz(t *testing.T) {
 	// startPod runs a stress pod in ns and returns its uid once it is Ready.
 	startPod := func(t *testing.T, name string) string {
 		t.Helper()
-		c.Apply(t, fmt.Sprintf(`apiVersion: v1
-kind: Pod
-metadata: {name: %s, namespace: %s}
-spec:
-  terminationGracePeriodSeconds: 1
-  containers:
-  - name: main
-    image: wattlet-e2e/stress:1
-    imagePullPolicy: Never
-    args: ["--cpu", "1", "--cpu-load", "30", "--timeout", "900s"]
-    resources: {requests: {cpu: 100m, memory: 16Mi}}
-`, name, ns))
-		if _, err := c.Run(t, 150*time.Second, "wait", "-n", ns, "--for=condition=Ready", "pod/"+name, "--timeout=140s"); err != nil {
-			t.Fatalf("pod %s not Ready: %v", name, err)
-		}
-		return c.Must(t, 20*time.Second, "get", "pod", "-n", ns, name, "-o", "jsonpath={.metadata.uid}")
+		return c.StartPod(t, onePod{Name: name, NS: ns,
+			Args:      `["--cpu", "1", "--cpu-load", "30", "--timeout", "900s"]`,
+			Resources: "{requests: {cpu: 100m, memory: 16Mi}}"})
 	}
 	uid := startPod(t, "busy")
 
 	// The kubelet's own decision, without the agent: a token whose only kubelet permission
 	// is `get nodes/pods`.
 	t.Run("kubelet-honours-nodes-pods", func(t *testing.T) {
-		c.Must(t, 20*time.Second, "create", "serviceaccount", "podsonly", "-n", ns)
-		token := strings.TrimSpace(c.Must(t, 20*time.Second, "create", "token", "podsonly", "-n", ns, "--duration=10m"))
+		token := c.ServiceAccountToken(t, ns, "podsonly")
 		get := kubeletGetter(t, c, token)
 		if code, body := get("/pods"); code != http.StatusForbidden {
 			t.Fatalf("kubelet /pods before any binding: HTTP %d, want 403: %.200s", code, body)
 		}
 		role := "kubeletauthz-nodes-pods-" + ns
-		c.Apply(t, fmt.Sprintf(`apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRole
-metadata: {name: %[1]s}
-rules:
-- apiGroups: [""]
-  resources: [nodes/pods]
-  verbs: [get]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata: {name: %[1]s}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: %[1]s}
-subjects:
-- {kind: ServiceAccount, name: podsonly, namespace: %[2]s}
-`, role, ns))
-		t.Cleanup(func() {
-			_, _ = c.Run(t, 20*time.Second, "delete", "clusterrolebinding,clusterrole", role, "--ignore-not-found")
-		})
+		c.GrantGet(t, role, "nodes/pods", ns, "podsonly")
 		// The kubelet caches the earlier denial (cacheUnauthorizedTTL 10 s): poll.
 		Eventually(t, 40*time.Second, 2*time.Second, "kubelet /pods with nodes/pods only", func() (bool, string) {
 			code, body := get("/pods")
@@ -161,22 +94,13 @@ subjects:
 		"config.kubernetes.podenergy_interval=10s")
 
 	t.Run("rbac-nodes-pods-only", func(t *testing.T) {
-		sa := "system:serviceaccount:" + AgentNamespace + ":" + AgentRelease
-		for _, ch := range []struct {
-			args []string
-			want string
-		}{
+		c.CheckAgentCanI(t, []canI{
 			{[]string{"get", "nodes", "--subresource=pods"}, "yes"},
 			{[]string{"get", "nodes", "--subresource=proxy"}, "no"},
 			{[]string{"create", "nodes", "--subresource=proxy"}, "no"},
 			{[]string{"watch", "pods", "-A"}, "no"},
 			{[]string{"list", "pods", "-A"}, "no"},
-		} {
-			out, _ := c.Run(t, 20*time.Second, append([]string{"auth", "can-i", "--as", sa}, ch.args...)...)
-			if strings.TrimSpace(out) != ch.want {
-				t.Errorf("can-i %s as the agent: %q, want %s", strings.Join(ch.args, " "), strings.TrimSpace(out), ch.want)
-			}
-		}
+		})
 	})
 
 	agentLog := func() string {
@@ -203,11 +127,7 @@ subjects:
 		t1 := time.Now()
 		var pe podEnergyObj
 		Eventually(t, 120*time.Second, time.Second, "PodEnergy "+name+" from the kubelet's /pods", func() (bool, string) {
-			out, err := c.Run(t, 20*time.Second, "get", "podenergy", "-n", ns, name, "-o", "json")
-			if err != nil {
-				return false, err.Error()
-			}
-			if err := json.Unmarshal([]byte(out), &pe); err != nil {
+			if _, err := c.GetJSON(t, &pe, "podenergy", "-n", ns, name); err != nil {
 				return false, err.Error()
 			}
 			return pe.Spec.PodUID == uid && pe.Status.Joules > 0,

@@ -9,7 +9,6 @@ package e2e
 // touch any kubelet (no nodes/proxy).
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -102,11 +101,8 @@ func TestMeterless(t *testing.T) {
 	t0 := time.Now()
 	getNE := func() (nodeEnergyObj, string, error) {
 		var ne nodeEnergyObj
-		out, err := c.Run(t, 20*time.Second, "get", "nodeenergy", c.Node, "-o", "json")
-		if err != nil {
-			return ne, out, err
-		}
-		return ne, out, json.Unmarshal([]byte(out), &ne)
+		out, err := c.GetJSON(t, &ne, "nodeenergy", c.Node)
+		return ne, out, err
 	}
 	// A NodeEnergy an earlier suite left (it outlives the agent) must not pass for ours.
 	c.Run(t, 30*time.Second, "delete", "nodeenergy", c.Node, "--ignore-not-found")
@@ -231,39 +227,17 @@ func TestMeterless(t *testing.T) {
 	})
 
 	t.Run("rbac-no-kubelet-access", func(t *testing.T) {
-		sa := "system:serviceaccount:" + AgentNamespace + ":" + AgentRelease
-		for _, ch := range []struct {
-			args []string
-			want string
-		}{
+		c.CheckAgentCanI(t, []canI{
 			{[]string{"get", "nodes", "--subresource=proxy"}, "no"},
 			{[]string{"get", "nodes", "--subresource=pods"}, "no"},
 			{[]string{"watch", "pods", "-A"}, "yes"},
-		} {
-			out, _ := c.Run(t, 20*time.Second, append([]string{"auth", "can-i", "--as", sa}, ch.args...)...)
-			if strings.TrimSpace(out) != ch.want {
-				t.Errorf("can-i %s as the agent: %q, want %s", strings.Join(ch.args, " "), strings.TrimSpace(out), ch.want)
-			}
-		}
+		})
 	})
 
 	ns := c.Namespace(t, "meterless")
-	c.Apply(t, fmt.Sprintf(`apiVersion: v1
-kind: Pod
-metadata: {name: busy, namespace: %s}
-spec:
-  terminationGracePeriodSeconds: 1
-  containers:
-  - name: main
-    image: wattlet-e2e/stress:1
-    imagePullPolicy: Never
-    args: ["--cpu", "1", "--cpu-load", "60", "--timeout", "900s"]
-    resources: {requests: {cpu: 100m, memory: 16Mi}}
-`, ns))
-	if _, err := c.Run(t, 150*time.Second, "wait", "-n", ns, "--for=condition=Ready", "pod/busy", "--timeout=140s"); err != nil {
-		t.Fatalf("pod busy not Ready: %v", err)
-	}
-	uid := c.Must(t, 20*time.Second, "get", "pod", "-n", ns, "busy", "-o", "jsonpath={.metadata.uid}")
+	uid := c.StartPod(t, onePod{Name: "busy", NS: ns,
+		Args:      `["--cpu", "1", "--cpu-load", "60", "--timeout", "900s"]`,
+		Resources: "{requests: {cpu: 100m, memory: 16Mi}}"})
 	type podEnergyObj struct {
 		Spec struct {
 			PodUID string `json:"podUID"`
@@ -278,11 +252,8 @@ spec:
 	}
 	getPE := func() (podEnergyObj, error) {
 		var pe podEnergyObj
-		out, err := c.Run(t, 20*time.Second, "get", "podenergy", "-n", ns, "busy", "-o", "json")
-		if err != nil {
-			return pe, err
-		}
-		return pe, json.Unmarshal([]byte(out), &pe)
+		_, err := c.GetJSON(t, &pe, "podenergy", "-n", ns, "busy")
+		return pe, err
 	}
 
 	t.Run("pods-mapped-energy-none", func(t *testing.T) {

@@ -133,48 +133,22 @@ func TestOwnersAndColumns(t *testing.T) {
 	ns := c.Namespace(t, "owner")
 	c.Apply(t, fmt.Sprintf(`apiVersion: wattlet.dev/v1alpha1
 kind: EnergyPolicy
-metadata: {name: owners, namespace: %[1]s}
+metadata: {name: owners, namespace: %s}
 spec: {podSelector: {}, updateInterval: 10s, carbonIntensity: 400}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: %[1]s}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      terminationGracePeriodSeconds: 1
-      containers:
-      - {name: main, image: wattlet-e2e/stress:1, imagePullPolicy: Never,
-         args: ["--cpu", "1", "--cpu-load", "30", "--timeout", "900s"],
-         resources: {requests: {cpu: 100m, memory: 16Mi}}}
----
-apiVersion: apps/v1
-kind: StatefulSet
-metadata: {name: db, namespace: %[1]s}
-spec:
-  serviceName: db
-  replicas: 1
-  selector: {matchLabels: {app: db}}
-  template:
-    metadata: {labels: {app: db}}
-    spec:
-      terminationGracePeriodSeconds: 1
-      containers:
-      - {name: main, image: wattlet-e2e/pause:1, imagePullPolicy: Never,
-         resources: {requests: {cpu: 10m, memory: 16Mi}}}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: bare, namespace: %[1]s}
-spec:
-  terminationGracePeriodSeconds: 1
-  containers:
-  - {name: main, image: wattlet-e2e/pause:1, imagePullPolicy: Never,
-     resources: {requests: {cpu: 10m, memory: 16Mi}}}
 `, ns))
+	c.Apply(t, appsWorkload("Deployment", "web", ns, 1, `
+containers:
+- {name: main, image: wattlet-e2e/stress:1, imagePullPolicy: Never,
+   args: ["--cpu", "1", "--cpu-load", "30", "--timeout", "900s"],
+   resources: {requests: {cpu: 100m, memory: 16Mi}}}
+`))
+	c.Apply(t, appsWorkload("StatefulSet", "db", ns, 1, `
+containers:
+- {name: main, image: wattlet-e2e/pause:1, imagePullPolicy: Never,
+   resources: {requests: {cpu: 10m, memory: 16Mi}}}
+`))
+	c.Apply(t, onePod{Name: "bare", NS: ns, Image: "wattlet-e2e/pause:1", Args: "[]",
+		Resources: "{requests: {cpu: 10m, memory: 16Mi}}"}.Manifest())
 	for _, sel := range []string{"app=web", "app=db"} {
 		if _, err := c.Run(t, 150*time.Second, "wait", "-n", ns, "--for=condition=Ready", "pod", "-l", sel, "--timeout=140s"); err != nil {
 			desc, _ := c.Run(t, 20*time.Second, "describe", "pods", "-n", ns)

@@ -237,10 +237,7 @@ func TestHelmTemplateSecureMetrics(t *testing.T) {
 		"--set", "secureMetrics.readers[0].kind=ServiceAccount", "--set", "secureMetrics.readers[0].name=prom",
 		"--set", "secureMetrics.readers[0].namespace=monitoring"))
 	own := string(helmTemplate(t, helm, "--set", "secureMetrics.enabled=true", "--set", "secureMetrics.tls.secretName=mine"))
-	for _, c := range []struct {
-		doc, what string
-		want      bool
-	}{
+	checkDocs(t, []docCheck{
 		{sec, "auth: kubernetes", true},
 		{sec, "tls_cert_file: /var/run/wattlet/tls/tls.crt", true},
 		{sec, "tls_key_file: /var/run/wattlet/tls/tls.key", true},
@@ -267,11 +264,7 @@ func TestHelmTemplateSecureMetrics(t *testing.T) {
 		{def, "kind: Secret", false},
 		{def, "scheme: https", false},
 		{def, "wattlet-test", true},
-	} {
-		if strings.Contains(c.doc, c.what) != c.want {
-			t.Errorf("%q present = %v, want %v", c.what, !c.want, c.want)
-		}
-	}
+	})
 	for _, bad := range []struct{ set, names string }{
 		{"secureMetrics.enabled=yes", "secureMetrics"},
 		{"secureMetrics.cacheTTL=2 minutes", "cacheTTL"},

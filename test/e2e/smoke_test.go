@@ -1,10 +1,7 @@
 package e2e
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -47,10 +44,7 @@ spec:
       requests: {cpu: 50m, memory: 32Mi}
       limits: {memory: 256Mi}
 `, ns))
-	if _, err := c.Run(t, 150*time.Second, "wait", "-n", ns, "--for=condition=Ready", "pod/stress", "--timeout=140s"); err != nil {
-		desc, _ := c.Run(t, 20*time.Second, "describe", "-n", ns, "pod/stress")
-		t.Fatalf("pod not Ready: %v\n%s", err, desc)
-	}
+	c.WaitPodReady(t, ns, "stress")
 	phase := c.Must(t, 20*time.Second, "get", "-n", ns, "pod/stress", "-o", "jsonpath={.status.phase}")
 	if phase != "Running" {
 		t.Fatalf("phase %q, want Running", phase)
@@ -108,69 +102,22 @@ spec:
 // nodes/proxy and served once it has it (kubelet webhook authn + authz).
 func checkKubeletPods(t *testing.T, c *Cluster, ns string) {
 	t.Helper()
-	ca, err := os.ReadFile(filepath.Join(c.PKI, "ca.crt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(ca) {
-		t.Fatal("ca.crt: no certificate")
-	}
-	client := &http.Client{Timeout: 10 * time.Second,
-		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
-	c.Must(t, 20*time.Second, "create", "serviceaccount", "reader", "-n", ns)
-	token := strings.TrimSpace(c.Must(t, 20*time.Second, "create", "token", "reader", "-n", ns, "--duration=10m"))
-	get := func() (int, string) {
-		req, err := http.NewRequest("GET", "https://"+c.NodeIP+":10250/pods", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatalf("kubelet /pods: %v", err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
-		return resp.StatusCode, string(b)
-	}
-	if code, body := get(); code != http.StatusForbidden {
+	get := kubeletGetter(t, c, c.ServiceAccountToken(t, ns, "reader"))
+	if code, body := get("/pods"); code != http.StatusForbidden {
 		t.Fatalf("kubelet /pods without nodes/proxy: HTTP %d, want 403: %.200s", code, body)
 	}
-	role := "smoke-nodes-proxy-" + ns
-	c.Apply(t, fmt.Sprintf(`apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRole
-metadata: {name: %[1]s}
-rules:
-- apiGroups: [""]
-  resources: [nodes/proxy]
-  verbs: [get]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata: {name: %[1]s}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: %[1]s}
-subjects:
-- {kind: ServiceAccount, name: reader, namespace: %[2]s}
-`, role, ns))
-	t.Cleanup(func() {
-		_, _ = c.Run(t, 20*time.Second, "delete", "clusterrolebinding,clusterrole", role, "--ignore-not-found")
-	})
+	c.GrantGet(t, "smoke-nodes-proxy-"+ns, "nodes/proxy", ns, "reader")
 	// The kubelet caches the earlier denial (cacheUnauthorizedTTL 10s).
-	deadline := time.Now().Add(40 * time.Second)
-	for {
-		code, body := get()
-		if code == http.StatusOK {
-			if !strings.Contains(body, `"namespace":"`+ns+`"`) || !strings.Contains(body, `"name":"stress"`) {
-				t.Fatalf("kubelet /pods lacks pod %s/stress: %.300s", ns, body)
-			}
-			return
+	Eventually(t, 40*time.Second, 2*time.Second, "kubelet /pods with nodes/proxy", func() (bool, string) {
+		code, body := get("/pods")
+		if code != http.StatusOK {
+			return false, fmt.Sprintf("HTTP %d: %.200s", code, body)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("kubelet /pods with nodes/proxy: HTTP %d: %.200s", code, body)
+		if !strings.Contains(body, `"namespace":"`+ns+`"`) || !strings.Contains(body, `"name":"stress"`) {
+			t.Fatalf("kubelet /pods lacks pod %s/stress: %.300s", ns, body)
 		}
-		time.Sleep(2 * time.Second)
-	}
+		return true, ""
+	}, nil)
 }
 
 // TestSmokePodReachesAPIServer: a pod reaches the apiserver through the `kubernetes` Service
@@ -226,25 +173,10 @@ func TestSmokeInPlaceResize(t *testing.T) {
 		t.Skipf("SKIP: Kubernetes 1.%d: in-place resize through pods/resize is on by default from 1.33", m)
 	}
 	ns := c.Namespace(t, "resize")
-	c.Apply(t, fmt.Sprintf(`apiVersion: v1
-kind: Pod
-metadata: {name: busy, namespace: %s}
-spec:
-  terminationGracePeriodSeconds: 1
-  containers:
-  - name: main
-    image: wattlet-e2e/stress:1
-    imagePullPolicy: Never
-    args: ["--cpu", "1", "--cpu-load", "10", "--timeout", "600s"]
-    resizePolicy: [{resourceName: cpu, restartPolicy: NotRequired}]
-    resources:
-      requests: {cpu: 100m, memory: 32Mi}
-      limits: {cpu: 200m, memory: 64Mi}
-`, ns))
-	if _, err := c.Run(t, 150*time.Second, "wait", "-n", ns, "--for=condition=Ready", "pod/busy", "--timeout=140s"); err != nil {
-		t.Fatalf("pod busy not Ready: %v", err)
-	}
-	uid := c.Must(t, 20*time.Second, "get", "-n", ns, "pod/busy", "-o", "jsonpath={.metadata.uid}")
+	uid := c.StartPod(t, onePod{Name: "busy", NS: ns,
+		Args:      `["--cpu", "1", "--cpu-load", "10", "--timeout", "600s"]`,
+		Resources: "{requests: {cpu: 100m, memory: 32Mi}, limits: {cpu: 200m, memory: 64Mi}}",
+		Extra:     "    resizePolicy: [{resourceName: cpu, restartPolicy: NotRequired}]\n"})
 	cid := c.Must(t, 20*time.Second, "get", "-n", ns, "pod/busy", "-o", "jsonpath={.status.containerStatuses[0].containerID}")
 	cg := filepath.Join("/sys/fs/cgroup/cpu/kubepods/burstable", "pod"+uid, strings.TrimPrefix(cid, "containerd://"))
 	quota := func() (int64, int64) {

@@ -40,21 +40,14 @@ func TestThrottleChart(t *testing.T) {
 		helm := needHelm(t)
 		off := string(helmTemplate(t, helm))
 		on := string(helmTemplate(t, helm, "--set", "throttle.enabled=true"))
-		for _, c := range []struct {
-			doc, what string
-			want      bool
-		}{
+		checkDocs(t, []docCheck{
 			{off, "resources: [pods/resize]", false},
 			{off, "verbs: [get, list, patch]", false},
 			{off, "WATTLET_THROTTLE", false},
 			{on, "resources: [pods/resize]", true},
 			{on, "resources: [pods]\n    verbs: [get, list, patch]", true},
 			{on, "name: WATTLET_THROTTLE\n              value: \"true\"", true},
-		} {
-			if got := strings.Contains(c.doc, c.what); got != c.want {
-				t.Errorf("rendered chart contains %q = %v, want %v", c.what, got, c.want)
-			}
-		}
+		})
 		if out, err := run(t, nil, helm, "template", "wattlet", "helm/wattlet", "--kube-version", "1.31.0",
 			"--set", "throttle.enabled=yes"); err == nil || !strings.Contains(out, "throttle.enabled") {
 			t.Errorf("throttle.enabled=yes accepted or the error does not name the value: %v %s", err, out)
@@ -75,23 +68,14 @@ func TestThrottle(t *testing.T) {
 	// Helm installs CRDs only when absent: the cluster may hold older ones (action
 	// throttle, status.throttledPods, PodEnergy conditions are new).
 	c.Must(t, 60*time.Second, "apply", "--server-side", "--force-conflicts", "-f", filepath.Join(c.Root, "crds"))
-	sa := "system:serviceaccount:" + AgentNamespace + ":" + AgentRelease
-	for _, q := range []struct {
-		args []string
-		want string
-	}{
+	c.CheckAgentCanI(t, []canI{
 		{[]string{"patch", "pods", "--subresource=resize", "-A"}, "yes"},
 		{[]string{"patch", "pods", "-A"}, "yes"},
 		{[]string{"list", "pods", "-A"}, "yes"},
 		{[]string{"update", "pods", "-A"}, "no"},
 		{[]string{"delete", "pods", "-A"}, "no"},
 		{[]string{"create", "pods", "-A"}, "no"},
-	} {
-		out, _ := c.Run(t, 20*time.Second, append([]string{"auth", "can-i", "--as", sa}, q.args...)...)
-		if got := strings.TrimSpace(out); !strings.HasPrefix(got, q.want) {
-			t.Errorf("agent can-i %s = %q, want %s", strings.Join(q.args, " "), got, q.want)
-		}
-	}
+	})
 
 	ns := c.Namespace(t, "throttle")
 	method := "resize"
@@ -112,21 +96,11 @@ spec:
 	}
 	// The pod not selected (another label) must never be touched.
 	for _, p := range []struct{ name, app string }{{"stress", "stress"}, {"bystander", "other"}} {
-		c.Apply(t, fmt.Sprintf(`apiVersion: v1
-kind: Pod
-metadata: {name: %s, namespace: %s, labels: {app: %s}}
-spec:
-  terminationGracePeriodSeconds: 1
-  containers:
-  - name: main
-    image: wattlet-e2e/stress:1
-    imagePullPolicy: Never
-    args: ["--cpu", "2", "--timeout", "1200s"]
-    resources: {requests: {cpu: 100m, memory: 16Mi}, limits: {cpu: "2", memory: 64Mi}}
-`, p.name, ns, p.app))
+		c.Apply(t, onePod{Name: p.name, NS: ns, App: p.app, Args: `["--cpu", "2", "--timeout", "1200s"]`,
+			Resources: `{requests: {cpu: 100m, memory: 16Mi}, limits: {cpu: "2", memory: 64Mi}}`}.Manifest())
 	}
 	for _, p := range []string{"stress", "bystander"} {
-		c.Must(t, 150*time.Second, "wait", "-n", ns, "--for=condition=Ready", "pod/"+p, "--timeout=140s")
+		c.WaitPodReady(t, ns, p)
 	}
 
 	type podView struct {
@@ -180,11 +154,8 @@ spec:
 	t.Logf("pod cgroup CPU quotas before: %v", quota0)
 	getPod := func(name string) (podView, error) {
 		var p podView
-		out, err := c.Run(t, 20*time.Second, "get", "pod", "-n", ns, name, "-o", "json")
-		if err != nil {
-			return p, err
-		}
-		return p, json.Unmarshal([]byte(out), &p)
+		_, err := c.GetJSON(t, &p, "pod", "-n", ns, name)
+		return p, err
 	}
 	throttled := func(name string, p podView) bool {
 		_, rec := p.Metadata.Annotations["wattlet.dev/throttle-original"]
@@ -213,11 +184,8 @@ spec:
 	}
 	getPE := func(name string) (peView, error) {
 		var pe peView
-		out, err := c.Run(t, 20*time.Second, "get", "podenergy", "-n", ns, name, "-o", "json")
-		if err != nil {
-			return pe, err
-		}
-		return pe, json.Unmarshal([]byte(out), &pe)
+		_, err := c.GetJSON(t, &pe, "podenergy", "-n", ns, name)
+		return pe, err
 	}
 	cond := func(pe peView) (string, string, string) {
 		for _, k := range pe.Status.Conditions {
@@ -240,6 +208,17 @@ spec:
 			}
 		}
 		return msgs
+	}
+	// eventSays is an Eventually condition: an Event of pod name with that reason says sub.
+	eventSays := func(name, reason, sub string) func() (bool, string) {
+		return func() (bool, string) {
+			for _, m := range events(name, reason) {
+				if strings.Contains(m, sub) {
+					return true, ""
+				}
+			}
+			return false, fmt.Sprintf("%q", events(name, reason))
+		}
 	}
 	agentLog := func() string {
 		out, _ := c.Run(t, 20*time.Second, "logs", "-n", AgentNamespace, "ds/"+AgentRelease, "-c", "wattlet", "--tail=400")
@@ -298,14 +277,8 @@ spec:
 
 	if !hasResize && !specMutable {
 		// The agent must find out, say so and leave the pod as it was.
-		Eventually(t, 150*time.Second, time.Second, "Event ThrottleFailed saying the cluster cannot resize", func() (bool, string) {
-			for _, m := range events("stress", "ThrottleFailed") {
-				if strings.Contains(m, "cannot resize pods in place") {
-					return true, ""
-				}
-			}
-			return false, fmt.Sprintf("%q", events("stress", "ThrottleFailed"))
-		}, diag)
+		Eventually(t, 150*time.Second, time.Second, "Event ThrottleFailed saying the cluster cannot resize",
+			eventSays("stress", "ThrottleFailed", "cannot resize pods in place"), diag)
 		Eventually(t, 60*time.Second, time.Second, "PodEnergy condition Throttled False / ResizeUnsupported", func() (bool, string) {
 			pe, err := getPE("stress")
 			if err != nil {
@@ -433,14 +406,8 @@ spec:
 		"app.kubernetes.io/name=wattlet", "-o", "jsonpath={.items[0].metadata.name}"))
 	c.Must(t, 60*time.Second, "delete", "pod", "-n", AgentNamespace, old, "--grace-period=0", "--force")
 	t2 := time.Now()
-	Eventually(t, 150*time.Second, time.Second, "the next agent restores stress at its start", func() (bool, string) {
-		for _, m := range events("stress", "Restored") {
-			if strings.Contains(m, "at agent start") {
-				return true, ""
-			}
-		}
-		return false, fmt.Sprintf("%q", events("stress", "Restored"))
-	}, diag)
+	Eventually(t, 150*time.Second, time.Second, "the next agent restores stress at its start",
+		eventSays("stress", "Restored", "at agent start"), diag)
 	t.Logf("agent pod deleted while stress was throttled: restored by the next agent %.0f s later",
 		time.Since(t2).Seconds())
 

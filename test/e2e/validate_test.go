@@ -49,28 +49,18 @@ func TestValidateRedis(t *testing.T) {
 	}
 
 	ns := c.Namespace(t, "redis")
-	c.Apply(t, fmt.Sprintf(`apiVersion: apps/v1
-kind: Deployment
-metadata: {name: redis, namespace: %s}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: redis}}
-  template:
-    metadata: {labels: {app: redis}}
-    spec:
-      terminationGracePeriodSeconds: 1
-      nodeSelector: {kubernetes.io/hostname: %s}
-      containers:
-      - name: redis
-        image: wattlet-e2e/redis:1
-        imagePullPolicy: Never
-        resources: {requests: {cpu: 150m, memory: 32Mi}, limits: {cpu: 150m, memory: 128Mi}}
-      - name: load
-        image: wattlet-e2e/redis:1
-        imagePullPolicy: Never
-        command: ["/bin/sh", "-c", "until /usr/bin/redis-benchmark -h 127.0.0.1 -q -l -c 4 -t set,get >/dev/null 2>&1; do sleep 0.5; done"]
-        resources: {requests: {cpu: 150m, memory: 16Mi}, limits: {cpu: 150m, memory: 64Mi}}
-`, ns, c.Node))
+	c.Apply(t, appsWorkload("Deployment", "redis", ns, 1, "nodeSelector: {kubernetes.io/hostname: "+c.Node+"}"+`
+containers:
+- name: redis
+  image: wattlet-e2e/redis:1
+  imagePullPolicy: Never
+  resources: {requests: {cpu: 150m, memory: 32Mi}, limits: {cpu: 150m, memory: 128Mi}}
+- name: load
+  image: wattlet-e2e/redis:1
+  imagePullPolicy: Never
+  command: ["/bin/sh", "-c", "until /usr/bin/redis-benchmark -h 127.0.0.1 -q -l -c 4 -t set,get >/dev/null 2>&1; do sleep 0.5; done"]
+  resources: {requests: {cpu: 150m, memory: 16Mi}, limits: {cpu: 150m, memory: 64Mi}}
+`))
 
 	report := filepath.Join(t.TempDir(), "redis.json")
 	// The agent exports the result file it reads: /var/lib/wattlet in its container is

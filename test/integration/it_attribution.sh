@@ -28,20 +28,11 @@ start_agent "$TMP/agent.log" --powercap-root "$TMP/powercap" --tick 1s --checkpo
 	|| { fail "agent did not become ready: $(tail -20 "$TMP/agent.log")"; finish; exit; }
 ok "agent ready on the simulated meter"
 
-ticks() { metric 'wattlet_agent_ticks_total' ; }
-# Sample right after a tick so the agent's totals and the cgroups' counters line up.
-sample() { # sample OUTFILE
-	local t0; t0=$(ticks)
-	wait_for 5 bash -c "[ \"\$(curl -sf $AGENT_URL/metrics | awk '/^wattlet_agent_ticks_total/{print \$2}')\" != '$t0' ]"
-	curl -sf "$AGENT_URL/metrics" > "$1"
-	for c in "$cg25" "$cg50" "$cg100"; do echo "$(basename "$c") $(cg_cpu_ns "$c")"; done > "$1.cpu"
-	date +%s%N > "$1.t"
-}
 # let the workloads settle for two ticks, then measure over >= 15 ticks
-t_start=$(ticks); wait_for 10 bash -c "[ \$(curl -sf $AGENT_URL/metrics | awk '/^wattlet_agent_ticks_total/{print \$2}') -ge $((t_start + 2)) ]"
-sample "$TMP/m1"
-t1=$(ticks); wait_for 40 bash -c "[ \$(curl -sf $AGENT_URL/metrics | awk '/^wattlet_agent_ticks_total/{print \$2}') -ge $((t1 + 15)) ]"
-sample "$TMP/m2"
+wait_ticks 2 10
+sample_tick "$TMP/m1" "$cg25" "$cg50" "$cg100"
+wait_ticks 15 40
+sample_tick "$TMP/m2" "$cg25" "$cg50" "$cg100"
 
 # Tolerance: 10 % of the truth + 0.3 W. Over a 15 s window the sources of error are the
 # simulator's 100 ms update grid against the agent's tick (<= 0.1 s at each end, ~1.3 %),

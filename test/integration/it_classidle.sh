@@ -108,17 +108,9 @@ if ! wait_for 60 bash -c "curl -sf $AGENT_URL/metrics | grep -q 'wattlet_node_id
 fi
 ok "agent B (busy from its first second) uses the class's idle: $(idle_src)"
 
-ticks() { metric 'wattlet_agent_ticks_total'; }
-sample() { # sample OUTFILE: right after a tick
-	local t0; t0=$(ticks)
-	wait_for 5 bash -c "[ \"\$(curl -sf $AGENT_URL/metrics | awk '/^wattlet_agent_ticks_total/{print \$2}')\" != '$t0' ]"
-	curl -sf "$AGENT_URL/metrics" > "$1"
-	for c in "$cg1" "$cg2"; do echo "$(basename "$c") $(cg_cpu_ns "$c")"; done > "$1.cpu"
-	date +%s%N > "$1.t"
-}
-sample "$TMP/m1"
-t1=$(ticks); wait_for 40 bash -c "[ \$(curl -sf $AGENT_URL/metrics | awk '/^wattlet_agent_ticks_total/{print \$2}') -ge $((t1 + 20)) ]"
-sample "$TMP/m2"
+sample_tick "$TMP/m1" "$cg1" "$cg2"
+wait_ticks 20 40
+sample_tick "$TMP/m2" "$cg1" "$cg2"
 check "within 2 minutes of agent B's start ($(( $(date +%s) - t_b0 )) s)" [ $(( $(date +%s) - t_b0 )) -le 120 ]
 check "agent B's source is still class at the end" bash -c "curl -sf $AGENT_URL/metrics | grep -q 'source=\"class\"'"
 

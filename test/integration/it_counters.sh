@@ -37,18 +37,10 @@ start_agent "$TMP/agent.log" --powercap-root "$TMP/powercap" --tick 1s --checkpo
 	|| { fail "agent did not become ready: $(tail -20 "$TMP/agent.log")"; finish; exit; }
 check "log: the task-clock counter is open" grep -q "task_clock: perf::TASK-CLOCK on" "$TMP/agent.log"
 
-ticks() { metric 'wattlet_agent_ticks_total'; }
-sample() { # sample OUTFILE: right after a tick
-	local t0; t0=$(ticks)
-	wait_for 5 bash -c "[ \"\$(curl -sf $AGENT_URL/metrics | awk '/^wattlet_agent_ticks_total/{print \$2}')\" != '$t0' ]"
-	curl -sf "$AGENT_URL/metrics" > "$1"
-	for c in "$cg50" "$cg100"; do echo "$(basename "$c") $(cg_cpu_ns "$c")"; done > "$1.cpu"
-	date +%s%N > "$1.t"
-}
-t_start=$(ticks); wait_for 10 bash -c "[ \$(curl -sf $AGENT_URL/metrics | awk '/^wattlet_agent_ticks_total/{print \$2}') -ge $((t_start + 2)) ]"
-sample "$TMP/m1"
-t1=$(ticks); wait_for 40 bash -c "[ \$(curl -sf $AGENT_URL/metrics | awk '/^wattlet_agent_ticks_total/{print \$2}') -ge $((t1 + 15)) ]"
-sample "$TMP/m2"
+wait_ticks 2 10
+sample_tick "$TMP/m1" "$cg50" "$cg100"
+wait_ticks 15 40
+sample_tick "$TMP/m2" "$cg50" "$cg100"
 
 check "metrics: package is shared by task_clock" \
 	grep -q '^wattlet_node_zone_feature_info{zone="package",feature="task_clock"} 1' "$TMP/m2"

@@ -67,17 +67,10 @@ start_agent "$TMP/agent.log" --tick 1s --checkpoint "" --idle-policy none \
 	|| { fail "agent did not become ready: $(tail -20 "$TMP/agent.log")"; finish; exit; }
 check "agent log names the stand-in GPUs" grep -q "gpu: NVML .*STAND-IN (not a GPU)" "$TMP/agent.log"
 
-ticks() { metric 'wattlet_agent_ticks_total'; }
-sample() { # right after a tick
-	local t0; t0=$(ticks)
-	wait_for 5 bash -c "[ \"\$(curl -sf $AGENT_URL/metrics | awk '/^wattlet_agent_ticks_total/{print \$2}')\" != '$t0' ]"
-	curl -sf "$AGENT_URL/metrics" > "$1"
-	date +%s%N > "$1.t"
-}
-t0=$(ticks); wait_for 10 bash -c "[ \$(curl -sf $AGENT_URL/metrics | awk '/^wattlet_agent_ticks_total/{print \$2}') -ge $((t0 + 3)) ]"
-sample "$TMP/m1"
-t1=$(ticks); wait_for 30 bash -c "[ \$(curl -sf $AGENT_URL/metrics | awk '/^wattlet_agent_ticks_total/{print \$2}') -ge $((t1 + 8)) ]"
-sample "$TMP/m2"
+wait_ticks 3 10
+sample_tick "$TMP/m1"
+wait_ticks 8 30
+sample_tick "$TMP/m2"
 
 j() { # j FILE NAME labels... -> value
 	python3 test/integration/promparse.py "$@"
@@ -148,7 +141,7 @@ if unshare -C true 2>/dev/null; then
 	if wait_for 20 curl -sf "$AGENT_URL/readyz"; then
 		seen=$(nsenter -t "$AGENT_PID" -C cat "/proc/$pA/cgroup" 2>/dev/null | grep -m1 -E '^0::|cpuacct' | cut -d: -f3)
 		echo "# the namespaced agent reads A's cgroup as $seen"
-		t0=$(ticks); wait_for 15 bash -c "[ \$(curl -sf $AGENT_URL/metrics | awk '/^wattlet_agent_ticks_total/{print \$2}') -ge $((t0 + 4)) ]"
+		wait_ticks 4 15
 		curl -sf "$AGENT_URL/metrics" > "$TMP/m4"
 		a4=$(j "$TMP/m4" wattlet_workload_joules_total workload="/$base/a-$$" zone=gpu mode=dynamic)
 		b4=$(j "$TMP/m4" wattlet_workload_joules_total workload="/$base/b-$$" zone=gpu mode=dynamic)

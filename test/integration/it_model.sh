@@ -89,11 +89,9 @@ start_agent "$TMP/est.log" --powercap-root "$TMP/nometer" --meter-order powercap
 	|| { fail "estimating agent did not become ready: $(tail -5 "$TMP/est.log")"; finish; exit; }
 check "metrics say energy comes from the model" bash -c \
 	"curl -sf $AGENT_URL/metrics | grep -q '^wattlet_node_energy_source_info{source=\"model\",model=\"it-fitted\"} 1'"
-ticks() { metric 'wattlet_agent_ticks_total'; }
 # snap: right after a tick, the agent's node package joules and the simulator's counter
 snap() {
-	local t0; t0=$(ticks)
-	wait_for 5 bash -c "[ \"\$(curl -sf $AGENT_URL/metrics | awk '/^wattlet_agent_ticks_total/{print \$2}')\" != '$t0' ]"
+	next_tick
 	local j; j=$(curl -sf "$AGENT_URL/metrics" | awk '/^wattlet_node_joules_total\{zone="package"/{s+=$2} END{printf "%.6f", s}')
 	echo "$j $(cat "$TMP/powercap/intel-rapl:0/energy_uj")"
 }
@@ -103,8 +101,7 @@ measure() { # measure NAME LOADCMD... : 5 windows of 3 ticks while LOADCMD runs
 	PIDS+=($lp)
 	snap > "$TMP/$name.snaps"; snap > "$TMP/$name.snaps"
 	for _ in 1 2 3 4 5; do
-		local t0; t0=$(ticks)
-		wait_for 10 bash -c "[ \$(curl -sf $AGENT_URL/metrics | awk '/^wattlet_agent_ticks_total/{print \$2}') -ge $((t0 + 2)) ]"
+		wait_ticks 2 10
 		snap >> "$TMP/$name.snaps"
 	done
 	kill "$lp" 2>/dev/null; wait "$lp" 2>/dev/null

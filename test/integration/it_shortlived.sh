@@ -24,7 +24,6 @@ if ! "$WATTLET" probe --listen "" 2>/dev/null | grep -q '^  removed:  charged'; 
 fi
 ok "probe: removed cgroups are charged"
 
-ticks() { metric 'wattlet_agent_ticks_total'; }
 wait_tick() { # waits until the tick counter passes $1
 	wait_for 10 bash -c "[ \"\$(curl -sf $AGENT_URL/metrics | awk '/^wattlet_agent_ticks_total/{print \$2}')\" -gt $1 ]"
 }

@@ -133,3 +133,32 @@ start_agent() { # start_agent LOGFILE [flags...]; sets AGENT_PID, AGENT_URL
 metric() {
 	curl -sf "$AGENT_URL/metrics" | grep -E "^$1" | head -1 | awk '{print $NF}'
 }
+
+# ticks : the agent's tick count so far
+ticks() { metric 'wattlet_agent_ticks_total'; }
+
+# wait_ticks N [TIMEOUT_S] : waits (at most TIMEOUT_S, 20 by default) until the agent has
+# ticked N more times.
+wait_ticks() {
+	local t0; t0=$(ticks)
+	wait_for "${2:-20}" bash -c "[ \$(curl -sf $AGENT_URL/metrics | awk '/^wattlet_agent_ticks_total/{print \$2}') -ge $(( ${t0:-0} + $1 )) ]"
+}
+
+# next_tick : waits (at most 5 s) until the agent's tick count changes.
+next_tick() {
+	local t0; t0=$(ticks)
+	wait_for 5 bash -c "[ \"\$(curl -sf $AGENT_URL/metrics | awk '/^wattlet_agent_ticks_total/{print \$2}')\" != '$t0' ]"
+}
+
+# sample_tick OUTFILE [CGROUP...] : right after the agent's next tick (so its totals and the
+# cgroups' counters line up), /metrics to OUTFILE, each cgroup's "name cpu_ns" to
+# OUTFILE.cpu (when cgroups are given) and the time in ns to OUTFILE.t.
+sample_tick() {
+	local out=$1; shift
+	next_tick
+	curl -sf "$AGENT_URL/metrics" > "$out"
+	if [ $# -gt 0 ]; then
+		for c in "$@"; do echo "$(basename "$c") $(cg_cpu_ns "$c")"; done > "$out.cpu"
+	fi
+	date +%s%N > "$out.t"
+}

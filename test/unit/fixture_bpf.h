@@ -128,6 +128,17 @@ static inline uint64_t fixture_bpf_inode(const char *abs)
 	return (uint64_t)st.st_ino;
 }
 
+/* Creates cgroup <base_rel>/<name> (below the test's own, which must exist; removed in
+ * teardown): its path relative to the cpu root into rel (rel_size bytes), its absolute
+ * path into abs (PATH_MAX bytes). Returns its id (inode number). */
+static inline uint64_t fixture_bpf_mk_child(struct fixture_bpf *f, const char *name, char *rel,
+					    size_t rel_size, char *abs)
+{
+	snprintf(rel, rel_size, "%s/%s", f->base_rel, name);
+	fixture_bpf_mk_cg(f, rel, abs);
+	return fixture_bpf_inode(abs);
+}
+
 /* Forks a child that joins cgroup dir abs. Returns 0 in the child (which is in the
  * cgroup and must end with _exit; it exits 3 or 4 itself where joining fails), and the
  * child's pid in the parent once the child is in the cgroup (killed in teardown). */

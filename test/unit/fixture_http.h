@@ -17,6 +17,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "agent/common/strbuf.h"
@@ -155,5 +156,40 @@ static inline void http_client_run(struct http_server *s, struct http_client *r)
 	http_client_start(r, &th);
 	http_client_wait(s, r, th);
 }
+
+/* A server under test (NULL: none) and one client to it: the first member of a test's
+ * per-test fixture struct (allocated with calloc, the cmocka state), which also holds the
+ * handler's state. */
+struct http_fixture {
+	struct http_server *s;
+	struct http_client r;
+};
+
+/* The cmocka tear-down of such a fixture: frees the client's body, the server and the
+ * fixture. */
+static inline int http_fixture_teardown(void **state)
+{
+	struct http_fixture *h = *state; /* the fixture's first member */
+
+	http_client_release(&h->r);
+	http_server_free(h->s);
+	free(*state);
+	return 0;
+}
+
+/* The main() of a test program that uses this client: curl's global state is set up
+ * before the cmocka run and cleaned up after it. Arguments as WL_TEST_MAIN_GROUP's (the
+ * group set-up and tear-down, NULL for none, then the cmocka_unit_test*() entries). */
+#define WL_HTTP_TEST_MAIN_GROUP(group_setup, group_teardown, ...)                      \
+	int main(void)                                                                 \
+	{                                                                              \
+		const struct CMUnitTest wl_tests_[] = { __VA_ARGS__ };                 \
+		int rc;                                                                \
+                                                                                       \
+		curl_global_init(CURL_GLOBAL_DEFAULT);                                 \
+		rc = cmocka_run_group_tests(wl_tests_, group_setup, group_teardown);   \
+		curl_global_cleanup();                                                 \
+		return rc;                                                             \
+	}
 
 #endif

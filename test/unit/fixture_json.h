@@ -33,4 +33,25 @@ static inline json_t *fixture_json_text(const char *s)
 	return j;
 }
 
+/* Defines `static struct <set> *load_set(void)`: a new <set> synced from the list fixture
+ * <sub>/<name>: <set>_begin_sync, <set>_upsert of each of its "items" (an item refused
+ * fails the test, naming it and the error), <set>_end_sync. For the object sets that
+ * have this API (policy_set, model_set); the caller frees the set. */
+#define FIXTURE_JSON_LOAD_SET(set, sub, name)                                 \
+	static struct set *load_set(void)                                     \
+	{                                                                     \
+		struct set *s = set##_new();                                  \
+		json_t *lst = fixture_json_file(sub, name), *it;              \
+		size_t i;                                                     \
+		set##_begin_sync(s);                                          \
+		json_array_foreach(json_object_get(lst, "items"), i, it) {    \
+			struct wl_err e = { { 0 } };                          \
+			if (set##_upsert(s, it, &e))                          \
+				fail_msg("item %zu: %s", i, e.msg);           \
+		}                                                             \
+		set##_end_sync(s);                                            \
+		json_decref(lst);                                             \
+		return s;                                                     \
+	}
+
 #endif

@@ -1,11 +1,14 @@
 /* fixture_kube_writer.h - what the writer's tests share (test_kube_writer.c with an
  * injected clock and transport, test_kube_writer_server.c against tls_server.py): an
  * injected clock, a PodEnergy snapshot with two zones and two containers, a NodeEnergy
- * snapshot, and a number at a dotted path of a JSON body (NAN when absent).
+ * snapshot, a number at a dotted path of a JSON body (jnum, fixture_jpath.h), a writer on an
+ * injected transport and clock (fixture_kw_new), and an API server whose CRDs are older
+ * than some status fields (oldcrd_writer); with test_kube_server.h, a writer on its server.
  * Include after <cmocka.h>. */
 #ifndef WATTLET_TEST_FIXTURE_KUBE_WRITER_H
 #define WATTLET_TEST_FIXTURE_KUBE_WRITER_H
 
+#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,6 +16,7 @@
 #include <jansson.h>
 
 #include "agent/kube/kube_writer.h"
+#include "test/unit/fixture_jpath.h"
 
 #define S_NS 1000000000ull
 
@@ -59,16 +63,6 @@ static inline struct kw_pod mkpod(const char *ns, const char *name, const char *
 	return p;
 }
 
-static inline double jnum(json_t *o, const char *path)
-{
-	json_t *v = o;
-	char buf[128], *save = NULL, *tok;
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (tok = strtok_r(buf, ".", &save); tok && v; tok = strtok_r(NULL, ".", &save))
-		v = json_object_get(v, tok);
-	return v && json_is_number(v) ? json_number_value(v) : NAN;
-}
-
 static inline struct kw_node mknode(double watts)
 {
 	static const struct kw_meter M[] = { { "powercap", true, "intel-rapl:0 package-0" },
@@ -98,5 +92,115 @@ static inline struct kw_node mknode(double watts)
 	n.n_conditions = 2;
 	return n;
 }
+
+/* A manual writer (kube_writer_run_once) on kube config kc (NULL: an injected transport
+ * in o); o (NULL: the defaults) holds the options. */
+static inline struct kube_writer *fixture_kw_manual(struct kube_config *kc,
+						    struct kube_writer_opts *o)
+{
+	struct kube_writer_opts d = { 0 };
+	struct wl_err e = { { 0 } };
+	struct kube_writer *w;
+
+	if (!o)
+		o = &d;
+	o->manual = true;
+	w = kube_writer_new(kc, o, &e);
+	assert_non_null(w);
+	return w;
+}
+
+/* A manual writer without a kube config: its requests go to send(ud), its clock is c.
+ * o (NULL: all defaults) holds the other options; its transport and clock are set here. */
+static inline struct kube_writer *fixture_kw_new(kw_send_fn send, void *ud, struct fclock *c,
+						 struct kube_writer_opts *o)
+{
+	struct kube_writer_opts d = { 0 };
+
+	if (!o)
+		o = &d;
+	o->send = send;
+	o->send_ud = ud;
+	o->now_ns = fclock_now;
+	o->clock_ud = c;
+	return fixture_kw_manual(NULL, o);
+}
+
+/* An API server with CRDs from before some status fields: server-side apply refuses the
+ * whole status (HTTP 500 "field not declared in schema") when a status body holds one of
+ * `unknown` (up to 2, NULL after the last); every other request is answered 200. */
+struct oldcrd {
+	const char *unknown[3];
+	const char *field; /* the field the refusal names: ".status.<field>" */
+	int refused;	   /* status writes refused */
+	int accepted;	   /* status writes accepted: pod_ok + node_ok */
+	int pod_ok, node_ok;
+};
+
+static inline int oldcrd_send(void *ud, const char *method, const char *path, const char *body,
+			      const char *ct, long *status, struct wl_err *e)
+{
+	struct oldcrd *o = ud;
+	(void)method;
+	(void)ct;
+	*status = 200;
+	if (!strstr(path, "/status?"))
+		return 0;
+	for (const char *const *u = o->unknown; *u; u++) {
+		if (strstr(body, *u)) {
+			o->refused++;
+			*status = 500;
+			err_set(e, EIO,
+				"HTTP 500: failed to create typed patch object (ns/p0; "
+				"wattlet.dev/v1alpha1, Kind=PodEnergy): .status.%s: field not "
+				"declared in schema",
+				o->field);
+			return 0;
+		}
+	}
+	o->accepted++;
+	if (strstr(path, "/podenergies/"))
+		o->pod_ok++;
+	else
+		o->node_ok++;
+	return 0;
+}
+
+/* A manual writer (no kube config, no budget) sending to `o` on the clock `c`. */
+static inline struct kube_writer *oldcrd_writer(struct oldcrd *o, struct fclock *c)
+{
+	return fixture_kw_new(oldcrd_send, o, c, NULL);
+}
+
+/* Offers p to w and runs it once: the status is refused once and the writer says the
+ * CRD is outdated. Its stats then into *s. */
+static inline void oldcrd_assert_refused_once(struct kube_writer *w, const struct oldcrd *o,
+					      const struct kw_pod *p, struct kube_writer_stats *s)
+{
+	assert_int_equal(kube_writer_offer_pod(w, p), 0);
+	kube_writer_run_once(w, NULL);
+	kube_writer_stats(w, s);
+	assert_int_equal(o->refused, 1);
+	assert_true(s->crd_outdated);
+}
+
+#ifdef TEST_KUBE_SERVER_H
+/* With test_kube_server.h (include it first): a manual writer on its test API server, the
+ * server's config into *c. o (NULL: the defaults) holds the other options. Freed by
+ * fixture_kw_srv_free. */
+static inline struct kube_writer *fixture_kw_srv_new(struct kube_config **c,
+						     struct kube_writer_opts *o)
+{
+	*c = tsrv_config(&S, NULL);
+	assert_non_null(*c);
+	return fixture_kw_manual(*c, o);
+}
+
+static inline void fixture_kw_srv_free(struct kube_writer *w, struct kube_config *c)
+{
+	kube_writer_free(w);
+	kube_config_free(c);
+}
+#endif
 
 #endif

@@ -108,6 +108,36 @@ static inline struct meter *fx_start(struct fx *f, const char *name, enum meter_
 	return m;
 }
 
+/* A meter opened on f (probe results in probe, or not kept when NULL) that measures
+ * exactly the zones in mask; fails the test otherwise. */
+static inline struct meter *fx_open_zones(struct fx *f, struct meter_probe *probe,
+					  uint32_t mask)
+{
+	struct meter *m = fx_open(f, probe);
+
+	assert_non_null(m);
+	assert_int_equal(meter_zone_mask(m), mask);
+	return m;
+}
+
+/* fx_init(f, name, k) and fx_open_zones(f, NULL, mask). */
+static inline struct meter *fx_start_zones(struct fx *f, const char *name, enum meter_kind k,
+					   uint32_t mask)
+{
+	fx_init(f, name, k);
+	return fx_open_zones(f, NULL, mask);
+}
+
+/* Makes <root>/dev/cpu, where write_msr puts the MSR files. */
+static inline void fx_make_cpu_dir(struct fx *f)
+{
+	char p[400];
+
+	snprintf(p, sizeof(p), "%s/dev/cpu", f->root);
+	assert_int_equal(mkdir(f->dev, 0755), 0);
+	assert_int_equal(mkdir(p, 0755), 0);
+}
+
 /* Closes m (may be NULL) and removes f's temporary tree. */
 static inline void fx_end(struct fx *f, struct meter *m)
 {

@@ -53,6 +53,13 @@ static struct attrib_input input(enum idle_policy p)
 	return in;
 }
 
+/* The usual tick (setup_tick) and an input for it under idle policy p. */
+static struct attrib_input tick(uint64_t node_cpu, enum idle_policy p)
+{
+	setup_tick(node_cpu);
+	return input(p);
+}
+
 static void assert_conserved(const struct attrib_result *r)
 {
 	for (int z = 0; z < ZONE_COUNT; z++)
@@ -67,208 +74,193 @@ static void assert_conserved(const struct attrib_result *r)
 				 (energy.zone_mask & (1u << z)) ? energy.uj[z] : 0);
 }
 
+#define ANY UINT64_MAX /* assert_pkg: this value is not checked */
+
+/* The package zone's energy in one mode (uJ) of the three workloads of setup_tick
+ * (/a, /b, the container: shares 0..2) and of system; ANY skips a value. */
+static void assert_pkg(const struct attrib_result *r, int mode, uint64_t a_uj, uint64_t b_uj,
+		       uint64_t ctr_uj, uint64_t system_uj)
+{
+	const uint64_t want[3] = { a_uj, b_uj, ctr_uj };
+	for (size_t i = 0; i < 3; i++)
+		if (want[i] != ANY)
+			assert_int_equal(r->shares[i].uj[ZONE_PACKAGE][mode], want[i]);
+	if (system_uj != ANY)
+		assert_int_equal(r->system_uj[ZONE_PACKAGE][mode], system_uj);
+}
+
+/* One attrib_compute on the test's attrib (*state) that succeeds, then assert_pkg, then
+ * exact conservation. */
+static void compute_pkg(void **state, const struct attrib_input *in, struct attrib_result *r,
+			int mode, uint64_t a_uj, uint64_t b_uj, uint64_t ctr_uj, uint64_t system_uj)
+{
+	assert_int_equal(attrib_compute(*state, in, r), 0);
+	assert_pkg(r, mode, a_uj, b_uj, ctr_uj, system_uj);
+	assert_conserved(r);
+}
+
+/* Each test (but test_bad_args) gets a fresh attrib as its state. */
+static int setup(void **state)
+{
+	*state = attrib_new();
+	return *state ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	attrib_free(*state);
+	return 0;
+}
+
 static void test_dynamic_by_cpu_share(void **state)
 {
-	(void)state;
-	struct attrib *a = attrib_new();
 	struct attrib_result r;
-	setup_tick(1000000000); /* node busy 1 s: 0.15 s outside every cgroup */
-	struct attrib_input in = input(IDLE_NONE);
-	assert_int_equal(attrib_compute(a, &in, &r), 0);
+	/* node busy 1 s: 0.15 s outside every cgroup */
+	struct attrib_input in = tick(1000000000, IDLE_NONE);
+	assert_int_equal(attrib_compute(*state, &in, &r), 0);
 	assert_int_equal(r.n, 3); /* root is not a workload */
 	assert_int_equal(r.node_uj[ZONE_PACKAGE][MODE_IDLE], 10000000);
 	assert_int_equal(r.node_uj[ZONE_PACKAGE][MODE_DYNAMIC], 30000000);
-	/* /a: 0.25 of node busy time, /b: 0.5 */
-	assert_int_equal(r.shares[0].uj[ZONE_PACKAGE][MODE_DYNAMIC], 7500000);
-	assert_int_equal(r.shares[1].uj[ZONE_PACKAGE][MODE_DYNAMIC], 15000000);
-	assert_int_equal(r.shares[2].uj[ZONE_PACKAGE][MODE_DYNAMIC], 0);
-	/* root 0.1 + unaccounted 0.15 -> system */
-	assert_int_equal(r.system_uj[ZONE_PACKAGE][MODE_DYNAMIC], 7500000);
+	/* /a: 0.25 of node busy time, /b: 0.5; root 0.1 + unaccounted 0.15 -> system */
+	assert_pkg(&r, MODE_DYNAMIC, 7500000, 15000000, 0, 7500000);
 	assert_int_equal(r.system_uj[ZONE_PACKAGE][MODE_IDLE], 10000000);
 	assert_conserved(&r);
-	attrib_free(a);
 }
 
 static void test_node_total_below_cgroup_sum(void **state)
 {
-	(void)state;
-	struct attrib *a = attrib_new();
 	struct attrib_result r;
-	setup_tick(10); /* /proc/stat lagging: the cgroup sum is the denominator */
-	struct attrib_input in = input(IDLE_NONE);
-	assert_int_equal(attrib_compute(a, &in, &r), 0);
+	/* /proc/stat lagging: the cgroup sum is the denominator */
+	struct attrib_input in = tick(10, IDLE_NONE);
+	assert_int_equal(attrib_compute(*state, &in, &r), 0);
 	assert_int_equal(r.shares[1].uj[ZONE_PACKAGE][MODE_DYNAMIC], 30000000ull * 5 / 8.5);
 	assert_conserved(&r);
-	attrib_free(a);
 }
 
 static void test_idle_policies(void **state)
 {
-	(void)state;
-	struct attrib *a = attrib_new();
 	struct attrib_result r;
-	struct attrib_input in;
-
-	setup_tick(1000000000);
-	in = input(IDLE_EVEN); /* two active workloads: /a, /b */
-	assert_int_equal(attrib_compute(a, &in, &r), 0);
-	assert_int_equal(r.shares[0].uj[ZONE_PACKAGE][MODE_IDLE], 5000000);
-	assert_int_equal(r.shares[1].uj[ZONE_PACKAGE][MODE_IDLE], 5000000);
-	assert_int_equal(r.shares[2].uj[ZONE_PACKAGE][MODE_IDLE], 0);
-	assert_conserved(&r);
+	struct attrib_input in = tick(1000000000, IDLE_EVEN); /* two active workloads: /a, /b */
+	compute_pkg(state, &in, &r, MODE_IDLE, 5000000, 5000000, 0, ANY);
 
 	in = input(IDLE_USAGE);
-	assert_int_equal(attrib_compute(a, &in, &r), 0);
-	assert_int_equal(r.shares[0].uj[ZONE_PACKAGE][MODE_IDLE], 2500000);
-	assert_int_equal(r.shares[1].uj[ZONE_PACKAGE][MODE_IDLE], 5000000);
-	assert_conserved(&r);
+	compute_pkg(state, &in, &r, MODE_IDLE, 2500000, 5000000, ANY, ANY);
 
 	double req[4] = { 0, 1.0, 3.0, 0 };
 	in = input(IDLE_REQUEST);
 	in.cpu_request = req;
-	assert_int_equal(attrib_compute(a, &in, &r), 0);
-	assert_int_equal(r.shares[0].uj[ZONE_PACKAGE][MODE_IDLE], 2500000);
-	assert_int_equal(r.shares[1].uj[ZONE_PACKAGE][MODE_IDLE], 7500000);
-	assert_conserved(&r);
+	compute_pkg(state, &in, &r, MODE_IDLE, 2500000, 7500000, ANY, ANY);
 
 	in.cpu_request = NULL; /* no requests known: even */
-	assert_int_equal(attrib_compute(a, &in, &r), 0);
+	assert_int_equal(attrib_compute(*state, &in, &r), 0);
 	assert_int_equal(r.shares[0].uj[ZONE_PACKAGE][MODE_IDLE], 5000000);
-	attrib_free(a);
 }
 
 static void test_idle_clamped_to_measured(void **state)
 {
-	(void)state;
-	struct attrib *a = attrib_new();
 	struct attrib_result r;
-	setup_tick(1000000000);
+	struct attrib_input in = tick(1000000000, IDLE_EVEN);
 	energy.uj[ZONE_PACKAGE] = 4000000; /* 4 W measured, idle configured 10 W */
-	struct attrib_input in = input(IDLE_EVEN);
-	assert_int_equal(attrib_compute(a, &in, &r), 0);
+	assert_int_equal(attrib_compute(*state, &in, &r), 0);
 	assert_int_equal(r.node_uj[ZONE_PACKAGE][MODE_IDLE], 4000000);
 	assert_int_equal(r.node_uj[ZONE_PACKAGE][MODE_DYNAMIC], 0);
 	assert_conserved(&r);
-	attrib_free(a);
 }
 
 static void test_containers_only(void **state)
 {
-	(void)state;
-	struct attrib *a = attrib_new();
 	struct attrib_result r;
-	setup_tick(1000000000);
-	struct attrib_input in = input(IDLE_NONE);
+	struct attrib_input in = tick(1000000000, IDLE_NONE);
 	in.containers_only = true;
-	assert_int_equal(attrib_compute(a, &in, &r), 0);
+	assert_int_equal(attrib_compute(*state, &in, &r), 0);
 	assert_int_equal(r.n, 1);
 	assert_int_equal(r.shares[0].entry, 3);
 	assert_int_equal(r.system_uj[ZONE_PACKAGE][MODE_DYNAMIC], 30000000);
 	assert_conserved(&r);
-	attrib_free(a);
+}
+
+/* A random tick for the property tests: node busy time, each entry's CPU time (and, when
+ * given, a random per-entry policy and request), package energy, DRAM energy (a random
+ * number, times a random factor below dram_mul when dram_mul > 0) and the tick length. */
+static void random_tick(enum idle_policy *pol, double *req, int dram_mul)
+{
+	setup_tick((uint64_t)rand() * 1000);
+	for (int i = 0; i < 4; i++) {
+		entries[i].delta[FEAT_CPU_TIME] = (uint64_t)rand() * (uint64_t)(rand() % 7);
+		if (pol)
+			pol[i] = (enum idle_policy)(rand() % 4);
+		if (req)
+			req[i] = (rand() % 3) ? (rand() % 4000) / 1000.0 : 0;
+	}
+	energy.uj[ZONE_PACKAGE] = (uint64_t)rand() * (uint64_t)(rand() % 1000);
+	energy.uj[ZONE_DRAM] = (uint64_t)rand();
+	if (dram_mul > 0)
+		energy.uj[ZONE_DRAM] *= (uint64_t)(rand() % dram_mul);
+	energy.dt_ns = (uint64_t)(rand() % 3000) * 1000000;
 }
 
 /* Property: random ticks, any policy - conservation is exact every time. */
 static void test_conservation_random(void **state)
 {
-	(void)state;
-	struct attrib *a = attrib_new();
 	struct attrib_result r;
 	srand(42);
 	for (int iter = 0; iter < 2000; iter++) {
-		setup_tick((uint64_t)rand() * 1000);
-		for (int i = 0; i < 4; i++)
-			entries[i].delta[FEAT_CPU_TIME] = (uint64_t)rand() * (uint64_t)(rand() % 7);
-		energy.uj[ZONE_PACKAGE] = (uint64_t)rand() * (uint64_t)(rand() % 1000);
-		energy.uj[ZONE_DRAM] = (uint64_t)rand();
-		energy.dt_ns = (uint64_t)(rand() % 3000) * 1000000;
+		random_tick(NULL, NULL, 0);
 		struct attrib_input in = input((enum idle_policy)(iter % 4));
 		in.idle_w[ZONE_PACKAGE] = (rand() % 100) / 3.0;
-		assert_int_equal(attrib_compute(a, &in, &r), 0);
+		assert_int_equal(attrib_compute(*state, &in, &r), 0);
 		assert_conserved(&r);
 	}
-	attrib_free(a);
 }
 
 /* Per-entry idle policies: each workload under its own policy; over-subscription is
  * scaled down in proportion; system keeps the remainder. */
 static void test_idle_per_entry(void **state)
 {
-	(void)state;
-	struct attrib *a = attrib_new();
 	struct attrib_result r;
 	double req[4] = { 0, 0.5, 0.25, 0.25 };
 	enum idle_policy pol[4] = { IDLE_EVEN, IDLE_USAGE, IDLE_EVEN, IDLE_REQUEST };
-	setup_tick(1000000000);
-	struct attrib_input in = input(IDLE_NONE); /* global policy must be ignored */
+	struct attrib_input in = tick(1000000000, IDLE_NONE); /* global policy must be ignored */
 	in.cpu_request = req;
 	in.entry_idle_policy = pol;
-	assert_int_equal(attrib_compute(a, &in, &r), 0);
 	/* package idle 10 J: /a usage 0.25 -> 2.5 J, /b even of 2 active -> 5 J,
 	 * container request 0.25/1.0 -> 2.5 J; exactly 10 J, nothing scaled */
-	assert_int_equal(r.shares[0].uj[ZONE_PACKAGE][MODE_IDLE], 2500000);
-	assert_int_equal(r.shares[1].uj[ZONE_PACKAGE][MODE_IDLE], 5000000);
-	assert_int_equal(r.shares[2].uj[ZONE_PACKAGE][MODE_IDLE], 2500000);
-	assert_int_equal(r.system_uj[ZONE_PACKAGE][MODE_IDLE], 0);
-	assert_conserved(&r);
+	compute_pkg(state, &in, &r, MODE_IDLE, 2500000, 5000000, 2500000, 0);
 
 	/* 5 + 5 + 2.5 = 12.5 J wanted of 10 J: scaled by 0.8 */
 	pol[1] = IDLE_EVEN;
-	assert_int_equal(attrib_compute(a, &in, &r), 0);
-	assert_int_equal(r.shares[0].uj[ZONE_PACKAGE][MODE_IDLE], 4000000);
-	assert_int_equal(r.shares[1].uj[ZONE_PACKAGE][MODE_IDLE], 4000000);
-	assert_int_equal(r.shares[2].uj[ZONE_PACKAGE][MODE_IDLE], 2000000);
-	assert_int_equal(r.system_uj[ZONE_PACKAGE][MODE_IDLE], 0);
-	assert_conserved(&r);
+	compute_pkg(state, &in, &r, MODE_IDLE, 4000000, 4000000, 2000000, 0);
 
-	/* none for /a, request for /b without any requests known -> as even (5 J) */
+	/* none for /a, request for /b without any requests known -> as even (5 J);
+	 * the dynamic split is untouched by idle policies */
 	pol[1] = IDLE_NONE;
 	pol[2] = IDLE_REQUEST;
 	pol[3] = IDLE_NONE;
 	in.cpu_request = NULL;
-	assert_int_equal(attrib_compute(a, &in, &r), 0);
-	assert_int_equal(r.shares[0].uj[ZONE_PACKAGE][MODE_IDLE], 0);
-	assert_int_equal(r.shares[1].uj[ZONE_PACKAGE][MODE_IDLE], 5000000);
-	assert_int_equal(r.shares[2].uj[ZONE_PACKAGE][MODE_IDLE], 0);
-	assert_int_equal(r.system_uj[ZONE_PACKAGE][MODE_IDLE], 5000000);
-	/* dynamic split is untouched by idle policies */
-	assert_int_equal(r.shares[0].uj[ZONE_PACKAGE][MODE_DYNAMIC], 7500000);
-	assert_conserved(&r);
+	compute_pkg(state, &in, &r, MODE_IDLE, 0, 5000000, 0, 5000000);
+	assert_pkg(&r, MODE_DYNAMIC, 7500000, ANY, ANY, ANY);
 
 	/* an out-of-range policy value gives nothing (system keeps it), never a crash */
 	pol[2] = (enum idle_policy)77;
-	assert_int_equal(attrib_compute(a, &in, &r), 0);
-	assert_int_equal(r.shares[1].uj[ZONE_PACKAGE][MODE_IDLE], 0);
-	assert_conserved(&r);
-	attrib_free(a);
+	compute_pkg(state, &in, &r, MODE_IDLE, ANY, 0, ANY, ANY);
 }
 
 /* Random ticks with a random idle policy per workload and random requests. */
 static void test_conservation_random_mixed(void **state)
 {
-	(void)state;
-	struct attrib *a = attrib_new();
 	struct attrib_result r;
 	enum idle_policy pol[4];
 	double req[4];
 	int scaled = 0;
 	srand(4242);
 	for (int iter = 0; iter < 5000; iter++) {
-		setup_tick((uint64_t)rand() * 1000);
-		for (int i = 0; i < 4; i++) {
-			entries[i].delta[FEAT_CPU_TIME] = (uint64_t)rand() * (uint64_t)(rand() % 7);
-			pol[i] = (enum idle_policy)(rand() % 4);
-			req[i] = (rand() % 3) ? (rand() % 4000) / 1000.0 : 0;
-		}
-		energy.uj[ZONE_PACKAGE] = (uint64_t)rand() * (uint64_t)(rand() % 1000);
-		energy.uj[ZONE_DRAM] = (uint64_t)rand() * (uint64_t)(rand() % 5);
-		energy.dt_ns = (uint64_t)(rand() % 3000) * 1000000;
+		random_tick(pol, req, 5);
 		struct attrib_input in = input((enum idle_policy)(iter % 4));
 		in.idle_w[ZONE_PACKAGE] = (rand() % 100) / 3.0;
 		in.idle_w[ZONE_DRAM] = (rand() % 1000) / 7.0;
 		in.entry_idle_policy = pol;
 		in.cpu_request = (iter % 5) ? req : NULL;
-		assert_int_equal(attrib_compute(a, &in, &r), 0);
+		assert_int_equal(attrib_compute(*state, &in, &r), 0);
 		assert_conserved(&r);
 		uint64_t sum = 0;
 		for (size_t i = 0; i < r.n; i++) {
@@ -284,20 +276,16 @@ static void test_conservation_random_mixed(void **state)
 			scaled++;
 	}
 	assert_true(scaled > 0);
-	attrib_free(a);
 }
 
 /* A PMU feature that is not measured falls back to CPU time; a measured one is used. */
 static void test_feature_selection(void **state)
 {
-	(void)state;
-	struct attrib *a = attrib_new();
 	struct attrib_result r;
-	setup_tick(1000000000);
-	struct attrib_input in = input(IDLE_NONE);
+	struct attrib_input in = tick(1000000000, IDLE_NONE);
 	in.zone_feature[ZONE_PACKAGE] = FEAT_INSTRUCTIONS;
 	in.zone_feature[ZONE_DRAM] = FEAT_CACHE_MISSES;
-	assert_int_equal(attrib_compute(a, &in, &r), 0);
+	assert_int_equal(attrib_compute(*state, &in, &r), 0);
 	assert_int_equal(r.used_feature[ZONE_PACKAGE], FEAT_CPU_TIME);
 	assert_int_equal(r.shares[1].uj[ZONE_PACKAGE][MODE_DYNAMIC], 15000000);
 
@@ -306,56 +294,38 @@ static void test_feature_selection(void **state)
 	entries[0].delta[FEAT_INSTRUCTIONS] = 0;
 	entries[1].delta[FEAT_INSTRUCTIONS] = 3000;
 	entries[2].delta[FEAT_INSTRUCTIONS] = 1000;
-	assert_int_equal(attrib_compute(a, &in, &r), 0);
+	assert_int_equal(attrib_compute(*state, &in, &r), 0);
 	assert_int_equal(r.used_feature[ZONE_PACKAGE], FEAT_INSTRUCTIONS);
 	assert_int_equal(r.used_feature[ZONE_DRAM], FEAT_CPU_TIME);
-	assert_int_equal(r.shares[0].uj[ZONE_PACKAGE][MODE_DYNAMIC], 22500000);
-	assert_int_equal(r.shares[1].uj[ZONE_PACKAGE][MODE_DYNAMIC], 7500000);
+	assert_pkg(&r, MODE_DYNAMIC, 22500000, 7500000, ANY, ANY);
 	assert_conserved(&r);
-	attrib_free(a);
 }
 
 /* attribution.test_bias (TEST ONLY): each workload's dynamic energy x (1 + bias) exactly,
  * taken from system dynamic, then idle; node totals and conservation stay exact. */
 static void test_bias(void **state)
 {
-	(void)state;
-	struct attrib *a = attrib_new();
 	struct attrib_result r;
-	struct attrib_input in;
-
-	setup_tick(1000000000); /* dyn 30 J: /a 7.5 J, /b 15 J, system 7.5 J (0.25 s of 1 s) */
-	in = input(IDLE_NONE);
+	/* dyn 30 J: /a 7.5 J, /b 15 J, system 7.5 J (0.25 s of 1 s) */
+	struct attrib_input in = tick(1000000000, IDLE_NONE);
 	in.test_bias = 0.2; /* +4.5 J: from system's 7.5 J */
-	assert_int_equal(attrib_compute(a, &in, &r), 0);
-	assert_int_equal(r.shares[0].uj[ZONE_PACKAGE][MODE_DYNAMIC], 9000000);
-	assert_int_equal(r.shares[1].uj[ZONE_PACKAGE][MODE_DYNAMIC], 18000000);
-	assert_int_equal(r.system_uj[ZONE_PACKAGE][MODE_DYNAMIC], 3000000);
+	compute_pkg(state, &in, &r, MODE_DYNAMIC, 9000000, 18000000, ANY, 3000000);
 	assert_int_equal(r.node_uj[ZONE_PACKAGE][MODE_IDLE], 10000000);
-	assert_conserved(&r);
 
 	in.test_bias = 0.6; /* +13.5 J: 7.5 from system dynamic, 6 from idle */
-	assert_int_equal(attrib_compute(a, &in, &r), 0);
-	assert_int_equal(r.shares[0].uj[ZONE_PACKAGE][MODE_DYNAMIC], 12000000);
-	assert_int_equal(r.shares[1].uj[ZONE_PACKAGE][MODE_DYNAMIC], 24000000);
-	assert_int_equal(r.system_uj[ZONE_PACKAGE][MODE_DYNAMIC], 0);
+	compute_pkg(state, &in, &r, MODE_DYNAMIC, 12000000, 24000000, ANY, 0);
 	assert_int_equal(r.node_uj[ZONE_PACKAGE][MODE_IDLE], 4000000);
 	assert_int_equal(r.node_uj[ZONE_PACKAGE][MODE_DYNAMIC], 36000000);
-	assert_conserved(&r);
 
 	in.test_bias = 5; /* +112.5 J wanted, 17.5 J there: scaled down, node still exact */
-	assert_int_equal(attrib_compute(a, &in, &r), 0);
+	assert_int_equal(attrib_compute(*state, &in, &r), 0);
 	assert_true(r.node_uj[ZONE_PACKAGE][MODE_IDLE] <= 2); /* 1 uJ per workload rounding */
 	assert_true(r.shares[1].uj[ZONE_PACKAGE][MODE_DYNAMIC] >
 		    r.shares[0].uj[ZONE_PACKAGE][MODE_DYNAMIC]);
 	assert_conserved(&r);
 
 	in.test_bias = -0.5; /* halved, the rest to system */
-	assert_int_equal(attrib_compute(a, &in, &r), 0);
-	assert_int_equal(r.shares[0].uj[ZONE_PACKAGE][MODE_DYNAMIC], 3750000);
-	assert_int_equal(r.system_uj[ZONE_PACKAGE][MODE_DYNAMIC], 18750000);
-	assert_conserved(&r);
-	attrib_free(a);
+	compute_pkg(state, &in, &r, MODE_DYNAMIC, 3750000, ANY, ANY, 18750000);
 }
 
 static void test_bad_args(void **state)
@@ -367,14 +337,14 @@ static void test_bad_args(void **state)
 }
 
 WL_TEST_MAIN(
-	cmocka_unit_test(test_dynamic_by_cpu_share),
-	cmocka_unit_test(test_node_total_below_cgroup_sum),
-	cmocka_unit_test(test_idle_policies),
-	cmocka_unit_test(test_idle_clamped_to_measured),
-	cmocka_unit_test(test_containers_only),
-	cmocka_unit_test(test_conservation_random),
-	cmocka_unit_test(test_idle_per_entry),
-	cmocka_unit_test(test_conservation_random_mixed),
-	cmocka_unit_test(test_feature_selection),
-	cmocka_unit_test(test_bias),
+	WL_TEST_FIXTURE(test_dynamic_by_cpu_share),
+	WL_TEST_FIXTURE(test_node_total_below_cgroup_sum),
+	WL_TEST_FIXTURE(test_idle_policies),
+	WL_TEST_FIXTURE(test_idle_clamped_to_measured),
+	WL_TEST_FIXTURE(test_containers_only),
+	WL_TEST_FIXTURE(test_conservation_random),
+	WL_TEST_FIXTURE(test_idle_per_entry),
+	WL_TEST_FIXTURE(test_conservation_random_mixed),
+	WL_TEST_FIXTURE(test_feature_selection),
+	WL_TEST_FIXTURE(test_bias),
 	cmocka_unit_test(test_bad_args))

@@ -32,114 +32,120 @@ static void assert_ends_with(const char *s, const char *suffix)
 		fail_msg("\"%s\" does not end with \"%s\"", s, suffix);
 }
 
+/* A fixture tree and what cg_layout_detect made of it. */
+struct tree {
+	char root[PATH_MAX]; /* the tree's path */
+	struct cg_layout l;
+	struct wl_err e;
+};
+
+/* cg_layout_detect on fixture tree `name` under pref, into t; returns what it returns. */
+static int detect(struct tree *t, const char *name, enum cg_pref pref)
+{
+	fx(t->root, sizeof(t->root), name);
+	return cg_layout_detect(t->root, pref, &t->l, &t->e);
+}
+
+/* Detection of fixture tree `name` succeeds with this mode and CPU hierarchy, whose path
+ * ends with cpu_root_end (NULL: not checked). */
+static void assert_detects(struct tree *t, const char *name, enum cg_mode mode, bool cpu_is_v2,
+			   const char *cpu_root_end)
+{
+	assert_int_equal(detect(t, name, CG_PREF_AUTO), 0);
+	assert_int_equal(t->l.mode, mode);
+	assert_int_equal(t->l.cpu_is_v2, cpu_is_v2);
+	if (cpu_root_end)
+		assert_ends_with(t->l.cpu_root, cpu_root_end);
+}
+
+/* The tests on fixture trees get a fresh, zeroed struct tree as their state. */
+static int setup(void **state)
+{
+	*state = calloc(1, sizeof(struct tree));
+	return *state ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	free(*state);
+	return 0;
+}
+
+/* Detection of fixture tree `name` under pref fails with -ENOENT, and the error names
+ * what was looked for (mentions `what`). */
+static void assert_refused(struct tree *t, const char *name, enum cg_pref pref, const char *what)
+{
+	assert_int_equal(detect(t, name, pref), -ENOENT);
+	assert_non_null(strstr(t->e.msg, what));
+}
+
 /* --- layout ----------------------------------------------------------------------- */
 
 static void test_layout_v2(void **state)
 {
-	struct cg_layout l;
-	struct wl_err e = { { 0 } };
-	char root[PATH_MAX];
-	(void)state;
-	fx(root, sizeof(root), "v2");
-	assert_int_equal(cg_layout_detect(root, CG_PREF_AUTO, &l, &e), 0);
-	assert_int_equal(l.mode, CG_MODE_V2);
-	assert_true(l.cpu_is_v2);
-	assert_string_equal(l.cpu_root, root);
-	assert_string_equal(l.unified_root, root);
-	assert_string_equal(cg_mode_name(l.mode), "v2");
+	struct tree *t = *state;
+	assert_detects(t, "v2", CG_MODE_V2, true, NULL);
+	assert_string_equal(t->l.cpu_root, t->root);
+	assert_string_equal(t->l.unified_root, t->root);
+	assert_string_equal(cg_mode_name(t->l.mode), "v2");
 	/* v1 cannot be forced on a pure v2 tree, and the error says what was looked for */
-	assert_int_equal(cg_layout_detect(root, CG_PREF_V1, &l, &e), -ENOENT);
-	assert_non_null(strstr(e.msg, "cpuacct"));
+	assert_refused(t, "v2", CG_PREF_V1, "cpuacct");
 }
 
 static void test_layout_v1(void **state)
 {
-	struct cg_layout l;
-	struct wl_err e = { { 0 } };
-	char root[PATH_MAX];
-	(void)state;
-	fx(root, sizeof(root), "v1");
-	assert_int_equal(cg_layout_detect(root, CG_PREF_AUTO, &l, &e), 0);
-	assert_int_equal(l.mode, CG_MODE_V1);
-	assert_false(l.cpu_is_v2);
-	assert_ends_with(l.cpu_root, "/v1/cpuacct");
-	assert_string_equal(l.unified_root, "");
-	assert_int_equal(cg_layout_detect(root, CG_PREF_V2, &l, &e), -ENOENT);
-	assert_non_null(strstr(e.msg, "cgroup.controllers"));
+	struct tree *t = *state;
+	assert_detects(t, "v1", CG_MODE_V1, false, "/v1/cpuacct");
+	assert_string_equal(t->l.unified_root, "");
+	assert_refused(t, "v1", CG_PREF_V2, "cgroup.controllers");
 }
 
 static void test_layout_hybrid(void **state)
 {
-	struct cg_layout l;
-	struct wl_err e = { { 0 } };
-	char root[PATH_MAX];
-	(void)state;
-	fx(root, sizeof(root), "hybrid");
-	assert_int_equal(cg_layout_detect(root, CG_PREF_AUTO, &l, &e), 0);
-	assert_int_equal(l.mode, CG_MODE_HYBRID);
-	assert_false(l.cpu_is_v2); /* containers' accounting is in cpuacct in hybrid */
-	assert_ends_with(l.cpu_root, "/hybrid/cpuacct");
-	assert_ends_with(l.unified_root, "/hybrid/unified");
-	assert_string_equal(cg_mode_name(l.mode), "hybrid");
+	struct tree *t = *state;
+	/* containers' accounting is in cpuacct in hybrid */
+	assert_detects(t, "hybrid", CG_MODE_HYBRID, false, "/hybrid/cpuacct");
+	assert_ends_with(t->l.unified_root, "/hybrid/unified");
+	assert_string_equal(cg_mode_name(t->l.mode), "hybrid");
 	/* forcing v2 walks the unified hierarchy */
-	assert_int_equal(cg_layout_detect(root, CG_PREF_V2, &l, &e), 0);
-	assert_true(l.cpu_is_v2);
-	assert_ends_with(l.cpu_root, "/hybrid/unified");
-	assert_int_equal(cg_layout_detect(root, CG_PREF_V1, &l, &e), 0);
-	assert_false(l.cpu_is_v2);
+	assert_int_equal(detect(t, "hybrid", CG_PREF_V2), 0);
+	assert_true(t->l.cpu_is_v2);
+	assert_ends_with(t->l.cpu_root, "/hybrid/unified");
+	assert_int_equal(detect(t, "hybrid", CG_PREF_V1), 0);
+	assert_false(t->l.cpu_is_v2);
 }
 
 static void test_layout_hybrid_without_cpuacct(void **state)
 {
-	struct cg_layout l;
-	char root[PATH_MAX];
-	(void)state;
-	fx(root, sizeof(root), "hybrid-nocpuacct");
-	assert_int_equal(cg_layout_detect(root, CG_PREF_AUTO, &l, NULL), 0);
-	assert_int_equal(l.mode, CG_MODE_HYBRID);
-	assert_true(l.cpu_is_v2);
-	assert_ends_with(l.cpu_root, "/unified");
+	assert_detects(*state, "hybrid-nocpuacct", CG_MODE_HYBRID, true, "/unified");
 }
 
 static void test_layout_comounted(void **state)
 {
-	struct cg_layout l;
-	char root[PATH_MAX];
+	struct tree *t = *state;
 	uint64_t ns;
-	(void)state;
-	fx(root, sizeof(root), "comount");
-	assert_int_equal(cg_layout_detect(root, CG_PREF_AUTO, &l, NULL), 0);
-	assert_int_equal(l.mode, CG_MODE_V1);
-	assert_false(l.cpu_is_v2);
+	assert_detects(t, "comount", CG_MODE_V1, false, NULL);
 	/* cpuacct -> cpu,cpuacct symlink: either name reaches the same counters */
-	assert_int_equal(cg_read_cpu_ns(&l, "/", &ns), 0);
+	assert_int_equal(cg_read_cpu_ns(&t->l, "/", &ns), 0);
 	assert_int_equal(ns, 70000000000ull);
-	assert_int_equal(cg_read_cpu_ns(&l, "/kubepods.slice", &ns), 0);
+	assert_int_equal(cg_read_cpu_ns(&t->l, "/kubepods.slice", &ns), 0);
 	assert_int_equal(ns, 1000);
 
-	fx(root, sizeof(root), "comount-rev");
-	assert_int_equal(cg_layout_detect(root, CG_PREF_AUTO, &l, NULL), 0);
-	assert_int_equal(l.mode, CG_MODE_V1);
-	assert_ends_with(l.cpu_root, "/cpuacct,cpu");
-	assert_int_equal(cg_read_cpu_ns(&l, "/", &ns), 0);
+	assert_int_equal(detect(t, "comount-rev", CG_PREF_AUTO), 0);
+	assert_int_equal(t->l.mode, CG_MODE_V1);
+	assert_ends_with(t->l.cpu_root, "/cpuacct,cpu");
+	assert_int_equal(cg_read_cpu_ns(&t->l, "/", &ns), 0);
 	assert_int_equal(ns, 1234);
 }
 
 static void test_layout_nothing(void **state)
 {
-	struct cg_layout l;
-	struct wl_err e = { { 0 } };
-	char root[PATH_MAX];
-	(void)state;
-	fx(root, sizeof(root), "none");
-	assert_int_equal(cg_layout_detect(root, CG_PREF_AUTO, &l, &e), -ENOENT);
-	assert_non_null(strstr(e.msg, "cgroup.controllers"));
-	assert_non_null(strstr(e.msg, "cpuacct.usage"));
-	assert_non_null(strstr(e.msg, "/none"));
+	struct tree *t = *state;
+	assert_refused(t, "none", CG_PREF_AUTO, "cgroup.controllers");
+	assert_non_null(strstr(t->e.msg, "cpuacct.usage"));
+	assert_non_null(strstr(t->e.msg, "/none"));
 
-	fx(root, sizeof(root), "does-not-exist");
-	assert_int_equal(cg_layout_detect(root, CG_PREF_AUTO, &l, &e), -ENOENT);
-	assert_non_null(strstr(e.msg, "not a directory"));
+	assert_refused(t, "does-not-exist", CG_PREF_AUTO, "not a directory");
 }
 
 static void test_layout_real(void **state)
@@ -198,21 +204,17 @@ static void test_parse_cpu(void **state)
 
 static void test_read_cpu_fixture(void **state)
 {
-	struct cg_layout l;
-	char root[PATH_MAX];
+	struct tree *t = *state;
 	uint64_t ns;
-	(void)state;
-	fx(root, sizeof(root), "v2");
-	assert_int_equal(cg_layout_detect(root, CG_PREF_AUTO, &l, NULL), 0);
-	assert_int_equal(cg_read_cpu_ns(&l, "/", &ns), 0);
+	assert_int_equal(detect(t, "v2", CG_PREF_AUTO), 0);
+	assert_int_equal(cg_read_cpu_ns(&t->l, "/", &ns), 0);
 	assert_int_equal(ns, 10000000ull * 1000);
-	assert_int_equal(cg_read_cpu_ns(&l, "/system.slice/sshd.service", &ns), 0);
+	assert_int_equal(cg_read_cpu_ns(&t->l, "/system.slice/sshd.service", &ns), 0);
 	assert_int_equal(ns, 1000000ull * 1000);
-	assert_int_equal(cg_read_cpu_ns(&l, "/gone.scope", &ns), -ENOENT);
+	assert_int_equal(cg_read_cpu_ns(&t->l, "/gone.scope", &ns), -ENOENT);
 
-	fx(root, sizeof(root), "v1");
-	assert_int_equal(cg_layout_detect(root, CG_PREF_AUTO, &l, NULL), 0);
-	assert_int_equal(cg_read_cpu_ns(&l, "/kubepods/besteffort", &ns), 0);
+	assert_int_equal(detect(t, "v1", CG_PREF_AUTO), 0);
+	assert_int_equal(cg_read_cpu_ns(&t->l, "/kubepods/besteffort", &ns), 0);
 	assert_int_equal(ns, 30000000000ull);
 }
 
@@ -274,14 +276,11 @@ static const char *const v2_cgroups[] = {
 static void test_walk_fixture(void **state)
 {
 	static struct seen s;
-	struct cg_layout l;
-	char root[PATH_MAX];
+	struct tree *t = *state;
 	uint64_t vanished = 0;
-	(void)state;
 	memset(&s, 0, sizeof(s));
-	fx(root, sizeof(root), "v2");
-	assert_int_equal(cg_layout_detect(root, CG_PREF_AUTO, &l, NULL), 0);
-	assert_int_equal(cg_walk_at(&l, NULL, 16, record, &s, &vanished), 0);
+	assert_int_equal(detect(t, "v2", CG_PREF_AUTO), 0);
+	assert_int_equal(cg_walk_at(&t->l, NULL, 16, record, &s, &vanished), 0);
 	assert_int_equal(s.n, N_V2);
 	assert_int_equal(vanished, 0);
 	assert_string_equal(s.paths[0], "/");
@@ -291,7 +290,7 @@ static void test_walk_fixture(void **state)
 		ssize_t k = find_path(&s, v2_cgroups[i]);
 		if (k < 0)
 			fail_msg("walk missed %s", v2_cgroups[i]);
-		assert_int_equal(path_join(full, sizeof(full), root, v2_cgroups[i]), 0);
+		assert_int_equal(path_join(full, sizeof(full), t->root, v2_cgroups[i]), 0);
 		assert_int_equal(stat(full, &st), 0);
 		assert_int_equal(s.ids[k], (uint64_t)st.st_ino); /* id = directory inode */
 	}
@@ -314,34 +313,31 @@ static void test_walk_fixture(void **state)
 static void test_walk_depth_and_stop(void **state)
 {
 	static struct seen s;
-	struct cg_layout l;
-	char root[PATH_MAX];
-	(void)state;
-	fx(root, sizeof(root), "v2");
-	assert_int_equal(cg_layout_detect(root, CG_PREF_AUTO, &l, NULL), 0);
+	struct tree *t = *state;
+	assert_int_equal(detect(t, "v2", CG_PREF_AUTO), 0);
 
 	memset(&s, 0, sizeof(s));
-	assert_int_equal(cg_walk_at(&l, NULL, 0, record, &s, NULL), 0);
+	assert_int_equal(cg_walk_at(&t->l, NULL, 0, record, &s, NULL), 0);
 	assert_int_equal(s.n, 1);
 
 	memset(&s, 0, sizeof(s));
-	assert_int_equal(cg_walk_at(&l, NULL, 1, record, &s, NULL), 0);
+	assert_int_equal(cg_walk_at(&t->l, NULL, 1, record, &s, NULL), 0);
 	assert_int_equal(s.n, 5); /* / + four top-level cgroups */
 	for (size_t i = 1; i < s.n; i++)
 		assert_int_equal(s.depth[i], 1);
 
 	memset(&s, 0, sizeof(s));
-	assert_int_equal(cg_walk_at(&l, NULL, 3, record, &s, NULL), 0);
+	assert_int_equal(cg_walk_at(&t->l, NULL, 3, record, &s, NULL), 0);
 	assert_int_equal(s.n, N_V2 - 2); /* containers are at depth 4 */
 
 	/* a non-zero return stops the walk and is returned */
 	memset(&s, 0, sizeof(s));
 	s.stop_at = "/kubepods.slice";
-	assert_int_equal(cg_walk_at(&l, NULL, 16, record, &s, NULL), 77);
+	assert_int_equal(cg_walk_at(&t->l, NULL, 16, record, &s, NULL), 77);
 	assert_true(s.n < N_V2);
 
 	/* the path-only face */
-	assert_int_equal(cg_walk(&l, "/nonexistent/wattlet", 4, NULL, NULL), -EINVAL);
+	assert_int_equal(cg_walk(&t->l, "/nonexistent/wattlet", 4, NULL, NULL), -EINVAL);
 }
 
 static int count_only(const char *rel, uint64_t id, void *ctx)
@@ -354,15 +350,12 @@ static int count_only(const char *rel, uint64_t id, void *ctx)
 
 static void test_walk_missing_root(void **state)
 {
-	struct cg_layout l;
-	char root[PATH_MAX];
+	struct tree *t = *state;
 	size_t n = 0;
-	(void)state;
-	fx(root, sizeof(root), "v2");
-	assert_int_equal(cg_layout_detect(root, CG_PREF_AUTO, &l, NULL), 0);
-	assert_int_equal(cg_walk(&l, "/nonexistent/wattlet", 4, count_only, &n), -ENOENT);
+	assert_int_equal(detect(t, "v2", CG_PREF_AUTO), 0);
+	assert_int_equal(cg_walk(&t->l, "/nonexistent/wattlet", 4, count_only, &n), -ENOENT);
 	assert_int_equal(n, 0);
-	assert_int_equal(cg_walk(&l, NULL, 16, count_only, &n), 0);
+	assert_int_equal(cg_walk(&t->l, NULL, 16, count_only, &n), 0);
 	assert_int_equal(n, N_V2);
 }
 
@@ -422,16 +415,16 @@ static void test_walk_vanish(void **state)
 }
 
 WL_TEST_MAIN(
-	cmocka_unit_test(test_layout_v2),
-	cmocka_unit_test(test_layout_v1),
-	cmocka_unit_test(test_layout_hybrid),
-	cmocka_unit_test(test_layout_hybrid_without_cpuacct),
-	cmocka_unit_test(test_layout_comounted),
-	cmocka_unit_test(test_layout_nothing),
+	WL_TEST_FIXTURE(test_layout_v2),
+	WL_TEST_FIXTURE(test_layout_v1),
+	WL_TEST_FIXTURE(test_layout_hybrid),
+	WL_TEST_FIXTURE(test_layout_hybrid_without_cpuacct),
+	WL_TEST_FIXTURE(test_layout_comounted),
+	WL_TEST_FIXTURE(test_layout_nothing),
 	cmocka_unit_test(test_layout_real),
 	cmocka_unit_test(test_parse_cpu),
-	cmocka_unit_test(test_read_cpu_fixture),
-	cmocka_unit_test(test_walk_fixture),
-	cmocka_unit_test(test_walk_depth_and_stop),
-	cmocka_unit_test(test_walk_missing_root),
+	WL_TEST_FIXTURE(test_read_cpu_fixture),
+	WL_TEST_FIXTURE(test_walk_fixture),
+	WL_TEST_FIXTURE(test_walk_depth_and_stop),
+	WL_TEST_FIXTURE(test_walk_missing_root),
 	cmocka_unit_test(test_walk_vanish))

@@ -42,6 +42,17 @@ static void expect_error(const char *name, const char *tail)
 	assert_memory_equal(&c, &before, sizeof(c));
 }
 
+/* c: the defaults with fixture `name` loaded over them, which must succeed. */
+static void load_fixture(struct config *c, const char *name)
+{
+	char path[512];
+	struct wl_err e = { { 0 } };
+
+	fixture(path, sizeof(path), name);
+	config_defaults(c);
+	assert_int_equal(config_load_file(c, path, &e), 0);
+}
+
 static void assert_config_equal(const struct config *a, const struct config *b)
 {
 	assert_int_equal(a->tick_ms, b->tick_ms);
@@ -125,14 +136,11 @@ static void test_defaults(void **state)
 
 static void test_good_file(void **state)
 {
-	char path[512];
 	struct config c;
 	struct wl_err e = { { 0 } };
 	(void)state;
 
-	fixture(path, sizeof(path), "good.yaml");
-	config_defaults(&c);
-	assert_int_equal(config_load_file(&c, path, &e), 0);
+	load_fixture(&c, "good.yaml");
 	assert_int_equal(c.tick_ms, 2000);
 	assert_string_equal(c.listen, "127.0.0.1:9200");
 	assert_int_equal(c.meter_n_order, 2);
@@ -169,15 +177,11 @@ static void test_good_file(void **state)
 
 static void test_empty_file_keeps_defaults(void **state)
 {
-	char path[512];
 	struct config c, d;
-	struct wl_err e = { { 0 } };
 	(void)state;
 
-	fixture(path, sizeof(path), "empty.yaml");
-	config_defaults(&c);
+	load_fixture(&c, "empty.yaml");
 	config_defaults(&d);
-	assert_int_equal(config_load_file(&c, path, &e), 0);
 	assert_config_equal(&c, &d);
 }
 
@@ -428,14 +432,11 @@ static void test_err_duplicate_among_many(void **state)
 
 static void test_set_overrides_file(void **state)
 {
-	char path[512];
 	struct config c;
 	struct wl_err e = { { 0 } };
 	(void)state;
 
-	fixture(path, sizeof(path), "good.yaml");
-	config_defaults(&c);
-	assert_int_equal(config_load_file(&c, path, &e), 0);
+	load_fixture(&c, "good.yaml");
 	assert_int_equal(config_set(&c, "tick", "500ms", &e), 0);
 	assert_int_equal(c.tick_ms, 500);
 	assert_int_equal(config_set(&c, "meter.order", " msr , hwmon,acpi", &e), 0);
@@ -658,14 +659,11 @@ static void test_roundtrip_defaults(void **state)
 
 static void test_roundtrip_everything(void **state)
 {
-	char path[512];
 	struct config c;
 	struct wl_err e = { { 0 } };
 	(void)state;
 
-	fixture(path, sizeof(path), "good.yaml");
-	config_defaults(&c);
-	assert_int_equal(config_load_file(&c, path, &e), 0);
+	load_fixture(&c, "good.yaml");
 	roundtrip(&c);
 
 	/* awkward strings and doubles */

@@ -118,13 +118,19 @@ static int teardown(void **state)
 	return prom_fixture_teardown(state);
 }
 
+/* The exposition of f's ledger and status (with the Kepler names when kepler), rendered
+ * anew into f->out. */
+static const char *render(struct prom_fixture *f, bool kepler)
+{
+	strbuf_reset(&f->out);
+	assert_int_equal(export_metrics(f->l, &f->st, kepler, &f->out), 0);
+	return f->out.buf;
+}
+
 static void test_metrics_lines(void **state)
 {
 	struct prom_fixture *f = *state;
-	const char *t;
-
-	assert_int_equal(export_metrics(f->l, &f->st, false, &f->out), 0);
-	t = f->out.buf;
+	const char *t = render(f, false);
 
 	prom_assert_line(t, "# TYPE wattlet_node_joules_total counter");
 	prom_assert_line(t, "wattlet_node_joules_total{zone=\"package\",mode=\"dynamic\"} 12.000001");
@@ -208,7 +214,7 @@ static void test_metrics_pods_and_names(void **state)
 	set_row(p, 5000000, 1000000, 0, 2.5, 0.5, 3000000000ull, 0.25);
 	ledger_commit_tick(pods, 1);
 	f->st.pods = pods;
-	assert_int_equal(export_metrics(f->l, &f->st, false, &f->out), 0);
+	render(f, false);
 	prom_assert_line(f->out.buf,
 		    "wattlet_workload_watts{workload=\"" CONTAINER_KEY "\",kind=\"container\","
 		    "container_id=\"" CID "\",runtime=\"containerd\",pod_uid=\"" POD_UID "\","
@@ -230,10 +236,8 @@ static void test_metrics_pods_and_names(void **state)
 static void test_metrics_kepler(void **state)
 {
 	struct prom_fixture *f = *state;
-	const char *t;
+	const char *t = render(f, true);
 
-	assert_int_equal(export_metrics(f->l, &f->st, true, &f->out), 0);
-	t = f->out.buf;
 	prom_assert_line(t, "kepler_node_cpu_joules_total{node_name=\"node-1\",zone=\"package\"} "
 		       "15.000001");
 	prom_assert_line(t, "kepler_node_cpu_active_joules_total{node_name=\"node-1\",zone=\"package\"} "
@@ -267,8 +271,7 @@ static void test_metrics_promtool(void **state)
 {
 	struct prom_fixture *f = *state;
 
-	assert_int_equal(export_metrics(f->l, &f->st, true, &f->out), 0);
-	promtool_check(f->out.buf);
+	promtool_check(render(f, true));
 }
 
 /* The Kubernetes writer's counters: absent without Kubernetes, by resource with it. */
@@ -287,13 +290,10 @@ static void test_metrics_kube_writes(void **state)
 	};
 	const char *t;
 
-	assert_int_equal(export_metrics(f->l, &f->st, false, &f->out), 0);
-	assert_null(strstr(f->out.buf, "wattlet_kube_"));
+	assert_null(strstr(render(f, false), "wattlet_kube_"));
 
 	f->st.kube_writes = &kw;
-	strbuf_reset(&f->out);
-	assert_int_equal(export_metrics(f->l, &f->st, false, &f->out), 0);
-	t = f->out.buf;
+	t = render(f, false);
 	prom_assert_line(t, "# TYPE wattlet_kube_writes_total counter");
 	prom_assert_line(t, "wattlet_kube_writes_total{resource=\"podenergies\",result=\"ok\"} 1234");
 	prom_assert_line(t, "wattlet_kube_writes_total{resource=\"podenergies\",result=\"failed\"} 3");
@@ -322,9 +322,7 @@ static void test_metrics_kube_writes(void **state)
 	kw.write_stretch = 34;
 	kw.cluster_nodes = 1000;
 	kw.nodes_source = "api";
-	strbuf_reset(&f->out);
-	assert_int_equal(export_metrics(f->l, &f->st, false, &f->out), 0);
-	t = f->out.buf;
+	t = render(f, false);
 	prom_assert_line(t, "# TYPE wattlet_kube_write_share gauge");
 	prom_assert_line(t, "wattlet_kube_write_share 0.050000");
 	prom_assert_line(t, "wattlet_kube_write_stretch 34.000000");
@@ -620,12 +618,9 @@ static void test_metrics_http(void **state)
 				 .evicted = 900, .timed_out = 40, .upgrades_refused = 1 };
 	const char *t;
 
-	assert_int_equal(export_metrics(f->l, &f->st, false, &f->out), 0);
-	assert_null(strstr(f->out.buf, "wattlet_http_"));
+	assert_null(strstr(render(f, false), "wattlet_http_"));
 	f->st.http = &hs;
-	strbuf_reset(&f->out);
-	assert_int_equal(export_metrics(f->l, &f->st, false, &f->out), 0);
-	t = f->out.buf;
+	t = render(f, false);
 	prom_assert_line(t, "# TYPE wattlet_http_connections gauge");
 	prom_assert_line(t, "wattlet_http_connections 3");
 	prom_assert_line(t, "wattlet_http_connections_max 58");
@@ -798,7 +793,7 @@ static void test_names_invalid_utf8(void **state)
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		set_row(ledger_row_get(f->l, keys[i]), 1000 + i, 0, 0, 1, 0, 1, 0.1);
 	ledger_commit_tick(f->l, 3000000000ull);
-	assert_int_equal(export_metrics(f->l, &f->st, true, &f->out), 0);
+	render(f, true);
 	if (!valid_utf8((const unsigned char *)f->out.buf, f->out.len, true))
 		fail_msg("/metrics output is not valid UTF-8");
 	prom_assert_no_duplicates(f->out.buf);
@@ -846,18 +841,18 @@ static void test_names_invalid_utf8(void **state)
 }
 
 WL_TEST_MAIN(
-	cmocka_unit_test_setup_teardown(test_metrics_lines, setup, teardown),
-	cmocka_unit_test_setup_teardown(test_metrics_pods_and_names, setup, teardown),
-	cmocka_unit_test_setup_teardown(test_metrics_kepler, setup, teardown),
-	cmocka_unit_test_setup_teardown(test_metrics_promtool, setup, teardown),
-	cmocka_unit_test_setup_teardown(test_metrics_kube_writes, setup, teardown),
-	cmocka_unit_test_setup_teardown(test_metrics_cap, setup, teardown),
+	WL_TEST_FIXTURE(test_metrics_lines),
+	WL_TEST_FIXTURE(test_metrics_pods_and_names),
+	WL_TEST_FIXTURE(test_metrics_kepler),
+	WL_TEST_FIXTURE(test_metrics_promtool),
+	WL_TEST_FIXTURE(test_metrics_kube_writes),
+	WL_TEST_FIXTURE(test_metrics_cap),
 	cmocka_unit_test(test_metrics_empty_ledger),
-	cmocka_unit_test_setup_teardown(test_json, setup, teardown),
+	WL_TEST_FIXTURE(test_json),
 	cmocka_unit_test(test_text_escape_roundtrip),
-	cmocka_unit_test_setup_teardown(test_metrics_http, setup, teardown),
-	cmocka_unit_test_setup_teardown(test_names_invalid_utf8, setup, teardown),
-	cmocka_unit_test_setup_teardown(test_top_once, setup, teardown),
-	cmocka_unit_test_setup_teardown(test_top_names_groups, setup, teardown),
-	cmocka_unit_test_setup_teardown(test_top_unreachable, setup, teardown),
+	WL_TEST_FIXTURE(test_metrics_http),
+	WL_TEST_FIXTURE(test_names_invalid_utf8),
+	WL_TEST_FIXTURE(test_top_once),
+	WL_TEST_FIXTURE(test_top_names_groups),
+	WL_TEST_FIXTURE(test_top_unreachable),
 	cmocka_unit_test(test_top_usage))

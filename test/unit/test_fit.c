@@ -129,15 +129,35 @@ static void synth_fill(struct synth *s, size_t n, double idle, double w, double 
 static double cores_varied(size_t i) { return (double)((i * 7) % 11) / 5.0; } /* 0..2 */
 static double cores_steady(size_t i) { (void)i; return 1.25; }
 
+/* Fitting r with o must succeed; the result in *res. */
+static void fit_ok(const struct recording *r, const struct fit_opts *o, struct fit_result *res)
+{
+	struct wl_err err = { "" };
+
+	if (fit_recording(r, o, res, &err) != 0)
+		fail_msg("fit_recording: %s", err.msg);
+}
+
+/* Fitting r with o must fail with -EINVAL and an error naming needle (NULL: any). */
+static void assert_fit_refused(const struct recording *r, const struct fit_opts *o,
+			       const char *needle)
+{
+	struct fit_result res;
+	struct wl_err err = { "" };
+
+	assert_int_equal(fit_recording(r, o, &res, &err), -EINVAL);
+	if (needle)
+		assert_non_null(strstr(err.msg, needle));
+}
+
 static void test_fit_exact_synthetic(void **state)
 {
 	struct synth s;
 	struct fit_opts o = { .holdout = 0.25 };
 	struct fit_result res;
-	struct wl_err err = { "" };
 	(void)state;
 	synth_fill(&s, 200, 10, 15, cores_varied);
-	assert_int_equal(fit_recording(&s.r, &o, &res, &err), 0);
+	fit_ok(&s.r, &o, &res);
 	assert_true(res.zone[ZONE_PACKAGE].fitted);
 	assert_true(fabs(res.zone[ZONE_PACKAGE].intercept_w - 10) < 1e-5);
 	assert_true(fabs(res.zone[ZONE_PACKAGE].weight[FEAT_CPU_TIME] - 15) < 1e-5);
@@ -149,7 +169,7 @@ static void test_fit_exact_synthetic(void **state)
 	synth_fill(&s, 200, 40, 0, cores_varied);
 	for (size_t i = 0; i < 200; i++)
 		s.t[i].uj[ZONE_PACKAGE] = (uint64_t)llround((40 - 3 * cores_varied(i)) * 1e6);
-	assert_int_equal(fit_recording(&s.r, &o, &res, &err), 0);
+	fit_ok(&s.r, &o, &res);
 	assert_true(res.zone[ZONE_PACKAGE].weight[FEAT_CPU_TIME] == 0);
 	assert_true(res.zone[ZONE_PACKAGE].intercept_w > 30);
 }
@@ -159,45 +179,38 @@ static void test_fit_bad_input(void **state)
 	struct synth s;
 	struct fit_opts o = { .holdout = 0.25 };
 	struct fit_result res;
-	struct wl_err err = { "" };
 	(void)state;
 	/* too short */
 	synth_fill(&s, 12, 10, 15, cores_varied);
-	assert_int_equal(fit_recording(&s.r, &o, &res, &err), -EINVAL);
-	assert_non_null(strstr(err.msg, "too short: 12 usable ticks"));
+	assert_fit_refused(&s.r, &o, "too short: 12 usable ticks");
 	/* enough ticks, but too few held out */
 	synth_fill(&s, 30, 10, 15, cores_varied);
 	o.holdout = 0.1;
-	assert_int_equal(fit_recording(&s.r, &o, &res, &err), -EINVAL);
-	assert_non_null(strstr(err.msg, "too short"));
+	assert_fit_refused(&s.r, &o, "too short");
 	o.holdout = 0.25;
 	/* steady load: idle and per-core power cannot be told apart */
 	synth_fill(&s, 200, 10, 15, cores_steady);
-	assert_int_equal(fit_recording(&s.r, &o, &res, &err), -EINVAL);
-	assert_non_null(strstr(err.msg, "feature cpu_time does not vary"));
+	assert_fit_refused(&s.r, &o, "feature cpu_time does not vary");
 	/* no meter in the recording */
 	synth_fill(&s, 200, 10, 15, cores_varied);
 	for (size_t i = 0; i < 200; i++)
 		s.t[i].zone_mask = 0;
-	assert_int_equal(fit_recording(&s.r, &o, &res, &err), -EINVAL);
-	assert_non_null(strstr(err.msg, "no measured energy"));
+	assert_fit_refused(&s.r, &o, "no measured energy");
 	/* bad ticks (meter errors) do not count as samples */
 	synth_fill(&s, 200, 10, 15, cores_varied);
 	for (size_t i = 0; i < 190; i++)
 		s.t[i].bad_mask = 1;
-	assert_int_equal(fit_recording(&s.r, &o, &res, &err), -EINVAL);
-	assert_non_null(strstr(err.msg, "too short: 10 usable"));
+	assert_fit_refused(&s.r, &o, "too short: 10 usable");
 	/* a feature asked for that has no data */
 	synth_fill(&s, 200, 10, 15, cores_varied);
 	o.feature_mask = (1u << FEAT_CPU_TIME) | (1u << FEAT_INSTRUCTIONS);
-	assert_int_equal(fit_recording(&s.r, &o, &res, &err), -EINVAL);
-	assert_non_null(strstr(err.msg, "feature instructions has no data"));
+	assert_fit_refused(&s.r, &o, "feature instructions has no data");
 	/* features with no data are left out by default, and said so */
 	o.feature_mask = 0;
-	assert_int_equal(fit_recording(&s.r, &o, &res, &err), 0);
+	fit_ok(&s.r, &o, &res);
 	assert_non_null(strstr(res.notes, "instructions left out"));
 	o.holdout = 1.5;
-	assert_int_equal(fit_recording(&s.r, &o, &res, &err), -EINVAL);
+	assert_fit_refused(&s.r, &o, NULL);
 }
 
 /* A realistic PMU recording: cycles = 2.5e9 per CPU-second (fixed clock) is collinear
@@ -207,12 +220,10 @@ static void test_fit_collinear(void **state)
 	struct recording *r = load_fix("attrib_recording.csv", false);
 	struct fit_opts o = { .holdout = 0.25 };
 	struct fit_result res;
-	struct wl_err err = { "" };
 	(void)state;
-	assert_int_equal(fit_recording(r, &o, &res, &err), -EINVAL);
-	assert_non_null(strstr(err.msg, "collinear: cycles is explained by cpu_time"));
+	assert_fit_refused(r, &o, "collinear: cycles is explained by cpu_time");
 	o.feature_mask = (1u << FEAT_CPU_TIME) | (1u << FEAT_INSTRUCTIONS);
-	assert_int_equal(fit_recording(r, &o, &res, &err), 0);
+	fit_ok(r, &o, &res);
 	rec_free(r);
 }
 
@@ -233,10 +244,9 @@ static void test_fit_recovers_sim_curve(void **state)
 	struct recording *r = load_fix("sim_recording.csv", false);
 	struct fit_opts o = { .holdout = 0.25 };
 	struct fit_result res;
-	struct wl_err err = { "" };
 	const struct fit_zone *fz;
 	(void)state;
-	assert_int_equal(fit_recording(r, &o, &res, &err), 0);
+	fit_ok(r, &o, &res);
 	fz = &res.zone[ZONE_PACKAGE];
 	print_message("sim recording: %zu ticks; package P = %.3f W + %.3f W/core (truth 10 + 15); "
 		      "held out %zu: R2 %.4f, MAPE %.2f %%\n", r->n_ticks, fz->intercept_w,
@@ -300,13 +310,12 @@ static void test_regression_vs_ratio(void **state)
 	struct fit_opts o = { .holdout = 0.25,
 			      .feature_mask = (1u << FEAT_CPU_TIME) | (1u << FEAT_INSTRUCTIONS) };
 	struct fit_result res;
-	struct wl_err err = { "" };
 	struct attrib *a = attrib_new();
 	double got[M_COUNT][4] = { { 0 } }, want[4] = { 0 }, tick_err[M_COUNT] = { 0 }, tick_tot = 0;
 	const char *paths[4] = { NULL };
 	(void)state;
 	assert_non_null(a);
-	assert_int_equal(fit_recording(r, &o, &res, &err), 0);
+	fit_ok(r, &o, &res);
 	const struct fit_zone *fz = &res.zone[ZONE_PACKAGE];
 	print_message("fit on %zu ticks: P = %.2f W + %.3f W/core + %.3f W per 1e9 instr/s "
 		      "(truth 20 + 5 + 2.5); held out R2 %.4f MAPE %.2f %%\n", fz->n_train,

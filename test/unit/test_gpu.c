@@ -22,6 +22,7 @@
 #include "agent/meter/gpu_energy.h"
 #include "agent/meter/nvml.h"
 #include "agent/usage/gpu.h"
+#include "test/unit/fixture.h"
 
 #define S 1000000000ull
 
@@ -119,6 +120,24 @@ static void test_energy_bad_args(void **state)
 	assert_int_equal(gpu_energy_step(&s, &r, 0, 0, &uj, &res), -EINVAL);
 }
 
+/* gpu_split of dyn over in, into w (4 entries) zeroed first; returns the total given. */
+static uint64_t split(const struct gpu_split_in *in, uint64_t dyn, uint64_t w[4],
+		      enum gpu_rule *rule)
+{
+	memset(w, 0, 4 * sizeof(w[0]));
+	return gpu_split(in, dyn, w, 4, rule);
+}
+
+/* split() gives total and reports rule. */
+static void assert_split(const struct gpu_split_in *in, uint64_t dyn, uint64_t w[4],
+			 uint64_t total, enum gpu_rule rule)
+{
+	enum gpu_rule got;
+
+	assert_int_equal(split(in, dyn, w, &got), total);
+	assert_int_equal(got, rule);
+}
+
 static void test_split_sm(void **state)
 {
 	struct gpu_split_proc p[3] = {
@@ -128,21 +147,18 @@ static void test_split_sm(void **state)
 	};
 	struct gpu_split_in in = { .procs = p, .n = 3, .have_sm = true };
 	uint64_t w[4] = { 0 };
-	enum gpu_rule rule;
 	(void)state;
 
-	assert_int_equal(gpu_split(&in, 1000001, w, 4, &rule), 700000 + 300000);
-	assert_int_equal(rule, GPU_RULE_SM);
+	assert_split(&in, 1000001, w, 700000 + 300000, GPU_RULE_SM);
 	assert_int_equal(w[1], 700000);
 	assert_int_equal(w[2], 300000);
 	/* an unmapped process's part stays with system */
-	memset(w, 0, sizeof(w));
 	p[1].entry = GPU_NO_ENTRY;
-	assert_int_equal(gpu_split(&in, 1000000, w, 4, NULL), 700000);
+	assert_int_equal(split(&in, 1000000, w, NULL), 700000);
 	assert_int_equal(w[2], 0);
 	/* an entry index beyond the usage sample is never written */
 	p[0].entry = 7;
-	assert_int_equal(gpu_split(&in, 1000000, w, 4, NULL), 0);
+	assert_int_equal(split(&in, 1000000, w, NULL), 0);
 }
 
 static void test_split_exclusive_even_none(void **state)
@@ -153,24 +169,20 @@ static void test_split_exclusive_even_none(void **state)
 	};
 	struct gpu_split_in in = { .procs = p, .n = 1, .have_sm = false };
 	uint64_t w[4] = { 0 };
-	enum gpu_rule rule;
 	(void)state;
 
 	/* whole-GPU exclusive use without samples: the only process gets all */
-	assert_int_equal(gpu_split(&in, 999, w, 4, &rule), 999);
-	assert_int_equal(rule, GPU_RULE_EVEN);
+	assert_split(&in, 999, w, 999, GPU_RULE_EVEN);
 	assert_int_equal(w[3], 999);
 	/* samples supported but all zero: even among the running processes */
-	memset(w, 0, sizeof(w));
 	in.n = 2;
 	in.have_sm = true;
-	assert_int_equal(gpu_split(&in, 1001, w, 4, &rule), 1000);
+	assert_int_equal(split(&in, 1001, w, NULL), 1000);
 	assert_int_equal(w[3], 500);
 	assert_int_equal(w[1], 500);
 	/* no process: all to system */
 	in.n = 0;
-	assert_int_equal(gpu_split(&in, 1000, w, 4, &rule), 0);
-	assert_int_equal(rule, GPU_RULE_NONE);
+	assert_split(&in, 1000, w, 0, GPU_RULE_NONE);
 }
 
 static void test_split_mig(void **state)
@@ -184,20 +196,17 @@ static void test_split_mig(void **state)
 	struct gpu_split_in in = { .procs = p, .n = 2, .mig_mode = true, .mig_sms = sms,
 				   .n_mig = 2, .total_sms = 132 };
 	uint64_t w[4] = { 0 };
-	enum gpu_rule rule;
 	(void)state;
 
 	/* MIG device 0 has half the SMs and two processes; device 1 none; 33 SMs unallocated */
-	assert_int_equal(gpu_split(&in, 1000000, w, 4, &rule), 500000);
-	assert_int_equal(rule, GPU_RULE_MIG);
+	assert_split(&in, 1000000, w, 500000, GPU_RULE_MIG);
 	assert_int_equal(w[1], 250000);
 	assert_int_equal(w[2], 250000);
 	/* no SM counts from NVML: an equal part per MIG device */
-	memset(w, 0, sizeof(w));
 	sms[0] = sms[1] = 0;
 	in.n = 3;
 	in.n_mig = 3;
-	assert_int_equal(gpu_split(&in, 900, w, 4, NULL), 600);
+	assert_int_equal(split(&in, 900, w, NULL), 600);
 	assert_int_equal(w[1], 150);
 	assert_int_equal(w[2], 150);
 	assert_int_equal(w[3], 300);
@@ -237,19 +246,15 @@ static void test_cgroup_of_text(void **state)
 
 static char tmpdir[PATH_MAX];
 
+/* Writes text to <tmpdir>/<rel>, making rel's directory (one level) first. */
 static void put(const char *rel, const char *text)
 {
-	char path[PATH_MAX + 64], dir[PATH_MAX + 64];
-	FILE *f;
+	char dir[PATH_MAX + 64];
 
 	snprintf(dir, sizeof(dir), "%s/%s", tmpdir, rel);
 	*strrchr(dir, '/') = '\0';
 	mkdir(dir, 0755);
-	snprintf(path, sizeof(path), "%s/%s", tmpdir, rel);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
+	fixture_write(tmpdir, rel, text);
 }
 
 static void test_map(void **state)

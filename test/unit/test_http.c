@@ -30,6 +30,14 @@ struct handler_state {
 	char last_path[256];
 };
 
+/* The fixture of the tests against one server: the server and a client (h), and the
+ * handler's state. The server is start()'s, or start_opts()'s with the options given as
+ * the test's initial state. */
+struct srv {
+	struct http_fixture h;
+	struct handler_state hs;
+};
+
 static int handler(void *ctx, const char *path, struct strbuf *body, const char **ctype)
 {
 	struct handler_state *hs = ctx;
@@ -76,120 +84,125 @@ static struct http_server *start(struct handler_state *hs)
 	return s;
 }
 
+static struct http_server *start_opts(struct handler_state *hs, unsigned max_conn,
+				      unsigned idle_ms)
+{
+	struct wl_err err = {{0}};
+	struct http_opts o = { .max_connections = max_conn, .idle_timeout_ms = idle_ms };
+	struct http_server *s = http_server_new_opts("127.0.0.1:0", &o, handler, hs, &err);
+	if (!s)
+		fail_msg("http_server_new_opts: %s", err.msg);
+	return s;
+}
+
+/* The set-up of the fixture struct srv. */
+static int srv_setup(void **state)
+{
+	const struct http_opts *o = *state;
+	struct srv *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -1;
+	f->h.s = o ? start_opts(&f->hs, o->max_connections, o->idle_timeout_ms) : start(&f->hs);
+	*state = f;
+	return 0;
+}
+
+/* One request by the fixture's client that completes with the given status. */
+static void request(struct srv *f, const char *method, const char *path, long status)
+{
+	run_client(f->h.s, &f->h.r, method, path);
+	assert_int_equal(f->h.r.rc, CURLE_OK);
+	assert_int_equal(f->h.r.status, status);
+}
+
+/* The hardening headers every answer carries. */
+static void assert_hardened(const char *headers)
+{
+	assert_non_null(strcasestr(headers, "\r\nx-content-type-options: nosniff\r\n"));
+	assert_non_null(strcasestr(headers, "\r\ncache-control: no-store\r\n"));
+}
+
+/* The server (still) answers GET /metrics with 200. */
+static void assert_serves_metrics(struct http_server *s)
+{
+	struct http_client r = {0};
+
+	run_client(s, &r, "GET", "/metrics");
+	assert_int_equal(r.status, 200);
+	http_client_release(&r);
+}
+
 static void test_get_metrics(void **state)
 {
-	struct handler_state hs = {0};
-	struct http_server *s = start(&hs);
-	struct http_client r = {0};
-	(void)state;
+	struct srv *f = *state;
 
-	run_client(s, &r, "GET", "/metrics?x=1");
-	assert_int_equal(r.rc, CURLE_OK);
-	assert_int_equal(r.status, 200);
-	assert_string_equal(r.body.buf, "wattlet_up 1\n");
-	assert_string_equal(r.ctype, "text/plain; version=0.0.4; charset=utf-8");
-	assert_string_equal(hs.last_path, "/metrics");
-	assert_int_equal(hs.calls, 1);
-	assert_int_equal(http_server_requests(s), 1);
-	assert_non_null(strcasestr(r.headers, "\r\nx-content-type-options: nosniff\r\n"));
-	assert_non_null(strcasestr(r.headers, "\r\ncache-control: no-store\r\n"));
-	strbuf_release(&r.body);
-	http_server_free(s);
+	request(f, "GET", "/metrics?x=1", 200);
+	assert_string_equal(f->h.r.body.buf, "wattlet_up 1\n");
+	assert_string_equal(f->h.r.ctype, "text/plain; version=0.0.4; charset=utf-8");
+	assert_string_equal(f->hs.last_path, "/metrics");
+	assert_int_equal(f->hs.calls, 1);
+	assert_int_equal(http_server_requests(f->h.s), 1);
+	assert_hardened(f->h.r.headers);
 }
 
 static void test_not_found(void **state)
 {
-	struct handler_state hs = {0};
-	struct http_server *s = start(&hs);
-	struct http_client r = {0};
-	(void)state;
+	struct srv *f = *state;
 
-	run_client(s, &r, "GET", "/nope");
-	assert_int_equal(r.rc, CURLE_OK);
-	assert_int_equal(r.status, 404);
-	assert_non_null(strcasestr(r.headers, "\r\nx-content-type-options: nosniff\r\n"));
-	assert_non_null(strcasestr(r.headers, "\r\ncache-control: no-store\r\n"));
-	assert_string_equal(r.body.buf, "not found\n");
-	strbuf_release(&r.body);
-	http_server_free(s);
+	request(f, "GET", "/nope", 404);
+	assert_hardened(f->h.r.headers);
+	assert_string_equal(f->h.r.body.buf, "not found\n");
 }
 
 static void test_post_405(void **state)
 {
-	struct handler_state hs = {0};
-	struct http_server *s = start(&hs);
-	struct http_client r = {0};
-	(void)state;
+	struct srv *f = *state;
 
-	run_client(s, &r, "POST", "/metrics");
-	assert_int_equal(r.rc, CURLE_OK);
-	assert_int_equal(r.status, 405);
-	assert_int_equal(hs.calls, 0); /* handler never sees other methods */
-	strbuf_release(&r.body);
-
-	/* the server still answers afterwards */
-	run_client(s, &r, "GET", "/metrics");
-	assert_int_equal(r.status, 200);
-	strbuf_release(&r.body);
-	http_server_free(s);
+	request(f, "POST", "/metrics", 405);
+	assert_int_equal(f->hs.calls, 0); /* handler never sees other methods */
+	assert_serves_metrics(f->h.s); /* the server still answers afterwards */
 }
 
 static void test_head(void **state)
 {
-	struct handler_state hs = {0};
-	struct http_server *s = start(&hs);
-	struct http_client r = {0};
-	(void)state;
+	struct srv *f = *state;
 
-	run_client(s, &r, "HEAD", "/metrics");
-	assert_int_equal(r.rc, CURLE_OK);
-	assert_int_equal(r.status, 200);
-	assert_int_equal(r.body.len, 0);
-	assert_int_equal(r.content_length, 13); /* strlen("wattlet_up 1\n") */
-	strbuf_release(&r.body);
-	http_server_free(s);
+	request(f, "HEAD", "/metrics", 200);
+	assert_int_equal(f->h.r.body.len, 0);
+	assert_int_equal(f->h.r.content_length, 13); /* strlen("wattlet_up 1\n") */
 }
 
 static void test_big_body_and_keepalive(void **state)
 {
-	struct handler_state hs = {0};
-	struct http_server *s = start(&hs);
-	struct http_client r = {0};
-	(void)state;
+	struct srv *f = *state;
 
 	/* 1 MiB goes out in many chunks, three times over one connection */
-	http_client_prepare(&r, "http://127.0.0.1:%d/big", http_server_port(s));
-	r.method = "GET";
-	r.repeat = 3;
-	http_client_run(s, &r);
-	assert_int_equal(r.rc, CURLE_OK);
-	assert_int_equal(r.status, 200);
-	assert_int_equal(r.body.len, BIG_LEN);
-	assert_memory_equal(r.body.buf + BIG_LEN - 16, "000000000065535\n", 16);
-	assert_int_equal(hs.calls, 3);
-	strbuf_release(&r.body);
+	http_client_prepare(&f->h.r, "http://127.0.0.1:%d/big", http_server_port(f->h.s));
+	f->h.r.method = "GET";
+	f->h.r.repeat = 3;
+	http_client_run(f->h.s, &f->h.r);
+	assert_int_equal(f->h.r.rc, CURLE_OK);
+	assert_int_equal(f->h.r.status, 200);
+	assert_int_equal(f->h.r.body.len, BIG_LEN);
+	assert_memory_equal(f->h.r.body.buf + BIG_LEN - 16, "000000000065535\n", 16);
+	assert_int_equal(f->hs.calls, 3);
 
-	run_client(s, &r, "GET", "/empty");
-	assert_int_equal(r.status, 204);
-	assert_int_equal(r.body.len, 0);
-	strbuf_release(&r.body);
-	http_server_free(s);
+	run_client(f->h.s, &f->h.r, "GET", "/empty");
+	assert_int_equal(f->h.r.status, 204);
+	assert_int_equal(f->h.r.body.len, 0);
 }
 
 static void test_port_in_use(void **state)
 {
-	struct handler_state hs = {0};
-	struct http_server *s = start(&hs), *s2;
+	struct srv *f = *state;
 	struct wl_err err = {{0}};
 	char listen[64];
-	(void)state;
 
-	snprintf(listen, sizeof(listen), "127.0.0.1:%d", http_server_port(s));
-	s2 = http_server_new(listen, handler, &hs, &err);
-	assert_null(s2);
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", http_server_port(f->h.s));
+	assert_null(http_server_new(listen, handler, &f->hs, &err));
 	assert_non_null(strstr(err.msg, listen));
 	assert_non_null(strstr(err.msg, strerror(EADDRINUSE)));
-	http_server_free(s);
 }
 
 static void test_bad_listen(void **state)
@@ -216,23 +229,18 @@ static void test_ipv6_any(void **state)
 	struct handler_state hs = {0};
 	struct wl_err err = {{0}};
 	struct http_server *s = http_server_new("[::]:0", handler, &hs, &err);
-	struct http_client r = {0};
 	(void)state;
 
 	if (!s)
 		skip(); /* no IPv6 on this host: nothing to test */
 	/* the dual-stack socket also takes IPv4 clients */
-	run_client(s, &r, "GET", "/metrics");
-	assert_int_equal(r.status, 200);
-	strbuf_release(&r.body);
+	assert_serves_metrics(s);
 	http_server_free(s);
 }
 
 static void test_service_returns_without_traffic(void **state)
 {
-	struct handler_state hs = {0};
-	struct http_server *s = start(&hs);
-	(void)state;
+	struct http_server *s = ((struct srv *)*state)->h.s;
 
 	for (int i = 0; i < 3; i++) {
 		uint64_t t0 = mono_ns(), dt;
@@ -246,8 +254,7 @@ static void test_service_returns_without_traffic(void **state)
 		assert_int_equal(http_server_service(s, 0), 0);
 		assert_true(mono_ns() - t0 < 100000000ull);
 	}
-	http_server_free(s);
-	http_server_free(NULL);
+	http_server_free(NULL); /* the fixture frees s */
 }
 
 /* ---- raw clients: upgrades, the connection cap, the idle timeout ---------------------- */
@@ -294,15 +301,32 @@ static bool raw_wait_closed(struct http_server *s, int fd, char *out, size_t cap
 	return false;
 }
 
-static struct http_server *start_opts(struct handler_state *hs, unsigned max_conn,
-				      unsigned idle_ms)
+/* A raw connection to s that sends req (NULL: nothing) and is then closed by the server
+ * within max_ms (the test fails if not); what came back is in out. */
+static void raw_closed_by_server(struct http_server *s, const char *req, char *out, size_t cap,
+				 int max_ms)
 {
-	struct wl_err err = {{0}};
-	struct http_opts o = { .max_connections = max_conn, .idle_timeout_ms = idle_ms };
-	struct http_server *s = http_server_new_opts("127.0.0.1:0", &o, handler, hs, &err);
-	if (!s)
-		fail_msg("http_server_new_opts: %s", err.msg);
-	return s;
+	int fd = raw_connect(http_server_port(s));
+
+	if (req)
+		raw_send(fd, req);
+	if (!raw_wait_closed(s, fd, out, cap, max_ms))
+		fail_msg("sent '%s': connection still open after %d ms: '%s'", req ? req : "",
+			 max_ms, out);
+	close(fd);
+}
+
+/* Services s until it has accepted at least min_accepted connections and has at most
+ * max_open open, or max_ms pass; st holds the stats of the last round. */
+static void service_until(struct http_server *s, struct http_stats *st,
+			  unsigned long long min_accepted, unsigned max_open, int max_ms)
+{
+	uint64_t end = mono_ns() + (uint64_t)max_ms * 1000000ull;
+
+	do {
+		assert_int_equal(http_server_service(s, 10), 0);
+		http_server_stats(s, st);
+	} while ((st->accepted < min_accepted || st->open > max_open) && mono_ns() < end);
 }
 
 /* A WebSocket (or h2c) upgrade gets 403 and a closed connection, never 101; CONNECT
@@ -316,18 +340,12 @@ static void test_upgrades_refused(void **state)
 		"HTTP2-Settings\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n",
 		"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
 	};
-	struct handler_state hs = {0};
-	struct http_server *s = start_opts(&hs, 8, 5000);
+	struct http_server *s = ((struct srv *)*state)->h.s;
 	struct http_stats st;
-	struct http_client r = {0};
 	char buf[4096];
-	(void)state;
 
 	for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
-		int fd = raw_connect(http_server_port(s));
-		raw_send(fd, reqs[i]);
-		if (!raw_wait_closed(s, fd, buf, sizeof(buf), 3000))
-			fail_msg("request %zu: connection still open after 3 s: '%s'", i, buf);
+		raw_closed_by_server(s, reqs[i], buf, sizeof(buf), 3000);
 		assert_null(strstr(buf, " 101 "));
 		if (i < 2) {
 			/* lws answers 1.0 before the request line is fully processed */
@@ -335,15 +353,11 @@ static void test_upgrades_refused(void **state)
 				fail_msg("request %zu answered '%s'", i, buf);
 			assert_non_null(strcasestr(buf, "\r\nx-content-type-options: nosniff\r\n"));
 		}
-		close(fd);
 	}
 	http_server_stats(s, &st);
 	assert_int_equal(st.upgrades_refused, 3);
-	assert_int_equal(hs.calls, 0);
-	run_client(s, &r, "GET", "/metrics");
-	assert_int_equal(r.status, 200);
-	strbuf_release(&r.body);
-	http_server_free(s);
+	assert_int_equal(((struct srv *)*state)->hs.calls, 0);
+	assert_serves_metrics(s);
 }
 
 /* Twice the cap in idle connections: the server keeps at most the cap open, closes
@@ -357,7 +371,6 @@ static void test_connection_cap(void **state)
 	struct http_stats st;
 	struct http_client r = {0};
 	int fds[IDLE], closed = 0;
-	uint64_t end;
 	(void)state;
 
 	assert_int_equal(http_server_max_connections(s), CAP);
@@ -366,11 +379,7 @@ static void test_connection_cap(void **state)
 		assert_int_equal(http_server_service(s, 0), 0);
 	}
 	/* bounded poll: everything accepted, and at most CAP left open */
-	end = mono_ns() + 3000000000ull;
-	do {
-		assert_int_equal(http_server_service(s, 10), 0);
-		http_server_stats(s, &st);
-	} while ((st.accepted < IDLE || st.open > CAP) && mono_ns() < end);
+	service_until(s, &st, IDLE, CAP, 3000);
 	if (st.accepted < IDLE || st.open > CAP)
 		fail_msg("accepted %llu, open %u (cap %d)", st.accepted, st.open, CAP);
 	assert_int_equal(st.evicted, IDLE - CAP);
@@ -386,21 +395,15 @@ static void test_connection_cap(void **state)
 	run_client(s, &r, "GET", "/metrics"); /* idle clients still hold CAP connections */
 	assert_int_equal(r.rc, CURLE_OK);
 	assert_int_equal(r.status, 200);
-	strbuf_release(&r.body);
+	http_client_release(&r);
 	http_server_stats(s, &st);
 	assert_true(st.open <= CAP);
 
 	for (int i = 0; i < IDLE; i++)
 		close(fds[i]);
-	end = mono_ns() + 3000000000ull;
-	do {
-		assert_int_equal(http_server_service(s, 10), 0);
-		http_server_stats(s, &st);
-	} while (st.open > 0 && mono_ns() < end);
+	service_until(s, &st, 0, 0, 3000);
 	assert_int_equal(st.open, 0);
-	run_client(s, &r, "GET", "/metrics");
-	assert_int_equal(r.status, 200);
-	strbuf_release(&r.body);
+	assert_serves_metrics(s);
 	http_server_free(s);
 }
 
@@ -410,31 +413,23 @@ static void test_idle_timeout(void **state)
 {
 	static const char *const sends[] = { NULL, "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow:",
 					     "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n" };
-	struct handler_state hs = {0};
-	struct http_server *s = start_opts(&hs, 8, 400);
+	struct http_server *s = ((struct srv *)*state)->h.s;
 	struct http_stats st;
 	char buf[4096];
-	(void)state;
 
 	for (size_t i = 0; i < sizeof(sends) / sizeof(sends[0]); i++) {
-		int fd = raw_connect(http_server_port(s));
 		uint64_t t0 = mono_ns(), ms;
-		if (sends[i])
-			raw_send(fd, sends[i]);
-		if (!raw_wait_closed(s, fd, buf, sizeof(buf), 5000))
-			fail_msg("case %zu: still open after 5 s", i);
+		raw_closed_by_server(s, sends[i], buf, sizeof(buf), 5000);
 		ms = (mono_ns() - t0) / 1000000ull;
 		if (ms < 350 || ms > 2500)
 			fail_msg("case %zu: closed after %llu ms (idle timeout 400 ms)", i,
 				 (unsigned long long)ms);
 		if (i == 2)
 			assert_int_equal(strncmp(buf, "HTTP/1.1 200", 12), 0);
-		close(fd);
 	}
 	http_server_stats(s, &st);
 	assert_int_equal(st.timed_out, 3);
 	assert_int_equal(st.open, 0);
-	http_server_free(s);
 }
 
 /* A connection busy answering is never evicted: with the cap reached by a client that
@@ -442,14 +437,11 @@ static void test_idle_timeout(void **state)
  * the stalled one is closed by the idle timeout, and the server serves on. */
 static void test_busy_not_evicted(void **state)
 {
-	struct handler_state hs = {0};
-	struct http_server *s = start_opts(&hs, 1, 1500);
+	struct http_server *s = ((struct srv *)*state)->h.s;
 	struct http_stats st;
-	struct http_client r = {0};
 	char buf[256];
 	uint64_t end, t0;
 	int a, b;
-	(void)state;
 
 	a = raw_connect(http_server_port(s));
 	raw_send(a, "GET /huge HTTP/1.1\r\nHost: x\r\n\r\n"); /* and never read */
@@ -469,19 +461,12 @@ static void test_busy_not_evicted(void **state)
 	close(b);
 
 	/* the stalled reader: closed after the idle timeout (from its last progress) */
-	end = mono_ns() + 5000000000ull;
-	do {
-		assert_int_equal(http_server_service(s, 10), 0);
-		http_server_stats(s, &st);
-	} while (st.open > 0 && mono_ns() < end);
+	service_until(s, &st, 0, 0, 5000);
 	assert_int_equal(st.open, 0);
 	assert_int_equal(st.timed_out, 1);
 	assert_true(mono_ns() - t0 >= 1000000000ull);
 	close(a);
-	run_client(s, &r, "GET", "/metrics");
-	assert_int_equal(r.status, 200);
-	strbuf_release(&r.body);
-	http_server_free(s);
+	assert_serves_metrics(s);
 }
 
 /* The cap never exceeds a quarter of the open-files limit. */
@@ -506,28 +491,29 @@ static void test_cap_follows_rlimit(void **state)
 	http_server_free(s);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_get_metrics),
-		cmocka_unit_test(test_not_found),
-		cmocka_unit_test(test_post_405),
-		cmocka_unit_test(test_head),
-		cmocka_unit_test(test_big_body_and_keepalive),
-		cmocka_unit_test(test_port_in_use),
-		cmocka_unit_test(test_bad_listen),
-		cmocka_unit_test(test_ipv6_any),
-		cmocka_unit_test(test_service_returns_without_traffic),
-		cmocka_unit_test(test_upgrades_refused),
-		cmocka_unit_test(test_connection_cap),
-		cmocka_unit_test(test_idle_timeout),
-		cmocka_unit_test(test_busy_not_evicted),
-		cmocka_unit_test(test_cap_follows_rlimit),
-	};
-	int rc;
+/* The cmocka entries of the tests on the fixture's server: start()'s, or start_opts()'s
+ * with the options o. */
+#define SRV_TEST(test) cmocka_unit_test_setup_teardown(test, srv_setup, http_fixture_teardown)
+#define SRV_OPTS_TEST(test, o) \
+	cmocka_unit_test_prestate_setup_teardown(test, srv_setup, http_fixture_teardown, &o)
 
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	rc = cmocka_run_group_tests(tests, NULL, NULL);
-	curl_global_cleanup();
-	return rc;
-}
+/* Server options of the tests that need other than start()'s defaults. */
+static struct http_opts upgrades_opts = { .max_connections = 8, .idle_timeout_ms = 5000 };
+static struct http_opts idle_timeout_opts = { .max_connections = 8, .idle_timeout_ms = 400 };
+static struct http_opts busy_opts = { .max_connections = 1, .idle_timeout_ms = 1500 };
+
+WL_HTTP_TEST_MAIN_GROUP(NULL, NULL,
+	SRV_TEST(test_get_metrics),
+	SRV_TEST(test_not_found),
+	SRV_TEST(test_post_405),
+	SRV_TEST(test_head),
+	SRV_TEST(test_big_body_and_keepalive),
+	SRV_TEST(test_port_in_use),
+	cmocka_unit_test(test_bad_listen),
+	cmocka_unit_test(test_ipv6_any),
+	SRV_TEST(test_service_returns_without_traffic),
+	SRV_OPTS_TEST(test_upgrades_refused, upgrades_opts),
+	cmocka_unit_test(test_connection_cap),
+	SRV_OPTS_TEST(test_idle_timeout, idle_timeout_opts),
+	SRV_OPTS_TEST(test_busy_not_evicted, busy_opts),
+	cmocka_unit_test(test_cap_follows_rlimit))

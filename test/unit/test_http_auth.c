@@ -19,6 +19,7 @@
 
 #include "agent/config/config.h"
 #include "agent/export/http.h"
+#include "test/unit/fixture_config.h"
 #include "test/unit/fixture_http.h"
 
 static char dir[64];
@@ -32,6 +33,19 @@ struct authz_state {
 	atomic_bool released;    /* "slow" token: allowed from now on */
 	atomic_int pendings;     /* PENDING answers given */
 	char last_token[64];     /* "(null)" when none */
+};
+
+/* The fixture of the tests against one TLS server, start()ed with the options given as
+ * the test's initial state: the server and one client (h), the authorizer's state. Without
+ * openssl there is no certificate and no server (the test skips). */
+struct tls_opts {
+	unsigned idle_ms;
+	bool with_authz;
+};
+
+struct tls_test {
+	struct http_fixture h;
+	struct authz_state as;
 };
 
 static int handler(void *ctx, const char *path, struct strbuf *body, const char **ctype)
@@ -150,84 +164,83 @@ static int teardown(void **st)
 		}                                                                   \
 	} while (0)
 
+/* The TLS fixture's set-up (see struct tls_test). */
+static int tls_setup(void **st)
+{
+	const struct tls_opts *o = *st;
+	struct tls_test *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return -1;
+	if (have_openssl)
+		t->h.s = start(&t->as, o->idle_ms, o->with_authz);
+	*st = t;
+	return 0;
+}
+
 static void test_tls_serves_https_only(void **st)
 {
-	struct authz_state as = { 0 };
-	struct http_server *s;
-	struct http_client r = { 0 };
-	(void)st;
+	struct tls_test *t = *st;
 	NEED_OPENSSL();
 
-	s = start(&as, 0, false);
-	run(s, &r, "https", "/metrics", NULL);
-	assert_int_equal(r.rc, CURLE_OK); /* the certificate verified against itself */
-	assert_int_equal(r.status, 200);
-	assert_string_equal(r.body.buf, "served /metrics\n");
-	assert_non_null(strstr(r.headers, "HTTP/1.1 200")); /* ALPN: never h2 */
-	run(s, &r, "http", "/metrics", NULL);
-	assert_int_not_equal(r.rc, CURLE_OK); /* plain HTTP on the TLS port: no answer */
-	assert_int_equal(atomic_load(&as.handled), 1);
-	http_client_release(&r);
-	http_server_free(s);
+	run(t->h.s, &t->h.r, "https", "/metrics", NULL);
+	assert_int_equal(t->h.r.rc, CURLE_OK); /* the certificate verified against itself */
+	assert_int_equal(t->h.r.status, 200);
+	assert_string_equal(t->h.r.body.buf, "served /metrics\n");
+	assert_non_null(strstr(t->h.r.headers, "HTTP/1.1 200")); /* ALPN: never h2 */
+	run(t->h.s, &t->h.r, "http", "/metrics", NULL);
+	assert_int_not_equal(t->h.r.rc, CURLE_OK); /* plain HTTP on the TLS port: no answer */
+	assert_int_equal(atomic_load(&t->as.handled), 1);
 }
 
 static void test_tls_bad_files(void **st)
 {
+	const struct {
+		const char *cert, *key, *want;
+	} cases[] = {
+		{ "/nonexistent/tls.crt", key, "/nonexistent/tls.crt" },
+		{ cert, NULL, "without a private key" },
+		{ cert, cert, "not a PEM private key" }, /* a certificate is not a key */
+		{ key, key, "not a PEM certificate" },
+		{ cert, other_key, "is not the private key of the certificate" },
+	};
 	struct authz_state as = { 0 };
-	struct http_opts o = { .tls_cert_file = "/nonexistent/tls.crt", .tls_key_file = key };
-	struct wl_err err = { "" };
 	(void)st;
 	NEED_OPENSSL();
 
-	assert_null(http_server_new_opts("127.0.0.1:0", &o, handler, &as, &err));
-	assert_non_null(strstr(err.msg, "/nonexistent/tls.crt"));
-	o.tls_key_file = NULL;
-	o.tls_cert_file = cert;
-	assert_null(http_server_new_opts("127.0.0.1:0", &o, handler, &as, &err));
-	assert_non_null(strstr(err.msg, "without a private key"));
-	o.tls_key_file = cert; /* a certificate is not a key */
-	assert_null(http_server_new_opts("127.0.0.1:0", &o, handler, &as, &err));
-	assert_non_null(strstr(err.msg, "not a PEM private key"));
-	o.tls_key_file = key;
-	o.tls_cert_file = key;
-	assert_null(http_server_new_opts("127.0.0.1:0", &o, handler, &as, &err));
-	assert_non_null(strstr(err.msg, "not a PEM certificate"));
-	o.tls_cert_file = cert;
-	o.tls_key_file = other_key;
-	assert_null(http_server_new_opts("127.0.0.1:0", &o, handler, &as, &err));
-	assert_non_null(strstr(err.msg, "is not the private key of the certificate"));
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct http_opts o = { .tls_cert_file = cases[i].cert, .tls_key_file = cases[i].key };
+		struct wl_err err = { "" };
+
+		assert_null(http_server_new_opts("127.0.0.1:0", &o, handler, &as, &err));
+		assert_non_null(strstr(err.msg, cases[i].want));
+	}
 }
 
 static void test_authz_verdicts(void **st)
 {
-	struct authz_state as = { 0 };
-	struct http_server *s;
-	struct http_client r = { 0 };
-	(void)st;
+	struct tls_test *t = *st;
 	NEED_OPENSSL();
 
-	s = start(&as, 0, true);
-	run(s, &r, "https", "/metrics", NULL);
-	assert_int_equal(r.status, 401);
-	assert_string_equal(as.last_token, "(null)");
-	assert_non_null(strcasestr(r.headers, "\r\nwww-authenticate: Bearer\r\n"));
-	run(s, &r, "https", "/metrics", "Basic Z29vZA==");
-	assert_int_equal(r.status, 401);
-	assert_string_equal(as.last_token, "(null)"); /* not a bearer token */
-	run(s, &r, "https", "/metrics", "bearer   good  ");
-	assert_int_equal(r.status, 200);
-	assert_string_equal(as.last_token, "good");
-	assert_string_equal(r.body.buf, "served /metrics\n");
-	run(s, &r, "https", "/api/v1/workloads", "Bearer bad");
-	assert_int_equal(r.status, 403);
-	assert_null(strcasestr(r.headers, "www-authenticate"));
-	run(s, &r, "https", "/metrics", "Bearer down");
-	assert_int_equal(r.status, 503);
-	run(s, &r, "https", "/healthz", NULL);
-	assert_int_equal(r.status, 200);
-	assert_int_equal(atomic_load(&as.handled), 2); /* good and /healthz only */
-	http_client_release(&r);
-	http_server_free(s);
+	run(t->h.s, &t->h.r, "https", "/metrics", NULL);
+	assert_int_equal(t->h.r.status, 401);
+	assert_string_equal(t->as.last_token, "(null)");
+	assert_non_null(strcasestr(t->h.r.headers, "\r\nwww-authenticate: Bearer\r\n"));
+	run(t->h.s, &t->h.r, "https", "/metrics", "Basic Z29vZA==");
+	assert_int_equal(t->h.r.status, 401);
+	assert_string_equal(t->as.last_token, "(null)"); /* not a bearer token */
+	run(t->h.s, &t->h.r, "https", "/metrics", "bearer   good  ");
+	assert_int_equal(t->h.r.status, 200);
+	assert_string_equal(t->as.last_token, "good");
+	assert_string_equal(t->h.r.body.buf, "served /metrics\n");
+	run(t->h.s, &t->h.r, "https", "/api/v1/workloads", "Bearer bad");
+	assert_int_equal(t->h.r.status, 403);
+	assert_null(strcasestr(t->h.r.headers, "www-authenticate"));
+	run(t->h.s, &t->h.r, "https", "/metrics", "Bearer down");
+	assert_int_equal(t->h.r.status, 503);
+	run(t->h.s, &t->h.r, "https", "/healthz", NULL);
+	assert_int_equal(t->h.r.status, 200);
+	assert_int_equal(atomic_load(&t->as.handled), 2); /* good and /healthz only */
 }
 
 struct releaser {
@@ -251,50 +264,38 @@ static void *release_thread(void *arg)
 
 static void test_pending_resumes_on_wake(void **st)
 {
-	struct authz_state as = { 0 };
+	struct tls_test *t = *st;
 	struct releaser rl = { 0 };
-	struct http_server *s;
 	pthread_t th, rth;
-	struct http_client r = { 0 };
-	(void)st;
 	NEED_OPENSSL();
 
-	s = start(&as, 60000, true);
-	rl.as = &as;
-	rl.s = s;
-	start_client(&r, &th, s, "https", "/metrics", "Bearer slow");
+	rl.as = &t->as;
+	rl.s = t->h.s;
+	start_client(&t->h.r, &th, t->h.s, "https", "/metrics", "Bearer slow");
 	assert_int_equal(pthread_create(&rth, NULL, release_thread, &rl), 0);
-	http_client_wait(s, &r, th);
+	http_client_wait(t->h.s, &t->h.r, th);
 	pthread_join(rth, NULL);
 	assert_int_equal(rl.handled_at_release, 0); /* not served while pending */
-	assert_int_equal(r.rc, CURLE_OK);
-	assert_int_equal(r.status, 200);
-	assert_int_equal(atomic_load(&as.handled), 1);
-	assert_true(atomic_load(&as.calls) >= 2);
-	http_client_release(&r);
-	http_server_free(s);
+	assert_int_equal(t->h.r.rc, CURLE_OK);
+	assert_int_equal(t->h.r.status, 200);
+	assert_int_equal(atomic_load(&t->as.handled), 1);
+	assert_true(atomic_load(&t->as.calls) >= 2);
 }
 
 static void test_pending_forever_times_out(void **st)
 {
-	struct authz_state as = { 0 };
+	struct tls_test *t = *st;
 	struct http_stats hs;
-	struct http_server *s;
-	struct http_client r = { 0 };
-	(void)st;
 	NEED_OPENSSL();
 
-	s = start(&as, 300, true);
-	run(s, &r, "https", "/metrics", "Bearer never");
-	assert_int_not_equal(r.rc, CURLE_OK); /* closed without an answer */
-	assert_int_equal(atomic_load(&as.handled), 0);
-	http_server_stats(s, &hs);
+	run(t->h.s, &t->h.r, "https", "/metrics", "Bearer never");
+	assert_int_not_equal(t->h.r.rc, CURLE_OK); /* closed without an answer */
+	assert_int_equal(atomic_load(&t->as.handled), 0);
+	http_server_stats(t->h.s, &hs);
 	assert_true(hs.timed_out >= 1);
 	/* the server goes on answering */
-	run(s, &r, "https", "/healthz", NULL);
-	assert_int_equal(r.status, 200);
-	http_client_release(&r);
-	http_server_free(s);
+	run(t->h.s, &t->h.r, "https", "/healthz", NULL);
+	assert_int_equal(t->h.r.status, 200);
 }
 
 static int sh(const char *fmt, const char *a, const char *b)
@@ -375,43 +376,35 @@ static void test_tls_reload(void **st)
 
 static void test_config_rules(void **st)
 {
-	struct config c;
-	struct wl_err err = { "" };
+	struct config_test t = { .e = { "" } };
 	(void)st;
 
-	config_defaults(&c);
-	assert_int_equal(c.http_auth, HTTP_AUTH_NONE);
-	assert_int_equal(config_validate(&c, &err), 0);
-	assert_int_equal(config_set(&c, "http.auth", "kubernetes", &err), 0);
-	assert_int_not_equal(config_validate(&c, &err), 0);
-	assert_non_null(strstr(err.msg, "http.auth"));
-	assert_non_null(strstr(err.msg, "http.tls_cert_file"));
-	assert_int_equal(config_set(&c, "http.tls_cert_file", "/x/tls.crt", &err), 0);
-	assert_int_not_equal(config_validate(&c, &err), 0);
-	assert_non_null(strstr(err.msg, "http.tls_key_file"));
-	assert_int_equal(config_set(&c, "http.tls_key_file", "/x/tls.key", &err), 0);
-	assert_int_equal(config_validate(&c, &err), 0);
-	assert_int_not_equal(config_set(&c, "http.auth", "oidc", &err), 0);
-	assert_non_null(strstr(err.msg, "http.auth"));
-	assert_int_not_equal(config_set(&c, "http.auth_cache_ttl", "10ms", &err), 0);
-	assert_non_null(strstr(err.msg, "http.auth_cache_ttl"));
-	assert_int_equal(config_set(&c, "http.auth_cache_ttl", "5m", &err), 0);
-	assert_int_equal(c.http_auth_ttl_ms, 300000);
+	config_defaults_valid(&t);
+	assert_int_equal(t.c.http_auth, HTTP_AUTH_NONE);
+	assert_config_step(&t, "http.auth", "kubernetes", "http.auth");
+	assert_non_null(strstr(t.e.msg, "http.tls_cert_file"));
+	assert_config_step(&t, "http.tls_cert_file", "/x/tls.crt", "http.tls_key_file");
+	assert_config_step(&t, "http.tls_key_file", "/x/tls.key", NULL);
+	assert_config_set_refused(&t, "http.auth", "oidc", "http.auth");
+	assert_config_set_refused(&t, "http.auth_cache_ttl", "10ms", "http.auth_cache_ttl");
+	assert_int_equal(config_set(&t.c, "http.auth_cache_ttl", "5m", &t.e), 0);
+	assert_int_equal(t.c.http_auth_ttl_ms, 300000);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_tls_serves_https_only),
-		cmocka_unit_test(test_tls_bad_files),
-		cmocka_unit_test(test_authz_verdicts),
-		cmocka_unit_test(test_pending_resumes_on_wake),
-		cmocka_unit_test(test_pending_forever_times_out),
-		cmocka_unit_test(test_tls_reload),
-		cmocka_unit_test(test_config_rules),
-	};
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	int rc = cmocka_run_group_tests(tests, setup, teardown);
-	curl_global_cleanup();
-	return rc;
-}
+/* The cmocka entry of a test on the TLS fixture, its server started with options o. */
+#define TLS_TEST(test, o) \
+	cmocka_unit_test_prestate_setup_teardown(test, tls_setup, http_fixture_teardown, &o)
+
+static struct tls_opts plain_opts = { .idle_ms = 0, .with_authz = false };
+static struct tls_opts authz_opts = { .idle_ms = 0, .with_authz = true };
+static struct tls_opts authz_idle_60s_opts = { .idle_ms = 60000, .with_authz = true };
+static struct tls_opts authz_idle_300ms_opts = { .idle_ms = 300, .with_authz = true };
+
+WL_HTTP_TEST_MAIN_GROUP(setup, teardown,
+	TLS_TEST(test_tls_serves_https_only, plain_opts),
+	cmocka_unit_test(test_tls_bad_files),
+	TLS_TEST(test_authz_verdicts, authz_opts),
+	TLS_TEST(test_pending_resumes_on_wake, authz_idle_60s_opts),
+	TLS_TEST(test_pending_forever_times_out, authz_idle_300ms_opts),
+	cmocka_unit_test(test_tls_reload),
+	cmocka_unit_test(test_config_rules))

@@ -141,67 +141,57 @@ static int count(const char *hay, const char *needle)
 	return n;
 }
 
-static void healthz_ok(int port)
+/* Sends req (one request) and checks that it is served: 200 with /healthz's body. */
+static void assert_served(const char *req)
 {
 	char buf[REPLY_CAP];
 	int closed;
 
-	exchange(port, "GET /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", buf,
-		 sizeof(buf), &closed);
+	exchange(child_port, req, buf, sizeof(buf), &closed);
 	assert_true(strncmp(buf, "HTTP/1.1 200 ", 13) == 0);
 	assert_non_null(strstr(buf, "\r\n\r\nok\n"));
+}
+
+/* Sends a GET /healthz with `second` pipelined behind it in the same send(): the GET is
+ * answered 200, `second` once with `status` (a status line's start) and a reply holding
+ * `text`; then the connection is closed, and the server still services. */
+static void assert_pipelined_refused(const char *second, const char *status, const char *text)
+{
+	char req[256], buf[REPLY_CAP];
+	int closed;
+
+	snprintf(req, sizeof(req), "GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n%s", second);
+	exchange(child_port, req, buf, sizeof(buf), &closed);
+	assert_true(strncmp(buf, "HTTP/1.1 200 ", 13) == 0);
+	assert_int_equal(count(buf, status), 1);
+	assert_non_null(strstr(buf, text));
+	assert_true(closed);
+	assert_served("GET /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
 }
 
 static void test_pipelined_get_with_body(void **state)
 {
-	char buf[REPLY_CAP];
-	int closed;
 	(void)state;
-
-	exchange(child_port,
-		 "GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n"
-		 "GET /healthz HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\nabcd",
-		 buf, sizeof(buf), &closed);
-	assert_true(strncmp(buf, "HTTP/1.1 200 ", 13) == 0);
-	assert_int_equal(count(buf, "HTTP/1.1 400 "), 1);
-	assert_non_null(strstr(buf, "request bodies are not accepted"));
-	assert_true(closed);
-	healthz_ok(child_port); /* the server still services */
+	assert_pipelined_refused("GET /healthz HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\nabcd",
+				 "HTTP/1.1 400 ", "request bodies are not accepted");
 }
 
 static void test_pipelined_post_with_body(void **state)
 {
-	char buf[REPLY_CAP];
-	int closed;
 	(void)state;
-
 	/* the body is announced and never sent: lws must not wait for it either */
-	exchange(child_port,
-		 "GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n"
-		 "POST /healthz HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\n",
-		 buf, sizeof(buf), &closed);
-	assert_true(strncmp(buf, "HTTP/1.1 200 ", 13) == 0);
-	assert_int_equal(count(buf, "HTTP/1.1 405 "), 1);
-	assert_non_null(strstr(buf, "allow: GET, HEAD"));
-	assert_true(closed);
-	healthz_ok(child_port);
+	assert_pipelined_refused("POST /healthz HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\n",
+				 "HTTP/1.1 405 ", "allow: GET, HEAD");
 }
 
 static void test_zero_length_body_served(void **state)
 {
-	char buf[REPLY_CAP];
-	int closed;
 	(void)state;
-
-	exchange(child_port,
-		 "GET /healthz HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n"
-		 "Connection: close\r\n\r\n",
-		 buf, sizeof(buf), &closed);
-	assert_true(strncmp(buf, "HTTP/1.1 200 ", 13) == 0);
-	assert_non_null(strstr(buf, "\r\n\r\nok\n"));
+	assert_served("GET /healthz HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n"
+		      "Connection: close\r\n\r\n");
 }
 
 WL_TEST_MAIN(
-	cmocka_unit_test_setup_teardown(test_pipelined_get_with_body, setup, teardown),
-	cmocka_unit_test_setup_teardown(test_pipelined_post_with_body, setup, teardown),
-	cmocka_unit_test_setup_teardown(test_zero_length_body_served, setup, teardown))
+	WL_TEST_FIXTURE(test_pipelined_get_with_body),
+	WL_TEST_FIXTURE(test_pipelined_post_with_body),
+	WL_TEST_FIXTURE(test_zero_length_body_served))

@@ -56,6 +56,13 @@ static void tick(struct fixture *f, const struct powermodel *m, double u, struct
 	idle_apply_class(f->cls, p);
 }
 
+/* the pick for zone z came from source, with exactly w watts */
+static void assert_picked(const struct idle_pick *p, int z, const char *source, double w)
+{
+	assert_string_equal(p->source[z], source);
+	assert_true(p->w[z] == w);
+}
+
 /* Busy from the first second (utilisation 0.9 every tick): the local estimate is a
  * fallback and the class's value replaces it. */
 static void test_class_replaces_fallback(void **state)
@@ -66,8 +73,7 @@ static void test_class_replaces_fallback(void **state)
 	f->cls[ZONE_PACKAGE] = 40.0;
 	for (int i = 0; i < 100; i++)
 		tick(f, NULL, 0.9, &p);
-	assert_string_equal(p.source[ZONE_PACKAGE], "class");
-	assert_true(p.w[ZONE_PACKAGE] == 40.0);
+	assert_picked(&p, ZONE_PACKAGE, "class", 40.0);
 	/* dram has no class value: stays the local fallback */
 	assert_string_equal(p.source[ZONE_DRAM], "fallback");
 	assert_true(fabs(p.w[ZONE_DRAM] - 6.0) < 1e-9);
@@ -87,10 +93,8 @@ static void test_configured_and_model_win(void **state)
 	f->cls[ZONE_DRAM] = 3.0;
 	f->cfg[ZONE_PACKAGE] = 30.0;
 	tick(f, &m, 0.9, &p);
-	assert_string_equal(p.source[ZONE_PACKAGE], "configured");
-	assert_true(p.w[ZONE_PACKAGE] == 30.0);
-	assert_string_equal(p.source[ZONE_DRAM], "model");
-	assert_true(p.w[ZONE_DRAM] == 2.5);
+	assert_picked(&p, ZONE_PACKAGE, "configured", 30.0);
+	assert_picked(&p, ZONE_DRAM, "model", 2.5);
 }
 
 /* This node's own learned values (low utilisation, checkpoint) win over the class. */
@@ -117,8 +121,7 @@ static void test_checkpoint_wins(void **state)
 	f->cls[ZONE_PACKAGE] = 40.0;
 	idle_est_seed(f->est[ZONE_PACKAGE], 41.0);
 	tick(f, NULL, 0.9, &p);
-	assert_string_equal(p.source[ZONE_PACKAGE], "learned-checkpoint");
-	assert_true(p.w[ZONE_PACKAGE] == 41.0);
+	assert_picked(&p, ZONE_PACKAGE, "learned-checkpoint", 41.0);
 }
 
 /* A zone not measured this tick gets no class value either. */
@@ -196,9 +199,9 @@ static void test_confidence(void **state)
 }
 
 WL_TEST_MAIN(
-	cmocka_unit_test_setup_teardown(test_class_replaces_fallback, setup, teardown),
-	cmocka_unit_test_setup_teardown(test_configured_and_model_win, setup, teardown),
-	cmocka_unit_test_setup_teardown(test_local_learned_wins, setup, teardown),
-	cmocka_unit_test_setup_teardown(test_checkpoint_wins, setup, teardown),
-	cmocka_unit_test_setup_teardown(test_unselected_zone, setup, teardown),
-	cmocka_unit_test_setup_teardown(test_confidence, setup, teardown))
+	WL_TEST_FIXTURE(test_class_replaces_fallback),
+	WL_TEST_FIXTURE(test_configured_and_model_win),
+	WL_TEST_FIXTURE(test_local_learned_wins),
+	WL_TEST_FIXTURE(test_checkpoint_wins),
+	WL_TEST_FIXTURE(test_unselected_zone),
+	WL_TEST_FIXTURE(test_confidence))

@@ -148,7 +148,7 @@ static void test_bad_readings_not_fed(void **state)
 }
 
 WL_TEST_MAIN(
-	cmocka_unit_test_setup_teardown(test_learned_and_fed, setup, teardown),
-	cmocka_unit_test_setup_teardown(test_configured_wins, setup, teardown),
-	cmocka_unit_test_setup_teardown(test_model_over_learned_still_fed, setup, teardown),
-	cmocka_unit_test_setup_teardown(test_bad_readings_not_fed, setup, teardown))
+	WL_TEST_FIXTURE(test_learned_and_fed),
+	WL_TEST_FIXTURE(test_configured_wins),
+	WL_TEST_FIXTURE(test_model_over_learned_still_fed),
+	WL_TEST_FIXTURE(test_bad_readings_not_fed))

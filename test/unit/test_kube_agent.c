@@ -15,18 +15,9 @@
 
 #include "agent/config/config.h"
 #include "agent/kube/kube_agent.h"
+#include "fixture_kube_agent.h"
 #include "fixture_notes.h"
 #include "test_kube_server.h"
-
-static void server_config(struct config *c)
-{
-	config_defaults(c);
-	c->kube_enabled = KUBE_ON;
-	snprintf(c->kubeconfig, sizeof(c->kubeconfig), "%s/kubeconfig", S.dir);
-	snprintf(c->node_name, sizeof(c->node_name), "node-1");
-	c->pods_from = KUBE_FROM_APISERVER;
-	unsetenv("WATTLET_POD_SOURCE");
-}
 
 static void test_wanted(void **st)
 {
@@ -59,7 +50,7 @@ static void test_bad_pod_source(void **st)
 	(void)st;
 	NEED_SERVER();
 
-	server_config(&c);
+	fixture_kube_agent_config(&c);
 	setenv("WATTLET_POD_SOURCE", "etcd", 1);
 	assert_null(kube_agent_new(&c, collect, &ns, &e));
 	unsetenv("WATTLET_POD_SOURCE");
@@ -79,7 +70,7 @@ static void test_notes(void **st)
 	(void)st;
 	NEED_SERVER();
 
-	server_config(&c);
+	fixture_kube_agent_config(&c);
 	ka = kube_agent_new(&c, collect, &ns, &e);
 	if (!ka)
 		fail_msg("%s", e.msg);

@@ -20,40 +20,53 @@
 #include "agent/export/export.h"
 #include "agent/kube/kube_agent.h"
 #include "agent/ledger/ledger.h"
+#include "fixture_kube_agent.h"
 #include "fixture_notes.h"
 #include "test_kube_server.h"
 
 /* A kube_agent for node "node-1" against the test API server (pods from the API server),
- * its notes collected in ns, with empty workload and pod ledgers (*wl, *pods). */
-static struct kube_agent *agent_for_node1(struct config *c, struct notes *ns, struct ledger **wl,
-					  struct ledger **pods)
+ * its notes, empty workload and pod ledgers, and the status the ticks offer it. */
+struct agent_env {
+	struct config c;
+	struct notes ns;
+	struct kube_agent *ka;
+	struct ledger *wl, *pods;
+	struct agent_status as;
+};
+
+static void agent_env_start(struct agent_env *x)
 {
 	struct wl_err e = { "" };
-	struct kube_agent *ka;
 
-	config_defaults(c);
-	c->kube_enabled = KUBE_ON;
-	snprintf(c->kubeconfig, sizeof(c->kubeconfig), "%s/kubeconfig", S.dir);
-	snprintf(c->node_name, sizeof(c->node_name), "node-1");
-	c->pods_from = KUBE_FROM_APISERVER;
-	unsetenv("WATTLET_POD_SOURCE");
-	ka = kube_agent_new(c, collect, ns, &e);
-	if (!ka)
+	memset(x, 0, sizeof(*x));
+	fixture_kube_agent_config(&x->c);
+	x->ka = kube_agent_new(&x->c, collect, &x->ns, &e);
+	if (!x->ka)
 		fail_msg("%s", e.msg);
-	*wl = ledger_new(0);
-	*pods = ledger_new(0);
-	assert_non_null(*wl);
-	assert_non_null(*pods);
-	return ka;
+	x->wl = ledger_new(0);
+	x->pods = ledger_new(0);
+	assert_non_null(x->wl);
+	assert_non_null(x->pods);
+}
+
+/* One tick now (1 s long) and a service of the agent's loop. */
+static void agent_env_tick(struct agent_env *x)
+{
+	kube_agent_after_tick(x->ka, x->wl, x->pods, &x->as, (uint64_t)time(NULL) * 1000000000ull,
+			      1.0);
+	kube_agent_service(x->ka);
+}
+
+static void agent_env_end(struct agent_env *x)
+{
+	kube_agent_free(x->ka);
+	ledger_free(x->wl);
+	ledger_free(x->pods);
 }
 
 static void test_schema_violation_logged(void **st)
 {
-	struct config c;
-	struct notes ns = { 0 };
-	struct kube_agent *ka;
-	struct ledger *wl, *pods;
-	struct agent_status as;
+	struct agent_env x;
 	struct export_kube_writes kw;
 	uint64_t deadline = mono_ns() + 20000000000ull, failed = 0;
 	json_t *sj;
@@ -70,46 +83,44 @@ static void test_schema_violation_logged(void **st)
 	}
 	json_decref(sj);
 
-	ka = agent_for_node1(&c, &ns, &wl, &pods);
-	memset(&as, 0, sizeof(as));
+	agent_env_start(&x);
 	/* A model name longer than the CRD allows (253; a PowerModel's own name cannot be,
 	 * so this stands for any field the agent gets wrong): the API refuses the status.
 	 * The agent already keeps meter kinds and energySource inside their enums. */
 	memset(longname, 'm', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = '\0';
-	as.model_name = longname;
-	as.energy_source = "none";
+	x.as.model_name = longname;
+	x.as.energy_source = "none";
 
 	/* ticks until the writer has tried and the warning came (the writer is a thread) */
-	while ((at = find_note(&ns, LOG_WARN, "write(s) to the API failed")) < 0 &&
+	while ((at = find_note(&x.ns, LOG_WARN, "write(s) to the API failed")) < 0 &&
 	       mono_ns() < deadline) {
 		struct timespec ts = { 0, 20000000 }; /* poll interval, not a synchronisation */
-		kube_agent_after_tick(ka, wl, pods, &as, (uint64_t)time(NULL) * 1000000000ull, 1.0);
-		kube_agent_service(ka);
+		agent_env_tick(&x);
 		nanosleep(&ts, NULL);
 	}
 	if (at < 0) {
-		kube_agent_write_stats(ka, &kw);
-		for (size_t i = 0; i < ns.n; i++)
-			printf("note %zu: %s\n", i, ns.msg[i]);
+		kube_agent_write_stats(x.ka, &kw);
+		for (size_t i = 0; i < x.ns.n; i++)
+			printf("note %zu: %s\n", i, x.ns.msg[i]);
 		sj = srv_call("GET", "/__writes", NULL);
 		char *dump = json_dumps(json_object_get(json_object_get(sj, "objects"), "/nodeenergies/node-1"), 0);
 		printf("stored: %s\n", dump ? dump : "(none)");
 		free(dump);
 		json_decref(sj);
 		fail_msg("no write-failure warning in %zu notes (NodeEnergy writes: %" PRIu64
-			 " ok, %" PRIu64 " failed, %" PRIu64 " requests)", ns.n,
+			 " ok, %" PRIu64 " failed, %" PRIu64 " requests)", x.ns.n,
 			 kw.ok[EXPORT_KUBE_NODEENERGIES], kw.failed[EXPORT_KUBE_NODEENERGIES],
 			 kw.requests[EXPORT_KUBE_NODEENERGIES]);
 	}
-	printf("note: %s\n", ns.msg[at]);
+	printf("note: %s\n", x.ns.msg[at]);
 	/* resource, reason and the API's own message naming the field */
-	assert_non_null(strstr(ns.msg[at], "nodeenergies Invalid"));
-	assert_non_null(strstr(ns.msg[at], "is invalid"));
-	assert_non_null(strstr(ns.msg[at], "model.name: Invalid value: length 299 out of bounds"));
-	assert_null(strchr(ns.msg[at], '\n'));
+	assert_non_null(strstr(x.ns.msg[at], "nodeenergies Invalid"));
+	assert_non_null(strstr(x.ns.msg[at], "is invalid"));
+	assert_non_null(strstr(x.ns.msg[at], "model.name: Invalid value: length 299 out of bounds"));
+	assert_null(strchr(x.ns.msg[at], '\n'));
 
-	kube_agent_write_stats(ka, &kw);
+	kube_agent_write_stats(x.ka, &kw);
 	for (size_t i = 0; i < kw.n_fail; i++)
 		if (strcmp(kw.fail[i].resource, "nodeenergies") == 0 &&
 		    strcmp(kw.fail[i].reason, "Invalid") == 0)
@@ -118,17 +129,12 @@ static void test_schema_violation_logged(void **st)
 	assert_true(kw.failed[EXPORT_KUBE_NODEENERGIES] >= failed);
 
 	/* rate-limited: more failures within the minute add no second warning */
-	for (int i = 0; i < 5; i++) {
-		kube_agent_after_tick(ka, wl, pods, &as, (uint64_t)time(NULL) * 1000000000ull, 1.0);
-		kube_agent_service(ka);
-	}
-	assert_int_equal(find_note(&ns, LOG_WARN, "write(s) to the API failed"), at);
-	for (size_t i = (size_t)at + 1; i < ns.n; i++)
-		assert_null(strstr(ns.msg[i], "write(s) to the API failed"));
-
-	kube_agent_free(ka);
-	ledger_free(wl);
-	ledger_free(pods);
+	for (int i = 0; i < 5; i++)
+		agent_env_tick(&x);
+	assert_int_equal(find_note(&x.ns, LOG_WARN, "write(s) to the API failed"), at);
+	for (size_t i = (size_t)at + 1; i < x.ns.n; i++)
+		assert_null(strstr(x.ns.msg[i], "write(s) to the API failed"));
+	agent_env_end(&x);
 }
 
 /* The condition of a node measured only by its BMC (#15): NodeEnergy says the energy is
@@ -136,11 +142,7 @@ static void test_schema_violation_logged(void **st)
  * NoMeter, although no RAPL/hwmon meter is in use. Fails on the old publish code. */
 static void test_redfish_only_node_measured(void **st)
 {
-	struct config c;
-	struct notes ns = { 0 };
-	struct kube_agent *ka;
-	struct ledger *wl, *pods;
-	struct agent_status as;
+	struct agent_env x;
 	struct export_kube_writes kw;
 	uint64_t deadline = mono_ns() + 20000000000ull;
 	json_t *sj, *obj, *conds;
@@ -149,19 +151,17 @@ static void test_redfish_only_node_measured(void **st)
 	(void)st;
 	NEED_SERVER();
 	srv_reset();
-	ka = agent_for_node1(&c, &ns, &wl, &pods);
-	memset(&as, 0, sizeof(as));
-	as.meter = "none";
-	as.energy_source = "meter";
-	as.model_name = "builtin-ratio";
-	kube_agent_set_source(ka, "redfish", true, "zone platform from the BMC");
+	agent_env_start(&x);
+	x.as.meter = "none";
+	x.as.energy_source = "meter";
+	x.as.model_name = "builtin-ratio";
+	kube_agent_set_source(x.ka, "redfish", true, "zone platform from the BMC");
 
 	/* ticks until the writer (a thread) reports a NodeEnergy write accepted */
 	do {
 		struct timespec ts = { 0, 20000000 }; /* poll interval, not a synchronisation */
-		kube_agent_after_tick(ka, wl, pods, &as, (uint64_t)time(NULL) * 1000000000ull, 1.0);
-		kube_agent_service(ka);
-		kube_agent_write_stats(ka, &kw);
+		agent_env_tick(&x);
+		kube_agent_write_stats(x.ka, &kw);
 		if (kw.ok[EXPORT_KUBE_NODEENERGIES] >= 1)
 			break;
 		nanosleep(&ts, NULL);
@@ -186,9 +186,7 @@ static void test_redfish_only_node_measured(void **st)
 	assert_non_null(strstr(json_string_value(json_object_get(source, "message")),
 			       "measured by the redfish meter"));
 	json_decref(sj);
-	kube_agent_free(ka);
-	ledger_free(wl);
-	ledger_free(pods);
+	agent_env_end(&x);
 }
 
 int main(void)

@@ -49,20 +49,31 @@ static const char tr_ok[] =
 	"{\"authentication.kubernetes.io/pod-name\":[\"prom-0\"]}},"
 	"\"audiences\":[\"https://kubernetes.default.svc\"]}}";
 
+/* A TokenReview answer parsed: whether it authenticates, the user, the error. */
+struct review {
+	bool ok;
+	struct kube_authn_user u;
+	struct wl_err e;
+};
+
+/* kube_authn_parse_tokenreview of doc (NUL-terminated, or NULL: empty) into r. */
+static int parse_review(struct review *r, const char *doc)
+{
+	return kube_authn_parse_tokenreview(doc, doc ? strlen(doc) : 0, &r->ok, &r->u, &r->e);
+}
+
 static void test_parse_tokenreview_ok(void **st)
 {
-	struct kube_authn_user u;
-	struct wl_err e = { "" };
-	bool ok = false;
+	struct review r = { .ok = false, .e = { "" } };
 	(void)st;
 
-	assert_int_equal(kube_authn_parse_tokenreview(tr_ok, strlen(tr_ok), &ok, &u, &e), 0);
-	assert_true(ok);
-	assert_string_equal(u.username, "system:serviceaccount:mon:prometheus");
-	assert_string_equal(u.uid, "u-1");
-	assert_string_equal(u.groups_json, "[\"system:serviceaccounts\",\"system:authenticated\"]");
-	assert_non_null(strstr(u.extra_json, "\"prom-0\""));
-	kube_authn_user_release(&u);
+	assert_int_equal(parse_review(&r, tr_ok), 0);
+	assert_true(r.ok);
+	assert_string_equal(r.u.username, "system:serviceaccount:mon:prometheus");
+	assert_string_equal(r.u.uid, "u-1");
+	assert_string_equal(r.u.groups_json, "[\"system:serviceaccounts\",\"system:authenticated\"]");
+	assert_non_null(strstr(r.u.extra_json, "\"prom-0\""));
+	kube_authn_user_release(&r.u);
 }
 
 static void test_parse_tokenreview_denied_and_bad(void **st)
@@ -80,31 +91,24 @@ static void test_parse_tokenreview_denied_and_bad(void **st)
 		"{\"username\":\"x\",\"extra\":{\"k\":\"v\"}}}}";
 	static const char no_user[] =
 		"{\"kind\":\"TokenReview\",\"status\":{\"authenticated\":true}}";
-	struct kube_authn_user u;
-	struct wl_err e = { "" };
-	bool ok = true;
+	struct review r = { .ok = true, .e = { "" } };
 	(void)st;
 
-	assert_int_equal(kube_authn_parse_tokenreview(denied, strlen(denied), &ok, &u, &e), 0);
-	assert_false(ok);
-	assert_null(u.username);
-	assert_non_null(strstr(e.msg, "token has expired"));
+	assert_int_equal(parse_review(&r, denied), 0);
+	assert_false(r.ok);
+	assert_null(r.u.username);
+	assert_non_null(strstr(r.e.msg, "token has expired"));
 
-	assert_int_equal(kube_authn_parse_tokenreview(no_status, strlen(no_status), &ok, &u, &e),
-			 -EINVAL);
-	assert_int_equal(kube_authn_parse_tokenreview(wrong_kind, strlen(wrong_kind), &ok, &u, &e),
-			 -EINVAL);
-	assert_non_null(strstr(e.msg, "not a TokenReview"));
-	assert_int_equal(kube_authn_parse_tokenreview(bad_groups, strlen(bad_groups), &ok, &u, &e),
-			 -EINVAL);
-	assert_false(ok);
-	assert_int_equal(kube_authn_parse_tokenreview(bad_extra, strlen(bad_extra), &ok, &u, &e),
-			 -EINVAL);
-	assert_int_equal(kube_authn_parse_tokenreview(no_user, strlen(no_user), &ok, &u, &e),
-			 -EINVAL);
-	assert_int_equal(kube_authn_parse_tokenreview("{", 1, &ok, &u, &e), -EINVAL);
-	assert_int_equal(kube_authn_parse_tokenreview(NULL, 0, &ok, &u, &e), -EINVAL);
-	assert_null(u.username);
+	assert_int_equal(parse_review(&r, no_status), -EINVAL);
+	assert_int_equal(parse_review(&r, wrong_kind), -EINVAL);
+	assert_non_null(strstr(r.e.msg, "not a TokenReview"));
+	assert_int_equal(parse_review(&r, bad_groups), -EINVAL);
+	assert_false(r.ok);
+	assert_int_equal(parse_review(&r, bad_extra), -EINVAL);
+	assert_int_equal(parse_review(&r, no_user), -EINVAL);
+	assert_int_equal(parse_review(&r, "{"), -EINVAL);
+	assert_int_equal(parse_review(&r, NULL), -EINVAL);
+	assert_null(r.u.username);
 }
 
 static void test_sar_body(void **st)

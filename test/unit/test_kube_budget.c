@@ -19,8 +19,7 @@
 #include "agent/kube/kube_nodecount.h"
 #include "agent/kube/kube_writer.h"
 #include "test_kube_server.h"
-
-#define S_NS 1000000000ull
+#include "test/unit/fixture_kube_writer.h"
 
 /* ---- arithmetic ------------------------------------------------------------------------- */
 
@@ -129,19 +128,11 @@ static void test_nodecount_parse(void **st)
 
 #define MAXP 128
 
-struct clk {
-	uint64_t t;
-};
-
-static uint64_t clk_now(void *ud)
-{
-	return ((struct clk *)ud)->t;
-}
-
 /* Transport: counts requests, and per pod (name "p<i>") its status writes: first and
- * last time, the longest gap between two after warm_ns, the order of the first 16. */
+ * last time, the longest gap between two in the window, the order of the first 16. The
+ * window (the win_ counts) starts at warm_ns; none when warm_ns is 0. */
 struct bfake {
-	struct clk *c;
+	struct fclock *c;
 	uint64_t warm_ns;
 	uint64_t requests, win_requests, creates, node_status, applies, win_applies;
 	uint64_t first_req_ns;
@@ -151,6 +142,11 @@ struct bfake {
 	int n_order;
 	long refresh_s, max_refresh_s; /* from the last pod status body */
 };
+
+static bool in_window(const struct bfake *f)
+{
+	return f->warm_ns && f->c->t >= f->warm_ns;
+}
 
 static int bfake_send(void *ud, const char *method, const char *path, const char *body,
 		      const char *ct, long *status, struct wl_err *e)
@@ -164,12 +160,12 @@ static int bfake_send(void *ud, const char *method, const char *path, const char
 	if (!f->requests)
 		f->first_req_ns = f->c->t;
 	f->requests++;
-	if (f->c->t >= f->warm_ns)
+	if (in_window(f))
 		f->win_requests++;
 	*status = 200;
 	if (strstr(path, "/energypolicies/")) {
 		f->applies++;
-		if (f->c->t >= f->warm_ns)
+		if (in_window(f))
 			f->win_applies++;
 		return 0;
 	}
@@ -192,7 +188,7 @@ static int bfake_send(void *ud, const char *method, const char *path, const char
 		json_decref(j);
 		if (!f->n[i])
 			f->first[i] = now;
-		else if (f->c->t >= f->warm_ns && now - f->last[i] > f->maxgap[i])
+		else if (in_window(f) && now - f->last[i] > f->maxgap[i])
 			f->maxgap[i] = now - f->last[i];
 		f->last[i] = now;
 		f->n[i]++;
@@ -202,25 +198,17 @@ static int bfake_send(void *ud, const char *method, const char *path, const char
 	return 0;
 }
 
-static struct kube_writer *mkbw(struct bfake *f, struct clk *c, unsigned nodes, double budget,
+static struct kube_writer *mkbw(struct bfake *f, struct fclock *c, unsigned nodes, double budget,
 				double ceiling)
 {
 	struct kube_writer_opts o = { 0 };
-	struct wl_err e = { { 0 } };
-	struct kube_writer *w;
-	o.manual = true;
-	o.send = bfake_send;
-	o.send_ud = f;
-	o.now_ns = clk_now;
-	o.clock_ud = c;
+
 	o.max_pods = 256;
 	o.cluster_budget_per_s = budget;
 	o.node_ceiling_per_s = ceiling;
 	o.node_count_override = nodes;
 	f->c = c;
-	w = kube_writer_new(NULL, &o, &e);
-	assert_non_null(w);
-	return w;
+	return fixture_kw_new(bfake_send, f, c, &o);
 }
 
 /* One tick: every pod offered (busy ones with a new model string, so each counts as
@@ -262,7 +250,7 @@ static void sim(unsigned nodes, int np, int nbusy, double tick_s, double hours, 
 		struct simres *r)
 {
 	struct bfake f = { 0 };
-	struct clk c = { 1000 * S_NS };
+	struct fclock c = { 1000 * S_NS };
 	uint64_t t0 = c.t, dt = (uint64_t)(tick_s * 1e9);
 	struct kube_writer *w;
 	double sum = 0;
@@ -376,7 +364,7 @@ static void test_no_starvation(void **st)
 static void test_status_applies_share(void **st)
 {
 	struct bfake f = { 0 };
-	struct clk c = { 1000 * S_NS };
+	struct fclock c = { 1000 * S_NS };
 	struct kube_writer *w = mkbw(&f, &c, 1000, 50, 2);
 	struct kube_writer_stats s;
 	const double hours = 6, warm_h = 2, win = (hours - warm_h) * 3600;
@@ -422,7 +410,7 @@ static void test_rollout_phase(void **st)
 	enum { NW = 20 };
 	static struct bfake f[NW];
 	struct kube_writer *w[NW];
-	struct clk c = { 1000 * S_NS };
+	struct fclock c = { 1000 * S_NS };
 	uint64_t t0 = c.t;
 	int bins[30] = { 0 }, most = 0;
 	char name[32];
@@ -430,22 +418,14 @@ static void test_rollout_phase(void **st)
 	memset(f, 0, sizeof(f));
 	for (int i = 0; i < NW; i++) {
 		struct kube_writer_opts o = { 0 };
-		struct wl_err e = { { 0 } };
 		snprintf(name, sizeof(name), "node-%02d", i);
-		o.manual = true;
-		o.send = bfake_send;
-		o.send_ud = &f[i];
-		o.now_ns = clk_now;
-		o.clock_ud = &c;
 		o.max_pods = 256;
 		o.node_name = name;
 		o.cluster_budget_per_s = 50;
 		o.node_ceiling_per_s = 2;
 		o.node_count_override = NW;
 		f[i].c = &c;
-		f[i].warm_ns = UINT64_MAX;
-		w[i] = kube_writer_new(NULL, &o, &e);
-		assert_non_null(w[i]);
+		w[i] = fixture_kw_new(bfake_send, &f[i], &c, &o);
 	}
 	for (int s = 0; s < 30; s++) { /* 3 s in 100 ms steps */
 		for (int i = 0; i < NW; i++)
@@ -471,11 +451,10 @@ static void test_rollout_phase(void **st)
 static void test_new_pod_prompt(void **st)
 {
 	struct bfake f = { 0 };
-	struct clk c = { 1000 * S_NS };
+	struct fclock c = { 1000 * S_NS };
 	struct kube_writer *w = mkbw(&f, &c, 1000, 50, 2);
 	uint64_t dt = 10 * S_NS, k, added;
 	(void)st;
-	f.warm_ns = UINT64_MAX;
 	for (k = 0; k < 3 * 360; k++) { /* 3 h: the rollout is done */
 		tick(w, 100, 100, k);
 		c.t += dt;
@@ -498,13 +477,12 @@ static void test_new_pod_prompt(void **st)
 static void test_most_changed_first(void **st)
 {
 	struct bfake f = { 0 };
-	struct clk c = { 1000 * S_NS };
+	struct fclock c = { 1000 * S_NS };
 	struct kube_writer *w = mkbw(&f, &c, 100, 50, 2); /* 0.5/s, bucket of 2.5 */
 	/* watts change (threshold max(0.1 W, 5 % of 10 W) = 0.5 W): scores 1.6, 6, 0, 3 */
 	const double dw[4] = { 0.8, 3.0, 0.0, 1.5 };
 	char name[16];
 	(void)st;
-	f.warm_ns = UINT64_MAX;
 	for (int round = 0; round < 2; round++) {
 		for (int i = 0; i < 4; i++) {
 			struct kw_pod p = { 0 };
@@ -553,12 +531,9 @@ static void test_most_changed_first(void **st)
 static void test_rollout_burst(void **st)
 {
 	struct bfake f = { 0 };
-	struct clk c = { 1000 * S_NS };
+	struct fclock c = { 1000 * S_NS };
 	struct kube_writer *w = mkbw(&f, &c, 1000, 50, 2);
-	struct kube_writer_opts o = { 0 };
-	struct wl_err e = { { 0 } };
 	(void)st;
-	f.warm_ns = UINT64_MAX;
 	for (int s = 0; s < 60; s++) {
 		tick(w, 100, 100, (uint64_t)s);
 		c.t += S_NS;
@@ -570,7 +545,6 @@ static void test_rollout_burst(void **st)
 
 	memset(&f, 0, sizeof(f));
 	w = mkbw(&f, &c, 10, 50, 2);
-	f.warm_ns = UINT64_MAX;
 	tick(w, 100, 100, 0);
 	assert_int_equal(f.requests, 0); /* nothing at once */
 	for (int s = 0; s < 10; s++) {
@@ -584,14 +558,7 @@ static void test_rollout_burst(void **st)
 	/* no budget: the old burst of 10 at once */
 	memset(&f, 0, sizeof(f));
 	f.c = &c;
-	f.warm_ns = UINT64_MAX;
-	o.manual = true;
-	o.send = bfake_send;
-	o.send_ud = &f;
-	o.now_ns = clk_now;
-	o.clock_ud = &c;
-	w = kube_writer_new(NULL, &o, &e);
-	assert_non_null(w);
+	w = fixture_kw_new(bfake_send, &f, &c, NULL);
 	tick(w, 100, 100, 0);
 	assert_int_equal(f.requests, 10);
 	kube_writer_free(w);
@@ -602,11 +569,10 @@ static void test_rollout_burst(void **st)
 static void test_unknown_nodes(void **st)
 {
 	struct bfake f = { 0 };
-	struct clk c = { 1000 * S_NS };
+	struct fclock c = { 1000 * S_NS };
 	struct kube_writer *w = mkbw(&f, &c, 0, 50, 2);
 	struct kube_writer_stats s;
 	(void)st;
-	f.warm_ns = UINT64_MAX;
 	for (int k = 0; k < 3600; k++) {
 		tick(w, 100, 100, (uint64_t)k);
 		c.t += S_NS;
@@ -630,13 +596,12 @@ static void test_unknown_nodes(void **st)
 static void test_budget_off(void **st)
 {
 	struct bfake f = { 0 };
-	struct clk c = { 1000 * S_NS };
+	struct fclock c = { 1000 * S_NS };
 	struct kube_writer *w = mkbw(&f, &c, 0, 0, 0);
 	struct kube_writer_stats s;
 	struct kube_writer_opts o = { 0 };
 	struct wl_err e = { { 0 } };
 	(void)st;
-	f.warm_ns = UINT64_MAX;
 	tick(w, 3, 3, 0);
 	kube_writer_stats(w, &s);
 	assert_false(s.budget);
@@ -661,63 +626,25 @@ static void test_budget_off(void **st)
 /* A PodEnergy CRD from before these fields: the API server (server-side apply) answers
  * 500 "field not declared in schema" for the whole status, as the e2e cluster's 1.30
  * did for an unknown status field. The writer drops both fields and the retry works. */
-struct oldcrd {
-	int statuses, refused, without;
-};
-
-static int oldcrd_send(void *ud, const char *method, const char *path, const char *body,
-		       const char *ct, long *status, struct wl_err *e)
-{
-	struct oldcrd *o = ud;
-	(void)method;
-	(void)ct;
-	*status = 200;
-	if (!strstr(path, "/status?"))
-		return 0;
-	o->statuses++;
-	if (strstr(body, "refreshIntervalSeconds") || strstr(body, "maxRefreshIntervalSeconds")) {
-		o->refused++;
-		*status = 500;
-		err_set(e, EIO, "HTTP 500: failed to create typed patch object (ns/p0; "
-				"wattlet.dev/v1alpha1, Kind=PodEnergy): .status.refreshIntervalSeconds: "
-				"field not declared in schema");
-		return 0;
-	}
-	o->without++;
-	return 0;
-}
-
 static void test_outdated_crd(void **st)
 {
-	struct oldcrd o = { 0 };
-	struct clk c = { 1000 * S_NS };
-	struct kube_writer_opts wo = { 0 };
-	struct wl_err e = { { 0 } };
+	struct oldcrd o = { .unknown = { "refreshIntervalSeconds", "maxRefreshIntervalSeconds" },
+			    .field = "refreshIntervalSeconds" };
+	struct fclock c = { 1000 * S_NS };
 	struct kube_writer_stats s;
-	struct kube_writer *w;
+	struct kube_writer *w = oldcrd_writer(&o, &c); /* no budget: the fields are written anyway */
 	struct kw_pod p = { 0 };
 	(void)st;
-	wo.manual = true;
-	wo.send = oldcrd_send;
-	wo.send_ud = &o;
-	wo.now_ns = clk_now;
-	wo.clock_ud = &c;
-	w = kube_writer_new(NULL, &wo, &e); /* no budget: the fields are written anyway */
-	assert_non_null(w);
 	p.ns = "ns";
 	p.name = p.uid = "p0";
 	p.node = "node-1";
 	p.model = "m";
-	assert_int_equal(kube_writer_offer_pod(w, &p), 0);
-	kube_writer_run_once(w, NULL);
-	kube_writer_stats(w, &s);
-	assert_int_equal(o.refused, 1);
-	assert_true(s.crd_outdated);
+	oldcrd_assert_refused_once(w, &o, &p, &s);
 	assert_int_equal(s.pod_writes_ok, 0);
 	c.t += 5 * S_NS; /* past the backoff */
 	kube_writer_run_once(w, NULL);
 	kube_writer_stats(w, &s);
-	assert_int_equal(o.without, 1);
+	assert_int_equal(o.accepted, 1);
 	assert_int_equal(s.pod_writes_ok, 1);
 	assert_int_equal(o.refused, 1); /* never again */
 	kube_writer_free(w);
@@ -727,18 +654,10 @@ static void test_outdated_crd(void **st)
 
 static struct kube_writer *srv_writer(struct kube_config **c)
 {
-	struct kube_writer_opts o = { 0 };
-	struct wl_err e = { { 0 } };
-	struct kube_writer *w;
-	*c = tsrv_config(&S, NULL);
-	assert_non_null(*c);
-	o.manual = true;
-	o.node_name = "node-1";
-	o.cluster_budget_per_s = 50;
-	o.node_ceiling_per_s = 2;
-	w = kube_writer_new(*c, &o, &e);
-	assert_non_null(w);
-	return w;
+	struct kube_writer_opts o = { .node_name = "node-1", .cluster_budget_per_s = 50,
+				      .node_ceiling_per_s = 2 };
+
+	return fixture_kw_srv_new(c, &o);
 }
 
 static void mode(const char *json)
@@ -769,8 +688,7 @@ static void test_server_node_count(void **st)
 	kube_writer_run_once(w, NULL); /* not again before the refresh */
 	kube_writer_stats(w, &s);
 	assert_int_equal(s.nodes_queries, 1);
-	kube_writer_free(w);
-	kube_config_free(c);
+	fixture_kw_srv_free(w, c);
 	/* the request asked for one item */
 	log = json_object_get(x = srv_call("GET", "/__log", NULL), "log");
 	for (i = 0; i < json_array_size(log); i++) {
@@ -793,8 +711,7 @@ static void test_server_node_count(void **st)
 	assert_float_equal(s.share_per_s, KB_UNKNOWN_SHARE, 1e-12);
 	assert_non_null(strstr(s.nodes_error, "forbidden"));
 	assert_int_equal(s.nodes_query_failures, 1);
-	kube_writer_free(w);
-	kube_config_free(c);
+	fixture_kw_srv_free(w, c);
 
 	/* more nodes, but no count: unknown too */
 	mode("{\"nodes_status\": 0, \"nodes_no_count\": true}");
@@ -803,8 +720,7 @@ static void test_server_node_count(void **st)
 	kube_writer_stats(w, &s);
 	assert_int_equal(s.nodes_source, KW_NODES_UNKNOWN);
 	assert_non_null(strstr(s.nodes_error, "remainingItemCount"));
-	kube_writer_free(w);
-	kube_config_free(c);
+	fixture_kw_srv_free(w, c);
 	mode("{\"nodes_no_count\": false}");
 }
 
@@ -835,7 +751,7 @@ static void test_real_apiserver_node_count(void **st)
 {
 	const char *kc = getenv("WATTLET_E2E_KUBECONFIG");
 	const char *ns = getenv("WATTLET_E2E_NAMESPACE"); /* ours, for one PodEnergy */
-	struct clk ck = { 1000 * S_NS };
+	struct fclock ck = { 1000 * S_NS };
 	struct kube_config_opts co = { 0 };
 	struct kube_writer_opts o = { 0 };
 	struct wl_err e = { { 0 } };
@@ -864,7 +780,7 @@ static void test_real_apiserver_node_count(void **st)
 	o.manual = true;
 	o.cluster_budget_per_s = 50;
 	o.node_ceiling_per_s = 2;
-	o.now_ns = clk_now;
+	o.now_ns = fclock_now;
 	o.clock_ud = &ck;
 	w = kube_writer_new(c, &o, &e);
 	assert_non_null(w);
@@ -887,9 +803,8 @@ static void test_real_apiserver_node_count(void **st)
 			"\"containers\":[{\"name\":\"c\",\"image\":\"none\"}]}}",
 			"application/json", &r, &e), 0);
 		j = json_loadb(r.body ? r.body : "", r.len, 0, NULL);
-		if (json_string_value(json_object_get(json_object_get(j, "metadata"), "uid")))
-			snprintf(uid, sizeof(uid), "%s", json_string_value(json_object_get(
-				json_object_get(j, "metadata"), "uid")));
+		if (jpath_str(j, "metadata.uid"))
+			snprintf(uid, sizeof(uid), "%s", jpath_str(j, "metadata.uid"));
 		json_decref(j);
 		kube_resp_release(&r);
 		assert_true(uid[0] != '\0');
@@ -937,8 +852,7 @@ static void test_real_apiserver_node_count(void **st)
 	assert_int_equal(s.nodes_source, KW_NODES_API);
 	assert_true((long)s.nodes == before || (long)s.nodes == after); /* nodes may come and go */
 	assert_float_equal(s.share_per_s, kube_budget_share(50, 2, s.nodes), 1e-12);
-	kube_writer_free(w);
-	kube_config_free(c);
+	fixture_kw_srv_free(w, c);
 }
 
 int main(void)

@@ -19,20 +19,10 @@
 #include <jansson.h>
 
 #include "agent/kube/kube_classidle.h"
+#include "test/unit/fixture.h"
+#include "test/unit/fixture_jpath.h"
 
 #define NOW 1764792000 /* 2025-12-03T20:00:00Z */
-
-static void write_file(const char *dir, const char *name, const char *text)
-{
-	char p[512];
-	FILE *f;
-
-	snprintf(p, sizeof(p), "%s/%s", dir, name);
-	f = fopen(p, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
 
 static void test_hw_read(void **state)
 {
@@ -42,11 +32,11 @@ static void test_hw_read(void **state)
 	(void)state;
 
 	assert_non_null(mkdtemp(dir));
-	write_file(dir, "cpuinfo",
+	fixture_write(dir, "cpuinfo",
 		   "processor\t: 0\nmodel name\t: Intel(R) Xeon(R) Gold 6338 CPU @ 2.00GHz\n"
 		   "physical id\t: 0\n\nprocessor\t: 1\nmodel name\t: Intel(R) Xeon(R) Gold "
 		   "6338 CPU @ 2.00GHz\nphysical id\t: 1\n\nprocessor\t: 2\nphysical id\t: 1\n");
-	write_file(dir, "meminfo", "MemTotal:       263921036 kB\nMemFree: 1 kB\n");
+	fixture_write(dir, "meminfo", "MemTotal:       263921036 kB\nMemFree: 1 kB\n");
 	assert_int_equal(ci_hw_read(dir, &hw, &e), 0);
 	assert_string_equal(hw.cpu_model, "Intel(R) Xeon(R) Gold 6338 CPU @ 2.00GHz");
 	assert_int_equal(hw.cpus, 3);
@@ -54,7 +44,7 @@ static void test_hw_read(void **state)
 	assert_int_equal(hw.mem_gib, 252);
 
 	/* no processor lines: an error naming the file */
-	write_file(dir, "cpuinfo", "garbage without colons\n");
+	fixture_write(dir, "cpuinfo", "garbage without colons\n");
 	assert_int_equal(ci_hw_read(dir, &hw, &e), -EINVAL);
 	assert_non_null(strstr(e.msg, "cpuinfo"));
 	/* missing files */
@@ -256,8 +246,7 @@ static void test_bodies(void **state)
 	json_t *nodes = json_object_get(json_object_get(root, "status"), "nodes");
 	assert_int_equal(json_object_size(nodes), 2);
 	assert_true(json_is_null(json_object_get(nodes, "old-node")));
-	assert_string_equal(json_string_value(json_object_get(json_object_get(nodes, "node-1"),
-							      "time")), "2025-12-03T20:00:00Z");
+	assert_string_equal(jpath_str(nodes, "node-1.time"), "2025-12-03T20:00:00Z");
 	json_decref(root);
 	/* what we write parses back to what we had */
 	assert_int_equal(ci_parse(s, strlen(s), back, 4, &n, &total, &bad, &e), 0);
@@ -271,8 +260,7 @@ static void test_bodies(void **state)
 	/* never evicts itself */
 	s = ci_patch_body(&m, "node-1");
 	root = json_loads(s, 0, NULL);
-	assert_int_equal(json_object_size(json_object_get(json_object_get(root, "status"),
-							  "nodes")), 1);
+	assert_int_equal(json_object_size(jpath(root, "status.nodes")), 1);
 	json_decref(root);
 	free(s);
 
@@ -280,11 +268,8 @@ static void test_bodies(void **state)
 	assert_non_null(s);
 	root = json_loads(s, 0, NULL);
 	assert_string_equal(json_string_value(json_object_get(root, "kind")), "NodeClassIdle");
-	assert_string_equal(json_string_value(json_object_get(json_object_get(root, "metadata"),
-							      "name")), "hw-0123");
-	assert_string_equal(json_string_value(json_object_get(json_object_get(root, "spec"),
-							      "hardware")),
-			    "Xeon; 2 sockets; 128 cpus; 252 GiB");
+	assert_string_equal(jpath_str(root, "metadata.name"), "hw-0123");
+	assert_string_equal(jpath_str(root, "spec.hardware"), "Xeon; 2 sockets; 128 cpus; 252 GiB");
 	json_decref(root);
 	free(s);
 }

@@ -18,6 +18,7 @@
 
 #include "agent/kube/kube_config.h"
 #include "test/unit/fixture.h"
+#include "test/unit/fixture_refused.h"
 
 static struct kube_config *load(const char *name, const struct kube_config_opts *o,
 				struct wl_err *e)
@@ -27,49 +28,59 @@ static struct kube_config *load(const char *name, const struct kube_config_opts 
 	return kube_config_from_file(p, o, e);
 }
 
+/* load() that must succeed: the test fails with the error if it does not. */
+static struct kube_config *load_ok(const char *name, const struct kube_config_opts *o)
+{
+	struct wl_err e = { { 0 } };
+	struct kube_config *c = load(name, o, &e);
+
+	if (!c)
+		fail_msg("%s: %s", name, e.msg);
+	return c;
+}
+
+/* c's TLS settings apply to a curl handle. */
+static void assert_tls_applies(const struct kube_config *c)
+{
+	struct wl_err e = { { 0 } };
+	CURL *h = curl_easy_init();
+
+	assert_int_equal(kube_config_apply_tls(c, h, &e), 0);
+	curl_easy_cleanup(h);
+}
+
 static void expect_fail(const char *name, const struct kube_config_opts *o, const char *want)
 {
 	struct wl_err e = { { 0 } };
 	struct kube_config *c = load(name, o, &e);
-	if (c) {
-		kube_config_free(c);
-		fail_msg("%s accepted", name);
-	}
-	if (!strstr(e.msg, want))
-		fail_msg("%s: error \"%s\" lacks \"%s\"", name, e.msg, want);
+	bool made = c != NULL;
+
+	kube_config_free(c);
+	assert_refused_with(name, made, e.msg, want);
 }
 
 static void test_inline_data(void **st)
 {
 	struct wl_err e = { { 0 } };
-	struct kube_config *c = load("kc_inline.yaml", NULL, &e);
-	CURL *h = curl_easy_init();
+	struct kube_config *c = load_ok("kc_inline.yaml", NULL);
 	(void)st;
-	if (!c)
-		fail_msg("%s", e.msg);
 	/* trailing slash removed */
 	assert_string_equal(kube_config_server(c), "https://127.0.0.1:36443");
 	assert_string_equal(kube_config_namespace(c), "energy");
 	assert_string_equal(kube_config_token(c, &e), ""); /* client cert only */
 	assert_false(kube_config_insecure(c));
 	assert_false(kube_config_in_cluster_mode(c));
-	assert_int_equal(kube_config_apply_tls(c, h, &e), 0);
-	curl_easy_cleanup(h);
+	assert_tls_applies(c);
 	kube_config_free(c);
 }
 
 static void test_file_paths(void **st)
 {
-	struct wl_err e = { { 0 } };
-	struct kube_config *c = load("kc_files.yaml", NULL, &e);
-	CURL *h = curl_easy_init();
+	struct kube_config *c = load_ok("kc_files.yaml", NULL);
 	(void)st;
-	if (!c)
-		fail_msg("%s", e.msg);
 	assert_string_equal(kube_config_server(c), "https://[fd00::10]:6443");
 	assert_string_equal(kube_config_namespace(c), "default");
-	assert_int_equal(kube_config_apply_tls(c, h, &e), 0);
-	curl_easy_cleanup(h);
+	assert_tls_applies(c);
 	kube_config_free(c);
 }
 
@@ -77,10 +88,8 @@ static void test_token_and_context(void **st)
 {
 	struct wl_err e = { { 0 } };
 	struct kube_config_opts o = { 0 };
-	struct kube_config *c = load("kc_token.yaml", NULL, &e);
+	struct kube_config *c = load_ok("kc_token.yaml", NULL);
 	(void)st;
-	if (!c)
-		fail_msg("%s", e.msg);
 	assert_string_equal(kube_config_server(c), "https://api.two.example");
 	assert_string_equal(kube_config_token(c, &e), "token-two");
 	assert_string_equal(kube_config_namespace(c), "team-b");
@@ -98,10 +107,8 @@ static void test_token_and_context(void **st)
 static void test_token_file(void **st)
 {
 	struct wl_err e = { { 0 } };
-	struct kube_config *c = load("kc_tokenfile.yaml", NULL, &e);
+	struct kube_config *c = load_ok("kc_tokenfile.yaml", NULL);
 	(void)st;
-	if (!c)
-		fail_msg("%s", e.msg);
 	assert_string_equal(kube_config_token(c, &e), "file-token-abc");
 	kube_config_free(c);
 }
@@ -109,7 +116,6 @@ static void test_token_file(void **st)
 static void test_rejected(void **st)
 {
 	struct kube_config_opts o = { 0 };
-	struct wl_err e = { { 0 } };
 	struct kube_config *c;
 	(void)st;
 	expect_fail("kc_exec.yaml", NULL, "exec credential plugins are not supported");
@@ -124,9 +130,7 @@ static void test_rejected(void **st)
 	expect_fail("does-not-exist.yaml", NULL, "No such file");
 	/* the explicit opt-out accepts it, and says so */
 	o.allow_insecure = true;
-	c = load("kc_insecure.yaml", &o, &e);
-	if (!c)
-		fail_msg("%s", e.msg);
+	c = load_ok("kc_insecure.yaml", &o);
 	assert_true(kube_config_insecure(c));
 	kube_config_free(c);
 }
@@ -138,18 +142,16 @@ static void expect_text_fails(const char *text, const char *want)
 	struct kube_config *c;
 	int fd = mkstemp(path);
 	size_t len = strlen(text);
+	bool made;
 
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, text, len), (ssize_t)len);
 	close(fd);
 	c = kube_config_from_file(path, NULL, &e);
 	unlink(path);
-	if (c) {
-		kube_config_free(c);
-		fail_msg("accepted a kubeconfig that should fail with \"%s\"", want);
-	}
-	if (!strstr(e.msg, want))
-		fail_msg("error \"%s\" lacks \"%s\"", e.msg, want);
+	made = c != NULL;
+	kube_config_free(c);
+	assert_refused_with("a kubeconfig written by the test", made, e.msg, want);
 }
 
 /* Untrusted YAML: deep nesting is refused before libyaml builds the tree (it is

@@ -17,19 +17,36 @@
 #include "agent/kube/kube_http.h"
 #include "test_kube_server.h"
 
+/* A client of the test server: the kubeconfig context `context` (NULL: the server's own
+ * CA and token) with options o (NULL: the defaults); its config in *c. */
+static struct kube_http *client_open(const char *context, const struct kube_http_opts *o,
+				     struct kube_config **c)
+{
+	struct wl_err e = { { 0 } };
+	struct kube_http *h;
+
+	*c = tsrv_config(&S, context);
+	assert_non_null(*c);
+	h = kube_http_new(*c, o, &e);
+	if (!h)
+		fail_msg("%s", e.msg);
+	return h;
+}
+
+static void client_close(struct kube_http *h, struct kube_config *c)
+{
+	kube_http_free(h);
+	kube_config_free(c);
+}
 
 static void test_ok_with_token(void **st)
 {
 	struct kube_config *c;
-	struct kube_http *h;
 	struct kube_resp r;
 	struct wl_err e = { { 0 } };
 	(void)st;
 	NEED_SERVER();
-	c = tsrv_config(&S, NULL);
-	assert_non_null(c);
-	h = kube_http_new(c, NULL, &e);
-	assert_non_null(h);
+	struct kube_http *h = client_open(NULL, NULL, &c);
 	if (kube_http_request(h, "GET", "/ok", NULL, NULL, &r, &e))
 		fail_msg("%s", e.msg);
 	assert_int_equal(r.status, 200);
@@ -48,29 +65,24 @@ static void test_ok_with_token(void **st)
 		assert_int_equal(kube_http_request(h, "GET", url, NULL, NULL, &r, &e), -EINVAL);
 		kube_resp_release(&r);
 	}
-	kube_http_free(h);
-	kube_config_free(c);
+	client_close(h, c);
 }
 
 static void test_wrong_ca_fails(void **st)
 {
 	struct kube_config *c;
-	struct kube_http *h;
 	struct kube_resp r;
 	struct wl_err e = { { 0 } };
 	struct kube_http_opts o = { .max_retries = 3, .backoff_base_ms = 10 };
 	(void)st;
 	NEED_SERVER();
-	c = tsrv_config(&S, "wrongca");
-	assert_non_null(c);
-	h = kube_http_new(c, &o, &e);
+	struct kube_http *h = client_open("wrongca", &o, &c);
 	assert_int_equal(kube_http_request(h, "GET", "/ok", NULL, NULL, &r, &e), -EPERM);
 	assert_int_equal(r.status, 0);
 	assert_int_equal(r.attempts, 1); /* a TLS verification failure is not retried */
 	assert_non_null(strstr(e.msg, "not trusted"));
 	kube_resp_release(&r);
-	kube_http_free(h);
-	kube_config_free(c);
+	client_close(h, c);
 }
 
 /* certificate-authority-data and client-certificate/key-data go to curl as blobs */
@@ -118,34 +130,29 @@ static void test_inline_ca_blob(void **st)
 static void test_body_cap(void **st)
 {
 	struct kube_config *c;
-	struct kube_http *h;
 	struct kube_resp r;
 	struct wl_err e = { { 0 } };
 	struct kube_http_opts o = { .max_body = 1024 };
 	(void)st;
 	NEED_SERVER();
-	c = tsrv_config(&S, NULL);
-	h = kube_http_new(c, &o, &e);
+	struct kube_http *h = client_open(NULL, &o, &c);
 	assert_int_equal(kube_http_request(h, "GET", "/big", NULL, NULL, &r, &e), -EFBIG);
 	assert_non_null(strstr(e.msg, "larger than the 1024 byte cap"));
 	assert_null(r.body);
 	kube_resp_release(&r);
-	kube_http_free(h);
-	kube_config_free(c);
+	client_close(h, c);
 }
 
 static void test_429_retry_after(void **st)
 {
 	struct kube_config *c;
-	struct kube_http *h;
 	struct kube_resp r;
 	struct wl_err e = { { 0 } };
 	struct kube_http_opts o = { .backoff_base_ms = 10, .backoff_max_ms = 20 };
 	uint64_t t0;
 	(void)st;
 	NEED_SERVER();
-	c = tsrv_config(&S, NULL);
-	h = kube_http_new(c, &o, &e);
+	struct kube_http *h = client_open(NULL, &o, &c);
 	t0 = mono_ns();
 	assert_int_equal(kube_http_request(h, "GET", "/r429", NULL, NULL, &r, &e), 0);
 	assert_int_equal(r.status, 200);
@@ -153,21 +160,18 @@ static void test_429_retry_after(void **st)
 	/* Retry-After: 1 beat the 10-20 ms backoff */
 	assert_true(mono_ns() - t0 >= 1000000000ull);
 	kube_resp_release(&r);
-	kube_http_free(h);
-	kube_config_free(c);
+	client_close(h, c);
 }
 
 static void test_5xx_bounded(void **st)
 {
 	struct kube_config *c;
-	struct kube_http *h;
 	struct kube_resp r;
 	struct wl_err e = { { 0 } };
 	struct kube_http_opts o = { .max_retries = 2, .backoff_base_ms = 5, .backoff_max_ms = 10 };
 	(void)st;
 	NEED_SERVER();
-	c = tsrv_config(&S, NULL);
-	h = kube_http_new(c, &o, &e);
+	struct kube_http *h = client_open(NULL, &o, &c);
 	assert_int_equal(kube_http_request(h, "GET", "/r503", NULL, NULL, &r, &e), 0);
 	assert_int_equal(r.status, 503);
 	assert_int_equal(r.attempts, 3);
@@ -179,41 +183,35 @@ static void test_5xx_bounded(void **st)
 	assert_int_equal(kube_resp_check(&r, &e), -ENOENT);
 	assert_string_equal(e.msg, "HTTP 404: widgets \"x\" not found");
 	kube_resp_release(&r);
-	kube_http_free(h);
-	kube_config_free(c);
+	client_close(h, c);
 }
 
 static void test_connection_refused(void **st)
 {
 	struct kube_config *c;
-	struct kube_http *h;
 	struct kube_resp r;
 	struct wl_err e = { { 0 } };
 	struct kube_http_opts o = { .max_retries = -1 };
 	(void)st;
 	NEED_SERVER();
-	c = tsrv_config(&S, NULL);
-	h = kube_http_new(c, &o, &e);
+	struct kube_http *h = client_open(NULL, &o, &c);
 	/* port 1 on localhost: nothing listens */
 	assert_int_equal(kube_http_request(h, "GET", "https://127.0.0.1:1/x", NULL, NULL, &r, &e),
 			 -ECONNREFUSED);
 	assert_int_equal(r.attempts, 1);
 	kube_resp_release(&r);
-	kube_http_free(h);
-	kube_config_free(c);
+	client_close(h, c);
 }
 
 static void test_methods_and_bodies(void **st)
 {
 	struct kube_config *c;
-	struct kube_http *h;
 	struct kube_resp r;
 	struct wl_err e = { { 0 } };
 	json_t *j;
 	(void)st;
 	NEED_SERVER();
-	c = tsrv_config(&S, NULL);
-	h = kube_http_new(c, NULL, &e);
+	struct kube_http *h = client_open(NULL, NULL, &c);
 	assert_int_equal(kube_http_request(h, "POST", "/echo", "{\"a\":1}", NULL, &r, &e), 0);
 	assert_int_equal(r.status, 201);
 	j = json_loadb(r.body, r.len, 0, NULL);
@@ -235,8 +233,7 @@ static void test_methods_and_bodies(void **st)
 	assert_string_equal(json_string_value(json_object_get(j, "method")), "DELETE");
 	json_decref(j);
 	kube_resp_release(&r);
-	kube_http_free(h);
-	kube_config_free(c);
+	client_close(h, c);
 }
 
 static void test_retry_after_parse(void **st)

@@ -242,21 +242,73 @@ static struct kt_result act(struct kube_throttle *kt, const char *name, const ch
 	return res;
 }
 
+/* act() that must succeed: fails the test with the actuator's error otherwise. */
+static struct kt_result act_ok(struct kube_throttle *kt, const char *name, const char *uid,
+			       enum kt_op op, uint32_t mcpu)
+{
+	struct kt_result r = act(kt, name, uid, op, mcpu);
+	if (!r.ok)
+		fail_msg("%s", r.error);
+	return r;
+}
+
+/* The first throttle of pod p (uid u-1) to mcpu: it must succeed by path, in requests
+ * API requests. */
+static struct kt_result first_set(struct kube_throttle *kt, uint32_t mcpu, enum kt_path path,
+				  int requests)
+{
+	struct kt_result r = act_ok(kt, "p", "u-1", KT_SET, mcpu);
+
+	assert_int_equal(r.path, path);
+	assert_int_equal(r.requests, requests);
+	return r;
+}
+
+/* Puts burstable pod p (uid u-1) in f, and q (uid u-2) too when npods is 2; a copy of p
+ * as it is now in *orig (unless NULL); returns an actuator without start-up recovery. */
+static struct kube_throttle *start(struct fake *f, size_t npods, json_t **orig)
+{
+	f->pods = json_pack("[o]", burstable_pod("p", "u-1"));
+	if (npods == 2)
+		json_array_append_new(f->pods, burstable_pod("q", "u-2"));
+	if (orig)
+		*orig = json_deep_copy(json_array_get(f->pods, 0));
+	return mk(f, false);
+}
+
+/* A new agent whose start-up recovery restores exactly one pod (its result in *res). */
+static struct kube_throttle *mk_recovered(struct fake *f, struct kt_result *res)
+{
+	struct kube_throttle *kt = mk(f, true);
+	struct kt_result all[4];
+
+	assert_int_equal(kube_throttle_run_once(kt), 1);
+	assert_int_equal(kube_throttle_results(kt, all, 4), 1);
+	if (!all[0].ok)
+		fail_msg("%s", all[0].error);
+	assert_true(all[0].recovered);
+	*res = all[0];
+	return kt;
+}
+
+/* Frees what start() and the test made (orig may be NULL). */
+static void finish(struct kube_throttle *kt, struct fake *f, json_t *orig)
+{
+	kube_throttle_free(kt);
+	json_decref(orig);
+	json_decref(f->pods);
+}
+
 /* Kubernetes >= 1.33: pods/resize; the record goes first; restore puts everything back. */
 static void test_resize_path(void **s)
 {
 	(void)s;
 	struct fake f = { .kind = API_134 };
-	f.pods = json_pack("[o]", burstable_pod("p", "u-1"));
-	json_t *orig = json_deep_copy(json_array_get(f.pods, 0));
-	struct kube_throttle *kt = mk(&f, false);
+	json_t *orig;
+	struct kube_throttle *kt = start(&f, 1, &orig);
 	json_t *pod = json_array_get(f.pods, 0);
 
-	struct kt_result r = act(kt, "p", "u-1", KT_SET, 400);
-	if (!r.ok)
-		fail_msg("%s", r.error);
-	assert_int_equal(r.path, KT_PATH_RESIZE);
-	assert_int_equal(r.requests, 3); /* GET, record, resize */
+	struct kt_result r = first_set(kt, 400, KT_PATH_RESIZE, 3); /* GET, record, resize */
 	assert_string_equal(f.log[1], "PATCH /api/v1/namespaces/apps/pods/p");
 	assert_string_equal(f.log[2], "PATCH /api/v1/namespaces/apps/pods/p/resize");
 	assert_int_equal(r.orig_mcpu, 0); /* "side" has no limit */
@@ -281,9 +333,7 @@ static void test_resize_path(void **s)
 	assert_non_null(strstr(annotation(pod), "\"limits\":\"1\""));
 
 	f.requests = 0;
-	r = act(kt, "p", "u-1", KT_RESTORE, 0);
-	if (!r.ok)
-		fail_msg("%s", r.error);
+	r = act_ok(kt, "p", "u-1", KT_RESTORE, 0);
 	assert_false(r.skipped);
 	assert_int_equal(r.requests, 3); /* GET, resize, record off */
 	assert_true(json_equal(pod, orig));
@@ -292,9 +342,7 @@ static void test_resize_path(void **s)
 	assert_int_equal(st.path, KT_PATH_RESIZE);
 	assert_int_equal(st.sets_ok, 2);
 	assert_int_equal(st.restores_ok, 1);
-	kube_throttle_free(kt);
-	json_decref(orig);
-	json_decref(f.pods);
+	finish(kt, &f, orig);
 }
 
 /* A limit the pod did not have cannot be removed: set to the node's CPUs, said so. */
@@ -302,20 +350,16 @@ static void test_restore_limit_not_removable(void **s)
 {
 	(void)s;
 	struct fake f = { .kind = API_134, .refuse_limit_removal = true };
-	f.pods = json_pack("[o]", burstable_pod("p", "u-1"));
-	struct kube_throttle *kt = mk(&f, false);
+	struct kube_throttle *kt = start(&f, 1, NULL);
 	json_t *pod = json_array_get(f.pods, 0);
 
 	assert_true(act(kt, "p", "u-1", KT_SET, 400).ok);
-	struct kt_result r = act(kt, "p", "u-1", KT_RESTORE, 0);
-	if (!r.ok)
-		fail_msg("%s", r.error);
+	struct kt_result r = act_ok(kt, "p", "u-1", KT_RESTORE, 0);
 	assert_string_equal(cpu(pod, 0, "limits"), "1");
 	assert_string_equal(cpu(pod, 1, "limits"), "4000m");
 	assert_non_null(strstr(r.error, "node's 4000m"));
 	assert_null(annotation(pod));
-	kube_throttle_free(kt);
-	json_decref(f.pods);
+	finish(kt, &f, NULL);
 }
 
 /* 1.27-1.32 with the gate: no resize subresource (404) -> the pod spec, remembered. */
@@ -323,16 +367,12 @@ static void test_spec_fallback(void **s)
 {
 	(void)s;
 	struct fake f = { .kind = API_130_GATE };
-	f.pods = json_pack("[oo]", burstable_pod("p", "u-1"), burstable_pod("q", "u-2"));
-	json_t *orig = json_deep_copy(json_array_get(f.pods, 0));
-	struct kube_throttle *kt = mk(&f, false);
+	json_t *orig;
+	struct kube_throttle *kt = start(&f, 2, &orig);
 	json_t *pod = json_array_get(f.pods, 0);
 
-	struct kt_result r = act(kt, "p", "u-1", KT_SET, 300);
-	if (!r.ok)
-		fail_msg("%s", r.error);
-	assert_int_equal(r.path, KT_PATH_SPEC);
-	assert_int_equal(r.requests, 4); /* GET, record, resize 404, spec */
+	/* GET, record, resize 404, spec */
+	struct kt_result r = first_set(kt, 300, KT_PATH_SPEC, 4);
 	assert_string_equal(cpu(pod, 0, "limits"), "150m");
 	assert_true(labelled(pod));
 	f.requests = 0;
@@ -345,9 +385,7 @@ static void test_spec_fallback(void **s)
 	assert_true(r.ok);
 	assert_int_equal(r.requests, 2); /* GET, spec + record off together */
 	assert_true(json_equal(pod, orig));
-	kube_throttle_free(kt);
-	json_decref(orig);
-	json_decref(f.pods);
+	finish(kt, &f, orig);
 }
 
 /* 1.30 without the gate: the cluster cannot; the record is taken off; not asked again. */
@@ -355,9 +393,8 @@ static void test_cannot_resize(void **s)
 {
 	(void)s;
 	struct fake f = { .kind = API_130 };
-	f.pods = json_pack("[o]", burstable_pod("p", "u-1"));
-	json_t *orig = json_deep_copy(json_array_get(f.pods, 0));
-	struct kube_throttle *kt = mk(&f, false);
+	json_t *orig;
+	struct kube_throttle *kt = start(&f, 1, &orig);
 
 	struct kt_result r = act(kt, "p", "u-1", KT_SET, 300);
 	assert_false(r.ok);
@@ -371,9 +408,7 @@ static void test_cannot_resize(void **s)
 	assert_false(r.ok);
 	assert_int_equal(r.requests, 0);
 	assert_string_equal(kt_path_name(KT_PATH_NONE), "none");
-	kube_throttle_free(kt);
-	json_decref(orig);
-	json_decref(f.pods);
+	finish(kt, &f, orig);
 }
 
 /* Guaranteed keeps requests == limits; BestEffort is refused before any patch. */
@@ -404,8 +439,7 @@ static void test_qos(void **s)
 	assert_false(r.ok);
 	assert_non_null(strstr(r.error, "BestEffort"));
 	assert_int_equal(f.requests, 1); /* the GET only */
-	kube_throttle_free(kt);
-	json_decref(f.pods);
+	finish(kt, &f, NULL);
 }
 
 /* A new agent restores what an earlier one left throttled (its record and label). */
@@ -413,10 +447,9 @@ static void test_recovery_at_start(void **s)
 {
 	(void)s;
 	struct fake f = { .kind = API_134 };
-	f.pods = json_pack("[oo]", burstable_pod("p", "u-1"), burstable_pod("q", "u-2"));
-	json_t *orig = json_deep_copy(json_array_get(f.pods, 0));
-	struct kube_throttle *kt = mk(&f, false);
-	struct kt_result res[4];
+	json_t *orig;
+	struct kube_throttle *kt = start(&f, 2, &orig);
+	struct kt_result res;
 
 	assert_true(act(kt, "p", "u-1", KT_SET, 200).ok);
 	kube_throttle_free(kt); /* the agent goes (killed: nothing restored) */
@@ -424,13 +457,8 @@ static void test_recovery_at_start(void **s)
 	assert_string_equal(cpu(json_array_get(f.pods, 0), 0, "limits"), "100m");
 
 	f.requests = 0;
-	kt = mk(&f, true);
-	assert_int_equal(kube_throttle_run_once(kt), 1);
-	assert_int_equal(kube_throttle_results(kt, res, 4), 1);
-	if (!res[0].ok)
-		fail_msg("%s", res[0].error);
-	assert_true(res[0].recovered);
-	assert_string_equal(res[0].uid, "u-1");
+	kt = mk_recovered(&f, &res);
+	assert_string_equal(res.uid, "u-1");
 	assert_int_equal(f.requests, 4); /* list, GET, resize, record off */
 	assert_true(json_equal(json_array_get(f.pods, 0), orig));
 	struct kube_throttle_stats st;
@@ -438,9 +466,7 @@ static void test_recovery_at_start(void **s)
 	assert_true(st.recovery_done);
 	assert_int_equal(st.recovered, 1);
 	assert_int_equal(kube_throttle_run_once(kt), 0); /* once */
-	kube_throttle_free(kt);
-	json_decref(orig);
-	json_decref(f.pods);
+	finish(kt, &f, orig);
 }
 
 /* Gone or replaced pods; bad requests. */
@@ -463,8 +489,7 @@ static void test_gone_and_bad(void **s)
 	assert_true(r.ok && r.skipped);
 	assert_int_equal(kube_throttle_request(kt, &bad), -EINVAL); /* SET without a limit */
 	assert_int_equal(kube_throttle_request(kt, NULL), -EINVAL);
-	kube_throttle_free(kt);
-	json_decref(f.pods);
+	finish(kt, &f, NULL);
 }
 
 /* The queue keeps one request per pod, the newest. */
@@ -472,8 +497,7 @@ static void test_queue_coalesces(void **s)
 {
 	(void)s;
 	struct fake f = { .kind = API_134 };
-	f.pods = json_pack("[o]", burstable_pod("p", "u-1"));
-	struct kube_throttle *kt = mk(&f, false);
+	struct kube_throttle *kt = start(&f, 1, NULL);
 	struct kt_request r1 = { .ns = "apps", .name = "p", .uid = "u-1", .op = KT_SET, .limit_mcpu = 300 };
 	struct kt_request r2 = r1;
 	struct kt_result res[4];
@@ -483,8 +507,7 @@ static void test_queue_coalesces(void **s)
 	assert_int_equal(kube_throttle_run_once(kt), 1);
 	assert_int_equal(kube_throttle_results(kt, res, 4), 1);
 	assert_int_equal(res[0].limit_mcpu, 900);
-	kube_throttle_free(kt);
-	json_decref(f.pods);
+	finish(kt, &f, NULL);
 }
 
 /* ---- method cgroup: a tree of plain files shaped as the kubelet's (a stand-in for the
@@ -509,12 +532,45 @@ static char *get(const char *path, char *buf, size_t cap)
 	return buf;
 }
 
+/* The v1 cgroup directory dir's cpu.cfs_quota_us reads want. */
+static void assert_quota(const char *dir, const char *want)
+{
+	char p[700], b[64];
+
+	snprintf(p, sizeof(p), "%s/cpu.cfs_quota_us", dir);
+	assert_string_equal(get(p, b, sizeof(b)), want);
+}
+
+/* An actuator of method cgroup (no recovery) on the tree at root. */
+static struct kube_throttle *mk_cgroup(struct fake *f, const char *root)
+{
+	g_cgroot = root;
+	g_cgroup = true;
+	return mk(f, false);
+}
+
+/* The end of a cgroup test: the API method again; the fake's pods freed. */
+static void cgroup_done(struct fake *f)
+{
+	g_cgroup = false;
+	g_cgroot = NULL;
+	json_decref(f->pods);
+}
+
+static void remove_tree(const char *root)
+{
+	char cmd[700];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	assert_int_equal(system(cmd), 0);
+}
+
 static void test_cgroup_v1(void **s)
 {
 	(void)s;
-	char root[] = "/tmp/wl-kt-XXXXXX", p[512], b[64];
+	char root[] = "/tmp/wl-kt-XXXXXX", p[512];
 	struct fake f = { .kind = API_130 }; /* a cluster that cannot resize */
-	struct kt_result res[4];
+	struct kt_result res;
 
 	assert_non_null(mkdtemp(root));
 	const char *dirs[] = { "cpu,cpuacct", "cpu,cpuacct/kubepods", "cpu,cpuacct/kubepods/burstable",
@@ -540,23 +596,18 @@ static void test_cgroup_v1(void **s)
 	assert_int_equal(kt_pod_cgroup(root, "u-2", dir, sizeof(dir), &v2), -ENOENT);
 	assert_int_equal(kt_pod_cgroup(root, "../x", dir, sizeof(dir), &v2), -EINVAL);
 
+	char pod_dir[600], c1[610], pause[610];
+	snprintf(pod_dir, sizeof(pod_dir), "%s/%s", root, pod);
+	snprintf(c1, sizeof(c1), "%s/c1", pod_dir);
+	snprintf(pause, sizeof(pause), "%s/pause", pod_dir);
 	f.pods = json_pack("[o]", burstable_pod("p", "u-1"));
 	json_t *orig = json_deep_copy(json_array_get(f.pods, 0));
-	g_cgroot = root;
-	g_cgroup = true;
-	struct kube_throttle *kt = mk(&f, false);
-	struct kt_result r = act(kt, "p", "u-1", KT_SET, 500);
-	if (!r.ok)
-		fail_msg("%s", r.error);
-	assert_int_equal(r.path, KT_PATH_CGROUP);
-	assert_int_equal(r.requests, 2); /* GET, record */
+	struct kube_throttle *kt = mk_cgroup(&f, root);
+	struct kt_result r = first_set(kt, 500, KT_PATH_CGROUP, 2); /* GET, record */
 	assert_int_equal(r.orig_mcpu, 2000); /* its own quota, 200000 / 100000 */
-	snprintf(p, sizeof(p), "%s/%s/cpu.cfs_quota_us", root, pod);
-	assert_string_equal(get(p, b, sizeof(b)), "50000");
-	snprintf(p, sizeof(p), "%s/%s/c1/cpu.cfs_quota_us", root, pod);
-	assert_string_equal(get(p, b, sizeof(b)), "50000"); /* a child never above its parent */
-	snprintf(p, sizeof(p), "%s/%s/pause/cpu.cfs_quota_us", root, pod);
-	assert_string_equal(get(p, b, sizeof(b)), "-1");
+	assert_quota(pod_dir, "50000");
+	assert_quota(c1, "50000"); /* a child never above its parent */
+	assert_quota(pause, "-1");
 	json_t *pj = json_array_get(f.pods, 0);
 	assert_true(labelled(pj));
 	assert_non_null(strstr(annotation(pj), "\"method\":\"cgroup\""));
@@ -566,24 +617,15 @@ static void test_cgroup_v1(void **s)
 	/* adjust up: the child follows up to its own */
 	r = act(kt, "p", "u-1", KT_SET, 3000);
 	assert_true(r.ok);
-	snprintf(p, sizeof(p), "%s/%s/cpu.cfs_quota_us", root, pod);
-	assert_string_equal(get(p, b, sizeof(b)), "300000");
-	snprintf(p, sizeof(p), "%s/%s/c1/cpu.cfs_quota_us", root, pod);
-	assert_string_equal(get(p, b, sizeof(b)), "200000");
+	assert_quota(pod_dir, "300000");
+	assert_quota(c1, "200000");
 	act(kt, "p", "u-1", KT_SET, 500);
 	kube_throttle_free(kt); /* killed while throttled */
 
 	/* the next agent restores from the record at start */
-	kt = mk(&f, true);
-	assert_int_equal(kube_throttle_run_once(kt), 1);
-	assert_int_equal(kube_throttle_results(kt, res, 4), 1);
-	if (!res[0].ok)
-		fail_msg("%s", res[0].error);
-	assert_true(res[0].recovered);
-	snprintf(p, sizeof(p), "%s/%s/cpu.cfs_quota_us", root, pod);
-	assert_string_equal(get(p, b, sizeof(b)), "200000");
-	snprintf(p, sizeof(p), "%s/%s/c1/cpu.cfs_quota_us", root, pod);
-	assert_string_equal(get(p, b, sizeof(b)), "200000");
+	kt = mk_recovered(&f, &res);
+	assert_quota(pod_dir, "200000");
+	assert_quota(c1, "200000");
 	assert_true(json_equal(json_array_get(f.pods, 0), orig));
 	kube_throttle_free(kt);
 
@@ -592,13 +634,9 @@ static void test_cgroup_v1(void **s)
 	r = act(kt, "p", "u-9", KT_SET, 500); /* uid mismatch: replaced */
 	assert_false(r.ok);
 	kube_throttle_free(kt);
-	g_cgroup = false;
-	g_cgroot = NULL;
 	json_decref(orig);
-	json_decref(f.pods);
-	char cmd[600];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
-	assert_int_equal(system(cmd), 0);
+	cgroup_done(&f);
+	remove_tree(root);
 }
 
 static void test_cgroup_v2_systemd(void **s)
@@ -620,25 +658,17 @@ static void test_cgroup_v2_systemd(void **s)
 			       "be", "namespace", "apps", "uid", "u-b-1", "spec", "containers", "name",
 			       "c", "status", "qosClass", "BestEffort");
 	f.pods = json_pack("[o]", be);
-	g_cgroot = root;
-	g_cgroup = true;
-	struct kube_throttle *kt = mk(&f, false);
+	struct kube_throttle *kt = mk_cgroup(&f, root);
 	/* BestEffort: the API path refuses it, the cgroup method can */
-	struct kt_result r = act(kt, "be", "u-b-1", KT_SET, 250);
-	if (!r.ok)
-		fail_msg("%s", r.error);
+	struct kt_result r = act_ok(kt, "be", "u-b-1", KT_SET, 250);
 	assert_string_equal(get(p, b, sizeof(b)), "25000 100000");
 	r = act(kt, "be", "u-b-1", KT_RESTORE, 0);
 	assert_true(r.ok);
 	assert_string_equal(get(p, b, sizeof(b)), "max 100000");
 	assert_false(labelled(be));
 	kube_throttle_free(kt);
-	g_cgroup = false;
-	g_cgroot = NULL;
-	json_decref(f.pods);
-	char cmd[700];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
-	assert_int_equal(system(cmd), 0);
+	cgroup_done(&f);
+	remove_tree(root);
 }
 
 /* The kernel's own rule, on a REAL cgroup v1 cpu hierarchy (root only; skipped where
@@ -648,7 +678,7 @@ static void test_cgroup_v1_real(void **s)
 {
 	(void)s;
 	const char *v1 = NULL;
-	char top[200], pod[300], ctr[400], fake[] = "/tmp/wl-kt-XXXXXX", link[500], b[64];
+	char top[200], pod[300], ctr[400], fake[] = "/tmp/wl-kt-XXXXXX", link[500];
 	struct fake f = { .kind = API_130 };
 
 	if (access("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", F_OK) == 0)
@@ -677,36 +707,20 @@ static void test_cgroup_v1_real(void **s)
 	assert_int_equal(symlink(top, link), 0);
 
 	f.pods = json_pack("[o]", burstable_pod("p", "r-1"));
-	g_cgroot = fake;
-	g_cgroup = true;
-	struct kube_throttle *kt = mk(&f, false);
-	struct kt_result r = act(kt, "p", "r-1", KT_SET, 500);
-	if (!r.ok)
-		fail_msg("%s", r.error);
-	snprintf(link, sizeof(link), "%s/cpu.cfs_quota_us", pod);
-	assert_string_equal(get(link, b, sizeof(b)), "50000");
-	snprintf(link, sizeof(link), "%s/cpu.cfs_quota_us", ctr);
-	assert_string_equal(get(link, b, sizeof(b)), "50000");
-	r = act(kt, "p", "r-1", KT_SET, 3000); /* up: the pod first */
-	if (!r.ok)
-		fail_msg("%s", r.error);
-	snprintf(link, sizeof(link), "%s/cpu.cfs_quota_us", pod);
-	assert_string_equal(get(link, b, sizeof(b)), "300000");
-	snprintf(link, sizeof(link), "%s/cpu.cfs_quota_us", ctr);
-	assert_string_equal(get(link, b, sizeof(b)), "200000");
-	r = act(kt, "p", "r-1", KT_SET, 1000); /* down again */
+	struct kube_throttle *kt = mk_cgroup(&f, fake);
+	act_ok(kt, "p", "r-1", KT_SET, 500);
+	assert_quota(pod, "50000");
+	assert_quota(ctr, "50000");
+	act_ok(kt, "p", "r-1", KT_SET, 3000); /* up: the pod first */
+	assert_quota(pod, "300000");
+	assert_quota(ctr, "200000");
+	struct kt_result r = act(kt, "p", "r-1", KT_SET, 1000); /* down again */
 	assert_true(r.ok);
-	r = act(kt, "p", "r-1", KT_RESTORE, 0);
-	if (!r.ok)
-		fail_msg("%s", r.error);
-	snprintf(link, sizeof(link), "%s/cpu.cfs_quota_us", pod);
-	assert_string_equal(get(link, b, sizeof(b)), "200000");
-	snprintf(link, sizeof(link), "%s/cpu.cfs_quota_us", ctr);
-	assert_string_equal(get(link, b, sizeof(b)), "200000");
+	act_ok(kt, "p", "r-1", KT_RESTORE, 0);
+	assert_quota(pod, "200000");
+	assert_quota(ctr, "200000");
 	kube_throttle_free(kt);
-	g_cgroup = false;
-	g_cgroot = NULL;
-	json_decref(f.pods);
+	cgroup_done(&f);
 	rmdir(ctr);
 	rmdir(pod);
 	snprintf(pod, sizeof(pod), "%s/kubepods", top);

@@ -17,6 +17,7 @@
 #include "agent/kube/kube_writer.h"
 #include "agent/policy/energypolicy.h"
 #include "test/unit/fixture_kube_writer.h"
+#include "testmain.h"
 
 /* ---- injected transport (the clock: fixture_kube_writer.h) ------------------------------ */
 
@@ -80,21 +81,41 @@ static void fake_release(struct fake *f)
 		free(f->abodies[i]);
 }
 
-static struct kube_writer *mkw(struct fake *f, struct fclock *c, struct kube_writer_opts *o)
-{
-	struct kube_writer_opts d = { 0 };
-	struct wl_err e = { { 0 } };
+/* The state of a test on the injected transport (setup, teardown): the transport, the
+ * clock (at 1000 s) and the writer that wfx_open made. teardown frees the writer, with
+ * what is still queued in it (ASan sees a leak there), then the transport. */
+struct wfx {
+	struct fake f;
+	struct fclock c;
 	struct kube_writer *w;
-	if (!o)
-		o = &d;
-	o->manual = true;
-	o->send = fake_send;
-	o->send_ud = f;
-	o->now_ns = fclock_now;
-	o->clock_ud = c;
-	w = kube_writer_new(NULL, o, &e);
-	assert_non_null(w);
-	return w;
+};
+
+static int setup(void **state)
+{
+	struct wfx *fx = calloc(1, sizeof(*fx));
+
+	if (!fx)
+		return -1;
+	fx->c.t = 1000 * S_NS;
+	*state = fx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct wfx *fx = *state;
+
+	kube_writer_free(fx->w);
+	fake_release(&fx->f);
+	free(fx);
+	return 0;
+}
+
+/* The test's writer on fx's transport and clock; o: NULL or the other options. */
+static struct kube_writer *wfx_open(struct wfx *fx, struct kube_writer_opts *o)
+{
+	fx->w = fixture_kw_new(fake_send, &fx->f, &fx->c, o);
+	return fx->w;
 }
 
 /* ---- JSON ---------------------------------------------------------------------------- */
@@ -162,12 +183,10 @@ static void test_pod_json(void **st)
 
 static void test_coalescing(void **st)
 {
-	struct fake f = { 0 };
-	struct fclock c = { 1000 * S_NS };
-	struct kube_writer *w = mkw(&f, &c, NULL);
+	struct wfx *fx = *st;
+	struct kube_writer *w = wfx_open(fx, NULL);
 	struct kube_writer_stats s;
 	json_t *j;
-	(void)st;
 
 	for (int i = 1; i <= 5; i++) {
 		struct kw_pod p = mkpod("shop", "redis-0", "uid-1", i, 100.0 * i);
@@ -176,11 +195,11 @@ static void test_coalescing(void **st)
 	kube_writer_stats(w, &s);
 	assert_int_equal(s.pods, 1);
 	assert_int_equal(kube_writer_run_once(w, NULL), 2); /* create + status */
-	assert_int_equal(f.create_calls, 1);
-	assert_int_equal(f.status_calls, 1);
-	assert_string_equal(f.path, "/apis/wattlet.dev/v1alpha1/namespaces/shop/podenergies/"
+	assert_int_equal(fx->f.create_calls, 1);
+	assert_int_equal(fx->f.status_calls, 1);
+	assert_string_equal(fx->f.path, "/apis/wattlet.dev/v1alpha1/namespaces/shop/podenergies/"
 				    "redis-0/status?fieldManager=wattlet&force=true");
-	j = json_loads(f.sbody, 0, NULL);
+	j = json_loads(fx->f.sbody, 0, NULL);
 	assert_float_equal(jnum(j, "status.watts"), 5, 1e-9); /* only the newest */
 	assert_float_equal(jnum(j, "status.joules"), 500, 1e-9);
 	json_decref(j);
@@ -189,32 +208,28 @@ static void test_coalescing(void **st)
 	kube_writer_stats(w, &s);
 	assert_int_equal(s.writes_ok, 1);
 	assert_int_equal(s.requests, 2);
-	kube_writer_free(w);
-	fake_release(&f);
 }
 
 static void test_thresholds(void **st)
 {
-	struct fake f = { 0 };
-	struct fclock c = { 1000 * S_NS };
-	struct kube_writer *w = mkw(&f, &c, NULL);
+	struct wfx *fx = *st;
+	struct kube_writer *w = wfx_open(fx, NULL);
 	struct kube_writer_stats s;
 	struct kw_pod p = mkpod("shop", "web-0", "uid-w", 10.0, 100000.0);
 	uint64_t next = 0;
-	(void)st;
 
 	assert_int_equal(kube_writer_offer_pod(w, &p), 0);
 	assert_int_equal(kube_writer_run_once(w, NULL), 2);
 
 	/* a big change before the interval is up waits for it */
-	c.t += 30 * S_NS;
+	fx->c.t += 30 * S_NS;
 	p.watts = 20;
 	assert_int_equal(kube_writer_offer_pod(w, &p), 0);
 	assert_int_equal(kube_writer_run_once(w, &next), 0);
 	assert_int_equal(next, 30000);
 
 	/* interval up, change below max(0.1 W, 5 %) and joules +0.5 %: skipped */
-	c.t += 31 * S_NS;
+	fx->c.t += 31 * S_NS;
 	p.watts = 10.4;
 	p.joules = 100500;
 	assert_int_equal(kube_writer_offer_pod(w, &p), 0);
@@ -227,16 +242,16 @@ static void test_thresholds(void **st)
 	p.watts = 10.6;
 	assert_int_equal(kube_writer_offer_pod(w, &p), 0);
 	assert_int_equal(kube_writer_run_once(w, NULL), 1);
-	assert_int_equal(f.create_calls, 1);
+	assert_int_equal(fx->f.create_calls, 1);
 
 	/* joules +1.5 % after the interval: written */
-	c.t += 61 * S_NS;
+	fx->c.t += 61 * S_NS;
 	p.joules = 100500 * 1.015;
 	assert_int_equal(kube_writer_offer_pod(w, &p), 0);
 	assert_int_equal(kube_writer_run_once(w, NULL), 1);
 
 	/* small watts near zero: the 0.1 W floor */
-	c.t += 61 * S_NS;
+	fx->c.t += 61 * S_NS;
 	p.watts = 10.6 + 0.09 * 0; /* unchanged */
 	assert_int_equal(kube_writer_offer_pod(w, &p), 0);
 	assert_int_equal(kube_writer_run_once(w, NULL), 0);
@@ -248,11 +263,11 @@ static void test_thresholds(void **st)
 
 	/* unchanged for 10 intervals: written anyway, once */
 	for (int i = 0; i < 9; i++) {
-		c.t += 60 * S_NS;
+		fx->c.t += 60 * S_NS;
 		assert_int_equal(kube_writer_offer_pod(w, &p), 0);
 		assert_int_equal(kube_writer_run_once(w, NULL), 0);
 	}
-	c.t += 61 * S_NS;
+	fx->c.t += 61 * S_NS;
 	assert_int_equal(kube_writer_offer_pod(w, &p), 0);
 	assert_int_equal(kube_writer_run_once(w, NULL), 1);
 	kube_writer_stats(w, &s);
@@ -261,50 +276,42 @@ static void test_thresholds(void **st)
 	/* the pod's own interval (EnergyPolicy updateInterval) */
 	p.interval_s = 10;
 	p.watts = 50;
-	c.t += 11 * S_NS;
+	fx->c.t += 11 * S_NS;
 	assert_int_equal(kube_writer_offer_pod(w, &p), 0);
 	assert_int_equal(kube_writer_run_once(w, NULL), 1);
-	kube_writer_free(w);
-	fake_release(&f);
 }
 
 static void test_threshold_options(void **st)
 {
-	struct fake f = { 0 };
-	struct fclock c = { 1000 * S_NS };
+	struct wfx *fx = *st;
 	struct kube_writer_opts o = { 0 };
 	struct kube_writer *w;
 	struct kw_pod p = mkpod("shop", "web-0", "uid-w", 10.0, 100000.0);
-	(void)st;
 	o.rel_dwatts = 0.5; /* 50 % */
-	w = mkw(&f, &c, &o);
+	w = wfx_open(fx, &o);
 	assert_int_equal(kube_writer_offer_pod(w, &p), 0);
 	assert_int_equal(kube_writer_run_once(w, NULL), 2);
-	c.t += 61 * S_NS;
+	fx->c.t += 61 * S_NS;
 	p.watts = 14; /* +40 %: below 50 % */
 	assert_int_equal(kube_writer_offer_pod(w, &p), 0);
 	assert_int_equal(kube_writer_run_once(w, NULL), 0);
 	p.watts = 16;
 	assert_int_equal(kube_writer_offer_pod(w, &p), 0);
 	assert_int_equal(kube_writer_run_once(w, NULL), 1);
-	kube_writer_free(w);
-	fake_release(&f);
 }
 
 /* ---- cap, forget ------------------------------------------------------------------------ */
 
 static void test_cap_and_forget(void **st)
 {
-	struct fake f = { 0 };
-	struct fclock c = { 1000 * S_NS };
+	struct wfx *fx = *st;
 	struct kube_writer_opts o = { 0 };
 	struct kube_writer *w;
 	struct kube_writer_stats s;
 	char name[32], uid[32];
-	(void)st;
 	o.max_pods = 8;
 	o.burst = 100;
-	w = mkw(&f, &c, &o);
+	w = wfx_open(fx, &o);
 	for (int i = 0; i < 10; i++) {
 		struct kw_pod p;
 		snprintf(name, sizeof(name), "p%d", i);
@@ -337,28 +344,24 @@ static void test_cap_and_forget(void **st)
 	kube_writer_stats(w, &s);
 	assert_int_equal(s.pods, 4);
 	assert_int_equal(kube_writer_run_once(w, NULL), 8);
-	assert_int_equal(f.create_calls, 4);
-	assert_null(strstr(f.body, "\"p0\""));
+	assert_int_equal(fx->f.create_calls, 4);
+	assert_null(strstr(fx->f.body, "\"p0\""));
 	{
 		struct kw_pod bad = mkpod("ns", "x", "", 1, 1);
 		assert_int_equal(kube_writer_offer_pod(w, &bad), -EINVAL);
 	}
-	kube_writer_free(w);
-	fake_release(&f);
 }
 
 /* ---- rate limit ---------------------------------------------------------------------------- */
 
 static void test_rate_limit(void **st)
 {
-	struct fake f = { 0 };
-	struct fclock c = { 1000 * S_NS };
-	struct kube_writer *w = mkw(&f, &c, NULL); /* 5/s, burst 10 */
+	struct wfx *fx = *st;
+	struct kube_writer *w = wfx_open(fx, NULL); /* 5/s, burst 10 */
 	struct kube_writer_stats s;
 	uint64_t next = 0;
 	char name[32];
 	int total = 0;
-	(void)st;
 
 	for (int i = 0; i < 30; i++) {
 		struct kw_pod p;
@@ -374,39 +377,35 @@ static void test_rate_limit(void **st)
 	assert_int_equal(kube_writer_run_once(w, NULL), 0);
 	kube_writer_stats(w, &s);
 	assert_int_equal(s.rate_limited, 1); /* the same wait */
-	c.t += 400 * 1000000ull;
+	fx->c.t += 400 * 1000000ull;
 	assert_int_equal(kube_writer_run_once(w, NULL), 2);
 	/* 10 more seconds: 50 more requests at most */
 	for (int i = 0; i < 10; i++) {
-		c.t += S_NS;
+		fx->c.t += S_NS;
 		total += kube_writer_run_once(w, NULL);
 	}
 	assert_int_equal(total, 10 + 48); /* 2 went at 0.4 s, 50 tokens less those 2 */
 	kube_writer_stats(w, &s);
 	assert_int_equal(s.writes_ok, 30);
 	assert_true(s.rate_limited >= 2);
-	kube_writer_free(w);
-	fake_release(&f);
 }
 
 /* ---- backoff ------------------------------------------------------------------------------ */
 
 static void test_backoff(void **st)
 {
-	struct fake f = { 0 };
-	struct fclock c = { 1000 * S_NS };
+	struct wfx *fx = *st;
 	struct kube_writer_opts o = { 0 };
 	struct kube_writer *w;
 	struct kube_writer_stats s;
 	uint64_t next = 0, prev = 0;
 	json_t *j;
-	(void)st;
 	o.backoff_base_ms = 1000;
 	o.backoff_max_ms = 8000;
 	o.burst = 1000;
 	o.rate_per_s = 1000;
-	w = mkw(&f, &c, &o);
-	f.rc = ECONNREFUSED;
+	w = wfx_open(fx, &o);
+	fx->f.rc = ECONNREFUSED;
 	for (int i = 0; i < 6; i++) {
 		struct kw_pod p = mkpod("ns", "p", "u", 1 + i, 10 + i);
 		assert_int_equal(kube_writer_offer_pod(w, &p), 0);
@@ -423,38 +422,34 @@ static void test_backoff(void **st)
 		kube_writer_stats(w, &s);
 		assert_true(s.backing_off);
 		assert_int_equal(s.pods, 1); /* only the newest snapshot, never grows */
-		c.t += next * 1000000ull;
+		fx->c.t += next * 1000000ull;
 	}
 	kube_writer_stats(w, &s);
 	assert_int_equal(s.transport_errors, 6);
 	assert_int_equal(s.writes_failed, 6);
 	assert_non_null(strstr(s.last_error, "connection refused"));
 	/* API back: the newest snapshot is written, the backoff resets */
-	f.rc = 0;
+	fx->f.rc = 0;
 	{
 		struct kw_pod p = mkpod("ns", "p", "u", 42, 420);
 		assert_int_equal(kube_writer_offer_pod(w, &p), 0);
 	}
 	assert_int_equal(kube_writer_run_once(w, NULL), 2);
-	j = json_loads(f.sbody, 0, NULL);
+	j = json_loads(fx->f.sbody, 0, NULL);
 	assert_float_equal(jnum(j, "status.watts"), 42, 1e-9);
 	json_decref(j);
 	kube_writer_stats(w, &s);
 	assert_false(s.backing_off);
 	assert_int_equal(s.writes_ok, 1);
-	kube_writer_free(w);
-	fake_release(&f);
 }
 
 static void test_invalid_not_retried(void **st)
 {
-	struct fake f = { 0 };
-	struct fclock c = { 1000 * S_NS };
-	struct kube_writer *w = mkw(&f, &c, NULL);
+	struct wfx *fx = *st;
+	struct kube_writer *w = wfx_open(fx, NULL);
 	struct kube_writer_stats s;
 	struct kw_pod p = mkpod("ns", "p", "u", 1, 1);
-	(void)st;
-	f.status = 422;
+	fx->f.status = 422;
 	assert_int_equal(kube_writer_offer_pod(w, &p), 0);
 	assert_int_equal(kube_writer_run_once(w, NULL), 1);
 	kube_writer_stats(w, &s);
@@ -464,35 +459,31 @@ static void test_invalid_not_retried(void **st)
 	/* a newer snapshot is not sent before the interval */
 	assert_int_equal(kube_writer_offer_pod(w, &p), 0);
 	assert_int_equal(kube_writer_run_once(w, NULL), 0);
-	c.t += 61 * S_NS;
-	f.status = 0;
+	fx->c.t += 61 * S_NS;
+	fx->f.status = 0;
 	assert_int_equal(kube_writer_run_once(w, NULL), 2);
-	kube_writer_free(w);
-	fake_release(&f);
 }
 
 /* ---- node and events ---------------------------------------------------------------------- */
 
 static void test_node_and_events(void **st)
 {
-	struct fake f = { 0 };
-	struct fclock c = { 1000 * S_NS };
-	struct kube_writer *w = mkw(&f, &c, NULL);
+	struct wfx *fx = *st;
+	struct kube_writer *w = wfx_open(fx, NULL);
 	struct kube_writer_stats s;
 	struct kw_node n = mknode(52.3);
 	struct kw_event ev = { "wattlet.dev/v1alpha1", "PowerModel", NULL, "bad-model", "u-pm",
 			       "InvalidModel", "zone gpu: idleWatts is negative", "Warning" };
 	json_t *j;
-	(void)st;
 
 	assert_int_equal(kube_writer_offer_node(w, &n), 0);
 	assert_int_equal(kube_writer_event(w, &ev), 0);
 	assert_int_equal(kube_writer_event(w, &ev), -EALREADY); /* same object + reason */
 	assert_int_equal(kube_writer_run_once(w, NULL), 3);
-	assert_int_equal(f.event_calls, 1);
-	assert_string_equal(f.path, "/apis/wattlet.dev/v1alpha1/nodeenergies/node-1/status"
+	assert_int_equal(fx->f.event_calls, 1);
+	assert_string_equal(fx->f.path, "/apis/wattlet.dev/v1alpha1/nodeenergies/node-1/status"
 				    "?fieldManager=wattlet&force=true");
-	j = json_loads(f.sbody, 0, NULL);
+	j = json_loads(fx->f.sbody, 0, NULL);
 	assert_float_equal(jnum(j, "status.watts"), 52.3, 1e-9);
 	assert_float_equal(jnum(j, "status.validation.nodeDeviationPercent"), -0.3, 1e-9);
 	assert_int_equal(json_array_size(json_object_get(json_object_get(j, "status"),
@@ -500,7 +491,7 @@ static void test_node_and_events(void **st)
 			 2);
 	json_decref(j);
 	/* 30 s node interval; 1 W of 52 is below 5 % */
-	c.t += 31 * S_NS;
+	fx->c.t += 31 * S_NS;
 	n.watts = 53.3;
 	assert_int_equal(kube_writer_offer_node(w, &n), 0);
 	assert_int_equal(kube_writer_run_once(w, NULL), 0);
@@ -508,7 +499,7 @@ static void test_node_and_events(void **st)
 	assert_int_equal(kube_writer_offer_node(w, &n), 0);
 	assert_int_equal(kube_writer_run_once(w, NULL), 1);
 	/* after the gap the event may go again; a full queue drops */
-	c.t += 61 * S_NS;
+	fx->c.t += 61 * S_NS;
 	assert_int_equal(kube_writer_event(w, &ev), 0);
 	for (int i = 0; i < 15; i++) {
 		char r[32];
@@ -522,8 +513,6 @@ static void test_node_and_events(void **st)
 	assert_int_equal(s.events_dropped, 1);
 	assert_int_equal(s.events_suppressed, 1);
 	assert_int_equal(kube_writer_run_once(w, NULL), 10); /* the burst */
-	kube_writer_free(w); /* frees the queued rest */
-	fake_release(&f);
 }
 
 
@@ -531,13 +520,11 @@ static void test_node_and_events(void **st)
 
 static void test_failure_reasons(void **st)
 {
-	struct fake f = { 0 };
-	struct fclock c = { 1000 * S_NS };
-	struct kube_writer *w = mkw(&f, &c, NULL);
+	struct wfx *fx = *st;
+	struct kube_writer *w = wfx_open(fx, NULL);
 	struct kube_writer_stats s;
 	struct kw_pod p = mkpod("ns", "p", "u", 1, 1);
 	struct kw_node n = mknode(10);
-	(void)st;
 
 	/* the Status body's reason wins; else the HTTP status; no answer: NoResponse */
 	assert_int_equal(kube_writer_reason_of(409, "{\"kind\":\"Status\",\"reason\":\"AlreadyExists\"}", 0),
@@ -554,7 +541,7 @@ static void test_failure_reasons(void **st)
 	assert_string_equal(kube_writer_resource_name(KW_RES_NODEENERGIES), "nodeenergies");
 
 	/* 403 on the PodEnergy (RBAC), then 422 on the NodeEnergy */
-	f.status = 403;
+	fx->f.status = 403;
 	assert_int_equal(kube_writer_offer_pod(w, &p), 0);
 	assert_int_equal(kube_writer_run_once(w, NULL), 1);
 	kube_writer_stats(w, &s);
@@ -562,7 +549,7 @@ static void test_failure_reasons(void **st)
 	assert_int_equal(s.last_resource, KW_RES_PODENERGIES);
 	assert_int_equal(s.last_reason, KW_REASON_FORBIDDEN);
 	assert_true(s.last_error_real_ns > 0);
-	f.status = 422;
+	fx->f.status = 422;
 	assert_int_equal(kube_writer_offer_node(w, &n), 0);
 	assert_int_equal(kube_writer_run_once(w, NULL), 1);
 	kube_writer_stats(w, &s);
@@ -572,12 +559,12 @@ static void test_failure_reasons(void **st)
 	assert_non_null(strstr(s.last_error, "NodeEnergy"));
 	assert_non_null(strstr(s.last_error, "Too long"));
 	/* the next NodeEnergy status carries the failures (status.writeErrors) */
-	f.status = 0;
-	c.t += 31 * S_NS;
+	fx->f.status = 0;
+	fx->c.t += 31 * S_NS;
 	assert_int_equal(kube_writer_offer_node(w, &n), 0);
 	assert_int_equal(kube_writer_run_once(w, NULL), 2); /* create + status */
 	{
-		json_t *j = json_loads(f.sbody, 0, NULL);
+		json_t *j = json_loads(fx->f.sbody, 0, NULL);
 		json_t *we = json_object_get(json_object_get(j, "status"), "writeErrors");
 		assert_non_null(we);
 		assert_int_equal(json_integer_value(json_object_get(we, "failedWrites")), 2);
@@ -590,8 +577,8 @@ static void test_failure_reasons(void **st)
 		json_decref(j);
 	}
 	/* no answer at all */
-	f.rc = -ECONNREFUSED;
-	c.t += 200 * S_NS;
+	fx->f.rc = -ECONNREFUSED;
+	fx->c.t += 200 * S_NS;
 	{
 		struct kw_pod q = mkpod("ns", "q", "u-q", 1, 1);
 		assert_int_equal(kube_writer_offer_pod(w, &q), 0);
@@ -599,8 +586,6 @@ static void test_failure_reasons(void **st)
 	assert_int_equal(kube_writer_run_once(w, NULL), 1);
 	kube_writer_stats(w, &s);
 	assert_int_equal(s.failures[KW_RES_PODENERGIES][KW_REASON_NORESPONSE], 1);
-	kube_writer_free(w);
-	fake_release(&f);
 }
 
 /* A node without a meter: the agent's status once named meter kind "none", which the
@@ -650,9 +635,7 @@ static void test_node_without_meter_json(void **st)
 	p.energy_source = "none";
 	b = kube_writer_pod_json(&p, 1, NULL);
 	j = json_loads(b, 0, NULL);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "status"),
-							      "energySource")),
-			    "none");
+	assert_string_equal(jpath_str(j, "status.energySource"), "none");
 	json_decref(j);
 	free(b);
 }
@@ -697,13 +680,11 @@ static const char *annotation_of(json_t *j)
 
 static void test_budget_annotation(void **st)
 {
-	struct fake f = { 0 };
-	struct fclock c = { 1000 * S_NS };
-	struct kube_writer *w = mkw(&f, &c, NULL);
+	struct wfx *fx = *st;
+	struct kube_writer *w = wfx_open(fx, NULL);
 	struct kw_pod p = mkpod("shop", "redis-0", "uid-1", 4.2, 1234.5);
 	char *b;
 	json_t *j;
-	(void)st;
 
 	/* the body: metadata.annotations only while over budget */
 	p.budget_annotation = "daily=3600000J/86400s,hourly=150000J/3600s";
@@ -725,26 +706,24 @@ static void test_budget_annotation(void **st)
 	p.budget_annotation = NULL;
 	assert_int_equal(kube_writer_offer_pod(w, &p), 0);
 	assert_int_equal(kube_writer_run_once(w, NULL), 2);
-	assert_int_equal(f.create_calls, 1);
-	c.t += 61 * S_NS;
+	assert_int_equal(fx->f.create_calls, 1);
+	fx->c.t += 61 * S_NS;
 	p.budget_annotation = "daily=3600000J/86400s";
 	assert_int_equal(kube_writer_offer_pod(w, &p), 0); /* watts/joules unchanged */
 	assert_int_equal(kube_writer_run_once(w, NULL), 2);
-	assert_int_equal(f.create_calls, 2);
+	assert_int_equal(fx->f.create_calls, 2);
 	/* unchanged annotation: only the status is written at the next interval */
-	c.t += 61 * S_NS;
+	fx->c.t += 61 * S_NS;
 	p.joules *= 2;
 	assert_int_equal(kube_writer_offer_pod(w, &p), 0);
 	assert_int_equal(kube_writer_run_once(w, NULL), 1);
-	assert_int_equal(f.create_calls, 2);
+	assert_int_equal(fx->f.create_calls, 2);
 	/* back under budget: applied once more, without the annotation (apply removes it) */
-	c.t += 61 * S_NS;
+	fx->c.t += 61 * S_NS;
 	p.budget_annotation = NULL;
 	assert_int_equal(kube_writer_offer_pod(w, &p), 0);
 	assert_int_equal(kube_writer_run_once(w, NULL), 2);
-	assert_int_equal(f.create_calls, 3);
-	kube_writer_free(w);
-	fake_release(&f);
+	assert_int_equal(fx->f.create_calls, 3);
 }
 
 /* The metadata bodies the fake saw, in order: checks the annotation of each apply. */
@@ -770,20 +749,11 @@ static void test_budget_annotation_bodies(void **st)
 {
 	char *seen[4] = { 0 };
 	struct fclock c = { 1000 * S_NS };
-	struct kube_writer_opts o = { 0 };
-	struct wl_err e = { { 0 } };
-	struct kube_writer *w;
+	struct kube_writer *w = fixture_kw_new(meta_send, seen, &c, NULL);
 	struct kw_pod p = mkpod("shop", "redis-0", "uid-1", 4.2, 1234.5);
 	json_t *j;
 	(void)st;
 
-	o.manual = true;
-	o.send = meta_send;
-	o.send_ud = seen;
-	o.now_ns = fclock_now;
-	o.clock_ud = &c;
-	w = kube_writer_new(NULL, &o, &e);
-	assert_non_null(w);
 	p.budget_annotation = "tiny=1J/60s";
 	assert_int_equal(kube_writer_offer_pod(w, &p), 0);
 	assert_int_equal(kube_writer_run_once(w, NULL), 2);
@@ -799,8 +769,7 @@ static void test_budget_annotation_bodies(void **st)
 	json_decref(j);
 	j = json_loads(seen[1], 0, NULL);
 	assert_null(annotation_of(j));
-	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "spec"), "podUID")),
-			    "uid-1");
+	assert_string_equal(jpath_str(j, "spec.podUID"), "uid-1");
 	json_decref(j);
 	for (int i = 0; i < 4; i++)
 		free(seen[i]);
@@ -814,18 +783,16 @@ static void test_budget_annotation_bodies(void **st)
 
 static void test_offer_status(void **st)
 {
-	struct fake f = { 0 };
-	struct fclock c = { 1000 * S_NS };
+	struct wfx *fx = *st;
 	struct kube_writer_opts o = { 0 };
 	struct kube_writer *w;
 	struct kube_writer_stats s;
 	char fm[200];
-	(void)st;
 
 	o.burst = 2;
 	o.rate_per_s = 1;
 	o.max_applies = 3;
-	w = mkw(&f, &c, &o);
+	w = wfx_open(fx, &o);
 	/* coalescing per key: only the newest body of a key goes, in its first turn */
 	assert_int_equal(kube_writer_offer_status(w, "u1/node", EP_PATH, "wattlet-node-1",
 						  "{\"v\":1}"), 0);
@@ -839,25 +806,25 @@ static void test_offer_status(void **st)
 	assert_int_equal(kube_writer_offer_status(w, "u3/sum", EP2_PATH, NULL, "{}"), -ENOSPC);
 	/* the same token bucket as everything else: 2 now, the third waits */
 	assert_int_equal(kube_writer_run_once(w, NULL), 2);
-	assert_int_equal(f.apply_calls, 2);
-	assert_string_equal(f.apaths[0], EP_PATH "?fieldManager=wattlet-node-1&force=true");
-	assert_string_equal(f.abodies[0], "{\"v\":3}");
-	assert_string_equal(f.apaths[1], EP_PATH "?fieldManager=wattlet&force=true");
-	assert_string_equal(f.abodies[1], "{\"v\":2}");
+	assert_int_equal(fx->f.apply_calls, 2);
+	assert_string_equal(fx->f.apaths[0], EP_PATH "?fieldManager=wattlet-node-1&force=true");
+	assert_string_equal(fx->f.abodies[0], "{\"v\":3}");
+	assert_string_equal(fx->f.apaths[1], EP_PATH "?fieldManager=wattlet&force=true");
+	assert_string_equal(fx->f.abodies[1], "{\"v\":2}");
 	kube_writer_stats(w, &s);
 	assert_int_equal(s.rate_limited, 1);
 	assert_int_equal(s.applies_ok, 2);
 	assert_int_equal(s.applies_pending, 1);
 	assert_int_equal(s.applies_dropped, 1);
-	c.t += S_NS;
+	fx->c.t += S_NS;
 	assert_int_equal(kube_writer_run_once(w, NULL), 1);
-	assert_string_equal(f.apaths[2], EP2_PATH "?fieldManager=wattlet&force=true");
-	assert_string_equal(f.abodies[2], "{\"v\":4}");
+	assert_string_equal(fx->f.apaths[2], EP2_PATH "?fieldManager=wattlet&force=true");
+	assert_string_equal(fx->f.abodies[2], "{\"v\":4}");
 	assert_int_equal(kube_writer_run_once(w, NULL), 0); /* nothing pending */
 
 	/* transport error: backs off, keeps the body for the retry... */
-	c.t += 10 * S_NS;
-	f.rc = -ECONNREFUSED;
+	fx->c.t += 10 * S_NS;
+	fx->f.rc = -ECONNREFUSED;
 	assert_int_equal(kube_writer_offer_status(w, "u1/sum", EP_PATH, NULL, "{\"v\":5}"), 0);
 	assert_int_equal(kube_writer_run_once(w, NULL), 1);
 	kube_writer_stats(w, &s);
@@ -866,19 +833,19 @@ static void test_offer_status(void **st)
 	assert_int_equal(s.applies_pending, 1);
 	/* ...unless a newer one comes: that one is sent */
 	assert_int_equal(kube_writer_offer_status(w, "u1/sum", EP_PATH, NULL, "{\"v\":6}"), 0);
-	f.rc = 0;
-	c.t += 120 * S_NS;
+	fx->f.rc = 0;
+	fx->c.t += 120 * S_NS;
 	assert_int_equal(kube_writer_run_once(w, NULL), 1);
-	assert_string_equal(f.abodies[4], "{\"v\":6}");
+	assert_string_equal(fx->f.abodies[4], "{\"v\":6}");
 	/* 404 (policy deleted) drops it */
-	f.status = 404;
+	fx->f.status = 404;
 	assert_int_equal(kube_writer_offer_status(w, "u1/sum", EP_PATH, NULL, "{\"v\":7}"), 0);
 	assert_int_equal(kube_writer_run_once(w, NULL), 1);
 	kube_writer_stats(w, &s);
 	assert_int_equal(s.applies_pending, 0);
 	assert_int_equal(s.not_found, 1);
 	assert_false(s.backing_off);
-	f.status = 0;
+	fx->f.status = 0;
 
 	/* bad arguments */
 	assert_int_equal(kube_writer_offer_status(w, "k", "no-slash", NULL, "{}"), -EINVAL);
@@ -890,8 +857,6 @@ static void test_offer_status(void **st)
 	assert_int_equal(kube_writer_offer_status(w, "k", EP_PATH, fm, "{}"), -EINVAL);
 	fm[128] = '\0';
 	assert_int_equal(kube_writer_offer_status(w, "k", EP_PATH, fm, "{}"), 0);
-	kube_writer_free(w); /* frees the pending one */
-	fake_release(&f);
 }
 
 /* ---- the write rate at the defaults -------------------------------------------------------- */
@@ -915,16 +880,14 @@ static double urand(uint64_t *s)
  * offered value is a moving average of the instantaneous one. */
 static void test_write_rate_100_pods(void **st)
 {
-	struct fake f = { 0 };
-	struct fclock c = { 1000 * S_NS };
-	struct kube_writer *w = mkw(&f, &c, NULL);
+	struct wfx *fx = *st;
+	struct kube_writer *w = wfx_open(fx, NULL);
 	struct kube_writer_stats s;
 	enum { NP = 100, HOURS = 3 };
 	double base[NP], avg[NP], joules[NP];
 	char names[NP][16];
 	uint64_t rng = 88172645463325252ull;
 	uint64_t ok_h[HOURS] = { 0 }, prev_ok = 0;
-	(void)st;
 
 	for (int i = 0; i < NP; i++) {
 		snprintf(names[i], sizeof(names[i]), "pod-%d", i);
@@ -933,7 +896,7 @@ static void test_write_rate_100_pods(void **st)
 		joules[i] = 0;
 	}
 	for (int t = 0; t < HOURS * 3600; t++) {
-		c.t += S_NS;
+		fx->c.t += S_NS;
 		for (int i = 0; i < NP; i++) {
 			double noise = i % 3 == 0 ? 0.01 : i % 3 == 1 ? 0.05 : 0.20;
 			double inst;
@@ -966,27 +929,25 @@ static void test_write_rate_100_pods(void **st)
 		assert_true(ok_h[h] <= NP * 60 + NP);
 		assert_true(ok_h[h] >= NP * 6);
 	}
-	kube_writer_free(w);
-	fake_release(&f);
 }
 
 int main(void)
 {
 	const struct CMUnitTest unit[] = {
 		cmocka_unit_test(test_pod_json),
-		cmocka_unit_test(test_coalescing),
-		cmocka_unit_test(test_thresholds),
-		cmocka_unit_test(test_threshold_options),
-		cmocka_unit_test(test_cap_and_forget),
-		cmocka_unit_test(test_rate_limit),
-		cmocka_unit_test(test_backoff),
-		cmocka_unit_test(test_invalid_not_retried),
-		cmocka_unit_test(test_node_and_events),
-		cmocka_unit_test(test_budget_annotation),
+		WL_TEST_FIXTURE(test_coalescing),
+		WL_TEST_FIXTURE(test_thresholds),
+		WL_TEST_FIXTURE(test_threshold_options),
+		WL_TEST_FIXTURE(test_cap_and_forget),
+		WL_TEST_FIXTURE(test_rate_limit),
+		WL_TEST_FIXTURE(test_backoff),
+		WL_TEST_FIXTURE(test_invalid_not_retried),
+		WL_TEST_FIXTURE(test_node_and_events),
+		WL_TEST_FIXTURE(test_budget_annotation),
 		cmocka_unit_test(test_budget_annotation_bodies),
-		cmocka_unit_test(test_offer_status),
-		cmocka_unit_test(test_write_rate_100_pods),
-		cmocka_unit_test(test_failure_reasons),
+		WL_TEST_FIXTURE(test_offer_status),
+		WL_TEST_FIXTURE(test_write_rate_100_pods),
+		WL_TEST_FIXTURE(test_failure_reasons),
 		cmocka_unit_test(test_node_without_meter_json),
 		cmocka_unit_test(test_node_sources_json),
 	};

@@ -17,8 +17,8 @@
 #include "agent/kube/kube_http.h"
 #include "agent/kube/kube_writer.h"
 #include "agent/policy/energypolicy.h"
-#include "test/unit/fixture_kube_writer.h"
 #include "test_kube_server.h"
+#include "test/unit/fixture_kube_writer.h"
 
 /* A server test that checks applies against the CRDs' schemas: a fresh server state,
  * or a skip (saying why) when the server could not load crds/. */
@@ -39,13 +39,21 @@
 
 #define EP_SRV_PATH "/apis/wattlet.dev/v1alpha1/namespaces/shop/energypolicies/e2e"
 
+/* A count from the writer's stats s is want; where not, the writer's last error is
+ * printed before the test fails. */
+static void assert_count(const struct kube_writer_stats *s, uint64_t got, uint64_t want)
+{
+	if (got != want)
+		fprintf(stderr, "last error: %s\n", s->last_error);
+	assert_int_equal(got, want);
+}
+
 /* ---- end to end against the TLS server ------------------------------------------------------ */
 
 static void test_server_apply_schema(void **st)
 {
 	struct kube_config *c;
-	struct kube_writer_opts o = { 0 };
-	struct wl_err e = { { 0 } };
+	struct kube_writer_opts o = { .node_name = "node-1" };
 	struct kube_writer *w;
 	struct kube_writer_stats s;
 	struct kw_pod p = mkpod("shop", "redis-0", "6f3c-uid", 4.2, 1234.5);
@@ -57,21 +65,14 @@ static void test_server_apply_schema(void **st)
 	size_t i;
 	(void)st;
 	NEED_SCHEMAS();
-	c = tsrv_config(&S, NULL);
-	assert_non_null(c);
-	o.manual = true;
-	o.node_name = "node-1";
-	w = kube_writer_new(c, &o, &e);
-	assert_non_null(w);
+	w = fixture_kw_srv_new(&c, &o);
 	assert_int_equal(kube_writer_offer_pod(w, &p), 0);
 	assert_int_equal(kube_writer_offer_pod(w, &odd), 0);
 	assert_int_equal(kube_writer_offer_node(w, &n), 0);
 	assert_int_equal(kube_writer_event(w, &ev), 0);
 	assert_int_equal(kube_writer_run_once(w, NULL), 7);
 	kube_writer_stats(w, &s);
-	if (s.writes_ok != 3)
-		fprintf(stderr, "last error: %s\n", s.last_error);
-	assert_int_equal(s.writes_ok, 3);
+	assert_count(&s, s.writes_ok, 3);
 	assert_int_equal(s.events_sent, 1);
 	/* by resource: each new object is two requests (create, status) */
 	assert_int_equal(s.pod_writes_ok, 2);
@@ -97,9 +98,7 @@ static void test_server_apply_schema(void **st)
 	x = json_object_get(objs, "shop/podenergies/redis-0");
 	assert_non_null(x);
 	assert_float_equal(jnum(x, "status.watts"), 4.2, 1e-9);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(x, "spec"),
-							       "podUID")),
-			    "6f3c-uid");
+	assert_string_equal(jpath_str(x, "spec.podUID"), "6f3c-uid");
 	x = json_object_get(objs, "/nodeenergies/node-1");
 	assert_non_null(x);
 	assert_string_equal(json_string_value(json_object_get(
@@ -111,8 +110,7 @@ static void test_server_apply_schema(void **st)
 				    json_object_get(x, "metadata"), "namespace")),
 			    "default");
 	json_decref(j);
-	kube_writer_free(w);
-	kube_config_free(c);
+	fixture_kw_srv_free(w, c);
 }
 
 
@@ -141,7 +139,6 @@ static void ep_offer(struct kube_writer *w, const char *key, const char *fm, jso
 static void test_server_energypolicy_status(void **st)
 {
 	struct kube_config *c;
-	struct kube_writer_opts o = { 0 };
 	struct wl_err e = { { 0 } };
 	struct kube_writer *w;
 	struct kube_writer_stats s;
@@ -154,10 +151,7 @@ static void test_server_energypolicy_status(void **st)
 	json_t *j, *obj, *x;
 	(void)st;
 	NEED_SCHEMAS();
-	c = tsrv_config(&S, NULL);
-	o.manual = true;
-	w = kube_writer_new(c, &o, &e);
-	assert_non_null(w);
+	w = fixture_kw_srv_new(&c, NULL);
 	/* the policy (as a user would apply it) */
 	assert_int_equal(kube_writer_offer_status(w, "create", EP_SRV_PATH, "kubectl",
 		"{\"apiVersion\":\"wattlet.dev/v1alpha1\",\"kind\":\"EnergyPolicy\","
@@ -187,9 +181,7 @@ static void test_server_energypolicy_status(void **st)
 	ep_offer(w, "u-e2e/sum", "wattlet", ep_status_build(&info, &in, &e));
 	assert_int_equal(kube_writer_run_once(w, NULL), 2);
 	kube_writer_stats(w, &s);
-	if (s.applies_ok != 5)
-		fprintf(stderr, "last error: %s\n", s.last_error);
-	assert_int_equal(s.applies_ok, 5);
+	assert_count(&s, s.applies_ok, 5);
 	assert_int_equal(s.invalid, 0);
 
 	j = srv_call("GET", "/__writes", NULL);
@@ -232,15 +224,12 @@ static void test_server_energypolicy_status(void **st)
 	assert_non_null(strstr(s.last_error, "node"));
 	json_decref(obj);
 	policy_set_free(set);
-	kube_writer_free(w);
-	kube_config_free(c);
+	fixture_kw_srv_free(w, c);
 }
 
 static void test_server_errors(void **st)
 {
 	struct kube_config *c;
-	struct kube_writer_opts o = { 0 };
-	struct wl_err e = { { 0 } };
 	struct kube_writer *w;
 	struct kube_writer_stats s;
 	char longname[300];
@@ -253,10 +242,7 @@ static void test_server_errors(void **st)
 	memset(longname, 'a', 280);
 	longname[280] = '\0';
 	toolong = mkpod("shop", longname, "u-long", 1, 1);
-	c = tsrv_config(&S, NULL);
-	o.manual = true;
-	w = kube_writer_new(c, &o, &e);
-	assert_non_null(w);
+	w = fixture_kw_srv_new(&c, NULL);
 	assert_int_equal(kube_writer_offer_pod(w, &gone), 0);
 	assert_int_equal(kube_writer_offer_pod(w, &toolong), 0);
 	assert_int_equal(kube_writer_run_once(w, NULL), 2);
@@ -281,8 +267,7 @@ static void test_server_errors(void **st)
 	assert_true(s.backing_off);
 	assert_int_equal(s.transport_errors, 1);
 	assert_true(next > 0 && next <= 500);
-	kube_writer_free(w);
-	kube_config_free(c);
+	fixture_kw_srv_free(w, c);
 }
 
 /* The API refuses a NodeEnergy status (422 Invalid, a Status body naming the field): the
@@ -298,23 +283,16 @@ static void test_server_node_invalid(void **st)
 		{ "EnergySource", "False", "NoMeter", "apply a PowerModel with estimated zones", 0 },
 	};
 	static const struct kw_meter NONE[] = { { "none", false, "no energy meter" } };
+	struct fclock fc = { 1000 * S_NS };
 	struct kube_config *c;
-	struct kube_writer_opts o = { 0 };
-	struct wl_err e = { { 0 } };
+	struct kube_writer_opts o = { .now_ns = fclock_now, .clock_ud = &fc };
 	struct kube_writer *w;
 	struct kube_writer_stats s;
 	struct kw_node n = mknode(0);
-	struct fclock fc = { 1000 * S_NS };
 	json_t *j, *x;
 	(void)st;
 	NEED_SCHEMAS();
-	c = tsrv_config(&S, NULL);
-	assert_non_null(c);
-	o.manual = true;
-	o.now_ns = fclock_now;
-	o.clock_ud = &fc;
-	w = kube_writer_new(c, &o, &e);
-	assert_non_null(w);
+	w = fixture_kw_srv_new(&c, &o);
 
 	n.conditions = BAD;
 	n.n_conditions = 1;
@@ -340,9 +318,7 @@ static void test_server_node_invalid(void **st)
 	fc.t += 31 * S_NS;
 	assert_int_equal(kube_writer_run_once(w, NULL), 1);
 	kube_writer_stats(w, &s);
-	if (s.node_writes_ok != 1)
-		fprintf(stderr, "last error: %s\n", s.last_error);
-	assert_int_equal(s.node_writes_ok, 1);
+	assert_count(&s, s.node_writes_ok, 1);
 	j = srv_call("GET", "/__writes", NULL);
 	x = json_object_get(json_object_get(json_object_get(j, "objects"), "/nodeenergies/node-1"),
 			    "status");
@@ -354,8 +330,7 @@ static void test_server_node_invalid(void **st)
 	assert_string_equal(json_string_value(json_object_get(x, "lastReason")), "Invalid");
 	assert_non_null(strstr(json_string_value(json_object_get(x, "lastMessage")), "is invalid"));
 	json_decref(j);
-	kube_writer_free(w);
-	kube_config_free(c);
+	fixture_kw_srv_free(w, c);
 }
 
 static void test_server_down_and_thread(void **st)

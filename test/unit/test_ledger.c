@@ -25,12 +25,16 @@
 #define SEC 1000000000ull
 
 static char dir[64];
+static char ckpt[128]; /* dir/ledger.ckpt: the checkpoint file most tests write and load */
 
 static int setup(void **state)
 {
 	(void)state;
 	snprintf(dir, sizeof(dir), "/tmp/wattlet-ledger-XXXXXX");
-	return mkdtemp(dir) ? 0 : -1;
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(ckpt, sizeof(ckpt), "%s/ledger.ckpt", dir);
+	return 0;
 }
 
 static int teardown(void **state)
@@ -345,6 +349,22 @@ static void assert_kept(const struct ledger *m)
 	assert_int_equal(ledger_find(m, "/keep")->uj[ZONE_PACKAGE][MODE_DYNAMIC], 77);
 }
 
+/* Writes dir/name holding "precious\n" (its path into victim): the target of the links
+ * the tests plant where the ledger writes. */
+static void plant_victim(char *victim, size_t size, const char *name)
+{
+	snprintf(victim, size, "%s/%s", dir, name);
+	write_text(victim, "precious\n");
+}
+
+/* The victim still holds exactly what plant_victim wrote. */
+static void assert_victim_intact(const char *victim)
+{
+	char *v = read_text(victim, NULL);
+	assert_string_equal(v, "precious\n");
+	free(v);
+}
+
 static uint64_t tmp_seq[4];
 static size_t tmp_next;
 static uint64_t fixed_random(void)
@@ -357,16 +377,14 @@ static uint64_t fixed_random(void)
 static void test_save_never_writes_through_planted_links(void **state)
 {
 	(void)state;
-	char path[128], pods[160], victim[128], old_tmp[160], old_pods_tmp[176], guess[192];
+	char pods[160], victim[128], old_tmp[160], old_pods_tmp[176], guess[192];
 	struct wl_err err = { "" };
 	struct ledger *l = three_rows();
 
-	snprintf(path, sizeof(path), "%s/ledger.ckpt", dir);
-	snprintf(pods, sizeof(pods), "%s.pods", path);
-	snprintf(victim, sizeof(victim), "%s/victim", dir);
-	snprintf(old_tmp, sizeof(old_tmp), "%s.tmp", path);
+	snprintf(pods, sizeof(pods), "%s.pods", ckpt);
+	plant_victim(victim, sizeof(victim), "victim");
+	snprintf(old_tmp, sizeof(old_tmp), "%s.tmp", ckpt);
 	snprintf(old_pods_tmp, sizeof(old_pods_tmp), "%s.tmp", pods);
-	write_text(victim, "precious\n");
 	/* the names the previous version wrote through */
 	assert_int_equal(symlink(victim, old_tmp), 0);
 	assert_int_equal(symlink(victim, old_pods_tmp), 0);
@@ -378,7 +396,7 @@ static void test_save_never_writes_through_planted_links(void **state)
 	snprintf(guess, sizeof(guess), "%s/.ledger.ckpt.tmp-0000000000001111", dir);
 	assert_int_equal(symlink(victim, guess), 0);
 
-	assert_int_equal(ledger_save(l, path, &err), 0);
+	assert_int_equal(ledger_save(l, ckpt, &err), 0);
 	tmp_next = 0;
 	snprintf(guess, sizeof(guess), "%s/.ledger.ckpt.pods.tmp-0000000000001111", dir);
 	assert_int_equal(symlink(victim, guess), 0);
@@ -386,28 +404,24 @@ static void test_save_never_writes_through_planted_links(void **state)
 	ledger_test_tmp_random = NULL;
 	assert_int_equal(tmp_next, 2); /* the planted name was skipped, the next one used */
 
-	char *v = read_text(victim, NULL);
-	assert_string_equal(v, "precious\n");
-	free(v);
+	assert_victim_intact(victim);
 	assert_true(is_link(old_tmp));
 	assert_true(is_link(old_pods_tmp));
 	assert_true(is_link(guess));
-	assert_true(is_regular(path));
+	assert_true(is_regular(ckpt));
 	assert_true(is_regular(pods));
 	/* only the planted links remain under temporary names */
 	assert_int_equal(count_prefixed(".ledger.ckpt.tmp-"), 1);
 	assert_int_equal(count_prefixed(".ledger.ckpt.pods.tmp-"), 1);
 
 	/* a symlink at the checkpoint itself is replaced by rename, not followed */
-	assert_int_equal(unlink(path), 0);
-	assert_int_equal(symlink(victim, path), 0);
-	assert_int_equal(ledger_save(l, path, &err), 0);
-	assert_true(is_regular(path));
-	v = read_text(victim, NULL);
-	assert_string_equal(v, "precious\n");
-	free(v);
+	assert_int_equal(unlink(ckpt), 0);
+	assert_int_equal(symlink(victim, ckpt), 0);
+	assert_int_equal(ledger_save(l, ckpt, &err), 0);
+	assert_true(is_regular(ckpt));
+	assert_victim_intact(victim);
 	struct ledger *m = ledger_new(SEC);
-	assert_int_equal(ledger_load(m, path, NULL, &err), 0);
+	assert_int_equal(ledger_load(m, ckpt, NULL, &err), 0);
 	assert_int_equal(ledger_count(m), 4);
 	ledger_free(m);
 	ledger_free(l);
@@ -416,20 +430,19 @@ static void test_save_never_writes_through_planted_links(void **state)
 static void test_load_refuses_symlink(void **state)
 {
 	(void)state;
-	char path[128], real[128];
+	char real[128];
 	struct wl_err err = { "" };
 	struct ledger_load_info info;
 	struct ledger *l = three_rows(), *m = keeper();
 
-	snprintf(path, sizeof(path), "%s/ledger.ckpt", dir);
 	snprintf(real, sizeof(real), "%s/elsewhere.ckpt", dir);
 	assert_int_equal(ledger_save(l, real, &err), 0);
-	assert_int_equal(symlink(real, path), 0);
-	assert_int_equal(ledger_load(m, path, &info, &err), -ELOOP);
+	assert_int_equal(symlink(real, ckpt), 0);
+	assert_int_equal(ledger_load(m, ckpt, &info, &err), -ELOOP);
 	assert_non_null(strstr(err.msg, "symbolic link"));
 	assert_kept(m);
 	/* the link (not its target) was moved aside */
-	assert_false(path_exists(path));
+	assert_false(path_exists(ckpt));
 	assert_true(is_link(info.set_aside));
 	assert_true(is_regular(real));
 	ledger_free(m);
@@ -441,22 +454,20 @@ static void test_load_refuses_symlink(void **state)
 static void test_node_bit_flip_refused(void **state)
 {
 	(void)state;
-	char path[128];
 	struct wl_err err = { "" };
 	struct ledger_load_info info;
 	struct ledger *l = three_rows(), *m = keeper();
 
-	snprintf(path, sizeof(path), "%s/ledger.ckpt", dir);
-	assert_int_equal(ledger_save(l, path, &err), 0);
-	flip(path, "\nnode ", " 6666 ", 4, 0x01); /* 6666 -> 6667: still a number */
+	assert_int_equal(ledger_save(l, ckpt, &err), 0);
+	flip(ckpt, "\nnode ", " 6666 ", 4, 0x01); /* 6666 -> 6667: still a number */
 	size_t n;
-	char *flipped = read_text(path, &n);
-	assert_int_equal(ledger_load(m, path, &info, &err), -EINVAL);
+	char *flipped = read_text(ckpt, &n);
+	assert_int_equal(ledger_load(m, ckpt, &info, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "checksum mismatch in the node record (line 2)"));
 	assert_non_null(strstr(err.msg, "nothing restored"));
 	assert_kept(m);
 	/* kept aside as it was */
-	assert_false(path_exists(path));
+	assert_false(path_exists(ckpt));
 	assert_non_null(strstr(err.msg, info.set_aside));
 	char *aside = read_text(info.set_aside, NULL);
 	assert_string_equal(aside, flipped);
@@ -469,21 +480,19 @@ static void test_node_bit_flip_refused(void **state)
 static void test_row_bit_flip_drops_only_that_row(void **state)
 {
 	(void)state;
-	char path[128];
 	struct wl_err err = { "" };
 	struct ledger_load_info info;
 	struct ledger *l = three_rows();
 
-	snprintf(path, sizeof(path), "%s/ledger.ckpt", dir);
 	/* a flipped digit in /b's total (line 5), then a flipped key: /c -> /b */
 	for (int k = 0; k < 2; k++) {
 		struct ledger *m = keeper();
-		assert_int_equal(ledger_save(l, path, &err), 0);
+		assert_int_equal(ledger_save(l, ckpt, &err), 0);
 		if (k == 0)
-			flip(path, "\nrow ", " 2222 ", 1, 0x01); /* 2222 -> 3222 */
+			flip(ckpt, "\nrow ", " 2222 ", 1, 0x01); /* 2222 -> 3222 */
 		else
-			flip(path, " 3333 ", " /c #", 2, 0x01); /* 'c' -> 'b' */
-		assert_int_equal(ledger_load(m, path, &info, &err), -EBADMSG);
+			flip(ckpt, " 3333 ", " /c #", 2, 0x01); /* 'c' -> 'b' */
+		assert_int_equal(ledger_load(m, ckpt, &info, &err), -EBADMSG);
 		assert_non_null(strstr(err.msg, k == 0 ? "1 record(s) fail their checksum (first at line 5)"
 						  : "1 record(s) fail their checksum (first at line 6)"));
 		assert_non_null(strstr(err.msg, "restored the node totals and 3 intact row(s), 1 row(s) lost"));
@@ -507,15 +516,15 @@ static void test_row_bit_flip_drops_only_that_row(void **state)
 			assert_null(ledger_find(m, "/c"));
 			assert_int_equal(ledger_find(m, "/b")->uj[ZONE_PACKAGE][MODE_DYNAMIC], 2222);
 		}
-		assert_false(path_exists(path));
+		assert_false(path_exists(ckpt));
 		assert_true(is_regular(info.set_aside));
 		ledger_free(m);
 	}
 	/* a damaged idle record: the idle model relearns, everything else is kept */
 	struct ledger *m = keeper();
-	assert_int_equal(ledger_save(l, path, &err), 0);
-	flip(path, "\nidle ", "3.5", 0, 0x01); /* 3.5 -> 2.5 */
-	assert_int_equal(ledger_load(m, path, &info, &err), -EBADMSG);
+	assert_int_equal(ledger_save(l, ckpt, &err), 0);
+	flip(ckpt, "\nidle ", "3.5", 0, 0x01); /* 3.5 -> 2.5 */
+	assert_int_equal(ledger_load(m, ckpt, &info, &err), -EBADMSG);
 	assert_true(info.idle_dropped);
 	assert_non_null(strstr(err.msg, "learned idle not restored"));
 	assert_true(ledger_node_c(m)->learned_idle_w[ZONE_PACKAGE] < 0);
@@ -528,7 +537,6 @@ static void test_row_bit_flip_drops_only_that_row(void **state)
 static void test_intact_but_invalid_record_refused(void **state)
 {
 	(void)state;
-	char path[128];
 	struct wl_err err = { "" };
 	struct ledger *m = keeper();
 	/* "row x" with a correct FNV-1a 64 of "row x" */
@@ -539,15 +547,14 @@ static void test_intact_but_invalid_record_refused(void **state)
 	}
 	char text[512];
 	struct ledger *l = ledger_new(SEC);
-	snprintf(path, sizeof(path), "%s/ledger.ckpt", dir);
-	assert_int_equal(ledger_save(l, path, &err), 0);
-	char *good = read_text(path, NULL);
+	assert_int_equal(ledger_save(l, ckpt, &err), 0);
+	char *good = read_text(ckpt, NULL);
 	char *end = strstr(good, "end 0");
 	assert_non_null(end);
 	*end = '\0';
 	snprintf(text, sizeof(text), "%srow x #%016llx\n", good, (unsigned long long)h);
-	write_text(path, text);
-	assert_int_equal(ledger_load(m, path, NULL, &err), -EINVAL);
+	write_text(ckpt, text);
+	assert_int_equal(ledger_load(m, ckpt, NULL, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "parse error at line 4: bad row record"));
 	assert_kept(m);
 	free(good);
@@ -560,16 +567,14 @@ static void test_intact_but_invalid_record_refused(void **state)
 static void test_rows_exceeding_node_refused(void **state)
 {
 	(void)state;
-	char path[128];
 	struct wl_err err = { "" };
 	struct ledger_load_info info;
 	struct ledger *l = three_rows(), *m = keeper();
 
-	snprintf(path, sizeof(path), "%s/ledger.ckpt", dir);
 	/* checksums are right (the numbers were wrong in memory): the invariant catches it */
 	ledger_node(l)->uj[ZONE_PACKAGE][MODE_DYNAMIC] = 6665;
-	assert_int_equal(ledger_save(l, path, &err), 0);
-	assert_int_equal(ledger_load(m, path, &info, &err), -EINVAL);
+	assert_int_equal(ledger_save(l, ckpt, &err), 0);
+	assert_int_equal(ledger_load(m, ckpt, &info, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "rows exceed node in zone package, mode dynamic "
 					"(rows 6666 uJ > node 6665 uJ)"));
 	assert_kept(m);
@@ -584,14 +589,14 @@ static void test_rows_exceeding_node_refused(void **state)
 	snprintf(text, sizeof(text),
 		 "wattlet-ledger 1\nnode 3 100%s\nidle%s\nrow 1 60%s /a\nrow 1 50%s system\nend 2\n",
 		 z12, zidle, z12, z12);
-	write_text(path, text);
-	assert_int_equal(ledger_load(m, path, NULL, &err), -EINVAL);
+	write_text(ckpt, text);
+	assert_int_equal(ledger_load(m, ckpt, NULL, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "rows 110 uJ > node 100 uJ"));
 	assert_kept(m);
 	/* a ledger whose node totals are not kept (pod aggregates) loads it */
-	write_text(path, text);
+	write_text(ckpt, text);
 	ledger_set_rows_share_node(m, false);
-	assert_int_equal(ledger_load(m, path, NULL, &err), 0);
+	assert_int_equal(ledger_load(m, ckpt, NULL, &err), 0);
 	assert_int_equal(ledger_find(m, "/a")->uj[ZONE_PACKAGE][MODE_DYNAMIC], 60);
 	ledger_free(m);
 
@@ -601,9 +606,9 @@ static void test_rows_exceeding_node_refused(void **state)
 	add_tick(l, "/gone", 500, 1 * SEC);
 	add_tick(l, "/stays", 7, 20 * SEC);
 	assert_int_equal(ledger_expire(l, 20 * SEC), 1);
-	assert_int_equal(ledger_save(l, path, &err), 0);
+	assert_int_equal(ledger_save(l, ckpt, &err), 0);
 	m = ledger_new(SEC);
-	assert_int_equal(ledger_load(m, path, NULL, &err), 0);
+	assert_int_equal(ledger_load(m, ckpt, NULL, &err), 0);
 	assert_int_equal(ledger_node_c(m)->uj[ZONE_PACKAGE][MODE_DYNAMIC], 507);
 	assert_int_equal(ledger_count(m), 1);
 	ledger_free(m);
@@ -615,12 +620,11 @@ static void test_rows_exceeding_node_refused(void **state)
 static void test_old_format_still_loads(void **state)
 {
 	(void)state;
-	char path[128], text[1024], z11[64] = "", zidle[64] = "";
+	char text[1024], z11[64] = "", zidle[64] = "";
 	struct wl_err err = { "" };
 	struct ledger_load_info info;
 	struct ledger *m = keeper();
 
-	snprintf(path, sizeof(path), "%s/ledger.ckpt", dir);
 	for (int i = 1; i < ZONE_COUNT * MODE_COUNT; i++)
 		strcat(z11, " 0");
 	for (int i = 1; i < ZONE_COUNT; i++)
@@ -628,8 +632,8 @@ static void test_old_format_still_loads(void **state)
 	snprintf(text, sizeof(text),
 		 "wattlet-ledger 1\nnode 7 500%s\nidle 9.500000%s\nrow 11 300%s /pod/x\nco2e 0.5\n"
 		 "row 0 200%s system\nend 2\n", z11, zidle, z11, z11);
-	write_text(path, text);
-	assert_int_equal(ledger_load(m, path, &info, &err), 0);
+	write_text(ckpt, text);
+	assert_int_equal(ledger_load(m, ckpt, &info, &err), 0);
 	assert_int_equal(info.version, 1);
 	assert_int_equal(info.set_aside[0], '\0');
 	assert_int_equal(ledger_count(m), 2);
@@ -641,12 +645,12 @@ static void test_old_format_still_loads(void **state)
 	assert_int_equal(x->cpu_ns, 11);
 	assert_true(x->co2e_g == 0.5);
 	/* written back in format 2, which loads to the same totals */
-	assert_int_equal(ledger_save(m, path, &err), 0);
-	char *now = read_text(path, NULL);
+	assert_int_equal(ledger_save(m, ckpt, &err), 0);
+	char *now = read_text(ckpt, NULL);
 	assert_int_equal(strncmp(now, "wattlet-ledger 2\n", 17), 0);
 	free(now);
 	struct ledger *n = ledger_new(SEC);
-	assert_int_equal(ledger_load(n, path, &info, &err), 0);
+	assert_int_equal(ledger_load(n, ckpt, &info, &err), 0);
 	assert_int_equal(info.version, 2);
 	assert_true(ledger_find(n, "/pod/x")->co2e_g == 0.5);
 	assert_int_equal(ledger_find(n, LEDGER_SYSTEM_KEY)->uj[ZONE_PACKAGE][MODE_DYNAMIC], 200);
@@ -657,23 +661,21 @@ static void test_old_format_still_loads(void **state)
 static void test_truncated_checkpoint(void **state)
 {
 	(void)state;
-	char path[128];
 	struct wl_err err = { "" };
 	struct ledger_load_info info;
 	struct ledger *l = three_rows();
 	size_t n;
 
-	snprintf(path, sizeof(path), "%s/ledger.ckpt", dir);
-	assert_int_equal(ledger_save(l, path, &err), 0);
-	char *full = read_text(path, &n);
+	assert_int_equal(ledger_save(l, ckpt, &err), 0);
+	char *full = read_text(ckpt, &n);
 	size_t row_c = (size_t)(strstr(full, " /c #") - full); /* inside /c's record */
 	size_t row_a = (size_t)(strstr(full, "\nrow ") - full) + 1;
 	size_t node_mid = (size_t)(strstr(full, "\nnode ") - full) + 8;
 
 	/* cut inside /c's record: node, /a and /b restored; how many rows were lost is unknown */
 	struct ledger *m = keeper();
-	write_bytes(path, full, row_c);
-	assert_int_equal(ledger_load(m, path, &info, &err), -EBADMSG);
+	write_bytes(ckpt, full, row_c);
+	assert_int_equal(ledger_load(m, ckpt, &info, &err), -EBADMSG);
 	assert_non_null(strstr(err.msg, "no intact end record (truncated?)"));
 	assert_non_null(strstr(err.msg, "an unknown number of rows lost"));
 	assert_true(info.rows_lost_unknown);
@@ -685,25 +687,25 @@ static void test_truncated_checkpoint(void **state)
 
 	/* cut right before the rows: the node alone */
 	m = keeper();
-	write_bytes(path, full, row_a);
-	assert_int_equal(ledger_load(m, path, &info, &err), -EBADMSG);
+	write_bytes(ckpt, full, row_a);
+	assert_int_equal(ledger_load(m, ckpt, &info, &err), -EBADMSG);
 	assert_int_equal(ledger_count(m), 0);
 	assert_int_equal(ledger_node_c(m)->uj[ZONE_PACKAGE][MODE_IDLE], 4444);
 	ledger_free(m);
 
 	/* cut inside the node record, or after the magic: nothing */
 	m = keeper();
-	write_bytes(path, full, node_mid);
-	assert_int_equal(ledger_load(m, path, &info, &err), -EINVAL);
+	write_bytes(ckpt, full, node_mid);
+	assert_int_equal(ledger_load(m, ckpt, &info, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "checksum mismatch in the node record"));
 	assert_kept(m);
-	write_bytes(path, full, 17);
-	assert_int_equal(ledger_load(m, path, &info, &err), -EINVAL);
+	write_bytes(ckpt, full, 17);
+	assert_int_equal(ledger_load(m, ckpt, &info, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "truncated (no node record)"));
 	assert_kept(m);
 	/* only the final newline lost: every record is intact, all restored */
-	write_bytes(path, full, n - 1);
-	assert_int_equal(ledger_load(m, path, &info, &err), 0);
+	write_bytes(ckpt, full, n - 1);
+	assert_int_equal(ledger_load(m, ckpt, &info, &err), 0);
 	assert_int_equal(ledger_count(m), 4);
 	ledger_free(m);
 	free(full);
@@ -780,36 +782,32 @@ static void test_oversized_checkpoint_refused(void **state)
 static void test_set_aside_never_replaces(void **state)
 {
 	(void)state;
-	char path[128], victim[128], planted[192];
+	char victim[128], planted[192];
 	struct wl_err err = { "" };
 	struct ledger_load_info info;
 	struct ledger *m = keeper();
 	long long now = (long long)time(NULL);
 
-	snprintf(path, sizeof(path), "%s/ledger.ckpt", dir);
-	snprintf(victim, sizeof(victim), "%s/victim2", dir);
-	write_text(victim, "precious\n");
+	plant_victim(victim, sizeof(victim), "victim2");
 	for (int i = 0; i < 30; i++) { /* now and the next 29 s: a loaded machine may be slow */
-		snprintf(planted, sizeof(planted), "%s.bad-%lld", path, now + i);
+		snprintf(planted, sizeof(planted), "%s.bad-%lld", ckpt, now + i);
 		assert_int_equal(symlink(victim, planted), 0);
 	}
-	write_text(path, "garbage one\n");
-	assert_int_equal(ledger_load(m, path, &info, &err), -EINVAL);
+	write_text(ckpt, "garbage one\n");
+	assert_int_equal(ledger_load(m, ckpt, &info, &err), -EINVAL);
 	assert_non_null(strstr(info.set_aside, ".bad-"));
-	assert_non_null(strstr(info.set_aside + strlen(path), ".1"));
+	assert_non_null(strstr(info.set_aside + strlen(ckpt), ".1"));
 	char first[sizeof(info.set_aside)];
 	strcpy(first, info.set_aside);
-	write_text(path, "garbage two\n");
-	assert_int_equal(ledger_load(m, path, &info, &err), -EINVAL);
+	write_text(ckpt, "garbage two\n");
+	assert_int_equal(ledger_load(m, ckpt, &info, &err), -EINVAL);
 	assert_string_not_equal(info.set_aside, first);
 	char *a = read_text(first, NULL), *b = read_text(info.set_aside, NULL);
 	assert_string_equal(a, "garbage one\n");
 	assert_string_equal(b, "garbage two\n");
 	free(a);
 	free(b);
-	char *v = read_text(victim, NULL);
-	assert_string_equal(v, "precious\n");
-	free(v);
+	assert_victim_intact(victim);
 	assert_kept(m);
 	ledger_free(m);
 }
@@ -819,16 +817,14 @@ static void test_set_aside_never_replaces(void **state)
 static void test_stale_tmps_removed_at_load(void **state)
 {
 	(void)state;
-	char path[128], p[256], victim[128];
+	char p[256], victim[128];
 	struct wl_err err = { "" };
 	struct ledger_load_info info;
 	struct ledger *m = keeper();
 	const char *keep[] = { ".ledger.ckpt.pods.tmp-0123456789abcdef",
 			       ".ledger.ckpt.tmp-0123456789abcdeg", ".ledger.ckpt.tmp-01234" };
 
-	snprintf(path, sizeof(path), "%s/ledger.ckpt", dir);
-	snprintf(victim, sizeof(victim), "%s/victim3", dir);
-	write_text(victim, "precious\n");
+	plant_victim(victim, sizeof(victim), "victim3");
 	snprintf(p, sizeof(p), "%s/.ledger.ckpt.tmp-0123456789abcdef", dir);
 	write_text(p, "half a checkpoint");
 	snprintf(p, sizeof(p), "%s/.ledger.ckpt.tmp-fedcba9876543210", dir);
@@ -837,7 +833,7 @@ static void test_stale_tmps_removed_at_load(void **state)
 		snprintf(p, sizeof(p), "%s/%s", dir, keep[i]);
 		write_text(p, "not ours");
 	}
-	assert_int_equal(ledger_load(m, path, &info, &err), -ENOENT);
+	assert_int_equal(ledger_load(m, ckpt, &info, &err), -ENOENT);
 	assert_int_equal(info.stale_tmps_removed, 1);
 	snprintf(p, sizeof(p), "%s/.ledger.ckpt.tmp-0123456789abcdef", dir);
 	assert_false(path_exists(p));
@@ -849,9 +845,7 @@ static void test_stale_tmps_removed_at_load(void **state)
 		assert_true(is_regular(p));
 		unlink(p);
 	}
-	char *v = read_text(victim, NULL);
-	assert_string_equal(v, "precious\n");
-	free(v);
+	assert_victim_intact(victim);
 	unlink(victim);
 	ledger_free(m);
 }

@@ -95,9 +95,8 @@ static void test_powercap_2s(void **state)
 	char buf[512];
 	(void)state;
 
-	m = fx_start(&f, "intel-2s", METER_POWERCAP);
-	assert_int_equal(meter_zone_mask(m),
-			 BIT(ZONE_PACKAGE) | BIT(ZONE_CORE) | BIT(ZONE_DRAM) | BIT(ZONE_PLATFORM));
+	m = fx_start_zones(&f, "intel-2s", METER_POWERCAP,
+			   BIT(ZONE_PACKAGE) | BIT(ZONE_CORE) | BIT(ZONE_DRAM) | BIT(ZONE_PLATFORM));
 	assert_int_equal(meter_describe(m, buf, sizeof(buf)), 0);
 	assert_string_equal(buf, "package-0 (intel-rapl:0), core (intel-rapl:0:0), "
 				 "dram (intel-rapl:0:1), package-1 (intel-rapl:1), "
@@ -139,9 +138,8 @@ static void test_powercap_laptop_mmio_and_wrap(void **state)
 	const uint64_t max = 262143328850ull;
 	(void)state;
 
-	m = fx_start(&f, "laptop", METER_POWERCAP);
-	assert_int_equal(meter_zone_mask(m), BIT(ZONE_PACKAGE) | BIT(ZONE_CORE) |
-						     BIT(ZONE_UNCORE) | BIT(ZONE_PLATFORM));
+	m = fx_start_zones(&f, "laptop", METER_POWERCAP,
+			   BIT(ZONE_PACKAGE) | BIT(ZONE_CORE) | BIT(ZONE_UNCORE) | BIT(ZONE_PLATFORM));
 	assert_int_equal(meter_describe(m, buf, sizeof(buf)), 0);
 	assert_null(strstr(buf, "mmio")); /* the MMIO twin of package-0 is not counted */
 
@@ -164,8 +162,8 @@ static void test_powercap_amd(void **state)
 	struct meter_delta d;
 	(void)state;
 
-	m = fx_start(&f, "amd-epyc", METER_POWERCAP);
-	assert_int_equal(meter_zone_mask(m), BIT(ZONE_PACKAGE) | BIT(ZONE_CORE));
+	m = fx_start_zones(&f, "amd-epyc", METER_POWERCAP,
+			   BIT(ZONE_PACKAGE) | BIT(ZONE_CORE));
 	assert_int_equal(meter_read_at(m, T0, &d), 0);
 	put_u64(f.root, PC "intel-rapl:0/energy_uj", 30918273645ull + 180000000);
 	put_u64(f.root, PC "intel-rapl:0/intel-rapl:0:0/energy_uj", 1283746512ull + 3000000);
@@ -394,10 +392,8 @@ static void test_powercap_absent(void **state)
 	char abs[700];
 	snprintf(abs, sizeof(abs), "%s/meter/laptop/sys/class/powercap", fixture_dir());
 	f.o.powercap_root = abs;
-	struct meter *m = fx_open(&f, pr);
-	assert_non_null(m);
-	assert_int_equal(meter_zone_mask(m), BIT(ZONE_PACKAGE) | BIT(ZONE_CORE) |
-						     BIT(ZONE_UNCORE) | BIT(ZONE_PLATFORM));
+	struct meter *m = fx_open_zones(&f, pr, BIT(ZONE_PACKAGE) | BIT(ZONE_CORE) |
+							BIT(ZONE_UNCORE) | BIT(ZONE_PLATFORM));
 	fx_end(&f, m);
 }
 

@@ -33,15 +33,12 @@ static void test_msr_intel(void **state)
 	struct meter *m;
 	struct meter_delta d;
 	struct meter_probe pr[METER_KIND_COUNT];
-	char p[400];
 	(void)state;
 
 	fx_init(&f, "intel-2s", METER_MSR);
 	assert_null(fx_open(&f, pr));
 	assert_non_null(strstr(pr[METER_MSR].reason, "modprobe msr"));
-	snprintf(p, sizeof(p), "%s/dev/cpu", f.root);
-	assert_int_equal(mkdir(f.dev, 0755), 0);
-	assert_int_equal(mkdir(p, 0755), 0);
+	fx_make_cpu_dir(&f);
 	for (int cpu = 0; cpu < 4; cpu++) {
 		write_msr(f.root, cpu, 0x606, 0x000A0E03); /* ESU 14: 61.035 uJ */
 		write_msr(f.root, cpu, 0x611, 0x10000000 + (uint64_t)cpu);
@@ -51,11 +48,9 @@ static void test_msr_intel(void **state)
 		write_msr(f.root, cpu, 0x64d, 5000);
 	}
 	write_msr(f.root, 2, 0x611, 0xFFFFF000); /* socket 1 about to wrap */
-	m = fx_open(&f, pr);
-	assert_non_null(m);
+	m = fx_open_zones(&f, pr,
+			  BIT(ZONE_PACKAGE) | BIT(ZONE_CORE) | BIT(ZONE_DRAM) | BIT(ZONE_PLATFORM));
 	assert_non_null(strstr(pr[METER_MSR].reason, "Intel"));
-	assert_int_equal(meter_zone_mask(m),
-			 BIT(ZONE_PACKAGE) | BIT(ZONE_CORE) | BIT(ZONE_DRAM) | BIT(ZONE_PLATFORM));
 	assert_int_equal(meter_read_at(m, T0, &d), 0);
 	write_msr(f.root, 0, 0x611, 0x10000000 + 16384); /* 1 J */
 	write_msr(f.root, 2, 0x611, 0x1000);             /* wrapped: 8192 counts, 0.5 J */
@@ -91,22 +86,18 @@ static void test_msr_amd(void **state)
 	struct meter *m;
 	struct meter_delta d;
 	struct meter_probe pr[METER_KIND_COUNT];
-	char p[400], buf[256];
+	char buf[256];
 	(void)state;
 
 	fx_init(&f, "amd-epyc", METER_MSR);
-	snprintf(p, sizeof(p), "%s/dev/cpu", f.root);
-	assert_int_equal(mkdir(f.dev, 0755), 0);
-	assert_int_equal(mkdir(p, 0755), 0);
+	fx_make_cpu_dir(&f);
 	/* sparse files: the offsets are near 3 GiB */
 	amd_msr(f.root, 0, 0x00200000); /* core(cpu0) = 0x20000010 */
 	amd_msr(f.root, 1, 0x00300000); /* core(cpu1) = 0x30000010 */
 	amd_msr(f.root, 2, 0x00400000); /* SMT siblings of cpu0, cpu1 */
 	amd_msr(f.root, 3, 0x00500000);
-	m = fx_open(&f, pr);
-	assert_non_null(m);
+	m = fx_open_zones(&f, pr, BIT(ZONE_PACKAGE) | BIT(ZONE_CORE));
 	assert_non_null(strstr(pr[METER_MSR].reason, "AMD fam 0x19"));
-	assert_int_equal(meter_zone_mask(m), BIT(ZONE_PACKAGE) | BIT(ZONE_CORE));
 	assert_int_equal(meter_describe(m, buf, sizeof(buf)), 0);
 	assert_string_equal(buf, "package-0 (cpu0 msr 0xc001029b), core x2 (cpu0 msr 0xc001029a, ...)");
 	assert_int_equal(meter_read_at(m, T0, &d), 0);
@@ -135,21 +126,16 @@ static void test_msr_fractional_units(void **state)
 	struct fx f;
 	struct meter *m;
 	struct meter_delta d;
-	char p[400];
 	uint64_t total = 0;
 	(void)state;
 
 	fx_init(&f, "laptop", METER_MSR);
-	snprintf(p, sizeof(p), "%s/dev/cpu", f.root);
-	assert_int_equal(mkdir(f.dev, 0755), 0);
-	assert_int_equal(mkdir(p, 0755), 0);
+	fx_make_cpu_dir(&f);
 	for (int cpu = 0; cpu < 2; cpu++) {
 		write_msr(f.root, cpu, 0x606, 0x000A0E03);
 		write_msr(f.root, cpu, 0x611, 1000);
 	}
-	m = fx_open(&f, NULL);
-	assert_non_null(m);
-	assert_int_equal(meter_zone_mask(m), BIT(ZONE_PACKAGE)); /* others read EIO (short) */
+	m = fx_open_zones(&f, NULL, BIT(ZONE_PACKAGE)); /* others read EIO (short) */
 	assert_int_equal(meter_read_at(m, T0, &d), 0);
 	/* 1 count = 61.03515625 uJ; 64 reads of 1 count each must not lose the fractions */
 	for (int i = 1; i <= 64; i++) {
@@ -171,8 +157,8 @@ static void test_hwmon_energy(void **state)
 	char buf[512];
 	(void)state;
 
-	m = fx_start(&f, "amd-epyc", METER_HWMON);
-	assert_int_equal(meter_zone_mask(m), BIT(ZONE_PACKAGE) | BIT(ZONE_CORE));
+	m = fx_start_zones(&f, "amd-epyc", METER_HWMON,
+			   BIT(ZONE_PACKAGE) | BIT(ZONE_CORE));
 	assert_int_equal(meter_describe(m, buf, sizeof(buf)), 0);
 	assert_non_null(strstr(buf, "Esocket0 (hwmon1 amd_energy energy3_input)"));
 	assert_null(strstr(buf, "k10temp"));
@@ -199,8 +185,8 @@ static void test_hwmon_power_integration(void **state)
 	char buf[512];
 	(void)state;
 
-	m = fx_start(&f, "hwmon-psu", METER_HWMON);
-	assert_int_equal(meter_zone_mask(m), BIT(ZONE_PLATFORM) | BIT(ZONE_GPU));
+	m = fx_start_zones(&f, "hwmon-psu", METER_HWMON,
+			   BIT(ZONE_PLATFORM) | BIT(ZONE_GPU));
 	assert_int_equal(meter_describe(m, buf, sizeof(buf)), 0);
 	assert_null(strstr(buf, "pout1")); /* PSU output would double count the input */
 	assert_non_null(strstr(buf, "pin (hwmon0 dps920ab power1_input)"));
@@ -244,10 +230,8 @@ static void test_acpi_power_meter(void **state)
 	assert_non_null(strstr(pr[METER_HWMON].reason, "power_meter left to acpi"));
 
 	f.o.order[0] = METER_ACPI;
-	m = fx_open(&f, pr);
-	assert_non_null(m);
+	m = fx_open_zones(&f, pr, BIT(ZONE_PLATFORM));
 	assert_int_equal(meter_get_kind(m), METER_ACPI);
-	assert_int_equal(meter_zone_mask(m), BIT(ZONE_PLATFORM));
 	assert_int_equal(meter_describe(m, buf, sizeof(buf)), 0);
 	assert_string_equal(buf, "power1 (hwmon0 power_meter power1_average)");
 	assert_int_equal(meter_read_at(m, T0, &d), 0);

@@ -22,7 +22,9 @@
 #include "agent/export/export.h"
 #include "agent/export/http.h"
 #include "test/unit/fixture_http.h"
+#include "test/unit/testmain.h"
 #include "test/unit/fixture_prom.h"
+#include "test/unit/fixture_text.h"
 #include "agent/export/metrics_cache.h"
 
 #define UID1 "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
@@ -145,13 +147,9 @@ static void test_lean_lines(void **state)
 	assert_int_equal(prom_count_samples(t, ",mode=\""), 24);
 	assert_int_equal(prom_count_samples(t, "zone=\"core\""), 7);
 	assert_int_equal(prom_count_samples(t, "zone=\"uncore\""), 7);
-	assert_null(strstr(t, "wattlet_workload_watts"));
-	assert_null(strstr(t, "wattlet_pod_watts"));
-	assert_null(strstr(t, "wattlet_pod_cpu_seconds_total"));
-	assert_null(strstr(t, "container_id="));
-	assert_null(strstr(t, "pod_uid="));
-	assert_null(strstr(t, "kubepods"));
-	assert_null(strstr(t, UID1));
+	assert_text_lacks(t, "wattlet_workload_watts", "wattlet_pod_watts",
+			  "wattlet_pod_cpu_seconds_total", "container_id=", "pod_uid=", "kubepods",
+			  UID1);
 	/* node series unchanged */
 	prom_assert_line(t, "wattlet_node_joules_total{zone=\"core\",mode=\"idle\"} 0.000000");
 	prom_assert_line(t, "wattlet_agent_workloads 8");
@@ -582,16 +580,16 @@ static void test_http_gzip(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_lean_lines, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_lean_series_per_workload, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_lean_unique_ids, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_detail_unchanged, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_no_workloads_and_kepler, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_gzip_roundtrip, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cache_renders_once_per_tick, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cache_schedule, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cache_fast_scraper, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cache_errors, setup, teardown),
+		WL_TEST_FIXTURE(test_lean_lines),
+		WL_TEST_FIXTURE(test_lean_series_per_workload),
+		WL_TEST_FIXTURE(test_lean_unique_ids),
+		WL_TEST_FIXTURE(test_detail_unchanged),
+		WL_TEST_FIXTURE(test_no_workloads_and_kepler),
+		WL_TEST_FIXTURE(test_gzip_roundtrip),
+		WL_TEST_FIXTURE(test_cache_renders_once_per_tick),
+		WL_TEST_FIXTURE(test_cache_schedule),
+		WL_TEST_FIXTURE(test_cache_fast_scraper),
+		WL_TEST_FIXTURE(test_cache_errors),
 		cmocka_unit_test(test_config_detail),
 		cmocka_unit_test(test_http_gzip),
 	};

@@ -80,6 +80,25 @@ struct bad_case {
 	const char *needle; /* must appear in the error: the field and the reason */
 };
 
+/* Every case must be refused with -EINVAL and an error naming its needle. files: each
+ * case is a model fixture file, whose path must also lead the message; else the case is
+ * the YAML text itself. */
+static void check_refused(const struct bad_case *cases, size_t n, bool files)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct powermodel m;
+		struct wl_err err = { "" };
+		const char *f = cases[i].file;
+		int rc = files ? load(f, &m, &err) : pm_parse_yaml(f, strlen(f), &m, &err);
+
+		if (rc != -EINVAL || !strstr(err.msg, cases[i].needle))
+			fail_msg("case %zu (%.40s): rc %d, error '%s' lacks '%s'", i, f, rc,
+				 err.msg, cases[i].needle);
+		if (files)
+			assert_non_null(strstr(err.msg, f)); /* the path leads the message */
+	}
+}
+
 static void test_bad_files(void **state)
 {
 	static const struct bad_case cases[] = {
@@ -95,15 +114,7 @@ static void test_bad_files(void **state)
 		{ "bad_duplicate_spec.yaml", "line 15 column 1: spec: duplicate key (first at line 7, column 1)" },
 	};
 	(void)state;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct powermodel m;
-		struct wl_err err = { "" };
-		int rc = load(cases[i].file, &m, &err);
-		if (rc != -EINVAL || !strstr(err.msg, cases[i].needle))
-			fail_msg("%s: rc %d, error '%s' lacks '%s'", cases[i].file, rc, err.msg,
-				 cases[i].needle);
-		assert_non_null(strstr(err.msg, cases[i].file)); /* the path leads the message */
-	}
+	check_refused(cases, sizeof(cases) / sizeof(cases[0]), true);
 }
 
 static void test_bad_inline(void **state)
@@ -130,13 +141,7 @@ static void test_bad_inline(void **state)
 		{ "", "empty document" },
 	};
 	(void)state;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct powermodel m;
-		struct wl_err err = { "" };
-		int rc = pm_parse_yaml(cases[i].needle ? cases[i].file : "", strlen(cases[i].file), &m, &err);
-		if (rc != -EINVAL || !strstr(err.msg, cases[i].needle))
-			fail_msg("case %zu: rc %d, error '%s' lacks '%s'", i, rc, err.msg, cases[i].needle);
-	}
+	check_refused(cases, sizeof(cases) / sizeof(cases[0]), false);
 }
 
 /* Equal keys in any mapping are refused, naming the later one and the first; the old

@@ -76,7 +76,8 @@ static void test_grow_find_cap(void **state)
 }
 
 /* A relist: entries not upserted between begin and end are dropped (and freed); a
- * dropped entry's slot goes to another one, which stays findable. */
+ * dropped entry's slot goes to another one, which stays findable; removal by id frees
+ * the entry once and answers -ENOENT for an id not held. */
 static void test_sync_and_drop(void **state)
 {
 	struct objset s;
@@ -106,6 +107,12 @@ static void test_sync_and_drop(void **state)
 	assert_true(objset_find(&s, "d") >= 0 && objset_find(&s, "e") >= 0);
 	objset_end_sync(&s); /* nothing new since begin: d and e were seen */
 	assert_int_equal(s.n, 2);
+	assert_int_equal(objset_remove(&s, "d"), 0); /* by id: found, dropped, freed */
+	assert_int_equal(freed, 4);
+	assert_int_equal(objset_find(&s, "d"), -1);
+	assert_true(objset_find(&s, "e") >= 0);
+	assert_int_equal(objset_remove(&s, "d"), -ENOENT);
+	assert_int_equal(freed, 4);
 	objset_release(&s);
 	assert_int_equal(freed, 5);
 }

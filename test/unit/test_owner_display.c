@@ -104,60 +104,19 @@ static void test_node_display(void **st)
 
 /* An API server with CRDs from before status.owner/display: server-side apply refuses
  * the whole status (500 "field not declared in schema"), PodEnergy and NodeEnergy. */
-struct oldcrd {
-	int refused, pod_ok, node_ok;
-};
-
-static int oldcrd_send(void *ud, const char *method, const char *path, const char *body,
-		       const char *ct, long *status, struct wl_err *e)
-{
-	struct oldcrd *o = ud;
-	(void)method;
-	(void)ct;
-	*status = 200;
-	if (!strstr(path, "/status?"))
-		return 0;
-	if (strstr(body, "\"display\"") || strstr(body, "\"owner\":{")) {
-		o->refused++;
-		*status = 500;
-		err_set(e, EIO, "HTTP 500: failed to create typed patch object (ns/p0; "
-				"wattlet.dev/v1alpha1, Kind=PodEnergy): .status.display: field not "
-				"declared in schema");
-		return 0;
-	}
-	if (strstr(path, "/podenergies/"))
-		o->pod_ok++;
-	else
-		o->node_ok++;
-	return 0;
-}
-
 static void test_outdated_crd(void **st)
 {
-	struct oldcrd o = { 0 };
+	struct oldcrd o = { .unknown = { "\"display\"", "\"owner\":{" }, .field = "display" };
 	struct fclock c = { 1000 * S_NS };
-	struct kube_writer_opts wo = { 0 };
-	struct wl_err e = { { 0 } };
 	struct kube_writer_stats s;
-	struct kube_writer *w;
+	struct kube_writer *w = oldcrd_writer(&o, &c);
 	struct kw_pod p = mkpod("ns", "p0", "p0", 3, 30);
 	struct kw_node n = { 0 };
 	(void)st;
 
-	wo.manual = true;
-	wo.send = oldcrd_send;
-	wo.send_ud = &o;
-	wo.now_ns = fclock_now;
-	wo.clock_ud = &c;
-	w = kube_writer_new(NULL, &wo, &e);
-	assert_non_null(w);
 	p.owner_kind = "StatefulSet";
 	p.owner_name = "db";
-	assert_int_equal(kube_writer_offer_pod(w, &p), 0);
-	kube_writer_run_once(w, NULL);
-	kube_writer_stats(w, &s);
-	assert_int_equal(o.refused, 1);
-	assert_true(s.crd_outdated);
+	oldcrd_assert_refused_once(w, &o, &p, &s);
 	assert_int_equal(o.pod_ok, 0);
 	for (int i = 0; i < 5 && !o.pod_ok; i++) { /* past the backoff */
 		c.t += 5 * S_NS;

@@ -17,6 +17,7 @@
 
 #include "agent/policy/energypolicy.h"
 #include "test/unit/fixture_json.h"
+#include "test/unit/fixture_refused.h"
 
 static json_t *load(const char *file)
 {
@@ -87,12 +88,20 @@ static void test_parse_defaults(void **st)
 	json_decref(o);
 }
 
+/* energypolicy_parse as assert_files_refused wants it: made anything? (freed) */
+static bool parse_made(json_t *o, struct wl_err *e)
+{
+	struct energypolicy *p = energypolicy_parse(o, e);
+	bool made = p != NULL;
+
+	energypolicy_free(p);
+	return made;
+}
+
 static void test_parse_bad(void **st)
 {
 	(void)st;
-	static const struct {
-		const char *file, *want;
-	} cases[] = {
+	static const struct refused_file cases[] = {
 		{ "enp_bad_interval_short.json", "spec.updateInterval: 5s is outside 10s..1h" },
 		{ "enp_bad_interval_garbage.json", "spec.updateInterval: '1 minute' is not a duration" },
 		{ "enp_bad_window_short.json", "spec.budgets[0].window: 30s is outside 1m..720h" },
@@ -118,16 +127,7 @@ static void test_parse_bad(void **st)
 		{ "enp_bad_wrong_kind.json", "kind: 'PowerModel' (expected EnergyPolicy)" },
 		{ "enp_bad_bad_ns.json", "metadata.namespace: 'Shop_1' is not a DNS label" },
 	};
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct wl_err e = { { 0 } };
-		json_t *o = load(cases[i].file);
-		struct energypolicy *p = energypolicy_parse(o, &e);
-		if (p)
-			fail_msg("%s accepted", cases[i].file);
-		if (!strstr(e.msg, cases[i].want))
-			fail_msg("%s: error '%s' lacks '%s'", cases[i].file, e.msg, cases[i].want);
-		json_decref(o);
-	}
+	assert_files_refused("policy", cases, sizeof(cases) / sizeof(cases[0]), parse_made);
 	/* not even an object */
 	struct wl_err e = { { 0 } };
 	json_t *a = J("[1,2]");
@@ -189,21 +189,7 @@ static const char *for_pod(struct policy_set *s, const char *ns, const char *lab
 	return p ? p->name : "(none)";
 }
 
-static struct policy_set *load_set(void)
-{
-	struct policy_set *s = policy_set_new();
-	json_t *lst = load("enp_list.json"), *it;
-	size_t i;
-	policy_set_begin_sync(s);
-	json_array_foreach(json_object_get(lst, "items"), i, it) {
-		struct wl_err e = { { 0 } };
-		if (policy_set_upsert(s, it, &e))
-			fail_msg("item %zu: %s", i, e.msg);
-	}
-	policy_set_end_sync(s);
-	json_decref(lst);
-	return s;
-}
+FIXTURE_JSON_LOAD_SET(policy_set, "policy", "enp_list.json")
 
 static json_t *list_item(const char *name, const char *ns)
 {

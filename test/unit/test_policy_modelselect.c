@@ -16,6 +16,7 @@
 
 #include "agent/policy/modelselect.h"
 #include "test/unit/fixture_json.h"
+#include "test/unit/fixture_refused.h"
 
 static json_t *load(const char *file)
 {
@@ -69,12 +70,18 @@ static void test_from_json(void **st)
 	json_decref(lst);
 }
 
+/* model_from_json as assert_files_refused wants it: made a model? */
+static bool from_json_made(json_t *o, struct wl_err *e)
+{
+	struct powermodel m;
+
+	return model_from_json(o, &m, e) == 0;
+}
+
 static void test_from_json_bad(void **st)
 {
 	(void)st;
-	static const struct {
-		const char *file, *want;
-	} cases[] = {
+	static const struct refused_file cases[] = {
 		{ "pwm_bad_negative_idle.json", "spec.zones[1].idleWatts: -3 is negative" },
 		{ "pwm_bad_unknown_zone.json", "spec.zones[0].zone: unknown zone 'socket'" },
 		{ "pwm_bad_unknown_feature.json",
@@ -90,16 +97,7 @@ static void test_from_json_bad(void **st)
 		{ "pwm_bad_selector_op.json", "spec.nodeSelector: " },
 		{ "pwm_bad_wrong_api.json", "apiVersion: 'wattlet.dev/v2'" },
 	};
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct powermodel m;
-		struct wl_err e = { { 0 } };
-		json_t *o = load(cases[i].file);
-		if (model_from_json(o, &m, &e) == 0)
-			fail_msg("%s accepted", cases[i].file);
-		if (!strstr(e.msg, cases[i].want))
-			fail_msg("%s: error '%s' lacks '%s'", cases[i].file, e.msg, cases[i].want);
-		json_decref(o);
-	}
+	assert_files_refused("policy", cases, sizeof(cases) / sizeof(cases[0]), from_json_made);
 	struct powermodel m;
 	struct wl_err e = { { 0 } };
 	json_t *x = J("{\"metadata\":{\"name\":\"x\"}}");
@@ -109,20 +107,26 @@ static void test_from_json_bad(void **st)
 	json_decref(x);
 }
 
-static struct model_set *load_set(void)
+FIXTURE_JSON_LOAD_SET(model_set, "policy", "pwm_list.json")
+
+/* The selection tests get their model set as state: the list fixture's, or an empty one;
+ * the tear-down frees it. */
+static int list_set_setup(void **state)
 {
-	struct model_set *s = model_set_new();
-	json_t *lst = load("pwm_list.json"), *it;
-	size_t i;
-	model_set_begin_sync(s);
-	json_array_foreach(json_object_get(lst, "items"), i, it) {
-		struct wl_err e = { { 0 } };
-		if (model_set_upsert(s, it, &e))
-			fail_msg("item %zu: %s", i, e.msg);
-	}
-	model_set_end_sync(s);
-	json_decref(lst);
-	return s;
+	*state = load_set();
+	return 0;
+}
+
+static int empty_set_setup(void **state)
+{
+	*state = model_set_new();
+	return *state ? 0 : -1;
+}
+
+static int set_teardown(void **state)
+{
+	model_set_free(*state);
+	return 0;
 }
 
 static const char *pick(struct model_set *s, const char *labels, struct model_choice *c)
@@ -135,8 +139,7 @@ static const char *pick(struct model_set *s, const char *labels, struct model_ch
 
 static void test_select_rules(void **st)
 {
-	(void)st;
-	struct model_set *s = load_set();
+	struct model_set *s = *st;
 	struct model_choice c;
 	assert_int_equal(model_set_count(s), 5);
 	/* only the selector-less model matches a plain node */
@@ -168,15 +171,13 @@ static void test_select_rules(void **st)
 	assert_string_equal(c.selected, "");
 	assert_non_null(strstr(c.reason, "built-in"));
 	assert_int_equal(model_select(NULL, NULL, &c), -EINVAL);
-	model_set_free(s);
 	model_set_free(NULL);
 }
 
 /* The winner turns invalid: the last applied valid model stays, with a reason. */
 static void test_last_good(void **st)
 {
-	(void)st;
-	struct model_set *s = load_set();
+	struct model_set *s = *st;
 	struct model_choice c;
 	struct wl_err e = { { 0 } };
 	struct model_entry_info info;
@@ -243,14 +244,12 @@ static void test_last_good(void **st)
 	json_decref(hi);
 	json_decref(good);
 	json_decref(bad);
-	model_set_free(s);
 }
 
 /* Nothing valid was ever applied: an invalid winner leaves the built-in model. */
 static void test_invalid_without_last_good(void **st)
 {
-	(void)st;
-	struct model_set *s = model_set_new();
+	struct model_set *s = *st;
 	struct model_choice c;
 	struct wl_err e = { { 0 } };
 	json_t *bad = load("pwm_bad_unknown_zone.json");
@@ -281,12 +280,12 @@ static void test_invalid_without_last_good(void **st)
 	json_decref(bad2);
 	json_decref(lst);
 	json_decref(bad);
-	model_set_free(s);
 }
 
 WL_TEST_MAIN(
 	cmocka_unit_test(test_from_json),
 	cmocka_unit_test(test_from_json_bad),
-	cmocka_unit_test(test_select_rules),
-	cmocka_unit_test(test_last_good),
-	cmocka_unit_test(test_invalid_without_last_good))
+	cmocka_unit_test_setup_teardown(test_select_rules, list_set_setup, set_teardown),
+	cmocka_unit_test_setup_teardown(test_last_good, list_set_setup, set_teardown),
+	cmocka_unit_test_setup_teardown(test_invalid_without_last_good, empty_set_setup,
+					set_teardown))

@@ -310,6 +310,35 @@ static uint64_t read_u64_at(const char *dir, const char *rel)
 	return v;
 }
 
+/* The one-line file dir/rel reads want. */
+static void assert_str_at(const char *dir, const char *rel, const char *want)
+{
+	char p[512], v[64];
+
+	assert_int_equal(fmt_path(p, sizeof(p), "%s/%s", dir, rel), 0);
+	assert_int_equal(read_str_file(p, v, sizeof(v)), 0);
+	assert_string_equal(v, want);
+}
+
+/* The exit status of the program run with args (a shell command line's tail). */
+static int sim_exit(const char *args)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "%s %s", sim_bin(), args);
+	return run_cmd(cmd);
+}
+
+/* The start of a test of the program: skipped where it cannot run; a fresh directory
+ * in dir and the path of its truth file in truth. */
+static void sim_start(char *dir, size_t dcap, char *truth, size_t tcap)
+{
+	if (!sim_usable())
+		skip();
+	assert_int_equal(make_tmpdir(dir, dcap), 0);
+	snprintf(truth, tcap, "%s/truth", dir);
+}
+
 /* Cumulative microjoules of zone `key` ("package") on the last line of the truth file,
  * and the number of lines. */
 static int truth_last(const char *path, const char *key, uint64_t *uj, double *watts)
@@ -362,10 +391,7 @@ static void test_program_once_wraps(void **state)
 	int wraps = 0;
 	(void)state;
 
-	if (!sim_usable())
-		skip();
-	assert_int_equal(make_tmpdir(dir, sizeof(dir)), 0);
-	snprintf(truth, sizeof(truth), "%s/truth", dir);
+	sim_start(dir, sizeof(dir), truth, sizeof(truth));
 	snprintf(out, sizeof(out), "%s/stdout", dir);
 
 	/* What a reader of the counters can know: each step modulo the range. A step
@@ -421,22 +447,12 @@ static void test_program_once_wraps(void **state)
 	snprintf(base, sizeof(base), "%s/pc", dir);
 	assert_int_equal(read_u64_at(base, "intel-rapl:0/max_energy_range_uj"), max);
 	assert_int_equal(read_u64_at(base, "intel-rapl:0:1/max_energy_range_uj"), max);
-	char p[512], v[64];
-	snprintf(p, sizeof(p), "%s/intel-rapl:0/name", base);
-	assert_int_equal(read_str_file(p, v, sizeof(v)), 0);
-	assert_string_equal(v, "package-0");
-	snprintf(p, sizeof(p), "%s/intel-rapl:0:0/name", base);
-	assert_int_equal(read_str_file(p, v, sizeof(v)), 0);
-	assert_string_equal(v, "core");
-	snprintf(p, sizeof(p), "%s/intel-rapl:0/intel-rapl:0:1/name", base);
-	assert_int_equal(read_str_file(p, v, sizeof(v)), 0);
-	assert_string_equal(v, "dram");
-	snprintf(p, sizeof(p), "%s/intel-rapl:1/name", base);
-	assert_int_equal(read_str_file(p, v, sizeof(v)), 0);
-	assert_string_equal(v, "psys");
-	snprintf(p, sizeof(p), "%s/intel-rapl:0/enabled", base);
-	assert_int_equal(read_str_file(p, v, sizeof(v)), 0);
-	assert_string_equal(v, "1");
+	assert_str_at(base, "intel-rapl:0/name", "package-0");
+	assert_str_at(base, "intel-rapl:0:0/name", "core");
+	assert_str_at(base, "intel-rapl:0/intel-rapl:0:1/name", "dram");
+	assert_str_at(base, "intel-rapl:1/name", "psys");
+	assert_str_at(base, "intel-rapl:0/enabled", "1");
+	char p[512];
 	struct stat st;
 	snprintf(p, sizeof(p), "%s/intel-rapl:0/energy_uj", base);
 	assert_int_equal(stat(p, &st), 0);
@@ -457,10 +473,7 @@ static void test_program_runs_and_stops(void **state)
 	int n = 0, status;
 	(void)state;
 
-	if (!sim_usable())
-		skip();
-	assert_int_equal(make_tmpdir(dir, sizeof(dir)), 0);
-	snprintf(truth, sizeof(truth), "%s/truth", dir);
+	sim_start(dir, sizeof(dir), truth, sizeof(truth));
 	snprintf(pidf, sizeof(pidf), "%s/pid", dir);
 	snprintf(base, sizeof(base), "%s/pc", dir);
 	pid = fork();
@@ -507,19 +520,14 @@ static void test_program_runs_and_stops(void **state)
 
 static void test_program_bad_flags(void **state)
 {
-	char cmd[512];
 	(void)state;
 
 	if (!sim_usable())
 		skip();
-	snprintf(cmd, sizeof(cmd), "%s --exponent 0 --once --dir /tmp/x 2>/dev/null", sim_bin());
-	assert_int_equal(run_cmd(cmd), 2);
-	snprintf(cmd, sizeof(cmd), "%s --max-range-uj 0 2>/dev/null", sim_bin());
-	assert_int_equal(run_cmd(cmd), 2);
-	snprintf(cmd, sizeof(cmd), "%s --interval-ms abc 2>/dev/null", sim_bin());
-	assert_int_equal(run_cmd(cmd), 2);
-	snprintf(cmd, sizeof(cmd), "%s --help | grep -q 'SIMULATED'", sim_bin());
-	assert_int_equal(run_cmd(cmd), 0);
+	assert_int_equal(sim_exit("--exponent 0 --once --dir /tmp/x 2>/dev/null"), 2);
+	assert_int_equal(sim_exit("--max-range-uj 0 2>/dev/null"), 2);
+	assert_int_equal(sim_exit("--interval-ms abc 2>/dev/null"), 2);
+	assert_int_equal(sim_exit("--help | grep -q 'SIMULATED'"), 0);
 }
 
 WL_TEST_MAIN(

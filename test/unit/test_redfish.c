@@ -29,6 +29,7 @@
 #include "agent/meter/redfish.h"
 #include "agent/meter/redfish_json.h"
 #include "agent/meter/redfish_tl.h"
+#include "test/unit/fixture_config.h"
 
 #define S 1000000000ull
 
@@ -37,8 +38,52 @@ static int env(const char *js, struct rf_reading *r, struct wl_err *e)
 	return rf_parse_env_metrics(js, strlen(js), r, e);
 }
 
+/* A document a reading parser refuses: its return code and, unless NULL, a part of the
+ * error message. */
+struct bad_doc {
+	const char *js;
+	int rc;
+	const char *want;
+};
+
+/* parse (rf_parse_env_metrics, rf_parse_power, rf_parse_supply_metrics) refuses each of
+ * the n documents as given. */
+static void assert_bad_docs(int (*parse)(const char *, size_t, struct rf_reading *,
+					 struct wl_err *),
+			    const struct bad_doc *cases, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct rf_reading r;
+		struct wl_err e = { "" };
+
+		if (parse(cases[i].js, strlen(cases[i].js), &r, &e) != cases[i].rc)
+			fail_msg("%s: not refused with %d (%s)", cases[i].js, cases[i].rc, e.msg);
+		if (cases[i].want && !strstr(e.msg, cases[i].want))
+			fail_msg("%s: error \"%s\" lacks \"%s\"", cases[i].js, e.msg,
+				 cases[i].want);
+	}
+}
+
 static void test_env_metrics(void **state)
 {
+	static const struct bad_doc bad[] = {
+		/* missing and null: -ENOENT naming the field */
+		{ "{\"TemperatureCelsius\":{\"Reading\":30}}", -ENOENT, "PowerWatts.Reading" },
+		{ "{\"PowerWatts\":{\"Reading\":null}}", -ENOENT, NULL },
+		{ "{\"PowerWatts\":null}", -ENOENT, NULL },
+		{ "{\"PowerWatts\":{}}", -ENOENT, NULL },
+		/* wrong type and out of range: -ERANGE */
+		{ "{\"PowerWatts\":{\"Reading\":\"412\"}}", -ERANGE, "not a number" },
+		{ "{\"PowerWatts\":{\"Reading\":-1}}", -ERANGE, NULL },
+		{ "{\"PowerWatts\":{\"Reading\":1e9}}", -ERANGE, "out of range" },
+		{ "{\"PowerWatts\":[1]}", -ERANGE, NULL },
+		/* not JSON, not an object, duplicates, truncated, empty */
+		{ "<html>500 Internal</html>", -EBADMSG, "not JSON" },
+		{ "[1,2]", -EBADMSG, NULL },
+		{ "{\"PowerWatts\":{\"Reading\":1,\"Reading\":2}}", -EBADMSG, NULL },
+		{ "{\"PowerWatts\":{\"Reading\":1", -EBADMSG, NULL },
+		{ "", -EBADMSG, NULL },
+	};
 	struct rf_reading r;
 	struct wl_err e = { "" };
 	(void)state;
@@ -59,26 +104,7 @@ static void test_env_metrics(void **state)
 	assert_int_equal(env("{\"PowerWatts\":{\"Reading\":1},\"EnergykWh\":{\"Reading\":\"x\"}}",
 			     &r, &e), 0);
 	assert_false(r.have_kwh);
-	/* missing and null: -ENOENT naming the field */
-	assert_int_equal(env("{\"TemperatureCelsius\":{\"Reading\":30}}", &r, &e), -ENOENT);
-	assert_non_null(strstr(e.msg, "PowerWatts.Reading"));
-	assert_int_equal(env("{\"PowerWatts\":{\"Reading\":null}}", &r, &e), -ENOENT);
-	assert_int_equal(env("{\"PowerWatts\":null}", &r, &e), -ENOENT);
-	assert_int_equal(env("{\"PowerWatts\":{}}", &r, &e), -ENOENT);
-	/* wrong type and out of range: -ERANGE */
-	assert_int_equal(env("{\"PowerWatts\":{\"Reading\":\"412\"}}", &r, &e), -ERANGE);
-	assert_non_null(strstr(e.msg, "not a number"));
-	assert_int_equal(env("{\"PowerWatts\":{\"Reading\":-1}}", &r, &e), -ERANGE);
-	assert_int_equal(env("{\"PowerWatts\":{\"Reading\":1e9}}", &r, &e), -ERANGE);
-	assert_non_null(strstr(e.msg, "out of range"));
-	assert_int_equal(env("{\"PowerWatts\":[1]}", &r, &e), -ERANGE);
-	/* not JSON, not an object, duplicates, truncated, empty */
-	assert_int_equal(env("<html>500 Internal</html>", &r, &e), -EBADMSG);
-	assert_non_null(strstr(e.msg, "not JSON"));
-	assert_int_equal(env("[1,2]", &r, &e), -EBADMSG);
-	assert_int_equal(env("{\"PowerWatts\":{\"Reading\":1,\"Reading\":2}}", &r, &e), -EBADMSG);
-	assert_int_equal(env("{\"PowerWatts\":{\"Reading\":1", &r, &e), -EBADMSG);
-	assert_int_equal(env("", &r, &e), -EBADMSG);
+	assert_bad_docs(rf_parse_env_metrics, bad, sizeof(bad) / sizeof(bad[0]));
 	assert_int_equal(rf_parse_env_metrics(NULL, 0, &r, &e), -EBADMSG);
 	/* a NUL inside the body is not JSON */
 	assert_int_equal(rf_parse_env_metrics("{\"PowerWatts\":{\"Reading\":1}}\0x", 31, &r, &e),
@@ -87,6 +113,13 @@ static void test_env_metrics(void **state)
 
 static void test_power_legacy(void **state)
 {
+	static const struct bad_doc bad[] = {
+		{ "{\"PowerControl\":[]}", -ENOENT, NULL },
+		{ "{}", -ENOENT, NULL },
+		{ "{\"PowerControl\":[{\"PowerConsumedWatts\":null}]}", -ENOENT,
+		  "PowerControl[0].PowerConsumedWatts" },
+		{ "{\"PowerControl\":[{\"PowerConsumedWatts\":-5}]}", -ERANGE, NULL },
+	};
 	struct rf_reading r;
 	struct wl_err e = { "" };
 	const char *ok = "{\"PowerControl\":[{\"PowerConsumedWatts\":250.25,"
@@ -96,18 +129,18 @@ static void test_power_legacy(void **state)
 	assert_int_equal(rf_parse_power(ok, strlen(ok), &r, &e), 0);
 	assert_true(fabs(r.watts - 250.25) < 1e-9);
 	assert_false(r.have_kwh);
-	assert_int_equal(rf_parse_power("{\"PowerControl\":[]}", 19, &r, &e), -ENOENT);
-	assert_int_equal(rf_parse_power("{}", 2, &r, &e), -ENOENT);
-	const char *nul = "{\"PowerControl\":[{\"PowerConsumedWatts\":null}]}";
-	assert_int_equal(rf_parse_power(nul, strlen(nul), &r, &e), -ENOENT);
-	assert_non_null(strstr(e.msg, "PowerControl[0].PowerConsumedWatts"));
-	const char *neg = "{\"PowerControl\":[{\"PowerConsumedWatts\":-5}]}";
-	assert_int_equal(rf_parse_power(neg, strlen(neg), &r, &e), -ERANGE);
+	assert_bad_docs(rf_parse_power, bad, sizeof(bad) / sizeof(bad[0]));
 }
 
 /* PowerSubsystem -> PowerSupplies -> each supply -> its Metrics: InputPowerWatts. */
 static void test_power_subsystem(void **state)
 {
+	static const struct bad_doc bad_metrics[] = {
+		{ "{\"InputPowerWatts\":{\"Reading\":null}}", -ENOENT,
+		  "PowerSupplyMetrics: no InputPowerWatts.Reading" },
+		/* a PowerWatts is not what a supply's metrics are read for */
+		{ "{\"PowerWatts\":{\"Reading\":1}}", -ENOENT, NULL },
+	};
 	char p[RF_PATH_MAX], paths[RF_MAX_SUPPLIES][RF_PATH_MAX];
 	struct rf_reading r;
 	struct wl_err e = { "" };
@@ -145,12 +178,8 @@ static void test_power_subsystem(void **state)
 	assert_int_equal(rf_parse_supply_metrics(m, strlen(m), &r, &e), 0);
 	assert_true(fabs(r.watts - 151.25) < 1e-9);
 	assert_true(r.have_kwh);
-	const char *mn = "{\"InputPowerWatts\":{\"Reading\":null}}";
-	assert_int_equal(rf_parse_supply_metrics(mn, strlen(mn), &r, &e), -ENOENT);
-	assert_non_null(strstr(e.msg, "PowerSupplyMetrics: no InputPowerWatts.Reading"));
-	/* a PowerWatts is not what a supply's metrics are read for */
-	const char *mw = "{\"PowerWatts\":{\"Reading\":1}}";
-	assert_int_equal(rf_parse_supply_metrics(mw, strlen(mw), &r, &e), -ENOENT);
+	assert_bad_docs(rf_parse_supply_metrics, bad_metrics,
+			sizeof(bad_metrics) / sizeof(bad_metrics[0]));
 }
 
 static void test_chassis_links(void **state)
@@ -195,33 +224,39 @@ static void test_chassis_links(void **state)
 	assert_int_equal(rf_parse_members_first(bad, strlen(bad), p, sizeof(p), &e), -ERANGE);
 }
 
+/* ok() refuses each of the n strings in bad (a NULL entry: a NULL argument). */
+static void assert_refuses(bool (*ok)(const char *), const char *const *bad, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ok(bad[i]))
+			fail_msg("'%s' accepted", bad[i] ? bad[i] : "(NULL)");
+}
+
 static void test_checks(void **state)
 {
+	static const char *const bad_paths[] = {
+		"/redfish/v1/Chassis/../x", "/redfish/v1/Chassis/..", "/redfish/v2/x",
+		"//evil/redfish/v1/", "/redfish/v1/x?y", "/redfish/v1/x#y", "/redfish/v1/x\\y",
+		NULL,
+	};
+	static const char *const bad_endpoints[] = {
+		"http://bmc.example", "https://", "https://user:pw@bmc", "https://bmc/redfish/v1",
+		"https://bmc example", "",
+	};
+	static const char *const bad_chassis_ids[] = { "..", "a/b", "" };
 	(void)state;
 	assert_true(rf_path_ok("/redfish/v1/Chassis/1/Power"));
 	assert_true(rf_path_ok("/redfish/v1/Chassis/a..b"));
-	assert_false(rf_path_ok("/redfish/v1/Chassis/../x"));
-	assert_false(rf_path_ok("/redfish/v1/Chassis/.."));
-	assert_false(rf_path_ok("/redfish/v2/x"));
-	assert_false(rf_path_ok("//evil/redfish/v1/"));
-	assert_false(rf_path_ok("/redfish/v1/x?y"));
-	assert_false(rf_path_ok("/redfish/v1/x#y"));
-	assert_false(rf_path_ok("/redfish/v1/x\\y"));
-	assert_false(rf_path_ok(NULL));
+	assert_refuses(rf_path_ok, bad_paths, sizeof(bad_paths) / sizeof(bad_paths[0]));
 	assert_true(rf_endpoint_ok("https://bmc.example"));
 	assert_true(rf_endpoint_ok("https://10.0.0.5:8443/"));
 	assert_true(rf_endpoint_ok("https://[fd00::5]:443"));
-	assert_false(rf_endpoint_ok("http://bmc.example"));
-	assert_false(rf_endpoint_ok("https://"));
-	assert_false(rf_endpoint_ok("https://user:pw@bmc"));
-	assert_false(rf_endpoint_ok("https://bmc/redfish/v1"));
-	assert_false(rf_endpoint_ok("https://bmc example"));
-	assert_false(rf_endpoint_ok(""));
+	assert_refuses(rf_endpoint_ok, bad_endpoints,
+		       sizeof(bad_endpoints) / sizeof(bad_endpoints[0]));
 	assert_true(rf_chassis_id_ok("System.Embedded.1"));
 	assert_true(rf_chassis_id_ok("1"));
-	assert_false(rf_chassis_id_ok(".."));
-	assert_false(rf_chassis_id_ok("a/b"));
-	assert_false(rf_chassis_id_ok(""));
+	assert_refuses(rf_chassis_id_ok, bad_chassis_ids,
+		       sizeof(bad_chassis_ids) / sizeof(bad_chassis_ids[0]));
 }
 
 static void add(struct rf_tl *tl, uint64_t t, double w)
@@ -236,80 +271,119 @@ static void add_kwh(struct rf_tl *tl, uint64_t t, double w, double kwh)
 	assert_int_equal(rf_tl_add(tl, &p), 0);
 }
 
-static void test_tl_trapezoid(void **state)
-{
+/* The timeline tests' fixture: a timeline made by rf_tl_init with the options given as
+ * the test's initial state, and the last take from it. */
+struct tl_opts {
+	uint64_t stale_ns;
+	bool use_kwh;
+};
+
+struct tl_test {
 	struct rf_tl tl;
 	struct rf_take t;
-	(void)state;
+};
 
-	rf_tl_init(&tl, 10 * S, true);
-	rf_tl_take(&tl, 100 * S, UINT64_MAX, &t);
-	assert_false(t.have_reading);
-	assert_true(t.stale);
-	assert_int_equal(t.uj, 0);
-	add(&tl, 100 * S, 100);
-	rf_tl_take(&tl, 100 * S + S / 2, UINT64_MAX, &t);
-	assert_true(t.have_reading);
-	assert_false(t.stale);
-	assert_int_equal(t.uj, 0); /* one reading: a baseline */
-	assert_int_equal(t.age_ns, S / 2);
+static struct tl_opts tl_10s_kwh = { 10 * S, true };
+static struct tl_opts tl_10s = { 10 * S, false };
+static struct tl_opts tl_5s = { 5 * S, false };
+
+static int tl_setup(void **state)
+{
+	const struct tl_opts *o = *state;
+	struct tl_test *x = calloc(1, sizeof(*x));
+
+	if (!x)
+		return -1;
+	rf_tl_init(&x->tl, o->stale_ns, o->use_kwh);
+	*state = x;
+	return 0;
+}
+
+static int tl_teardown(void **state)
+{
+	free(*state);
+	return 0;
+}
+
+/* The cmocka entry of a timeline test on a timeline made with options opts. */
+#define TL_TEST(test, opts) \
+	cmocka_unit_test_prestate_setup_teardown(test, tl_setup, tl_teardown, &opts)
+
+/* Two power readings: the line w0 W at t0 to w1 W at t1. */
+static void add_line(struct rf_tl *tl, uint64_t t0, double w0, uint64_t t1, double w1)
+{
+	add(tl, t0, w0);
+	add(tl, t1, w1);
+}
+
+static void test_tl_trapezoid(void **state)
+{
+	struct tl_test *x = *state;
+
+	rf_tl_take(&x->tl, 100 * S, UINT64_MAX, &x->t);
+	assert_false(x->t.have_reading);
+	assert_true(x->t.stale);
+	assert_int_equal(x->t.uj, 0);
+	add(&x->tl, 100 * S, 100);
+	rf_tl_take(&x->tl, 100 * S + S / 2, UINT64_MAX, &x->t);
+	assert_true(x->t.have_reading);
+	assert_false(x->t.stale);
+	assert_int_equal(x->t.uj, 0); /* one reading: a baseline */
+	assert_int_equal(x->t.age_ns, S / 2);
 	/* 100 W -> 200 W over 1 s, then 200 W for 2 s: 150 J + 400 J */
-	add(&tl, 101 * S, 200);
-	add(&tl, 103 * S, 200);
-	rf_tl_take(&tl, 104 * S, UINT64_MAX, &t);
-	assert_int_equal(t.uj, 550000000ull);
-	assert_int_equal(t.from_ns, 100 * S);
-	assert_int_equal(t.to_ns, 103 * S);
-	assert_int_equal(t.span_ns, 3 * S);
-	assert_int_equal(t.segments, 2);
-	assert_int_equal(t.age_ns, S);
+	add(&x->tl, 101 * S, 200);
+	add(&x->tl, 103 * S, 200);
+	rf_tl_take(&x->tl, 104 * S, UINT64_MAX, &x->t);
+	assert_int_equal(x->t.uj, 550000000ull);
+	assert_int_equal(x->t.from_ns, 100 * S);
+	assert_int_equal(x->t.to_ns, 103 * S);
+	assert_int_equal(x->t.span_ns, 3 * S);
+	assert_int_equal(x->t.segments, 2);
+	assert_int_equal(x->t.age_ns, S);
 	/* nothing new: nothing taken, the span starts at the newest reading */
-	rf_tl_take(&tl, 105 * S, UINT64_MAX, &t);
-	assert_int_equal(t.uj, 0);
-	assert_int_equal(t.from_ns, 103 * S);
+	rf_tl_take(&x->tl, 105 * S, UINT64_MAX, &x->t);
+	assert_int_equal(x->t.uj, 0);
+	assert_int_equal(x->t.from_ns, 103 * S);
 	/* bad readings are refused and change nothing */
 	struct rf_point bad = { .t_ns = 103 * S, .watts = 1 };
-	assert_int_equal(rf_tl_add(&tl, &bad), -EINVAL); /* not after the newest */
+	assert_int_equal(rf_tl_add(&x->tl, &bad), -EINVAL); /* not after the newest */
 	bad.t_ns = 104 * S;
 	bad.watts = NAN;
-	assert_int_equal(rf_tl_add(&tl, &bad), -ERANGE);
+	assert_int_equal(rf_tl_add(&x->tl, &bad), -ERANGE);
 	bad.watts = -1;
-	assert_int_equal(rf_tl_add(&tl, &bad), -ERANGE);
+	assert_int_equal(rf_tl_add(&x->tl, &bad), -ERANGE);
 	assert_int_equal(rf_tl_add(NULL, &bad), -EINVAL);
-	add(&tl, 104 * S, 0);
-	rf_tl_take(&tl, 104 * S, UINT64_MAX, &t);
-	assert_int_equal(t.uj, 100000000ull); /* 200 -> 0 W over 1 s */
+	add(&x->tl, 104 * S, 0);
+	rf_tl_take(&x->tl, 104 * S, UINT64_MAX, &x->t);
+	assert_int_equal(x->t.uj, 100000000ull); /* 200 -> 0 W over 1 s */
 }
 
 /* Readings at irregular times, takes at unrelated tick times: the takes sum to the
  * integral of the readings, to the microjoule (sub-uJ remainders carried). */
 static void test_tl_exact_sum(void **state)
 {
-	struct rf_tl tl;
-	struct rf_take t;
+	struct tl_test *x = *state;
 	double exact = 0, prev_w = 0;
 	uint64_t sum = 0, prev_t = 0, tick = 50 * S;
-	(void)state;
 
-	rf_tl_init(&tl, 10 * S, true);
 	for (int i = 0; i < 500; i++) {
 		uint64_t ts = 50 * S + (uint64_t)i * 1234567891ull + (uint64_t)(i % 7) * 33333333;
 		double w = 300 + 100 * sin(i / 9.0) + 1.0 / 3;
 		if (i)
 			exact += (prev_w + w) / 2 * (double)(ts - prev_t) / 1e3;
-		add(&tl, ts, w);
+		add(&x->tl, ts, w);
 		prev_t = ts;
 		prev_w = w;
 		while (tick + 1000000000ull / 3 < ts) {
 			tick += 1000000000ull / 3;
 			/* up to the tick minus a lag, as the daemon asks */
-			rf_tl_take(&tl, tick, tick - 2 * S, &t);
-			sum += t.uj;
-			assert_true(t.segments == 0 || t.to_ns <= tick - 2 * S);
+			rf_tl_take(&x->tl, tick, tick - 2 * S, &x->t);
+			sum += x->t.uj;
+			assert_true(x->t.segments == 0 || x->t.to_ns <= tick - 2 * S);
 		}
 	}
-	rf_tl_take(&tl, prev_t + S, UINT64_MAX, &t);
-	sum += t.uj;
+	rf_tl_take(&x->tl, prev_t + S, UINT64_MAX, &x->t);
+	sum += x->t.uj;
 	assert_true(fabs((double)sum - exact) <= 1.0);
 }
 
@@ -317,120 +391,106 @@ static void test_tl_exact_sum(void **state)
  * rest goes to the next take. */
 static void test_tl_partial(void **state)
 {
-	struct rf_tl tl;
-	struct rf_take t;
-	(void)state;
+	struct tl_test *x = *state;
 
-	rf_tl_init(&tl, 10 * S, true);
-	add(&tl, 10 * S, 100);
-	add(&tl, 12 * S, 300); /* the line 100 -> 300 W over 2 s: 400 J */
-	rf_tl_take(&tl, 13 * S, 11 * S, &t);
-	assert_int_equal(t.uj, 150000000ull); /* (100 + 200) / 2 x 1 s */
-	assert_int_equal(t.from_ns, 10 * S);
-	assert_int_equal(t.to_ns, 11 * S);
-	assert_int_equal(t.span_ns, S);
-	rf_tl_take(&tl, 13 * S, 11 * S, &t); /* nothing more up to 11 s */
-	assert_int_equal(t.uj, 0);
-	rf_tl_take(&tl, 13 * S, 20 * S, &t); /* only up to the newest reading */
-	assert_int_equal(t.uj, 250000000ull);
-	assert_int_equal(t.to_ns, 12 * S);
+	add_line(&x->tl, 10 * S, 100, 12 * S, 300); /* 100 -> 300 W over 2 s: 400 J */
+	rf_tl_take(&x->tl, 13 * S, 11 * S, &x->t);
+	assert_int_equal(x->t.uj, 150000000ull); /* (100 + 200) / 2 x 1 s */
+	assert_int_equal(x->t.from_ns, 10 * S);
+	assert_int_equal(x->t.to_ns, 11 * S);
+	assert_int_equal(x->t.span_ns, S);
+	rf_tl_take(&x->tl, 13 * S, 11 * S, &x->t); /* nothing more up to 11 s */
+	assert_int_equal(x->t.uj, 0);
+	rf_tl_take(&x->tl, 13 * S, 20 * S, &x->t); /* only up to the newest reading */
+	assert_int_equal(x->t.uj, 250000000ull);
+	assert_int_equal(x->t.to_ns, 12 * S);
 	/* a counter segment is shared in the line's proportion: 720 J over 12..14 s with
 	 * power 100 -> 300 W: the first second holds 150/400 of it */
-	rf_tl_init(&tl, 10 * S, true);
-	add_kwh(&tl, 12 * S, 100, 1.0);
-	add_kwh(&tl, 14 * S, 300, 1.0002);
-	rf_tl_take(&tl, 14 * S, 13 * S, &t);
-	assert_int_equal(t.counter_segments, 1);
-	assert_true(fabs((double)t.uj - 720e6 * 150 / 400) <= 2);
-	rf_tl_take(&tl, 14 * S, UINT64_MAX, &t);
-	assert_true(fabs((double)t.uj - 720e6 * 250 / 400) <= 2);
+	rf_tl_init(&x->tl, 10 * S, true);
+	add_kwh(&x->tl, 12 * S, 100, 1.0);
+	add_kwh(&x->tl, 14 * S, 300, 1.0002);
+	rf_tl_take(&x->tl, 14 * S, 13 * S, &x->t);
+	assert_int_equal(x->t.counter_segments, 1);
+	assert_true(fabs((double)x->t.uj - 720e6 * 150 / 400) <= 2);
+	rf_tl_take(&x->tl, 14 * S, UINT64_MAX, &x->t);
+	assert_true(fabs((double)x->t.uj - 720e6 * 250 / 400) <= 2);
 }
 
 /* More readings than the timeline keeps, never taken: the oldest are integrated on the
  * way and nothing is lost. */
 static void test_tl_overflow(void **state)
 {
-	struct rf_tl tl;
-	struct rf_take t;
-	(void)state;
+	struct tl_test *x = *state;
 
-	rf_tl_init(&tl, 10 * S, false);
 	for (int i = 0; i <= 3 * RF_TL_POINTS; i++)
-		add(&tl, (uint64_t)(i + 1) * S, 100);
-	rf_tl_take(&tl, 1000 * S, UINT64_MAX, &t);
-	assert_int_equal(t.uj, (uint64_t)(3 * RF_TL_POINTS) * 100000000ull);
-	assert_int_equal(t.span_ns, (uint64_t)(3 * RF_TL_POINTS) * S);
-	assert_true(t.stale);
+		add(&x->tl, (uint64_t)(i + 1) * S, 100);
+	rf_tl_take(&x->tl, 1000 * S, UINT64_MAX, &x->t);
+	assert_int_equal(x->t.uj, (uint64_t)(3 * RF_TL_POINTS) * 100000000ull);
+	assert_int_equal(x->t.span_ns, (uint64_t)(3 * RF_TL_POINTS) * S);
+	assert_true(x->t.stale);
 }
 
 static void test_tl_gap_and_stale(void **state)
 {
-	struct rf_tl tl;
-	struct rf_take t;
-	(void)state;
+	struct tl_test *x = *state;
 
-	rf_tl_init(&tl, 5 * S, false);
-	add(&tl, 10 * S, 100);
-	add(&tl, 11 * S, 100); /* 100 J */
-	rf_tl_take(&tl, 12 * S, UINT64_MAX, &t);
-	assert_int_equal(t.uj, 100000000ull);
-	assert_false(t.stale);
+	add_line(&x->tl, 10 * S, 100, 11 * S, 100); /* 100 J */
+	rf_tl_take(&x->tl, 12 * S, UINT64_MAX, &x->t);
+	assert_int_equal(x->t.uj, 100000000ull);
+	assert_false(x->t.stale);
 	/* the BMC answers nothing for 9 s: stale, and no energy is invented */
-	rf_tl_take(&tl, 17 * S, UINT64_MAX, &t);
-	assert_true(t.stale);
-	assert_int_equal(t.age_ns, 6 * S);
-	assert_int_equal(t.uj, 0);
+	rf_tl_take(&x->tl, 17 * S, UINT64_MAX, &x->t);
+	assert_true(x->t.stale);
+	assert_int_equal(x->t.age_ns, 6 * S);
+	assert_int_equal(x->t.uj, 0);
 	/* it comes back: the 9 s between the readings are a gap, not integrated */
-	add(&tl, 20 * S, 300);
-	add(&tl, 21 * S, 300);
-	rf_tl_take(&tl, 21 * S, UINT64_MAX, &t);
-	assert_false(t.stale);
-	assert_int_equal(t.gaps, 1);
-	assert_int_equal(t.gap_ns, 9 * S);
-	assert_int_equal(t.segments, 1);
-	assert_int_equal(t.uj, 300000000ull);
-	assert_int_equal(t.span_ns, S);
+	add(&x->tl, 20 * S, 300);
+	add(&x->tl, 21 * S, 300);
+	rf_tl_take(&x->tl, 21 * S, UINT64_MAX, &x->t);
+	assert_false(x->t.stale);
+	assert_int_equal(x->t.gaps, 1);
+	assert_int_equal(x->t.gap_ns, 9 * S);
+	assert_int_equal(x->t.segments, 1);
+	assert_int_equal(x->t.uj, 300000000ull);
+	assert_int_equal(x->t.span_ns, S);
 	/* exactly stale_after apart is still integrated */
-	add(&tl, 26 * S, 300);
-	rf_tl_take(&tl, 26 * S, UINT64_MAX, &t);
-	assert_int_equal(t.gaps, 0);
-	assert_int_equal(t.uj, 1500000000ull);
+	add(&x->tl, 26 * S, 300);
+	rf_tl_take(&x->tl, 26 * S, UINT64_MAX, &x->t);
+	assert_int_equal(x->t.gaps, 0);
+	assert_int_equal(x->t.uj, 1500000000ull);
 }
 
 static void test_tl_counter(void **state)
 {
-	struct rf_tl tl;
-	struct rf_take t;
-	(void)state;
+	struct tl_test *x = *state;
 
-	rf_tl_init(&tl, 10 * S, true);
-	add_kwh(&tl, 10 * S, 100, 5.0);
+	add_kwh(&x->tl, 10 * S, 100, 5.0);
 	/* the counter says 0.0001 kWh = 360 J in 1 s although power says 100 W: the counter */
-	add_kwh(&tl, 11 * S, 100, 5.0001);
-	rf_tl_take(&tl, 11 * S, UINT64_MAX, &t);
-	assert_int_equal(t.counter_segments, 1);
-	assert_true(fabs((double)t.uj - 360e6) <= 1);
+	add_kwh(&x->tl, 11 * S, 100, 5.0001);
+	rf_tl_take(&x->tl, 11 * S, UINT64_MAX, &x->t);
+	assert_int_equal(x->t.counter_segments, 1);
+	assert_true(fabs((double)x->t.uj - 360e6) <= 1);
 	/* counter backwards (reset): the trapezoid */
-	add_kwh(&tl, 12 * S, 100, 0.0);
-	rf_tl_take(&tl, 12 * S, UINT64_MAX, &t);
-	assert_int_equal(t.counter_segments, 0);
-	assert_int_equal(t.uj, 100000000ull);
+	add_kwh(&x->tl, 12 * S, 100, 0.0);
+	rf_tl_take(&x->tl, 12 * S, UINT64_MAX, &x->t);
+	assert_int_equal(x->t.counter_segments, 0);
+	assert_int_equal(x->t.uj, 100000000ull);
 	/* an implausible jump (above RF_MAX_WATTS over the interval): the trapezoid */
-	add_kwh(&tl, 13 * S, 100, 1000.0);
-	rf_tl_take(&tl, 13 * S, UINT64_MAX, &t);
-	assert_int_equal(t.counter_segments, 0);
-	assert_int_equal(t.uj, 100000000ull);
+	add_kwh(&x->tl, 13 * S, 100, 1000.0);
+	rf_tl_take(&x->tl, 13 * S, UINT64_MAX, &x->t);
+	assert_int_equal(x->t.counter_segments, 0);
+	assert_int_equal(x->t.uj, 100000000ull);
 	/* one end without a counter: the trapezoid */
-	add(&tl, 14 * S, 300);
-	rf_tl_take(&tl, 14 * S, UINT64_MAX, &t);
-	assert_int_equal(t.uj, 200000000ull);
+	add(&x->tl, 14 * S, 300);
+	rf_tl_take(&x->tl, 14 * S, UINT64_MAX, &x->t);
+	assert_int_equal(x->t.uj, 200000000ull);
 	/* use_kwh false: always the power readings */
-	rf_tl_init(&tl, 10 * S, false);
-	add_kwh(&tl, 10 * S, 100, 5.0);
-	add_kwh(&tl, 11 * S, 100, 5.0001);
-	rf_tl_take(&tl, 11 * S, UINT64_MAX, &t);
-	assert_int_equal(t.counter_segments, 0);
-	assert_int_equal(t.uj, 100000000ull);
+	rf_tl_init(&x->tl, 10 * S, false);
+	add_kwh(&x->tl, 10 * S, 100, 5.0);
+	add_kwh(&x->tl, 11 * S, 100, 5.0001);
+	rf_tl_take(&x->tl, 11 * S, UINT64_MAX, &x->t);
+	assert_int_equal(x->t.counter_segments, 0);
+	assert_int_equal(x->t.uj, 100000000ull);
 }
 
 static void test_options(void **state)
@@ -503,42 +563,28 @@ static void test_poller_unreachable(void **state)
 /* redfish.* keys: each bad combination names the key (docs/config.md). */
 static void test_config_keys(void **state)
 {
-	struct config c;
-	struct wl_err e = { "" };
+	struct config_test t = { .e = { "" } };
 	(void)state;
 
-	config_defaults(&c);
-	assert_int_equal(config_validate(&c, &e), 0); /* off by default */
-	assert_string_equal(c.redfish_endpoint, "");
-	assert_int_equal(config_set(&c, "redfish.endpoint", "http://bmc", &e), 0);
-	assert_int_not_equal(config_validate(&c, &e), 0);
-	assert_non_null(strstr(e.msg, "redfish.endpoint \"http://bmc\" must be https://"));
-	assert_int_equal(config_set(&c, "redfish.endpoint", "https://{node}-bmc:8443", &e), 0);
-	assert_int_not_equal(config_validate(&c, &e), 0);
-	assert_non_null(strstr(e.msg, "redfish.credentials_file must be set"));
-	assert_int_equal(config_set(&c, "redfish.credentials_file", "/run/cred", &e), 0);
-	assert_int_equal(config_validate(&c, &e), 0);
-	assert_int_equal(config_set(&c, "redfish.interval", "20s", &e), 0);
-	assert_int_not_equal(config_validate(&c, &e), 0);
-	assert_non_null(strstr(e.msg, "redfish.stale_after (30s) must be at least two redfish.interval (20s)"));
-	assert_int_equal(config_set(&c, "redfish.interval", "5s", &e), 0);
-	assert_int_equal(config_set(&c, "redfish.timeout", "40s", &e), 0);
-	assert_int_not_equal(config_validate(&c, &e), 0);
-	assert_non_null(strstr(e.msg, "redfish.timeout (40s) must not exceed"));
-	assert_int_equal(config_set(&c, "redfish.timeout", "10s", &e), 0);
-	assert_int_equal(config_set(&c, "redfish.ca_file", "/ca.pem", &e), 0);
-	assert_int_equal(config_set(&c, "redfish.insecure_skip_verify", "true", &e), 0);
-	assert_int_not_equal(config_validate(&c, &e), 0);
-	assert_non_null(strstr(e.msg, "contradict"));
-	assert_int_equal(config_set(&c, "redfish.insecure_skip_verify", "false", &e), 0);
-	assert_int_equal(config_set(&c, "redfish.chassis", "a/b", &e), 0);
-	assert_int_not_equal(config_validate(&c, &e), 0);
-	assert_non_null(strstr(e.msg, "redfish.chassis \"a/b\""));
-	assert_int_equal(config_set(&c, "redfish.chassis", "System.Embedded.1", &e), 0);
-	assert_int_equal(config_validate(&c, &e), 0);
-	assert_int_not_equal(config_set(&c, "redfish.interval", "100ms", &e), 0);
-	assert_non_null(strstr(e.msg, "redfish.interval"));
-	assert_int_not_equal(config_set(&c, "redfish.energy_counter", "maybe", &e), 0);
+	config_defaults_valid(&t); /* off by default */
+	assert_string_equal(t.c.redfish_endpoint, "");
+	assert_config_step(&t, "redfish.endpoint", "http://bmc",
+			   "redfish.endpoint \"http://bmc\" must be https://");
+	assert_config_step(&t, "redfish.endpoint", "https://{node}-bmc:8443",
+			   "redfish.credentials_file must be set");
+	assert_config_step(&t, "redfish.credentials_file", "/run/cred", NULL);
+	assert_config_step(&t, "redfish.interval", "20s",
+			   "redfish.stale_after (30s) must be at least two redfish.interval (20s)");
+	assert_int_equal(config_set(&t.c, "redfish.interval", "5s", &t.e), 0);
+	assert_config_step(&t, "redfish.timeout", "40s", "redfish.timeout (40s) must not exceed");
+	assert_int_equal(config_set(&t.c, "redfish.timeout", "10s", &t.e), 0);
+	assert_int_equal(config_set(&t.c, "redfish.ca_file", "/ca.pem", &t.e), 0);
+	assert_config_step(&t, "redfish.insecure_skip_verify", "true", "contradict");
+	assert_int_equal(config_set(&t.c, "redfish.insecure_skip_verify", "false", &t.e), 0);
+	assert_config_step(&t, "redfish.chassis", "a/b", "redfish.chassis \"a/b\"");
+	assert_config_step(&t, "redfish.chassis", "System.Embedded.1", NULL);
+	assert_config_set_refused(&t, "redfish.interval", "100ms", "redfish.interval");
+	assert_int_not_equal(config_set(&t.c, "redfish.energy_counter", "maybe", &t.e), 0);
 }
 
 /* The wattlet_redfish_* series: present only with a Redfish source; up 0 when stale;
@@ -588,12 +634,12 @@ WL_TEST_MAIN(
 	cmocka_unit_test(test_power_subsystem),
 	cmocka_unit_test(test_chassis_links),
 	cmocka_unit_test(test_checks),
-	cmocka_unit_test(test_tl_trapezoid),
-	cmocka_unit_test(test_tl_exact_sum),
-	cmocka_unit_test(test_tl_partial),
-	cmocka_unit_test(test_tl_overflow),
-	cmocka_unit_test(test_tl_gap_and_stale),
-	cmocka_unit_test(test_tl_counter),
+	TL_TEST(test_tl_trapezoid, tl_10s_kwh),
+	TL_TEST(test_tl_exact_sum, tl_10s_kwh),
+	TL_TEST(test_tl_partial, tl_10s_kwh),
+	TL_TEST(test_tl_overflow, tl_10s),
+	TL_TEST(test_tl_gap_and_stale, tl_5s),
+	TL_TEST(test_tl_counter, tl_10s_kwh),
 	cmocka_unit_test(test_options),
 	cmocka_unit_test(test_poller_unreachable),
 	cmocka_unit_test(test_config_keys),

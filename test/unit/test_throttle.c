@@ -84,27 +84,27 @@ static void run(struct simpod *p, const struct ep_budget *b, unsigned secs, uint
 		in.cpu_s_total = p->cpu_s;
 		in.cap_mcpu = cap_mcpu;
 		assert_int_equal(throttle_step(&p->st, &in, &p->last), 0);
+		unsigned *count = NULL; /* the counter of the verdict that changes the limit */
 		switch (p->last.verdict) {
 		case THR_THROTTLE:
 			assert_int_equal(p->limit_mcpu, 0);
-			p->throttles++;
-			p->limit_mcpu = p->last.limit_mcpu;
-			p->last_change_ms = p->t_ms;
+			count = &p->throttles;
 			break;
 		case THR_ADJUST:
 			assert_true(p->limit_mcpu > 0);
-			p->adjusts++;
-			p->limit_mcpu = p->last.limit_mcpu;
-			p->last_change_ms = p->t_ms;
+			count = &p->adjusts;
 			break;
 		case THR_RESTORE:
 			assert_true(p->limit_mcpu > 0);
-			p->restores++;
-			p->limit_mcpu = 0;
-			p->last_change_ms = p->t_ms;
+			count = &p->restores;
 			break;
 		default:
 			break;
+		}
+		if (count) {
+			(*count)++;
+			p->limit_mcpu = p->last.verdict == THR_RESTORE ? 0 : p->last.limit_mcpu;
+			p->last_change_ms = p->t_ms;
 		}
 		assert_int_equal(p->st.throttled, p->limit_mcpu > 0);
 	}
@@ -123,6 +123,28 @@ static struct ep_budget budget(double max_j, uint64_t window_ms)
 	return b;
 }
 
+/* A pod of demand cores (idle_w W idle share, 10 W per core, 60 s window) run for secs
+ * against b: throttled exactly once by then. */
+static void run_throttled(struct simpod *p, const struct ep_budget *b, double demand, double idle_w,
+			  unsigned secs)
+{
+	pod_init(p, "apps", demand, idle_w, 10.0, 60000);
+	run(p, b, secs, 0);
+	assert_int_equal(p->throttles, 1);
+}
+
+/* A controller's state and input for driving throttle_step by hand: a fresh state,
+ * namespace "apps" under budget b, the clock at now_ms, every other input 0. */
+static void step_init(struct thr_state *st, struct thr_input *in, const struct ep_budget *b,
+		      uint64_t now_ms)
+{
+	memset(st, 0, sizeof(*st));
+	memset(in, 0, sizeof(*in));
+	in->ns = "apps";
+	in->budget = b;
+	in->now_ms = now_ms;
+}
+
 /* ---- the controller ---------------------------------------------------------------- */
 
 /* 2 cores at 10 W/core + 2 W idle = 22 W against 600 J/60 s = 10 W: throttled within
@@ -134,9 +156,7 @@ static void test_throttle_converges_no_flap(void **s)
 	struct simpod p;
 	struct ep_budget b = budget(600, 60000);
 
-	pod_init(&p, "apps", 2.0, 2.0, 10.0, 60000);
-	run(&p, &b, 120, 0);
-	assert_int_equal(p.throttles, 1);
+	run_throttled(&p, &b, 2.0, 2.0, 120);
 	assert_int_equal(p.last.rate_w, 10.0);
 	/* first limit from the pod's own W per core: 2 cores x 10 / 22 = 909m */
 	assert_true(p.limit_mcpu > 0);
@@ -160,9 +180,7 @@ static void test_throttle_within_two_windows(void **s)
 	struct simpod p;
 	struct ep_budget b = budget(600, 60000);
 
-	pod_init(&p, "apps", 1.2, 0, 10.0, 60000); /* 12 W vs 10 W */
-	run(&p, &b, 120, 0);
-	assert_int_equal(p.throttles, 1);
+	run_throttled(&p, &b, 1.2, 0, 120); /* 12 W vs 10 W */
 	assert_true(p.st.since_ms - 1000000 <= 120000);
 	run(&p, &b, 180, 0);
 	assert_true(fabs(pod_watts(&p) - 10.0) <= 1.0);
@@ -189,9 +207,7 @@ static void test_floor(void **s)
 	struct simpod p;
 	struct ep_budget b = budget(60, 60000); /* 1 W, but 2 W idle share alone */
 
-	pod_init(&p, "apps", 2.0, 2.0, 10.0, 60000);
-	run(&p, &b, 600, 0);
-	assert_int_equal(p.throttles, 1);
+	run_throttled(&p, &b, 2.0, 2.0, 600);
 	assert_int_equal(p.limit_mcpu, EP_THROTTLE_MIN_MCPU_DEFAULT);
 	assert_int_equal(p.restores, 0);
 	b.throttle.min_mcpu = 250;
@@ -205,19 +221,16 @@ static void test_cap(void **s)
 {
 	(void)s;
 	struct thr_state st;
-	struct thr_input in = { 0 };
+	struct thr_input in;
 	struct thr_decision d;
 	struct ep_budget b = budget(600, 60000);
 
-	memset(&st, 0, sizeof(st));
+	step_init(&st, &in, &b, 110000);
 	st.throttled = true;
 	st.limit_mcpu = 380;
 	st.has_ref = true;
 	st.ref_ms = 100000;
-	in.ns = "apps";
-	in.budget = &b;
 	in.cap_mcpu = 400;
-	in.now_ms = 110000;
 	in.joules_total = 20;  /* 2 W over 10 s: far under the 10 W rate */
 	in.cpu_s_total = 3.8;  /* at its limit */
 	in.window_joules = 580; /* over 90 %: not restored */
@@ -244,9 +257,7 @@ static void test_restore_on_recovery(void **s)
 	struct simpod p;
 	struct ep_budget b = budget(600, 60000);
 
-	pod_init(&p, "apps", 2.0, 0, 10.0, 60000);
-	run(&p, &b, 300, 0);
-	assert_int_equal(p.throttles, 1);
+	run_throttled(&p, &b, 2.0, 0, 300);
 	p.demand_cores = 0.5; /* 5 W */
 	uint64_t t0 = p.t_ms;
 	run(&p, &b, 150, 0);
@@ -265,9 +276,7 @@ static void test_restore_on_budget_raised(void **s)
 	struct simpod p;
 	struct ep_budget b = budget(600, 60000);
 
-	pod_init(&p, "apps", 2.0, 0, 10.0, 60000);
-	run(&p, &b, 300, 0);
-	assert_int_equal(p.throttles, 1);
+	run_throttled(&p, &b, 2.0, 0, 300);
 	b.max_joules = 6000;
 	uint64_t t0 = p.t_ms;
 	run(&p, &b, 120, 0);
@@ -285,9 +294,7 @@ static void test_hysteresis_band(void **s)
 	struct simpod p;
 	struct ep_budget b = budget(600, 60000);
 
-	pod_init(&p, "apps", 2.0, 0, 10.0, 60000);
-	run(&p, &b, 300, 0);
-	assert_int_equal(p.throttles, 1);
+	run_throttled(&p, &b, 2.0, 0, 300);
 	/* demand falls to 95 % of the rate: under the budget, above the 90 % line */
 	p.demand_cores = 0.95;
 	run(&p, &b, 1200, 0);
@@ -306,9 +313,7 @@ static void test_restore_on_policy_removal(void **s)
 	struct simpod p;
 	struct ep_budget b = budget(600, 60000);
 
-	pod_init(&p, "apps", 2.0, 0, 10.0, 60000);
-	run(&p, &b, 300, 0);
-	assert_int_equal(p.throttles, 1);
+	run_throttled(&p, &b, 2.0, 0, 300);
 	uint64_t t0 = p.t_ms;
 	run(&p, NULL, 1, 0);
 	assert_int_equal(p.restores, 1);
@@ -368,9 +373,7 @@ static void test_fresh_start_rethrottles(void **s)
 	struct simpod p;
 	struct ep_budget b = budget(600, 60000);
 
-	pod_init(&p, "apps", 2.0, 0, 10.0, 60000);
-	run(&p, &b, 300, 0);
-	assert_int_equal(p.throttles, 1);
+	run_throttled(&p, &b, 2.0, 0, 300);
 	/* restart: the record restored the pod's own limit; new state and window */
 	p.limit_mcpu = 0;
 	memset(&p.st, 0, sizeof(p.st));
@@ -386,14 +389,11 @@ static void test_bad_input_and_resets(void **s)
 {
 	(void)s;
 	struct thr_state st;
-	struct thr_input in = { 0 };
+	struct thr_input in;
 	struct thr_decision d;
 	struct ep_budget b = budget(600, 60000);
 
-	memset(&st, 0, sizeof(st));
-	in.ns = "apps";
-	in.budget = &b;
-	in.now_ms = 100000;
+	step_init(&st, &in, &b, 100000);
 	in.joules_total = NAN;
 	assert_int_equal(throttle_step(&st, &in, &d), -EINVAL);
 	in.joules_total = -1;

@@ -83,6 +83,13 @@ static void sums_equal(const struct top_row *r, size_t n)
 	assert_int_equal(m, 8);
 }
 
+/* The rows of d grouped by g: built, sorted by watts, and summing to the document. */
+static void build(const json_t *d, enum top_group g, struct top_row **r, size_t *n)
+{
+	assert_int_equal(top_rows_build(d, g, r, n), 0);
+	sums_equal(*r, *n);
+}
+
 static void test_ungrouped_names(void **st)
 {
 	json_t *d = doc();
@@ -91,9 +98,8 @@ static void test_ungrouped_names(void **st)
 	const struct top_row *x;
 	(void)st;
 
-	assert_int_equal(top_rows_build(d, TOP_GROUP_NONE, &r, &n), 0);
+	build(d, TOP_GROUP_NONE, &r, &n);
 	assert_int_equal(n, 8);
-	sums_equal(r, n);
 	assert_string_equal(r[0].name, "db/pg-0/pg"); /* busiest first */
 	x = find(r, n, "shop/web-1/nginx");
 	assert_string_equal(x->owner, "Deployment/web");
@@ -118,8 +124,7 @@ static void test_grouped(void **st)
 	const struct top_row *x;
 	(void)st;
 
-	assert_int_equal(top_rows_build(d, TOP_GROUP_POD, &r, &n), 0);
-	sums_equal(r, n);
+	build(d, TOP_GROUP_POD, &r, &n);
 	assert_int_equal(n, 4); /* shop/web-1, db/pg-0, pod u3, (not in a pod) */
 	x = find(r, n, "shop/web-1");
 	assert_int_equal(x->members, 4);
@@ -132,16 +137,14 @@ static void test_grouped(void **st)
 	assert_string_equal(x->key, "");
 	top_rows_free(r, n);
 
-	assert_int_equal(top_rows_build(d, TOP_GROUP_NAMESPACE, &r, &n), 0);
-	sums_equal(r, n);
+	build(d, TOP_GROUP_NAMESPACE, &r, &n);
 	assert_int_equal(n, 4);
 	assert_int_equal(find(r, n, "shop")->members, 4);
 	assert_int_equal(find(r, n, "db")->members, 1);
 	assert_int_equal(find(r, n, TOP_UNNAMED_PODS)->members, 1);
 	top_rows_free(r, n);
 
-	assert_int_equal(top_rows_build(d, TOP_GROUP_OWNER, &r, &n), 0);
-	sums_equal(r, n);
+	build(d, TOP_GROUP_OWNER, &r, &n);
 	assert_int_equal(n, 4);
 	assert_int_equal(find(r, n, "shop/Deployment/web")->members, 4);
 	assert_int_equal(find(r, n, "db/StatefulSet/pg")->members, 1);

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "fixture_text.h"
 #include "testmain.h"
 
 #include "agent/common/strbuf.h"
@@ -251,13 +252,8 @@ static void test_page_embedded(void **state)
 	assert_true(ui_page_html_len > 1000);
 	assert_int_equal(strlen(ui_page_html), ui_page_html_len);
 	assert_int_equal(strncmp(ui_page_html, "<!doctype html>", 15), 0);
-	assert_non_null(strstr(ui_page_html, UI_WS_PROTOCOL));
-	assert_non_null(strstr(ui_page_html, "\"ui/ws\""));
-	assert_non_null(strstr(ui_page_html, "\"api/v1/workloads\""));
-	assert_null(strstr(ui_page_html, "http://"));
-	assert_null(strstr(ui_page_html, "https://"));
-	assert_null(strstr(ui_page_html, "src="));
-	assert_null(strstr(ui_page_html, "<link"));
+	assert_text_has(ui_page_html, UI_WS_PROTOCOL, "\"ui/ws\"", "\"api/v1/workloads\"");
+	assert_text_lacks(ui_page_html, "http://", "https://", "src=", "<link");
 }
 
 /* The http.ui* keys: defaults, ranges, and the cap kept below http.max_connections. */

@@ -22,6 +22,15 @@ static void key_of(char *buf, size_t cap, int i)
 	snprintf(buf, cap, "6f3c2a1e-%04d-4a2b-9c3d-0123456789ab", i);
 }
 
+/* uidtab_get of key number i: the record (created zeroed if new), NULL when refused. */
+static struct rec *get_nth(struct uidtab *t, int i)
+{
+	char k[64];
+
+	key_of(k, sizeof(k), i);
+	return uidtab_get(t, k);
+}
+
 static void test_get_grow_find(void **state)
 {
 	struct uidtab t;
@@ -41,12 +50,8 @@ static void test_get_grow_find(void **state)
 	}
 	assert_int_equal(t.used, 1000);
 	assert_true(t.cap >= 2000 && (t.cap & (t.cap - 1)) == 0);
-	for (int i = 0; i < 1000; i++) {
-		struct rec *r;
-		key_of(k, sizeof(k), i);
-		r = uidtab_get(&t, k);
-		assert_int_equal(r->value, i + 1);
-	}
+	for (int i = 0; i < 1000; i++)
+		assert_int_equal(get_nth(&t, i)->value, i + 1);
 	assert_int_equal(t.used, 1000); /* lookups create nothing */
 	/* a key longer than the bound is refused, the longest allowed works */
 	memset(k, 'a', sizeof(k));
@@ -66,18 +71,13 @@ static void test_get_grow_find(void **state)
 static void test_bound(void **state)
 {
 	struct uidtab t;
-	char k[64];
 	(void)state;
 
 	uidtab_init(&t, sizeof(struct rec), 2, 3);
-	for (int i = 0; i < 3; i++) {
-		key_of(k, sizeof(k), i);
-		assert_non_null(uidtab_get(&t, k));
-	}
-	key_of(k, sizeof(k), 3);
-	assert_null(uidtab_get(&t, k)); /* full */
-	key_of(k, sizeof(k), 1);
-	assert_non_null(uidtab_get(&t, k)); /* existing ones are still found */
+	for (int i = 0; i < 3; i++)
+		assert_non_null(get_nth(&t, i));
+	assert_null(get_nth(&t, 3)); /* full */
+	assert_non_null(get_nth(&t, 1)); /* existing ones are still found */
 	uidtab_release(&t);
 }
 
@@ -95,15 +95,12 @@ static void on_gone(void *rec, void *ud)
 static void test_sweep(void **state)
 {
 	struct uidtab t;
-	char k[64];
 	size_t n = 0;
 	(void)state;
 
 	uidtab_init(&t, sizeof(struct rec), 8, 0);
 	for (int i = 0; i < 200; i++) {
-		struct rec *r;
-		key_of(k, sizeof(k), i);
-		r = uidtab_get(&t, k);
+		struct rec *r = get_nth(&t, i);
 		r->value = i;
 		r->h.seen = i % 3 == 0 ? 7 : 6; /* a third touched in generation 7 */
 	}
@@ -118,9 +115,7 @@ static void test_sweep(void **state)
 	/* survivors keep their values and are found through intact probe chains; the
 	 * dropped come back new */
 	for (int i = 0; i < 200; i++) {
-		struct rec *r;
-		key_of(k, sizeof(k), i);
-		r = uidtab_get(&t, k);
+		struct rec *r = get_nth(&t, i);
 		assert_non_null(r);
 		assert_int_equal(r->value, i % 3 == 0 ? i : 0);
 	}

@@ -112,14 +112,6 @@ struct tree {
 	struct cg_layout l;
 };
 
-static bool is_ancestor_or_self(const char *a, const char *b)
-{
-	size_t n = strlen(a);
-	if (!strcmp(a, "/"))
-		return true;
-	return !strncmp(a, b, n) && (b[n] == '\0' || b[n] == '/');
-}
-
 static void write_node(struct tree *t, size_t i)
 {
 	char text[256];
@@ -162,7 +154,7 @@ static void bump(struct tree *t, const char *rel, uint64_t dusec)
 {
 	assert_true(node_of(t, rel) >= 0);
 	for (size_t i = 0; i < t->n; i++)
-		if (is_ancestor_or_self(t->rel[i], rel))
+		if (fixture_cg_ancestor_or_self(t->rel[i], rel))
 			t->usec[i] += dusec;
 }
 
@@ -263,6 +255,47 @@ static struct usage *open_cgroup_src(struct tree *t, unsigned max_cg, unsigned m
 	return u;
 }
 
+/* A cgroup and an amount of its CPU time: usec it ran (BUMP), ns expected (EXPECT). */
+struct cg_cpu {
+	const char *rel;
+	uint64_t n;
+};
+
+static void bump_cg(struct tree *t, struct cg_cpu c)
+{
+	bump(t, c.rel, c.n);
+}
+
+static void expect_cg(const struct usage_sample *s, struct cg_cpu c)
+{
+	expect(s, c.rel, c.n);
+}
+
+/* fn(arg, item) for each item of the list, in order (items of type type). */
+#define EACH(type, fn, arg, ...)                                                           \
+	do {                                                                               \
+		const type each_[] = { __VA_ARGS__ };                                      \
+		for (size_t i_ = 0; i_ < sizeof(each_) / sizeof(each_[0]); i_++)           \
+			fn(arg, each_[i_]);                                                \
+	} while (0)
+
+/* Each listed { rel, usec } ran that much more (bump). */
+#define BUMP(t, ...) EACH(struct cg_cpu, bump_cg, t, __VA_ARGS__)
+/* s reports each listed { rel, ns } with exactly that CPU time (expect). */
+#define EXPECT(s, ...) EACH(struct cg_cpu, expect_cg, s, __VA_ARGS__)
+/* None of the listed cgroups is reported (expect_absent). */
+#define EXPECT_ABSENT(s, ...) EACH(char *, expect_absent, s, __VA_ARGS__)
+
+/* A cgroup source on t (bounds as open_cgroup_src) after its first read into s. */
+static struct usage *open_and_read(struct tree *t, unsigned max_cg, unsigned max_depth,
+				   struct usage_sample *s)
+{
+	struct usage *u = open_cgroup_src(t, max_cg, max_depth, NULL);
+
+	assert_int_equal(usage_read(u, s), 0);
+	return u;
+}
+
 static uint64_t tick_ns(void)
 {
 	return 1000000000ull / (uint64_t)sysconf(_SC_CLK_TCK);
@@ -320,6 +353,18 @@ static void write_proc(struct tree *t, uint64_t busy, uint64_t idle, const char 
 		write_text(t->proc, "/", "uptime", uptime);
 }
 
+/* /proc says busy and idle ticks and uptime (NULL: the file as it is): the node CPU time
+ * u's next read gives. */
+static uint64_t node_busy_ns(struct usage *u, struct tree *t, uint64_t busy, uint64_t idle,
+			     const char *uptime)
+{
+	struct usage_sample s;
+
+	write_proc(t, busy, idle, uptime);
+	assert_int_equal(usage_read(u, &s), 0);
+	return s.node_delta[FEAT_CPU_TIME];
+}
+
 static void test_node_busy_from_idle(void **state)
 {
 	struct tree t;
@@ -329,37 +374,23 @@ static void test_node_busy_from_idle(void **state)
 	(void)state;
 	tree_setup(&t, "v2", true);
 	write_proc(&t, 1000, 5000, "100.00 50.10\n");
-	u = open_cgroup_src(&t, 0, 0, NULL);
-	assert_int_equal(usage_read(u, &s), 0);
+	u = open_and_read(&t, 0, 0, &s);
 	assert_int_equal(s.node_delta[FEAT_CPU_TIME], 0);
 	/* 1 s on 2 CPUs, 1.5 s idle: 0.5 s busy (the tick fields say 70 ms) */
-	write_proc(&t, 1007, 5150, "101.00 51.60\n");
-	assert_int_equal(usage_read(u, &s), 0);
-	assert_int_equal(s.node_delta[FEAT_CPU_TIME], 500000000ull);
+	assert_int_equal(node_busy_ns(u, &t, 1007, 5150, "101.00 51.60\n"), 500000000ull);
 	/* quanta: 10 ms of uptime with 30 ms idle, then 10 ms with none: 0, then 10 ms */
-	write_proc(&t, 1007, 5153, "101.01 51.63\n");
-	assert_int_equal(usage_read(u, &s), 0);
-	assert_int_equal(s.node_delta[FEAT_CPU_TIME], 0);
-	write_proc(&t, 1007, 5153, "101.02 51.63\n");
-	assert_int_equal(usage_read(u, &s), 0);
-	assert_int_equal(s.node_delta[FEAT_CPU_TIME], 10000000ull);
+	assert_int_equal(node_busy_ns(u, &t, 1007, 5153, "101.01 51.63\n"), 0);
+	assert_int_equal(node_busy_ns(u, &t, 1007, 5153, "101.02 51.63\n"), 10000000ull);
 	/* idle going back (a garbage read): the busy fields for that read, then idle again */
-	write_proc(&t, 1010, 100, "102.02 51.63\n");
-	assert_int_equal(usage_read(u, &s), 0);
-	assert_int_equal(s.node_delta[FEAT_CPU_TIME], 3 * tick_ns());
-	write_proc(&t, 1011, 200, "103.02 52.63\n");
-	assert_int_equal(usage_read(u, &s), 0);
-	assert_int_equal(s.node_delta[FEAT_CPU_TIME], 1000000000ull); /* 2 s - 1 s idle */
+	assert_int_equal(node_busy_ns(u, &t, 1010, 100, "102.02 51.63\n"), 3 * tick_ns());
+	/* 2 s - 1 s idle */
+	assert_int_equal(node_busy_ns(u, &t, 1011, 200, "103.02 52.63\n"), 1000000000ull);
 	/* no /proc/uptime (or garbage in it): the busy fields */
 	assert_int_equal(path_join(p, sizeof(p), t.proc, "uptime"), 0);
 	write_text(t.proc, "/", "uptime", "garbage\n");
-	write_proc(&t, 1021, 300, NULL);
-	assert_int_equal(usage_read(u, &s), 0);
-	assert_int_equal(s.node_delta[FEAT_CPU_TIME], 10 * tick_ns());
+	assert_int_equal(node_busy_ns(u, &t, 1021, 300, NULL), 10 * tick_ns());
 	assert_int_equal(unlink(p), 0);
-	write_proc(&t, 1026, 400, NULL);
-	assert_int_equal(usage_read(u, &s), 0);
-	assert_int_equal(s.node_delta[FEAT_CPU_TIME], 5 * tick_ns());
+	assert_int_equal(node_busy_ns(u, &t, 1026, 400, NULL), 5 * tick_ns());
 	usage_close(u);
 	fixture_rm_tree(t.base);
 }
@@ -437,10 +468,9 @@ static void test_exclusive_v2(void **state)
 	uint64_t before_vanished;
 	(void)state;
 	tree_setup(&t, "v2", true);
-	u = open_cgroup_src(&t, 0, 0, NULL);
 
 	/* 1: baseline */
-	assert_int_equal(usage_read(u, &s), 0);
+	u = open_and_read(&t, 0, 0, &s);
 	assert_int_equal(s.n, 12);
 	assert_int_equal(s.dt_ns, 0);
 	assert_int_equal(sum_entries(&s), 0);
@@ -456,47 +486,28 @@ static void test_exclusive_v2(void **state)
 	}
 
 	/* 2: exclusive = own - children */
-	bump(&t, C1, 100);
-	bump(&t, C2, 50);
-	bump(&t, P, 10);
-	bump(&t, SSH, 30);
-	bump(&t, S, 5);
-	bump(&t, R, 20);
+	BUMP(&t, { C1, 100 }, { C2, 50 }, { P, 10 }, { SSH, 30 }, { S, 5 }, { R, 20 });
 	t.busy_ticks += 7;
 	write_all(&t);
 	assert_int_equal(usage_read(u, &s), 0);
 	assert_int_equal(s.n, 12);
 	assert_true(s.dt_ns > 0);
 	assert_int_equal(s.node_delta[FEAT_CPU_TIME], 7 * tick_ns());
-	expect(&s, C1, 100000);
-	expect(&s, C2, 50000);
-	expect(&s, P, 10000);
-	expect(&s, B, 0);
-	expect(&s, K, 0);
-	expect(&s, BE, 0);
-	expect(&s, SSH, 30000);
-	expect(&s, S, 5000);
-	expect(&s, CTD, 0);
-	expect(&s, R, 20000);
+	EXPECT(&s, { C1, 100000 }, { C2, 50000 }, { P, 10000 }, { B, 0 }, { K, 0 }, { BE, 0 },
+		   { SSH, 30000 }, { S, 5000 }, { CTD, 0 }, { R, 20000 });
 	assert_int_equal(sum_entries(&s), 215000); /* = the root's hierarchical delta */
 	assert_int_equal(s.vanished, 0);
 	assert_int_equal(s.dropped, 0);
 
 	/* 3: garbage in C2's cpu.stat: C2 skipped, and its pod (whose exclusive would hold
 	 * C2's time) is not reported either; nothing else is affected */
-	bump(&t, C1, 40);
-	bump(&t, C2, 60);
-	bump(&t, SSH, 1);
+	BUMP(&t, { C1, 40 }, { C2, 60 }, { SSH, 1 });
 	write_all(&t);
 	write_text(t.l.cpu_root, C2, "cpu.stat", "usage_usec banana\nuser_usec 1\n");
 	assert_int_equal(usage_read(u, &s), 0);
 	assert_int_equal(s.n, 10);
-	expect_absent(&s, C2);
-	expect_absent(&s, P);
-	expect(&s, C1, 40000);
-	expect(&s, B, 0);
-	expect(&s, SSH, 1000);
-	expect(&s, R, 0);
+	EXPECT_ABSENT(&s, C2, P);
+	EXPECT(&s, { C1, 40000 }, { B, 0 }, { SSH, 1000 }, { R, 0 });
 
 	/* 4: C1 removed between reads (not "vanished"), C2 readable again, a new cgroup.
 	 * The last read was incomplete, so first-seen cgroups (C2 again, new.service) have
@@ -508,27 +519,16 @@ static void test_exclusive_v2(void **state)
 	write_all(&t);
 	assert_int_equal(usage_read(u, &s), 0);
 	assert_int_equal(s.vanished, before_vanished);
-	expect_absent(&s, C1);
-	expect_absent(&s, C2);
-	expect_absent(&s, P);
-	expect_absent(&s, NEWSVC);
-	expect_absent(&s, S);
-	expect(&s, SSH, 0);
-	expect(&s, B, 0);
+	EXPECT_ABSENT(&s, C1, C2, P, NEWSVC, S);
+	EXPECT(&s, { SSH, 0 }, { B, 0 });
 	assert_int_equal(s.n, 12 - 1 /* C1 */ + 1 /* new */ - 4);
 
 	/* 5: all known again */
-	bump(&t, C2, 25);
-	bump(&t, P, 3);
-	bump(&t, NEWSVC, 10);
+	BUMP(&t, { C2, 25 }, { P, 3 }, { NEWSVC, 10 });
 	write_all(&t);
 	assert_int_equal(usage_read(u, &s), 0);
 	assert_int_equal(s.n, 12);
-	expect(&s, C2, 25000);
-	expect(&s, P, 3000);
-	expect(&s, NEWSVC, 10000);
-	expect(&s, S, 0);
-	expect(&s, R, 0);
+	EXPECT(&s, { C2, 25000 }, { P, 3000 }, { NEWSVC, 10000 }, { S, 0 }, { R, 0 });
 
 	/* 6: after a complete read a new cgroup's counter started at 0 after it, so its
 	 * whole total is this interval's; a counter that goes backwards is not trusted */
@@ -536,8 +536,7 @@ static void test_exclusive_v2(void **state)
 	t.usec[node_of(&t, I)] -= 100; /* only I: as if it were a different cgroup */
 	write_all(&t);
 	assert_int_equal(usage_read(u, &s), 0);
-	expect(&s, M, 300000);
-	expect(&s, U, 0);
+	EXPECT(&s, { M, 300000 }, { U, 0 });
 	expect_absent(&s, I);
 	expect_absent(&s, R); /* its child's delta is unknown */
 	expect(&s, K, 0);
@@ -556,9 +555,7 @@ static void test_exclusive_v2(void **state)
 	assert_int_equal(usage_read(u, &s), 0);
 	assert_int_equal(s.vanished, before_vanished + 1);
 	expect_absent(&s, CTD);
-	expect(&s, SSH, 9000);
-	expect(&s, S, 0);
-	expect(&s, R, 0);
+	EXPECT(&s, { SSH, 9000 }, { S, 0 }, { R, 0 });
 
 	usage_close(u);
 	fixture_rm_tree(t.base);
@@ -582,29 +579,20 @@ static void test_exclusive_v1(void **state)
 	t.rel[5] = "/system.slice", t.usec[5] = 5000000;
 	t.n = 6;
 	write_all(&t);
-	u = open_cgroup_src(&t, 0, 0, NULL);
-	assert_int_equal(usage_read(u, &s), 0);
+	u = open_and_read(&t, 0, 0, &s);
 	assert_int_equal(s.n, 6);
-	bump(&t, ctr, 1234);
-	bump(&t, pod, 1);
-	bump(&t, "/system.slice", 77);
-	bump(&t, "/", 3);
+	BUMP(&t, { ctr, 1234 }, { pod, 1 }, { "/system.slice", 77 }, { "/", 3 });
 	write_all(&t);
 	assert_int_equal(usage_read(u, &s), 0);
-	expect(&s, ctr, 1234000);
-	expect(&s, pod, 1000);
-	expect(&s, "/kubepods/besteffort", 0);
-	expect(&s, "/kubepods", 0);
-	expect(&s, "/system.slice", 77000);
-	expect(&s, "/", 3000);
+	EXPECT(&s, { ctr, 1234000 }, { pod, 1000 }, { "/kubepods/besteffort", 0 },
+		   { "/kubepods", 0 }, { "/system.slice", 77000 }, { "/", 3000 });
 
 	/* garbage: a v1 counter with a stray suffix */
 	bump(&t, ctr, 5);
 	write_all(&t);
 	write_text(t.l.cpu_root, ctr, "cpuacct.usage", "12345x\n");
 	assert_int_equal(usage_read(u, &s), 0);
-	expect_absent(&s, ctr);
-	expect_absent(&s, pod);
+	EXPECT_ABSENT(&s, ctr, pod);
 	expect(&s, "/kubepods/besteffort", 0);
 	usage_close(u);
 	fixture_rm_tree(t.base);
@@ -620,13 +608,10 @@ static void test_bounds(void **state)
 	(void)state;
 	tree_setup(&t, "v2", true);
 
-	u = open_cgroup_src(&t, 4, 0, NULL);
-	assert_int_equal(usage_read(u, &s), 0);
+	u = open_and_read(&t, 4, 0, &s);
 	assert_int_equal(s.n, 4);
 	assert_int_equal(s.dropped, 8);
-	bump(&t, C1, 100);
-	bump(&t, SSH, 50);
-	bump(&t, I, 7);
+	BUMP(&t, { C1, 100 }, { SSH, 50 }, { I, 7 });
 	write_all(&t);
 	assert_int_equal(usage_read(u, &s), 0);
 	assert_int_equal(s.n, 4);
@@ -634,21 +619,16 @@ static void test_bounds(void **state)
 	assert_int_equal(sum_entries(&s), 157000);
 	usage_close(u);
 
-	u = open_cgroup_src(&t, 0, 1, NULL);
-	assert_int_equal(usage_read(u, &s), 0);
+	u = open_and_read(&t, 0, 1, &s);
 	assert_int_equal(s.n, 5);
-	bump(&t, C1, 100);
-	bump(&t, SSH, 50);
+	BUMP(&t, { C1, 100 }, { SSH, 50 });
 	write_all(&t);
 	assert_int_equal(usage_read(u, &s), 0);
-	expect(&s, K, 100000);
-	expect(&s, S, 50000);
-	expect(&s, R, 0);
+	EXPECT(&s, { K, 100000 }, { S, 50000 }, { R, 0 });
 	usage_close(u);
 
 	/* memory is stable across reads: the entry array is reused */
-	u = open_cgroup_src(&t, 0, 0, NULL);
-	assert_int_equal(usage_read(u, &s), 0);
+	u = open_and_read(&t, 0, 0, &s);
 	{
 		const struct usage_entry *first = s.entries;
 		for (int i = 0; i < 5; i++) {

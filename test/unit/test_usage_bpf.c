@@ -37,7 +37,8 @@ static int fx_setup(void **state, enum cg_pref pref)
 	return fixture_bpf_setup(state, pref, "bpftest");
 }
 
-static int setup_auto(void **state)
+/* The set-up WL_TEST_FIXTURE uses: cgroup version chosen automatically. */
+static int setup(void **state)
 {
 	return fx_setup(state, CG_PREF_AUTO);
 }
@@ -177,12 +178,8 @@ static void run_accuracy(struct fixture_bpf *f)
 	pid_t kb;
 
 	fixture_bpf_mk_cg(f, f->base_rel, NULL);
-	snprintf(rel_a, sizeof(rel_a), "%s/a", f->base_rel);
-	snprintf(rel_b, sizeof(rel_b), "%s/b", f->base_rel);
-	fixture_bpf_mk_cg(f, rel_a, a);
-	fixture_bpf_mk_cg(f, rel_b, b);
-	id_a = fixture_bpf_inode(a);
-	id_b = fixture_bpf_inode(b);
+	id_a = fixture_bpf_mk_child(f, "a", rel_a, sizeof(rel_a), a);
+	id_b = fixture_bpf_mk_child(f, "b", rel_b, sizeof(rel_b), b);
 	open_src(f);
 	spawn(f, a, 0, 100); /* a: one CPU-bound process */
 	kb = spawn(f, b, 0, 60); /* b: bursts and sleeps, many switches */
@@ -301,9 +298,7 @@ static void test_short_process_and_sweep(void **state)
 
 	FIXTURE_BPF_REQUIRE_ENV(f);
 	fixture_bpf_mk_cg(f, f->base_rel, NULL);
-	snprintf(rel_c, sizeof(rel_c), "%s/short", f->base_rel);
-	fixture_bpf_mk_cg(f, rel_c, c);
-	id_c = fixture_bpf_inode(c);
+	id_c = fixture_bpf_mk_child(f, "short", rel_c, sizeof(rel_c), c);
 	open_src(f);
 	fixture_bpf_read(f, &s0);
 	c0 = fixture_bpf_cg_cpu(f, rel_c);
@@ -376,12 +371,8 @@ static void run_short_lived(struct fixture_bpf *f)
 	assert_true(f->probe.removed_ok);
 	fixture_bpf_read(f, &s0);
 
-	snprintf(rel_pod, sizeof(rel_pod), "%s/pod", f->base_rel);
-	snprintf(rel_ctr, sizeof(rel_ctr), "%s/pod/ctr", f->base_rel);
-	fixture_bpf_mk_cg(f, rel_pod, pod);
-	fixture_bpf_mk_cg(f, rel_ctr, ctr);
-	id_pod = fixture_bpf_inode(pod);
-	id_ctr = fixture_bpf_inode(ctr);
+	id_pod = fixture_bpf_mk_child(f, "pod", rel_pod, sizeof(rel_pod), pod);
+	id_ctr = fixture_bpf_mk_child(f, "pod/ctr", rel_ctr, sizeof(rel_ctr), ctr);
 	spawn(f, ctr, 300000000ull, 100);
 	assert_int_equal(waitpid(f->kids[f->nkids - 1], &st, 0), f->kids[f->nkids - 1]);
 	f->nkids--;
@@ -499,10 +490,10 @@ static void test_open_bad_args(void **state)
 
 WL_TEST_MAIN(
 	cmocka_unit_test(test_open_bad_args),
-	cmocka_unit_test_setup_teardown(test_baseline_zero, setup_auto, teardown),
-	cmocka_unit_test_setup_teardown(test_short_process_and_sweep, setup_auto, teardown),
-	cmocka_unit_test_setup_teardown(test_short_lived_cgroup, setup_auto, teardown),
+	WL_TEST_FIXTURE(test_baseline_zero),
+	WL_TEST_FIXTURE(test_short_process_and_sweep),
+	WL_TEST_FIXTURE(test_short_lived_cgroup),
 	cmocka_unit_test_setup_teardown(test_short_lived_cgroup_v2, setup_v2, teardown),
-	cmocka_unit_test_setup_teardown(test_gone_overflow, setup_auto, teardown),
-	cmocka_unit_test_setup_teardown(test_accuracy, setup_auto, teardown),
+	WL_TEST_FIXTURE(test_gone_overflow),
+	WL_TEST_FIXTURE(test_accuracy),
 	cmocka_unit_test_setup_teardown(test_accuracy_v2, setup_v2, teardown))

@@ -61,14 +61,6 @@ static ssize_t node_of(const struct tree *t, const char *rel)
 	return -1;
 }
 
-static bool ancestor_or_self(const char *a, const char *d)
-{
-	size_t n = strlen(a);
-	if (!strcmp(a, "/"))
-		return true;
-	return !strncmp(a, d, n) && (d[n] == '\0' || d[n] == '/');
-}
-
 static void write_node(struct tree *t, size_t i)
 {
 	char dir[PATH_MAX], text[128];
@@ -89,7 +81,7 @@ static void bump(struct tree *t, const char *rel, uint64_t usec)
 {
 	assert_true(node_of(t, rel) >= 0);
 	for (size_t i = 0; i < t->n; i++)
-		if (ancestor_or_self(t->rel[i], rel))
+		if (fixture_cg_ancestor_or_self(t->rel[i], rel))
 			t->usec[i] += usec;
 }
 

@@ -350,9 +350,9 @@ static void test_task_clock_accuracy(void **state)
 	FIXTURE_BPF_REQUIRE_ENV(f);
 	fixture_bpf_mk_cg(f, f->base_rel, NULL);
 	for (int i = 0; i < 2; i++) {
-		snprintf(rel[i], sizeof(rel[i]), "%s/%c", f->base_rel, 'a' + i);
-		fixture_bpf_mk_cg(f, rel[i], abs[i]);
-		id[i] = fixture_bpf_inode(abs[i]);
+		const char name[2] = { (char)('a' + i), '\0' };
+
+		id[i] = fixture_bpf_mk_child(f, name, rel[i], sizeof(rel[i]), abs[i]);
 	}
 	open_src(f, TCLK);
 	assert_true(f->probe.task_clock_ok);
@@ -374,6 +374,44 @@ static void test_task_clock_accuracy(void **state)
 	}
 }
 
+/* One process (spawn's burst_ns) in the new cgroup <base>/<name>, the task_clock source
+ * open; prepare (when not NULL) is applied to the process; then its counter checked
+ * within 1 % over a win_ms window (run_window, min_share). */
+static void one_process_window(struct fixture_bpf *f, const char *name, const char *what,
+			       uint64_t burst_ns, void (*prepare)(struct fixture_bpf *f),
+			       long win_ms, double min_share)
+{
+	const char *const whats[1] = { what };
+	const double tol[1] = { 0.01 };
+	char abs[1][PATH_MAX], rel[1][160];
+	uint64_t id[1];
+
+	FIXTURE_BPF_REQUIRE_ENV(f);
+	fixture_bpf_mk_cg(f, f->base_rel, NULL);
+	id[0] = fixture_bpf_mk_child(f, name, rel[0], sizeof(rel[0]), abs[0]);
+	open_src(f, TCLK);
+	spawn(f, abs[0], burst_ns);
+	if (prepare)
+		prepare(f);
+	{
+		const pid_t pids[1][2] = { { f->kids[0], 0 } };
+
+		run_window(f, 1, rel, id, tol, whats, win_ms, pids, min_share);
+	}
+}
+
+/* Puts the window's process at SCHED_FIFO, or skips where the kernel refuses it. */
+static void make_fifo(struct fixture_bpf *f)
+{
+	struct sched_param sp = { .sched_priority = 1 };
+
+	if (sched_setscheduler(f->kids[0], SCHED_FIFO, &sp) != 0) {
+		printf("# skipped: SCHED_FIFO refused for the test's process: %s\n",
+		       strerror(errno));
+		skip();
+	}
+}
+
 /* The quiet-machine case made deterministic on a busy one: a CPU-bound process at
  * SCHED_FIFO keeps its CPU for up to 950 ms at a time (RT throttling leaves the rest to
  * other tasks), so it is switched in only a few to a few tens of times per second, with
@@ -384,30 +422,7 @@ static void test_task_clock_accuracy(void **state)
  * group scheduler without RT time for the test's cgroup). */
 static void test_task_clock_rarely_switched(void **state)
 {
-	struct fixture_bpf *f = *state;
-	static const char *const what[1] = { "task_clock rarely switched d" };
-	const double tol[1] = { 0.01 };
-	struct sched_param sp = { .sched_priority = 1 };
-	char abs[1][PATH_MAX], rel[1][160];
-	uint64_t id[1];
-
-	FIXTURE_BPF_REQUIRE_ENV(f);
-	fixture_bpf_mk_cg(f, f->base_rel, NULL);
-	snprintf(rel[0], sizeof(rel[0]), "%s/d", f->base_rel);
-	fixture_bpf_mk_cg(f, rel[0], abs[0]);
-	id[0] = fixture_bpf_inode(abs[0]);
-	open_src(f, TCLK);
-	spawn(f, abs[0], 0);
-	if (sched_setscheduler(f->kids[0], SCHED_FIFO, &sp) != 0) {
-		printf("# skipped: SCHED_FIFO refused for the test's process: %s\n",
-		       strerror(errno));
-		skip();
-	}
-	{
-		const pid_t pids[1][2] = { { f->kids[0], 0 } };
-
-		run_window(f, 1, rel, id, tol, what, 5200, pids, 0.5);
-	}
+	one_process_window(*state, "d", "task_clock rarely switched d", 0, make_fifo, 5200, 0.5);
 }
 
 /* Very short bursts (0.2 ms, ~800 wakeups per second): the counter switches at the
@@ -418,24 +433,7 @@ static void test_task_clock_rarely_switched(void **state)
  * CPU time by at most 50 us per switch-in. */
 static void test_task_clock_short_bursts(void **state)
 {
-	struct fixture_bpf *f = *state;
-	static const char *const what[1] = { "task_clock 0.2 ms bursts c" };
-	const double tol[1] = { 0.01 };
-	char abs[1][PATH_MAX], rel[1][160];
-	uint64_t id[1];
-
-	FIXTURE_BPF_REQUIRE_ENV(f);
-	fixture_bpf_mk_cg(f, f->base_rel, NULL);
-	snprintf(rel[0], sizeof(rel[0]), "%s/c", f->base_rel);
-	fixture_bpf_mk_cg(f, rel[0], abs[0]);
-	id[0] = fixture_bpf_inode(abs[0]);
-	open_src(f, TCLK);
-	spawn(f, abs[0], 200000);
-	{
-		const pid_t pids[1][2] = { { f->kids[0], 0 } };
-
-		run_window(f, 1, rel, id, tol, what, 3000, pids, 0.05);
-	}
+	one_process_window(*state, "c", "task_clock 0.2 ms bursts c", 200000, NULL, 3000, 0.05);
 }
 
 /* A CPU left out of the online list has no counter: the program's reads there fail
@@ -471,11 +469,11 @@ static void test_cpu_without_counter_degrades(void **state)
 WL_TEST_MAIN(
 	cmocka_unit_test(test_cpulist),
 	cmocka_unit_test(test_scale),
-	cmocka_unit_test_setup_teardown(test_offline_cpu_skipped, setup, teardown),
-	cmocka_unit_test_setup_teardown(test_open_fails_on_one_cpu, setup, teardown),
-	cmocka_unit_test_setup_teardown(test_not_configured, setup, teardown),
-	cmocka_unit_test_setup_teardown(test_cpu_without_counter_degrades, setup, teardown),
-	cmocka_unit_test_setup_teardown(test_task_clock_accuracy, setup, teardown),
-	cmocka_unit_test_setup_teardown(test_task_clock_rarely_switched, setup, teardown),
-	cmocka_unit_test_setup_teardown(test_task_clock_short_bursts, setup, teardown))
+	WL_TEST_FIXTURE(test_offline_cpu_skipped),
+	WL_TEST_FIXTURE(test_open_fails_on_one_cpu),
+	WL_TEST_FIXTURE(test_not_configured),
+	WL_TEST_FIXTURE(test_cpu_without_counter_degrades),
+	WL_TEST_FIXTURE(test_task_clock_accuracy),
+	WL_TEST_FIXTURE(test_task_clock_rarely_switched),
+	WL_TEST_FIXTURE(test_task_clock_short_bursts))
 

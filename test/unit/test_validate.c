@@ -175,6 +175,15 @@ static void test_judge_node(void **state)
 	assert_int_equal(r.verdict, VERDICT_ERROR);
 }
 
+/* The workload judge's verdict on wl_report(r, ...)'s report. */
+static enum verdict judge_wl(struct validate_report *r, double ci, int n, const double *delta,
+			     const double *wattlet)
+{
+	wl_report(r, ci, n, delta, wattlet);
+	validate_judge_workload(r);
+	return r->verdict;
+}
+
 static void test_judge_workload(void **state)
 {
 	const double delta[] = { 4.5, 4.4, 4.6 };
@@ -185,43 +194,29 @@ static void test_judge_workload(void **state)
 	struct validate_report r;
 	(void)state;
 
-	wl_report(&r, 0.05, 3, delta, good);
-	validate_judge_workload(&r);
-	assert_int_equal(r.verdict, VERDICT_PASS);
+	assert_int_equal(judge_wl(&r, 0.05, 3, delta, good), VERDICT_PASS);
 	assert_true(fabs(r.expected_step_w - 4.4) < 1e-12);
 	for (int i = 0; i < 3; i++)
 		assert_true(r.steps[i].pass);
 
 	/* the injected 30 % bias is caught */
-	wl_report(&r, 0.05, 3, delta, biased);
-	validate_judge_workload(&r);
-	assert_int_equal(r.verdict, VERDICT_FAIL);
+	assert_int_equal(judge_wl(&r, 0.05, 3, delta, biased), VERDICT_FAIL);
 	assert_false(r.steps[0].pass);
 	assert_non_null(strstr(r.reason, "30.00 %"));
 
 	/* the same numbers with a noisy baseline (CI 0.5 W, 11 % of a step): the bias is
 	 * still beyond 5 % at the near end of its CI (30 - 20.4 %): a confident FAIL */
-	wl_report(&r, 0.5, 3, delta, biased);
-	validate_judge_workload(&r);
-	assert_int_equal(r.verdict, VERDICT_FAIL);
+	assert_int_equal(judge_wl(&r, 0.5, 3, delta, biased), VERDICT_FAIL);
 	assert_non_null(strstr(r.reason, "even allowing for the noise"));
 	/* twice that noise: the CI reaches back inside 5 %: refused, not judged */
-	wl_report(&r, 1.0, 3, delta, biased);
-	validate_judge_workload(&r);
-	assert_int_equal(r.verdict, VERDICT_REFUSED);
+	assert_int_equal(judge_wl(&r, 1.0, 3, delta, biased), VERDICT_REFUSED);
 	assert_non_null(strstr(r.reason, "REFUSED TO JUDGE"));
 	assert_non_null(strstr(r.reason, "noisy"));
 	/* and good numbers with noise are refused, never passed */
-	wl_report(&r, 0.5, 3, delta, good);
-	validate_judge_workload(&r);
-	assert_int_equal(r.verdict, VERDICT_REFUSED);
+	assert_int_equal(judge_wl(&r, 0.5, 3, delta, good), VERDICT_REFUSED);
 	/* the boundary: ci == max_noise x smallest step is still judged */
-	wl_report(&r, 0.44, 3, delta, good);
-	validate_judge_workload(&r);
-	assert_int_equal(r.verdict, VERDICT_PASS);
-	wl_report(&r, 0.4401, 3, delta, good);
-	validate_judge_workload(&r);
-	assert_int_equal(r.verdict, VERDICT_REFUSED);
+	assert_int_equal(judge_wl(&r, 0.44, 3, delta, good), VERDICT_PASS);
+	assert_int_equal(judge_wl(&r, 0.4401, 3, delta, good), VERDICT_REFUSED);
 
 	/* a saturated node: refused whatever the numbers say */
 	wl_report(&r, 0.05, 3, delta, good);
@@ -241,9 +236,7 @@ static void test_judge_workload(void **state)
 	assert_non_null(strstr(r.reason, "step 2 is too noisy"));
 
 	/* the talk's Redis table: -5.56 % at step 3 fails a 5 % threshold, passes 6 % */
-	wl_report(&r, 0.0001, 3, talk_delta, talk_kepler);
-	validate_judge_workload(&r);
-	assert_int_equal(r.verdict, VERDICT_FAIL);
+	assert_int_equal(judge_wl(&r, 0.0001, 3, talk_delta, talk_kepler), VERDICT_FAIL);
 	assert_true(r.steps[0].pass && r.steps[1].pass && !r.steps[2].pass);
 	r.thr.workload_pct = 6;
 	validate_judge_workload(&r);
@@ -251,36 +244,26 @@ static void test_judge_workload(void **state)
 
 	/* the same table with the noise of a real run (CI 1 mW on 70 mW steps): -5.56 % +-
 	 * 1.9 reaches back inside 5 %: inconclusive, refused; -8 % +- 1.8 fails */
-	wl_report(&r, 0.001, 3, talk_delta, talk_kepler);
-	validate_judge_workload(&r);
-	assert_int_equal(r.verdict, VERDICT_REFUSED);
+	assert_int_equal(judge_wl(&r, 0.001, 3, talk_delta, talk_kepler), VERDICT_REFUSED);
 	assert_non_null(strstr(r.reason, "inconclusive: step 3"));
 	{
 		const double k2[] = { 0.071, 0.138, 0.072 * 0.92 };
-		wl_report(&r, 0.001, 3, talk_delta, k2);
-		validate_judge_workload(&r);
-		assert_int_equal(r.verdict, VERDICT_FAIL);
+		assert_int_equal(judge_wl(&r, 0.001, 3, talk_delta, k2), VERDICT_FAIL);
 	}
 
 	/* a workload too small to see */
 	{
 		const double tiny[] = { 0.01 }, w[] = { 0.01 };
-		wl_report(&r, 0.0001, 1, tiny, w);
-		validate_judge_workload(&r);
-		assert_int_equal(r.verdict, VERDICT_REFUSED);
+		assert_int_equal(judge_wl(&r, 0.0001, 1, tiny, w), VERDICT_REFUSED);
 		assert_non_null(strstr(r.reason, "too small"));
 	}
 	/* a step that lowered the power: deviation is computed against it and fails */
 	{
 		const double neg[] = { -4.5 }, w[] = { 4.5 };
-		wl_report(&r, 0.01, 1, neg, w);
-		validate_judge_workload(&r);
-		assert_int_equal(r.verdict, VERDICT_FAIL);
+		assert_int_equal(judge_wl(&r, 0.01, 1, neg, w), VERDICT_FAIL);
 	}
 	/* no steps */
-	wl_report(&r, 0.05, 0, delta, good);
-	validate_judge_workload(&r);
-	assert_int_equal(r.verdict, VERDICT_ERROR);
+	assert_int_equal(judge_wl(&r, 0.05, 0, delta, good), VERDICT_ERROR);
 	/* meter problems fail an otherwise good run */
 	wl_report(&r, 0.05, 3, delta, good);
 	r.checks.sane = false;

@@ -144,6 +144,21 @@ static void close_target(struct ctx *c)
 	kube_config_free(c->kc);
 }
 
+/* A fresh fake API server and a target on deployment name, prepared: the preparation
+ * must succeed. */
+static void open_prepared(struct ctx *c, const char *name, const char *node, uint64_t timeout_ms,
+			  volatile sig_atomic_t *stop)
+{
+	struct wl_err e = { { 0 } };
+	int rc;
+
+	srv_reset();
+	open_target(c, name, node, timeout_ms, stop);
+	rc = c->t.ops->prepare(c->t.impl, &e);
+	if (rc)
+		fail_msg("prepare: %d %s", rc, e.msg);
+}
+
 static void test_scale_cycle(void **st)
 {
 	struct ctx c;
@@ -154,12 +169,7 @@ static void test_scale_cycle(void **st)
 	int rc, n0;
 	(void)st;
 	NEED_SERVER();
-	srv_reset();
-	open_target(&c, "web", "node-1", 10000, NULL);
-
-	rc = c.t.ops->prepare(c.t.impl, &e);
-	if (rc)
-		fail_msg("prepare: %d %s", rc, e.msg);
+	open_prepared(&c, "web", "node-1", 10000, NULL);
 	assert_int_equal(patches_of("web", &last), 1);
 	assert_int_equal(last, 0);
 	assert_int_equal(replicas_of("web"), 0);
@@ -260,11 +270,7 @@ static void test_pod_on_other_node(void **st)
 	int rc;
 	(void)st;
 	NEED_SERVER();
-	srv_reset();
-	open_target(&c, "far", "node-1", 10000, NULL);
-	rc = c.t.ops->prepare(c.t.impl, &e);
-	if (rc)
-		fail_msg("prepare: %d %s", rc, e.msg);
+	open_prepared(&c, "far", "node-1", 10000, NULL);
 	rc = c.t.ops->scale_up(c.t.impl, 1, key, sizeof(key), &e);
 	assert_int_equal(rc, -EXDEV);
 	assert_non_null(strstr(e.msg, "other-node"));
@@ -295,11 +301,7 @@ static void test_never_ready(void **st)
 	int rc;
 	(void)st;
 	NEED_SERVER();
-	srv_reset();
-	open_target(&c, "stuck", "node-1", 1500, NULL);
-	rc = c.t.ops->prepare(c.t.impl, &e); /* the initial pods go away normally */
-	if (rc)
-		fail_msg("prepare: %d %s", rc, e.msg);
+	open_prepared(&c, "stuck", "node-1", 1500, NULL); /* the initial pods go away normally */
 	t0 = mono_ns();
 	rc = c.t.ops->scale_up(c.t.impl, 1, key, sizeof(key), &e);
 	dt = mono_ns() - t0;
@@ -322,14 +324,9 @@ static void test_stop_flag(void **st)
 	volatile sig_atomic_t stop = 0;
 	char key[128];
 	uint64_t t0;
-	int rc;
 	(void)st;
 	NEED_SERVER();
-	srv_reset();
-	open_target(&c, "stuck", "node-1", 60000, &stop);
-	rc = c.t.ops->prepare(c.t.impl, &e);
-	if (rc)
-		fail_msg("prepare: %d %s", rc, e.msg);
+	open_prepared(&c, "stuck", "node-1", 60000, &stop);
 	stop = 1;
 	t0 = mono_ns();
 	assert_int_equal(c.t.ops->scale_up(c.t.impl, 1, key, sizeof(key), &e), -EINTR);

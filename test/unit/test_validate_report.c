@@ -159,12 +159,7 @@ static void test_state_store_and_load(void **state)
 	assert_true(v[EXPORT_VALIDATION_WORKLOAD].present);
 
 	/* garbage is an error with a reason, and is replaced by the next store */
-	{
-		FILE *f = fopen(path, "w");
-		assert_non_null(f);
-		fputs("{\"node\": [1, 2", f);
-		fclose(f);
-	}
+	fixture_write(dir, "validation.json", "{\"node\": [1, 2");
 	assert_int_equal(validate_state_load(path, v, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "not a validation state file"));
 	assert_false(v[0].present || v[1].present);
@@ -472,24 +467,18 @@ static void test_target_cleanup_on_failure(void **state)
 		 * v1 cpuacct.usage */
 		char f[PATH_MAX + 96];
 		double sec = 0;
-		FILE *fp;
 		assert_int_equal(t.ops->cpu_s(t.impl, 1, &sec), -ENOENT);
-		snprintf(f, sizeof(f), "%s/cpu.stat", dir);
-		fp = fopen(f, "w");
-		assert_non_null(fp);
-		fputs("usage_usec 1500000\nuser_usec 1000000\nsystem_usec 500000\n", fp);
-		fclose(fp);
+		fixture_write(dir, "cpu.stat",
+			      "usage_usec 1500000\nuser_usec 1000000\nsystem_usec 500000\n");
 		assert_int_equal(t.ops->cpu_s(t.impl, 1, &sec), 0);
 		assert_true(fabs(sec - 1.5) < 1e-12);
 		assert_int_equal(t.ops->cpu_s(t.impl, 2, &sec), -EINVAL); /* not started */
+		snprintf(f, sizeof(f), "%s/cpu.stat", dir);
 		unlink(f);
-		snprintf(f, sizeof(f), "%s/cpuacct.usage", dir);
-		fp = fopen(f, "w");
-		assert_non_null(fp);
-		fputs("2500000001\n", fp);
-		fclose(fp);
+		fixture_write(dir, "cpuacct.usage", "2500000001\n");
 		assert_int_equal(t.ops->cpu_s(t.impl, 1, &sec), 0);
 		assert_true(fabs(sec - 2.500000001) < 1e-12);
+		snprintf(f, sizeof(f), "%s/cpuacct.usage", dir);
 		unlink(f);
 	}
 	vtarget_close(&t);

@@ -4,6 +4,9 @@
  * entry. WL_TEST_MAIN runs them without a group set-up; WL_TEST_MAIN_GROUP runs the group
  * set-up before the first and the tear-down after the last. The program's exit status
  * is the number of failed tests (cmocka's convention).
+ *
+ * WL_TEST_FIXTURE(test) is the entry for a test that runs between the including file's
+ * own static setup() and teardown() (a fresh fixture for each test).
  */
 #ifndef WATTLET_TEST_TESTMAIN_H
 #define WATTLET_TEST_TESTMAIN_H
@@ -16,5 +19,7 @@
 	}
 
 #define WL_TEST_MAIN(...) WL_TEST_MAIN_GROUP(NULL, NULL, __VA_ARGS__)
+
+#define WL_TEST_FIXTURE(test) cmocka_unit_test_setup_teardown(test, setup, teardown)
 
 #endif
