@@ -268,6 +268,38 @@ static uint64_t switch_ins(pid_t pid)
  * latency from the woken task to the one it preempts. Measured on this VM: 3-12 us. */
 #define PER_SWITCH_IN_NS 50e3
 
+/* Stops (stop) or continues every process of the test. A stop returns once each has left
+ * its CPU: waitpid() reports the stop, and reading /proc/<pid>/syscall waits in the
+ * kernel until the task is off its CPU (wait_task_inactive), i.e. after its switch-out
+ * ran the program. With no process of the test on a CPU at a read, each of their slices
+ * was charged at its switch-out, whole (the share rule of an unseen switch-in included);
+ * the running slice of a read is named by the last switch-in seen on its CPU, which
+ * after an unseen switch-in is the previous task's cgroup (docs/design.md). That reading
+ * of running slices is not what these windows judge. */
+static void hold_kids(struct fixture_bpf *f, bool stop)
+{
+	for (int i = 0; i < f->nkids; i++) {
+		char p[64], buf[256];
+		int st = 0, fd;
+
+		assert_int_equal(kill(f->kids[i], stop ? SIGSTOP : SIGCONT), 0);
+		if (!stop)
+			continue;
+		assert_int_equal(waitpid(f->kids[i], &st, WUNTRACED), f->kids[i]);
+		assert_true(WIFSTOPPED(st));
+		snprintf(p, sizeof(p), "/proc/%d/syscall", (int)f->kids[i]);
+		fd = open(p, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || read(fd, buf, sizeof(buf)) < 0) {
+			printf("# skipped: cannot wait for the test's process to leave its CPU: "
+			       "%s: %s\n", p, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			skip();
+		}
+		close(fd);
+	}
+}
+
 /* Runs the cgroups rel[0..n) of f (the children already spawned there) over a window of
  * win_ms and checks each one's task_clock delta through the counter path against its
  * CPU time: within rel_tol[i], or within PER_SWITCH_IN_NS per switch-in of its
@@ -282,6 +314,7 @@ static void run_window(struct fixture_bpf *f, int n, char rel[][160], const uint
 	struct timespec win = { win_ms / 1000, (win_ms % 1000) * 1000000L };
 	uint64_t sw[3] = { 0 };
 
+	hold_kids(f, true);
 	for (int i = 0; i < n; i++)
 		x0[i].lo = fixture_bpf_cg_cpu(f, rel[i]);
 	fixture_bpf_read(f, &s0);
@@ -290,7 +323,9 @@ static void run_window(struct fixture_bpf *f, int n, char rel[][160], const uint
 	for (int i = 0; i < n; i++)
 		for (int k = 0; k < 2; k++)
 			sw[i] -= pids[i][k] > 0 ? switch_ins(pids[i][k]) : 0;
+	hold_kids(f, false);
 	nanosleep(&win, NULL); /* the measurement window */
+	hold_kids(f, true);
 	for (int i = 0; i < n; i++)
 		for (int k = 0; k < 2; k++)
 			sw[i] += pids[i][k] > 0 ? switch_ins(pids[i][k]) : 0;
