@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "../common/duration.h"
+#include "../common/nametab.h"
 
 /* ---- name tables ------------------------------------------------------------ */
 
@@ -45,32 +46,24 @@ static const char *const hierarchy_names[] = {
 	[CG_PREF_AUTO] = "auto", [CG_PREF_V1] = "v1", [CG_PREF_V2] = "v2",
 };
 
-static int name_lookup(const char *const *names, int n, const char *s)
-{
-	for (int i = 0; i < n; i++)
-		if (names[i] && strcmp(names[i], s) == 0)
-			return i;
-	return -EINVAL;
-}
-
 const char *idle_policy_name(enum idle_policy p)
 {
-	return (unsigned)p < (unsigned)NELEM(idle_policy_names) ? idle_policy_names[p] : "unknown";
+	return nametab_name(idle_policy_names, NELEM(idle_policy_names), p, "unknown");
 }
 
 int idle_policy_from_name(const char *name)
 {
-	return name ? name_lookup(idle_policy_names, NELEM(idle_policy_names), name) : -EINVAL;
+	return nametab_find(idle_policy_names, NELEM(idle_policy_names), name);
 }
 
 const char *log_level_name(enum log_level l)
 {
-	return (unsigned)l < (unsigned)NELEM(log_level_names) ? log_level_names[l] : "unknown";
+	return nametab_name(log_level_names, NELEM(log_level_names), l, "unknown");
 }
 
 int log_level_from_name(const char *name)
 {
-	return name ? name_lookup(log_level_names, NELEM(log_level_names), name) : -EINVAL;
+	return nametab_find(log_level_names, NELEM(log_level_names), name);
 }
 
 /* ---- the key table ---------------------------------------------------------- */
@@ -503,7 +496,7 @@ int cfg_apply_scalar(struct config *c, const struct key_desc *d, int z, const ch
 		return 0;
 	}
 	case K_ENUM: {
-		int v = name_lookup(d->names, d->n_names, text);
+		int v = nametab_find(d->names, (size_t)d->n_names, text);
 		if (v < 0) {
 			char all[160];
 			list_names(all, sizeof(all), d->names, d->n_names);
@@ -539,7 +532,7 @@ int cfg_apply_scalar(struct config *c, const struct key_desc *d, int z, const ch
 int cfg_meter_list_add(enum meter_kind *order, int *n, const char *text, char *why,
 		       size_t cap)
 {
-	int k = name_lookup(meter_kind_names, METER_KIND_COUNT, text);
+	int k = nametab_find(meter_kind_names, METER_KIND_COUNT, text);
 
 	if (k < 0) {
 		char all[160];
